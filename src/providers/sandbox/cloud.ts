@@ -1,0 +1,280 @@
+/**
+ * The sandbox cloud: an emulated multi-account cloud kept in confix's own
+ * store. Every mutating call is a transaction that writes the resource and a
+ * change notification together, so no change is ever lost between the two.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chunks, type Db, type Queryable } from '../../store/index.js';
+import type { Account, ChangeFeed, DiscoveryScope, Provider, ResourceChange, ResourceKey, ResourceState, Tags, Configuration } from '../types.js';
+import { SandboxError } from './errors.js';
+import { allResourceTypes, operation, resourceType, type OperationContext } from './registry.js';
+import { validateEstate, type NormalizedResource } from './estate.js';
+import './types/index.js';
+
+export interface CallTarget {
+  accountId?: string;
+  regionId?: string;
+}
+
+export interface CallResult {
+  requestId: string;
+  action: string;
+  accountId: string;
+  regionId: string;
+  resourceType: string;
+  resourceId: string;
+  changed: boolean;
+  result: Record<string, unknown>;
+}
+
+export interface LoadSummary {
+  accounts: number;
+  resources: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+  accountIds: string[];
+}
+
+interface SandboxRow {
+  account_id: string;
+  region_id: string;
+  resource_type: string;
+  resource_id: string;
+  tags: Tags;
+  configuration: Configuration;
+}
+
+function toState(r: SandboxRow): ResourceState {
+  const def = resourceType(r.resource_type);
+  return {
+    accountId: r.account_id,
+    regionId: r.region_id,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    resourceName: def?.nameOf(r.configuration),
+    tags: r.tags,
+    configuration: r.configuration,
+  };
+}
+
+/** Cloud-style random id: ACS ids are 20 lowercase alphanumerics, AWS ids 17 hex digits. */
+function newIdFor(dialect: 'acs' | 'aws') {
+  return (prefix: string) => {
+    if (dialect === 'aws') return prefix + randomBytes(9).toString('hex').slice(0, 17);
+    const a = 'abcdefghijklmnopqrstuvwxyz0123456789';
+    return prefix + Array.from(randomBytes(20), (b) => a[b % a.length]).join('');
+  };
+}
+
+export class SandboxCloud implements Provider {
+  readonly name = 'sandbox';
+  private readonly events = new EventEmitter();
+
+  constructor(private readonly db: Db) {
+    this.events.setMaxListeners(100);
+  }
+
+  resourceTypes(): string[] {
+    return allResourceTypes().map((t) => t.type);
+  }
+
+  async listAccounts(): Promise<Account[]> {
+    const rows = await this.db.query<{ account_id: string; name: string; regions: string[] }>(
+      'SELECT account_id, name, regions FROM sandbox_accounts ORDER BY account_id',
+    );
+    return rows.map((r) => ({ accountId: r.account_id, name: r.name, regions: r.regions }));
+  }
+
+  async discover(scope: DiscoveryScope): Promise<ResourceState[]> {
+    const rows = await this.db.query<SandboxRow>(
+      `SELECT account_id, region_id, resource_type, resource_id, tags, configuration FROM sandbox_resources
+       WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 ORDER BY resource_id`,
+      [scope.accountId, scope.regionId, scope.resourceType],
+    );
+    return rows.map(toState);
+  }
+
+  async describe(key: ResourceKey): Promise<ResourceState | null> {
+    const [row] = await this.db.query<SandboxRow>(
+      `SELECT account_id, region_id, resource_type, resource_id, tags, configuration FROM sandbox_resources
+       WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 AND resource_id = $4`,
+      [key.accountId, key.regionId, key.resourceType, key.resourceId],
+    );
+    return row ? toState(row) : null;
+  }
+
+  readonly changeFeed: ChangeFeed = {
+    read: async (cursor, limit) => {
+      const rows = await this.db.query<{
+        seq: number;
+        account_id: string;
+        region_id: string;
+        resource_type: string;
+        resource_id: string;
+        change_type: ResourceChange['changeType'];
+        action: string;
+        changed_at: Date;
+      }>('SELECT * FROM sandbox_changes WHERE seq > $1 ORDER BY seq LIMIT $2', [Number(cursor ?? 0), limit]);
+      const last = rows[rows.length - 1];
+      return {
+        changes: rows.map((r) => ({
+          accountId: r.account_id,
+          regionId: r.region_id,
+          resourceType: r.resource_type,
+          resourceId: r.resource_id,
+          changeType: r.change_type,
+          action: r.action,
+          changedAt: new Date(r.changed_at),
+        })),
+        cursor: last ? String(last.seq) : cursor,
+      };
+    },
+    onChange: (listener) => {
+      this.events.on('change', listener);
+      return () => this.events.off('change', listener);
+    },
+  };
+
+  /**
+   * Loads an estate: accounts and resources are created or replaced; with
+   * `replace`, resources of the estate's accounts that it does not list are
+   * deleted. The whole load is one transaction. It writes no change
+   * notifications: the caller takes a snapshot of the accounts afterwards.
+   */
+  async loadEstate(raw: unknown, opts: { replace?: boolean; source?: string } = {}): Promise<LoadSummary> {
+    const known = (await this.listAccounts()).map((a) => ({ accountId: a.accountId, regions: a.regions }));
+    const { accounts, resources } = validateEstate(raw, opts.source ?? 'estate', undefined, known);
+    const summary: LoadSummary = { accounts: accounts.length, resources: resources.length, created: 0, updated: 0, unchanged: 0, deleted: 0, accountIds: [] };
+    const touched = new Set<string>([...accounts.map((a) => a.id), ...resources.map((r) => r.accountId)]);
+    summary.accountIds = [...touched].sort();
+    await this.db.transaction(async (tx) => {
+      for (const a of accounts) {
+        await tx.query(
+          `INSERT INTO sandbox_accounts (account_id, name, regions) VALUES ($1, $2, $3)
+           ON CONFLICT (account_id) DO UPDATE SET name = EXCLUDED.name, regions = EXCLUDED.regions`,
+          [a.id, a.name, a.regions],
+        );
+      }
+      for (const batch of chunks(resources, 2000)) {
+        const rows = await tx.query<{ inserted: boolean; changed: boolean }>(
+          `INSERT INTO sandbox_resources AS s (account_id, region_id, resource_type, resource_id, tags, configuration)
+           SELECT account_id, region_id, resource_type, resource_id, tags, configuration
+             FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, region_id text, resource_type text, resource_id text, tags jsonb, configuration jsonb)
+           ON CONFLICT (account_id, region_id, resource_type, resource_id) DO UPDATE
+             SET tags = EXCLUDED.tags, configuration = EXCLUDED.configuration, version = s.version + 1, updated_at = now()
+             WHERE s.configuration IS DISTINCT FROM EXCLUDED.configuration OR s.tags IS DISTINCT FROM EXCLUDED.tags
+           RETURNING (xmax = 0) AS inserted, true AS changed`,
+          [JSON.stringify(batch.map(toRow))],
+        );
+        const inserted = rows.filter((r) => r.inserted).length;
+        summary.created += inserted;
+        summary.updated += rows.length - inserted;
+        summary.unchanged += batch.length - rows.length;
+      }
+      if (opts.replace) {
+        const keep = JSON.stringify(resources.map((r) => [r.accountId, r.regionId, r.resourceType, r.resourceId].join('\u0000')));
+        const del = await tx.query<{ n: number }>(
+          `WITH d AS (DELETE FROM sandbox_resources
+             WHERE account_id = ANY($1::text[])
+               AND NOT (account_id || chr(0) || region_id || chr(0) || resource_type || chr(0) || resource_id) = ANY(SELECT jsonb_array_elements_text($2::jsonb))
+             RETURNING 1) SELECT count(*)::int AS n FROM d`,
+          [summary.accountIds, keep],
+        );
+        summary.deleted = del[0]?.n ?? 0;
+      }
+    });
+    return summary;
+  }
+
+  /** The sandbox's API: one action (service:Action) with the cloud's own parameter names. */
+  async call(action: string, target: CallTarget, rawParams: Record<string, unknown>): Promise<CallResult> {
+    const op = operation(action);
+    if (!op) throw new SandboxError('InvalidAction.NotFound', `The action "${action}" is not supported by the sandbox cloud.`, 404);
+    const parsed = op.params.safeParse(rawParams);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      throw new SandboxError('InvalidParameter', `${i.path.join('.') || 'parameters'}: ${i.message}`);
+    }
+    const params = parsed.data;
+    const def = resourceType(op.resourceType);
+    const dialect = def?.dialect ?? 'acs';
+    const base = { now: new Date(), newId: newIdFor(dialect) };
+    let { accountId, regionId } = target;
+    // For calls on an existing resource, the account and region may be left
+    // out when the id alone identifies it.
+    if (op.kind !== 'create' && (!accountId || !regionId)) {
+      const id = op.target(params, { ...base, accountId: accountId ?? '', regionId: regionId ?? '' });
+      const found = await this.db.query<{ account_id: string; region_id: string }>(
+        `SELECT account_id, region_id FROM sandbox_resources WHERE resource_type = $1 AND resource_id = $2
+           AND ($3::text IS NULL OR account_id = $3) AND ($4::text IS NULL OR region_id = $4)`,
+        [op.resourceType, id, accountId ?? null, regionId ?? null],
+      );
+      if (found.length === 1) ({ account_id: accountId, region_id: regionId } = found[0]!);
+      else if (found.length > 1)
+        throw new SandboxError('InvalidParameter', `${op.resourceType} "${id}" exists in ${found.length} accounts or regions; give the account and region.`);
+      else throw new SandboxError(dialect === 'acs' ? 'InvalidResourceId.NotFound' : 'InvalidResourceID.NotFound', `The specified resource "${id}" (${op.resourceType}) does not exist.`, 404);
+    }
+    if (!accountId || !regionId) throw new SandboxError('MissingParameter', `${action} needs the account and region to create the resource in.`);
+    const [acct] = await this.db.query<{ regions: string[] }>('SELECT regions FROM sandbox_accounts WHERE account_id = $1', [accountId]);
+    if (!acct) throw new SandboxError('InvalidAccount.NotFound', `The account "${accountId}" does not exist in the sandbox.`, 404);
+    if (!acct.regions.includes(regionId))
+      throw new SandboxError(dialect === 'acs' ? 'InvalidRegionId.NotFound' : 'InvalidRegion', `Region "${regionId}" is not enabled for account ${accountId} (${acct.regions.join(', ')}).`);
+    const ctxBase = { ...base, accountId, regionId };
+    const resourceId = op.target(params, ctxBase);
+    const ctx: OperationContext = { ...ctxBase, resourceId };
+    const out = await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<SandboxRow>(
+        `SELECT account_id, region_id, resource_type, resource_id, tags, configuration FROM sandbox_resources
+         WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 AND resource_id = $4 FOR UPDATE`,
+        [accountId, regionId, op.resourceType, resourceId],
+      );
+      const current = row ? { resourceId, tags: row.tags, configuration: row.configuration } : null;
+      const outcome = op.apply(current, params, ctx);
+      if (outcome.configuration === undefined && outcome.tags === undefined) return { changed: false, result: outcome.result };
+      if (outcome.configuration === null) {
+        await tx.query(
+          'DELETE FROM sandbox_resources WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 AND resource_id = $4',
+          [accountId, regionId, op.resourceType, resourceId],
+        );
+        await this.notify(tx, { accountId, regionId, resourceType: op.resourceType, resourceId }, 'delete', action);
+        return { changed: true, result: outcome.result };
+      }
+      const tags = outcome.tags ?? current?.tags ?? {};
+      const configuration = def
+        ? def.normalize({ id: resourceId, accountId, regionId, tags, configuration: outcome.configuration ?? current!.configuration })
+        : (outcome.configuration ?? current!.configuration);
+      await tx.query(
+        `INSERT INTO sandbox_resources AS s (account_id, region_id, resource_type, resource_id, tags, configuration)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (account_id, region_id, resource_type, resource_id) DO UPDATE
+           SET tags = EXCLUDED.tags, configuration = EXCLUDED.configuration, version = s.version + 1, updated_at = now()`,
+        [accountId, regionId, op.resourceType, resourceId, JSON.stringify(tags), JSON.stringify(configuration)],
+      );
+      await this.notify(tx, { accountId, regionId, resourceType: op.resourceType, resourceId }, current ? 'update' : 'create', action);
+      return { changed: true, result: outcome.result };
+    });
+    if (out.changed) this.events.emit('change');
+    return { requestId: randomUUID(), action, accountId, regionId, resourceType: op.resourceType, resourceId, ...out };
+  }
+
+  private async notify(tx: Queryable, key: ResourceKey, changeType: ResourceChange['changeType'], action: string) {
+    await tx.query(
+      `INSERT INTO sandbox_changes (account_id, region_id, resource_type, resource_id, change_type, action) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [key.accountId, key.regionId, key.resourceType, key.resourceId, changeType, action],
+    );
+  }
+}
+
+function toRow(r: NormalizedResource) {
+  return {
+    account_id: r.accountId,
+    region_id: r.regionId,
+    resource_type: r.resourceType,
+    resource_id: r.resourceId,
+    tags: r.tags,
+    configuration: r.configuration,
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * The estate file: accounts and resources to load into the sandbox cloud.
+ * Validation is all-or-nothing: every problem is collected and reported with
+ * the file, line (YAML) and entry, and nothing is loaded unless there are none.
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { z } from 'zod';
+import { allResourceTypes, resourceType } from './registry.js';
+import type { Configuration, Tags } from '../types.js';
+
+export const estateAccountSchema = z.strictObject({
+  id: z.string().regex(/^\d{12}$/, 'a 12-digit account id (quote it in YAML: "100931896542")'),
+  name: z.string().min(1),
+  regions: z.array(z.string().regex(/^[a-z]{2}(-[a-z0-9]+)+$/, 'a region id like cn-hangzhou or us-east-1')).min(1),
+});
+
+export const estateResourceSchema = z.strictObject({
+  account: z.string().min(1),
+  region: z.string().min(1),
+  type: z.string().min(1),
+  id: z.string().min(1),
+  tags: z.record(z.string(), z.coerce.string()).default({}),
+  configuration: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const estateSchema = z.strictObject({
+  accounts: z.array(estateAccountSchema).default([]),
+  resources: z.array(estateResourceSchema).default([]),
+});
+
+export type Estate = z.output<typeof estateSchema>;
+export type EstateInput = z.input<typeof estateSchema>;
+
+export interface NormalizedResource {
+  accountId: string;
+  regionId: string;
+  resourceType: string;
+  resourceId: string;
+  tags: Tags;
+  configuration: Configuration;
+}
+
+export interface EstateIssue {
+  /** Path into the document, e.g. ["resources", 3, "configuration", "PortRange"]. */
+  path: (string | number)[];
+  message: string;
+  line?: number;
+}
+
+export class EstateError extends Error {
+  constructor(
+    readonly source: string,
+    readonly issues: EstateIssue[],
+  ) {
+    super(formatIssues(source, issues));
+    this.name = 'EstateError';
+  }
+}
+
+export function formatPath(path: (string | number)[]): string {
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p;
+  return s || '(top level)';
+}
+
+function formatIssues(source: string, issues: EstateIssue[]): string {
+  const shown = issues.slice(0, 20).map((i) => `${source}${i.line ? `:${i.line}` : ''}: ${formatPath(i.path)}: ${i.message}`);
+  const more = issues.length > 20 ? [`… and ${issues.length - 20} more problems`] : [];
+  return [`estate ${source} refused (${issues.length} problem${issues.length === 1 ? '' : 's'}); nothing was loaded:`, ...shown, ...more].join('\n  ');
+}
+
+/**
+ * Validates an estate document. Returns the normalised accounts and resources,
+ * or throws EstateError listing every problem.
+ */
+export function validateEstate(
+  raw: unknown,
+  source = 'estate',
+  lineOf: (path: (string | number)[]) => number | undefined = () => undefined,
+  /** Accounts already in the sandbox, which resources may refer to. */
+  knownAccounts: { accountId: string; regions: string[] }[] = [],
+): { accounts: Estate['accounts']; resources: NormalizedResource[] } {
+  const issues: EstateIssue[] = [];
+  const add = (path: (string | number)[], message: string) => issues.push({ path, message, line: lineOf(path) });
+  const parsed = estateSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) add(i.path as (string | number)[], i.message);
+    throw new EstateError(source, issues);
+  }
+  const estate = parsed.data;
+  const regionsOf = new Map(knownAccounts.map((a) => [a.accountId, new Set(a.regions)]));
+  estate.accounts.forEach((a, i) => {
+    if (estate.accounts.findIndex((b) => b.id === a.id) !== i) add(['accounts', i, 'id'], `account ${a.id} is declared twice`);
+    regionsOf.set(a.id, new Set(a.regions));
+  });
+  const seen = new Set<string>();
+  const types = allResourceTypes().map((t) => t.type);
+  const resources: NormalizedResource[] = [];
+  estate.resources.forEach((r, i) => {
+    const at = (...p: (string | number)[]) => ['resources', i, ...p];
+    const label = `(${r.type} ${r.id}) `;
+    const regions = regionsOf.get(r.account);
+    if (!regions) return add(at('account'), `${label}unknown account "${r.account}": declare it under accounts`);
+    if (!regions.has(r.region))
+      return add(at('region'), `${label}region "${r.region}" is not one of account ${r.account}'s regions (${[...regions].join(', ')})`);
+    const def = resourceType(r.type);
+    if (!def) return add(at('type'), `${label}unknown resource type "${r.type}"; expected one of ${types.join(', ')}`);
+    const key = `${r.account}/${r.region}/${r.type}/${r.id}`;
+    if (seen.has(key)) return add(at('id'), `${label}declared twice in account ${r.account} ${r.region}`);
+    seen.add(key);
+    const declaredId = r.configuration[def.idField];
+    if (declaredId !== undefined && declaredId !== r.id)
+      return add(at('configuration', def.idField), `${label}${def.idField} "${String(declaredId)}" differs from the entry's id "${r.id}"`);
+    const cfg = def.schema.safeParse(r.configuration);
+    if (!cfg.success) {
+      for (const ci of cfg.error.issues) add(at('configuration', ...(ci.path as (string | number)[])), `${label}${ci.message}`);
+      return;
+    }
+    try {
+      const configuration = def.normalize({ id: r.id, accountId: r.account, regionId: r.region, tags: r.tags, configuration: r.configuration });
+      resources.push({ accountId: r.account, regionId: r.region, resourceType: r.type, resourceId: r.id, tags: r.tags, configuration });
+    } catch (err) {
+      add(at('configuration'), `${label}${(err as Error).message}`);
+    }
+  });
+  if (issues.length) throw new EstateError(source, issues);
+  return { accounts: estate.accounts, resources };
+}
+
+/** Parses estate text (YAML, or JSON for .json files) and keeps a way back from paths to lines. */
+export function parseEstateText(text: string, source: string): { raw: unknown; lineOf: (path: (string | number)[]) => number | undefined } {
+  if (extname(source).toLowerCase() === '.json') {
+    try {
+      return { raw: JSON.parse(text), lineOf: () => undefined };
+    } catch (err) {
+      throw new EstateError(source, [{ path: [], message: `not valid JSON: ${(err as Error).message}` }]);
+    }
+  }
+  const lc = new LineCounter();
+  const doc: Document = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new EstateError(
+      source,
+      doc.errors.map((e) => ({ path: [], message: e.message.split('\n')[0] ?? e.message, line: e.linePos?.[0]?.line })),
+    );
+  }
+  const lineOf = (path: (string | number)[]) => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true);
+      if (isNode(node) && node.range) return lc.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  return { raw: doc.toJS({ maxAliasCount: -1 }), lineOf };
+}
+
+/** Reads and validates an estate file. */
+export async function readEstateFile(path: string) {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read estate file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  const { raw, lineOf } = parseEstateText(text, path);
+  return { raw, lineOf };
+}

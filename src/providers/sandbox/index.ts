@@ -1,0 +1,5 @@
+export { SandboxCloud, type CallResult, type CallTarget, type LoadSummary } from './cloud.js';
+export { SandboxError } from './errors.js';
+export { EstateError, validateEstate, parseEstateText, readEstateFile, formatPath, type EstateIssue } from './estate.js';
+export { allOperations, allResourceTypes, operation, resourceType } from './registry.js';
+export { generateEstate, type GenerateOptions } from './generator.js';

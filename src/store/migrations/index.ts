@@ -1,0 +1,10 @@
+import m001 from './001_foundation.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, in order. Append new ones; never change a released one. */
+export const migrations: Migration[] = [m001];
