@@ -1,0 +1,192 @@
+/** Read side of the recorder: list, filter and look up resources and their timelines. */
+import type { Db } from '../store/index.js';
+import type { ResourceKey } from '../providers/types.js';
+import type { ConfigurationItem, InventoryResource } from './types.js';
+
+export interface ResourceFilter {
+  accountId?: string;
+  regionId?: string;
+  resourceType?: string;
+  /** Exact id, or a prefix ending in '*'. */
+  resourceId?: string;
+  /** Tag filters: key=value, or key alone for "has the tag". */
+  tags?: { key: string; value?: string }[];
+  includeDeleted?: boolean;
+  limit?: number;
+  /** Opaque cursor from a previous page's nextCursor. */
+  cursor?: string;
+}
+
+export interface ResourcePage {
+  items: InventoryResource[];
+  total: number;
+  nextCursor: string | null;
+}
+
+interface ResourceRow {
+  account_id: string;
+  region_id: string;
+  resource_type: string;
+  resource_id: string;
+  provider: string;
+  resource_name: string | null;
+  tags: Record<string, string>;
+  status: InventoryResource['status'];
+  version: number;
+  first_seen_at: Date;
+  captured_at: Date;
+  configuration?: Record<string, unknown> | null;
+}
+
+function toResource(r: ResourceRow): InventoryResource {
+  const out: InventoryResource = {
+    accountId: r.account_id,
+    regionId: r.region_id,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    provider: r.provider,
+    resourceName: r.resource_name,
+    tags: r.tags,
+    status: r.status,
+    version: r.version,
+    firstSeenAt: new Date(r.first_seen_at).toISOString(),
+    capturedAt: new Date(r.captured_at).toISOString(),
+  };
+  if (r.configuration !== undefined) out.configuration = r.configuration;
+  return out;
+}
+
+const encodeCursor = (r: ResourceKey) => Buffer.from(JSON.stringify([r.accountId, r.regionId, r.resourceType, r.resourceId])).toString('base64url');
+
+function decodeCursor(c: string): string[] {
+  try {
+    const v = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === 4 && v.every((x) => typeof x === 'string')) return v as string[];
+  } catch {
+    /* fall through */
+  }
+  throw new InventoryError('InvalidCursor', 'the cursor is not one this service gave out');
+}
+
+export class InventoryError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export class Inventory {
+  constructor(private readonly db: Db) {}
+
+  async list(f: ResourceFilter = {}): Promise<ResourcePage> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (!f.includeDeleted) where.push(`status <> 'ResourceDeleted'`);
+    if (f.accountId) where.push(`account_id = ${p(f.accountId)}`);
+    if (f.regionId) where.push(`region_id = ${p(f.regionId)}`);
+    if (f.resourceType) where.push(`resource_type = ${p(f.resourceType)}`);
+    if (f.resourceId) {
+      if (f.resourceId.endsWith('*')) where.push(`resource_id LIKE ${p(f.resourceId.slice(0, -1).replace(/[\\%_]/g, '\\$&') + '%')}`);
+      else where.push(`resource_id = ${p(f.resourceId)}`);
+    }
+    for (const t of f.tags ?? []) {
+      if (t.value === undefined) where.push(`tags ? ${p(t.key)}`);
+      else where.push(`tags @> ${p(JSON.stringify({ [t.key]: t.value }))}::jsonb`);
+    }
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const [{ n } = { n: 0 }] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM resources ${filter}`, params);
+    const limit = Math.min(Math.max(f.limit ?? 100, 1), 5000);
+    const pageWhere = [...where];
+    if (f.cursor) {
+      const [a, r, t, i] = decodeCursor(f.cursor);
+      pageWhere.push(`(account_id, region_id, resource_type, resource_id) > (${p(a)}, ${p(r)}, ${p(t)}, ${p(i)})`);
+    }
+    const rows = await this.db.query<ResourceRow>(
+      `SELECT account_id, region_id, resource_type, resource_id, provider, resource_name, tags, status, version, first_seen_at, captured_at
+       FROM resources ${pageWhere.length ? `WHERE ${pageWhere.join(' AND ')}` : ''}
+       ORDER BY account_id, region_id, resource_type, resource_id LIMIT ${limit + 1}`,
+      params,
+    );
+    const items = rows.slice(0, limit).map(toResource);
+    const last = items[items.length - 1];
+    return { items, total: n, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  /** Resources with this id, optionally narrowed; ids are unique per account, region and type only. */
+  async find(resourceId: string, narrow: Partial<ResourceKey> = {}): Promise<InventoryResource[]> {
+    const rows = await this.db.query<ResourceRow>(
+      `SELECT * FROM resources WHERE resource_id = $1
+         AND ($2::text IS NULL OR account_id = $2) AND ($3::text IS NULL OR region_id = $3) AND ($4::text IS NULL OR resource_type = $4)
+       ORDER BY (status = 'ResourceDeleted'), account_id, region_id, resource_type`,
+      [resourceId, narrow.accountId ?? null, narrow.regionId ?? null, narrow.resourceType ?? null],
+    );
+    return rows.map(toResource);
+  }
+
+  /** The one resource an id names, or an error that says why not (unknown, or ambiguous and how to narrow it). */
+  async resolve(resourceId: string, narrow: Partial<ResourceKey> = {}): Promise<InventoryResource> {
+    const found = await this.find(resourceId, narrow);
+    const live = found.filter((r) => r.status !== 'ResourceDeleted');
+    const candidates = live.length ? live : found;
+    if (candidates.length === 0) throw new InventoryError('ResourceNotFound', `no recorded resource has the id "${resourceId}"`, 404);
+    if (candidates.length > 1) {
+      const where = candidates.map((c) => `${c.resourceType} in ${c.accountId}/${c.regionId}`).join('; ');
+      throw new InventoryError('AmbiguousResourceId', `"${resourceId}" names ${candidates.length} resources (${where}); narrow it with account, region or type`, 409);
+    }
+    return candidates[0]!;
+  }
+
+  async history(key: ResourceKey, opts: { limit?: number; withConfiguration?: boolean } = {}): Promise<ConfigurationItem[]> {
+    const rows = await this.db.query<{
+      id: number; account_id: string; region_id: string; resource_type: string; resource_id: string; version: number;
+      status: ConfigurationItem['status']; source: ConfigurationItem['source']; captured_at: Date; changed_at: Date | null;
+      resource_name: string | null; tags: Record<string, string>; configuration: Record<string, unknown> | null; config_hash: string; diff: ConfigurationItem['diff'];
+    }>(
+      `SELECT id, account_id, region_id, resource_type, resource_id, version, status, source, captured_at, changed_at, resource_name, tags,
+              ${opts.withConfiguration === false ? 'NULL::jsonb AS configuration' : 'configuration'}, config_hash, diff
+       FROM configuration_items WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 AND resource_id = $4
+       ORDER BY version DESC LIMIT $5`,
+      [key.accountId, key.regionId, key.resourceType, key.resourceId, Math.min(Math.max(opts.limit ?? 50, 1), 1000)],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      accountId: r.account_id,
+      regionId: r.region_id,
+      resourceType: r.resource_type,
+      resourceId: r.resource_id,
+      version: r.version,
+      status: r.status,
+      source: r.source,
+      capturedAt: new Date(r.captured_at).toISOString(),
+      changedAt: r.changed_at ? new Date(r.changed_at).toISOString() : null,
+      resourceName: r.resource_name,
+      tags: r.tags,
+      configuration: r.configuration,
+      configHash: r.config_hash,
+      diff: r.diff,
+    }));
+  }
+
+  /** Counts of live resources by type and by account. */
+  async summary(): Promise<{ total: number; byType: Record<string, number>; byAccount: Record<string, number> }> {
+    const rows = await this.db.query<{ account_id: string; resource_type: string; n: number }>(
+      `SELECT account_id, resource_type, count(*)::int AS n FROM resources WHERE status <> 'ResourceDeleted' GROUP BY 1, 2`,
+    );
+    const byType: Record<string, number> = {};
+    const byAccount: Record<string, number> = {};
+    let total = 0;
+    for (const r of rows) {
+      byType[r.resource_type] = (byType[r.resource_type] ?? 0) + r.n;
+      byAccount[r.account_id] = (byAccount[r.account_id] ?? 0) + r.n;
+      total += r.n;
+    }
+    return { total, byType, byAccount };
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Fresh, migrated databases for tests, fast. PGlite: the first test process
+ * runs initdb and the migrations once and saves the data directory as a
+ * template; every test then starts from a copy (about a second instead of
+ * several). PostgreSQL: one schema per test on the server named by
+ * CONFIX_TEST_DATABASE_URL (.ci/run starts one).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { migrations } from '../../src/store/migrations/index.js';
+import { migrate, type Db } from '../../src/store/index.js';
+import { openPglite } from '../../src/store/pglite.js';
+import { openPostgres } from '../../src/store/postgres.js';
+
+export type Backend = 'pglite' | 'postgres';
+
+export const postgresUrl = process.env.CONFIX_TEST_DATABASE_URL;
+
+if (process.env.CI && !postgresUrl) {
+  throw new Error('CI is set but CONFIX_TEST_DATABASE_URL is not: the PostgreSQL tests must run in CI (see .ci/run)');
+}
+
+/** The backends to run store-level tests on: PGlite always, PostgreSQL when a server is given. */
+export const backends: Backend[] = postgresUrl ? ['pglite', 'postgres'] : ['pglite'];
+
+const cacheDir = join(process.cwd(), 'node_modules', '.cache', 'confix-test');
+const templateHash = createHash('sha256').update(JSON.stringify(migrations)).digest('hex').slice(0, 16);
+const templatePath = join(cacheDir, `pglite-${templateHash}.tar`);
+
+let template: Promise<Blob> | undefined;
+
+async function pgliteTemplate(): Promise<Blob> {
+  if (existsSync(templatePath)) return new Blob([readFileSync(templatePath)]);
+  const db = await openPglite();
+  await migrate(db);
+  const dump = await db.raw.dumpDataDir('none');
+  await db.close();
+  mkdirSync(cacheDir, { recursive: true });
+  // Written under a temporary name and renamed, so concurrent test processes never read half a file.
+  const tmp = `${templatePath}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, Buffer.from(await dump.arrayBuffer()));
+  renameSync(tmp, templatePath);
+  return dump;
+}
+
+export async function freshDb(backend: Backend = 'pglite'): Promise<Db> {
+  if (backend === 'postgres') {
+    if (!postgresUrl) throw new Error('CONFIX_TEST_DATABASE_URL is not set');
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    const db = await openPostgres({ url: postgresUrl, schema, max: 4 });
+    await migrate(db);
+    const close = db.close.bind(db);
+    return Object.assign(db, {
+      async close() {
+        await db.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+        await close();
+      },
+    });
+  }
+  template ??= pgliteTemplate();
+  const db = await openPglite({ loadDataDir: await template });
+  await migrate(db); // a no-op on the template; keeps the helper honest if it is stale
+  return db;
+}
