@@ -1,0 +1,67 @@
+/** The HTTP API: JSON over HTTP under /api/v1, described by the OpenAPI document it serves. */
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { Db } from '../store/index.js';
+import type { SandboxCloud } from '../providers/sandbox/index.js';
+import type { Inventory, Recorder } from '../inventory/index.js';
+import type { Logger } from '../util/log.js';
+import { ApiError, errorResponse } from './errors.js';
+import { inventoryRoutes } from './routes/inventory.js';
+import { sandboxRoutes } from './routes/sandbox.js';
+import { json } from './schemas.js';
+import { VERSION } from '../version.js';
+
+export interface AppDeps {
+  db: Db;
+  sandbox: SandboxCloud;
+  recorder: Recorder;
+  inventory: Inventory;
+  log: Logger;
+}
+
+export function createApp(deps: AppDeps) {
+  const api = new OpenAPIHono({
+    // Request validation failures answer like every other error, naming the field.
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), pathSegments: i.path as (string | number)[], message: i.message }));
+        const first = issues[0];
+        return c.json(
+          { error: { code: 'InvalidRequest', message: first ? `${first.path || 'request'}: ${first.message}` : 'invalid request', issues } },
+          400,
+        );
+      }
+      return undefined;
+    },
+  });
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/health',
+      tags: ['system'],
+      summary: 'Liveness and what the service runs on',
+      responses: { 200: json(z.object({ status: z.literal('ok'), version: z.string(), store: z.enum(['pglite', 'postgres']) }), 'Healthy') },
+    }),
+    (c) => c.json({ status: 'ok' as const, version: VERSION, store: deps.db.kind }, 200),
+  );
+  inventoryRoutes(api, deps);
+  sandboxRoutes(api, deps);
+
+  api.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'confix API', version: VERSION, description: 'Continuous cloud compliance and remediation. All routes are under /api/v1.' },
+    servers: [{ url: '/api/v1' }],
+  });
+
+  const app = new OpenAPIHono();
+  app.onError((err, c) => errorResponse(err, c, deps.log));
+  app.notFound((c) => c.json({ error: { code: 'NotFound', message: `no route ${c.req.method} ${c.req.path}; the API is described at /api/v1/openapi.json` } }, 404));
+  app.route('/api/v1', api);
+  app.get('/openapi.json', (c) => c.redirect('/api/v1/openapi.json'));
+  app.get('/', (c) =>
+    c.json({ name: 'confix', version: VERSION, api: '/api/v1', openapi: '/api/v1/openapi.json' }),
+  );
+  return app;
+}
+
+export { ApiError };

@@ -1,0 +1,44 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { SandboxError, EstateError, formatPath } from '../providers/sandbox/index.js';
+import { InventoryError } from '../inventory/index.js';
+import type { Logger } from '../util/log.js';
+
+/** An error the API answers with: a stable code, a status and a message for people. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; issues?: { path: string; pathSegments: (string | number)[]; message: string }[]; [k: string]: unknown };
+}
+
+/** Turns any thrown error into the API's error body; unknown errors are logged and hidden. */
+export function errorResponse(err: unknown, c: Context, log: Logger) {
+  if (err instanceof ApiError) return c.json({ error: { code: err.code, message: err.message, ...err.details } } satisfies ErrorBody, err.status);
+  if (err instanceof SandboxError)
+    return c.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, err.httpStatus as ContentfulStatusCode);
+  if (err instanceof InventoryError) return c.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, err.status as ContentfulStatusCode);
+  if (err instanceof EstateError)
+    return c.json(
+      {
+        error: {
+          code: 'InvalidEstate',
+          message: `the estate has ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}; nothing was loaded`,
+          issues: err.issues.map((i) => ({ path: formatPath(i.path), pathSegments: i.path, message: i.message })),
+        },
+      } satisfies ErrorBody,
+      400,
+    );
+  if (err instanceof SyntaxError && /JSON/.test(err.message))
+    return c.json({ error: { code: 'InvalidJson', message: `the request body is not valid JSON: ${err.message}` } } satisfies ErrorBody, 400);
+  log.error('request failed', { method: c.req.method, path: c.req.path, err: err as Error });
+  return c.json({ error: { code: 'InternalError', message: 'internal error; the service log has the details' } } satisfies ErrorBody, 500);
+}

@@ -1,0 +1,137 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps } from '../app.js';
+import { ApiError } from '../errors.js';
+import {
+  AccountSchema, ConfigurationItemSchema, LookupQuery, ResourceSchema, SnapshotSummarySchema, errorResponses, json,
+} from '../schemas.js';
+
+const tagParam = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .openapi({ description: 'Tag filter, repeatable: "key=value", or "key" for resources that have the tag', example: 'env=prod' });
+
+const listResources = createRoute({
+  method: 'get',
+  path: '/resources',
+  tags: ['inventory'],
+  summary: 'List and filter recorded resources',
+  request: {
+    query: LookupQuery.extend({
+      resourceId: z.string().optional().openapi({ description: 'Exact id, or a prefix followed by *' }),
+      tag: tagParam,
+      includeDeleted: z.enum(['true', 'false']).optional(),
+      limit: z.coerce.number().int().min(1).max(5000).optional().openapi({ description: 'Page size (default 100)' }),
+      cursor: z.string().optional().openapi({ description: 'nextCursor of the previous page' }),
+    }),
+  },
+  responses: {
+    200: json(z.object({ items: z.array(ResourceSchema), total: z.number().int(), nextCursor: z.string().nullable() }), 'One page of resources'),
+    400: errorResponses[400],
+  },
+});
+
+const getResource = createRoute({
+  method: 'get',
+  path: '/resources/{resourceId}',
+  tags: ['inventory'],
+  summary: "A resource's current configuration",
+  request: { params: z.object({ resourceId: z.string() }), query: LookupQuery },
+  responses: { 200: json(ResourceSchema, 'The resource'), 404: errorResponses[404], 409: errorResponses[409] },
+});
+
+const history = createRoute({
+  method: 'get',
+  path: '/resources/{resourceId}/history',
+  tags: ['inventory'],
+  summary: "A resource's configuration timeline, newest first, each item with its diff to the previous one",
+  request: {
+    params: z.object({ resourceId: z.string() }),
+    query: LookupQuery.extend({ limit: z.coerce.number().int().min(1).max(1000).optional() }),
+  },
+  responses: {
+    200: json(z.object({ resource: ResourceSchema, items: z.array(ConfigurationItemSchema) }), 'The timeline'),
+    404: errorResponses[404],
+    409: errorResponses[409],
+  },
+});
+
+const summary = createRoute({
+  method: 'get',
+  path: '/inventory/summary',
+  tags: ['inventory'],
+  summary: 'Counts of live resources by type and account',
+  responses: {
+    200: json(z.object({ total: z.number().int(), byType: z.record(z.string(), z.number()), byAccount: z.record(z.string(), z.number()) }), 'Counts'),
+  },
+});
+
+const accounts = createRoute({
+  method: 'get',
+  path: '/accounts',
+  tags: ['inventory'],
+  summary: 'Accounts known to the providers, with their regions and resource counts',
+  responses: { 200: json(z.object({ items: z.array(AccountSchema) }), 'Accounts') },
+});
+
+const discover = createRoute({
+  method: 'post',
+  path: '/discovery',
+  tags: ['inventory'],
+  summary: 'Take a full snapshot now (all accounts, or the given ones)',
+  request: {
+    body: {
+      required: false,
+      content: { 'application/json': { schema: z.object({ accountIds: z.array(z.string()).optional(), resourceTypes: z.array(z.string()).optional() }) } },
+    },
+  },
+  responses: { 200: json(SnapshotSummarySchema, 'What the snapshot recorded'), 400: errorResponses[400] },
+});
+
+function parseTags(tag: string | string[] | undefined) {
+  const list = tag === undefined ? [] : Array.isArray(tag) ? tag : [tag];
+  return list.map((t) => {
+    const i = t.indexOf('=');
+    if (i === 0) throw new ApiError(400, 'InvalidTagFilter', `tag filter "${t}" has no key; use key=value or key`);
+    return i < 0 ? { key: t } : { key: t.slice(0, i), value: t.slice(i + 1) };
+  });
+}
+
+export function inventoryRoutes(app: OpenAPIHono, deps: AppDeps) {
+  app.openapi(listResources, async (c) => {
+    const q = c.req.valid('query');
+    const tags = parseTags(c.req.queries('tag') ?? q.tag);
+    const page = await deps.inventory.list({ ...q, tags, includeDeleted: q.includeDeleted === 'true' });
+    return c.json(page, 200);
+  });
+
+  app.openapi(getResource, async (c) => {
+    const { resourceId } = c.req.valid('param');
+    const found = await deps.inventory.resolve(resourceId, c.req.valid('query'));
+    const [withConfig] = await deps.inventory.find(found.resourceId, found);
+    return c.json(withConfig!, 200);
+  });
+
+  app.openapi(history, async (c) => {
+    const { resourceId } = c.req.valid('param');
+    const q = c.req.valid('query');
+    const resource = await deps.inventory.resolve(resourceId, q);
+    const items = await deps.inventory.history(resource, { limit: q.limit });
+    return c.json({ resource, items }, 200);
+  });
+
+  app.openapi(summary, async (c) => c.json(await deps.inventory.summary(), 200));
+
+  app.openapi(accounts, async (c) => {
+    const counts = (await deps.inventory.summary()).byAccount;
+    const items = (await deps.sandbox.listAccounts()).map((a) => ({ ...a, resources: counts[a.accountId] ?? 0 }));
+    return c.json({ items }, 200);
+  });
+
+  app.openapi(discover, async (c) => {
+    const body = (c.req.header('content-type') ?? '').includes('json') ? c.req.valid('json') : {};
+    const known = new Set(deps.sandbox.resourceTypes());
+    const unknown = (body?.resourceTypes ?? []).filter((t) => !known.has(t));
+    if (unknown.length) throw new ApiError(400, 'InvalidResourceType', `unknown resource type ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
+    return c.json(await deps.recorder.snapshot(deps.sandbox.name, body ?? {}), 200);
+  });
+}

@@ -1,0 +1,140 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { z as zod } from 'zod';
+import type { AppDeps } from '../app.js';
+import { allOperations, allResourceTypes } from '../../providers/sandbox/index.js';
+import { SnapshotSummarySchema, errorResponses, json } from '../schemas.js';
+
+const LoadSummarySchema = z
+  .object({
+    accounts: z.number().int(),
+    resources: z.number().int(),
+    created: z.number().int(),
+    updated: z.number().int(),
+    unchanged: z.number().int(),
+    deleted: z.number().int(),
+    accountIds: z.array(z.string()),
+  })
+  .openapi('EstateLoadSummary');
+
+const loadEstate = createRoute({
+  method: 'post',
+  path: '/sandbox/estate',
+  tags: ['sandbox'],
+  summary: 'Load an estate (accounts and resources) into the sandbox cloud, then snapshot the accounts it touched',
+  description: 'The estate is validated whole first: any problem refuses it, with every problem listed by path, and nothing is loaded.',
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.object({
+            estate: z.object({ accounts: z.array(z.unknown()).optional(), resources: z.array(z.unknown()).optional() }).passthrough().openapi({ description: 'The estate document, as in an estate file' }),
+            replace: z.boolean().optional().openapi({ description: "Delete resources of the estate's accounts that it does not list" }),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: json(z.object({ load: LoadSummarySchema, snapshot: SnapshotSummarySchema }), 'Loaded and recorded'),
+    400: errorResponses[400],
+  },
+});
+
+const listActions = createRoute({
+  method: 'get',
+  path: '/sandbox/actions',
+  tags: ['sandbox'],
+  summary: "The sandbox cloud's API actions and resource types",
+  responses: {
+    200: json(
+      z.object({
+        actions: z.array(z.object({ action: z.string(), resourceType: z.string(), kind: z.string(), description: z.string(), parameters: z.unknown() })),
+        resourceTypes: z.array(z.object({ type: z.string(), dialect: z.string(), description: z.string(), idField: z.string() })),
+      }),
+      'Actions',
+    ),
+  },
+});
+
+const callAction = createRoute({
+  method: 'post',
+  path: '/sandbox/actions/{action}',
+  tags: ['sandbox'],
+  summary: 'Call one sandbox cloud API action, e.g. ecs:AuthorizeSecurityGroup',
+  description:
+    'Parameters use the cloud API\'s own names. For an existing resource, accountId and regionId may be left out when its id is unique. The response comes once the change is recorded in the inventory.',
+  request: {
+    params: z.object({ action: z.string().openapi({ example: 'ecs:AuthorizeSecurityGroup' }) }),
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.object({
+            accountId: z.string().optional(),
+            regionId: z.string().optional(),
+            parameters: z.record(z.string(), z.unknown()).default({}),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: json(
+      z.object({
+        requestId: z.string(),
+        action: z.string(),
+        accountId: z.string(),
+        regionId: z.string(),
+        resourceType: z.string(),
+        resourceId: z.string(),
+        changed: z.boolean(),
+        result: z.record(z.string(), z.unknown()),
+        configurationItemId: z.number().int().nullable().openapi({ description: 'The configuration item recorded for the change, if it changed anything' }),
+      }),
+      'The call result',
+    ),
+    400: errorResponses[400],
+    404: errorResponses[404],
+  },
+});
+
+export function sandboxRoutes(app: OpenAPIHono, deps: AppDeps) {
+  app.openapi(loadEstate, async (c) => {
+    const { estate, replace } = c.req.valid('json');
+    const load = await deps.sandbox.loadEstate(estate, { replace });
+    const snapshot = await deps.recorder.snapshot(deps.sandbox.name, { accountIds: load.accountIds });
+    return c.json({ load, snapshot }, 200);
+  });
+
+  app.openapi(listActions, (c) =>
+    c.json(
+      {
+        actions: allOperations().map((o) => ({
+          action: o.action,
+          resourceType: o.resourceType,
+          kind: o.kind,
+          description: o.description,
+          parameters: zod.toJSONSchema(o.params, { io: 'input', unrepresentable: 'any' }),
+        })),
+        resourceTypes: allResourceTypes().map((t) => ({ type: t.type, dialect: t.dialect, description: t.description, idField: t.idField })),
+      },
+      200,
+    ),
+  );
+
+  app.openapi(callAction, async (c) => {
+    const { action } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const result = await deps.sandbox.call(action, body, body.parameters);
+    // Answer once the recorder has the change, so a client that reads the
+    // inventory next sees it.
+    let configurationItemId: number | null = null;
+    if (result.changed) {
+      await deps.recorder.drain(deps.sandbox.name);
+      const [ci] = await deps.inventory.history(result, { limit: 1, withConfiguration: false });
+      configurationItemId = ci?.id ?? null;
+    }
+    return c.json({ ...result, configurationItemId }, 200);
+  });
+}

@@ -1,0 +1,92 @@
+import { z } from '@hono/zod-openapi';
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'ResourceNotFound' }),
+      message: z.string(),
+      issues: z.array(z.object({ path: z.string(), pathSegments: z.array(z.union([z.string(), z.number()])), message: z.string() })).optional(),
+    }),
+  })
+  .openapi('Error');
+
+export const errorResponses = {
+  400: { content: { 'application/json': { schema: ErrorSchema } }, description: 'Invalid request' },
+  404: { content: { 'application/json': { schema: ErrorSchema } }, description: 'Not found' },
+  409: { content: { 'application/json': { schema: ErrorSchema } }, description: 'Conflict (for example an ambiguous resource id)' },
+} as const;
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+
+export const TagsSchema = z.record(z.string(), z.string()).openapi('Tags', { example: { env: 'prod' } });
+export const ConfigurationSchema = z.record(z.string(), z.unknown()).openapi('Configuration');
+
+export const ResourceKeySchema = z.object({
+  accountId: z.string().openapi({ example: '100931896542' }),
+  regionId: z.string().openapi({ example: 'cn-hangzhou' }),
+  resourceType: z.string().openapi({ example: 'ACS::ECS::SecurityGroup' }),
+  resourceId: z.string().openapi({ example: 'sg-bp1234567890abcdefgh' }),
+});
+
+export const CiStatusSchema = z.enum(['ResourceDiscovered', 'OK', 'ResourceDeleted']);
+
+export const ResourceSchema = ResourceKeySchema.extend({
+  provider: z.string(),
+  resourceName: z.string().nullable(),
+  tags: TagsSchema,
+  status: CiStatusSchema,
+  version: z.number().int().openapi({ description: 'Number of configuration items recorded for the resource' }),
+  firstSeenAt: z.string(),
+  capturedAt: z.string(),
+  configuration: ConfigurationSchema.nullable().optional(),
+}).openapi('Resource');
+
+export const DiffOpSchema = z
+  .object({
+    op: z.enum(['add', 'remove', 'replace', 'move']),
+    path: z.string().openapi({ description: 'JSON Pointer into the configuration', example: '/Permissions/Permission/3' }),
+    from: z.string().optional(),
+    value: z.unknown().optional(),
+    previousValue: z.unknown().optional(),
+  })
+  .openapi('DiffOp');
+
+export const ConfigurationItemSchema = ResourceKeySchema.extend({
+  id: z.number().int(),
+  version: z.number().int(),
+  status: CiStatusSchema,
+  source: z.enum(['discovery', 'change']),
+  capturedAt: z.string(),
+  changedAt: z.string().nullable(),
+  resourceName: z.string().nullable(),
+  tags: TagsSchema,
+  configuration: ConfigurationSchema.nullable(),
+  configHash: z.string(),
+  diff: z.array(DiffOpSchema),
+}).openapi('ConfigurationItem');
+
+export const SnapshotSummarySchema = z
+  .object({
+    provider: z.string(),
+    scopes: z.number().int(),
+    resources: z.number().int(),
+    created: z.number().int(),
+    updated: z.number().int(),
+    deleted: z.number().int(),
+    unchanged: z.number().int(),
+    durationMs: z.number(),
+  })
+  .openapi('SnapshotSummary');
+
+export const AccountSchema = z
+  .object({ accountId: z.string(), name: z.string(), regions: z.array(z.string()), resources: z.number().int() })
+  .openapi('Account');
+
+export const LookupQuery = z.object({
+  accountId: z.string().optional(),
+  regionId: z.string().optional(),
+  resourceType: z.string().optional(),
+});

@@ -1,0 +1,119 @@
+/**
+ * The long-running service: owns the store, follows the providers' change
+ * feeds, takes periodic snapshots and serves the HTTP API on loopback.
+ */
+import { createServer, type Server } from 'node:http';
+import { writeFileSync, rmSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getRequestListener } from '@hono/node-server';
+import { openStore, describeStore, type Db } from './store/index.js';
+import { lockDataDir } from './store/lock.js';
+import { SandboxCloud, parseEstateText } from './providers/sandbox/index.js';
+import { Inventory, Recorder } from './inventory/index.js';
+import { createApp } from './api/app.js';
+import { createLogger, type Logger } from './util/log.js';
+import { readFile } from 'node:fs/promises';
+
+export interface ServiceOptions {
+  dataDir?: string;
+  databaseUrl?: string;
+  host?: string;
+  port?: number;
+  /** Load the demo estate into an empty sandbox (default true). */
+  demo?: boolean;
+  /** Full snapshot interval in ms (0: never). Default one hour. */
+  discoveryIntervalMs?: number;
+  log?: Logger;
+  /** An already open store (tests). */
+  db?: Db;
+}
+
+export interface Service {
+  url: string;
+  db: Db;
+  sandbox: SandboxCloud;
+  recorder: Recorder;
+  inventory: Inventory;
+  close(): Promise<void>;
+}
+
+export const DEMO_ESTATE = fileURLToPath(new URL('../examples/estates/demo.yaml', import.meta.url));
+
+export async function startService(opts: ServiceOptions = {}): Promise<Service> {
+  const log = opts.log ?? createLogger();
+  const dataDir = resolve(opts.dataDir ?? '.confix');
+  const embedded = !opts.db && !opts.databaseUrl;
+  const unlock = embedded ? lockDataDir(dataDir) : () => undefined;
+  let db: Db;
+  try {
+    db = opts.db ?? (await openStore({ dataDir, databaseUrl: opts.databaseUrl }));
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  if (!opts.db) log.info('store open', { store: describeStore({ dataDir, databaseUrl: opts.databaseUrl }) });
+  const sandbox = new SandboxCloud(db);
+  const recorder = new Recorder(db, [sandbox], log.child({ component: 'recorder' }));
+  const inventory = new Inventory(db);
+
+  if (opts.demo !== false && (await sandbox.listAccounts()).length === 0) {
+    const text = await readFile(DEMO_ESTATE, 'utf8');
+    const { raw } = parseEstateText(text, DEMO_ESTATE);
+    const load = await sandbox.loadEstate(raw, { source: DEMO_ESTATE });
+    log.info('empty sandbox: loaded the demo estate', { accounts: load.accounts, resources: load.resources });
+  }
+  // Catch up on anything that changed while the service was down, then follow changes.
+  await recorder.snapshot(sandbox.name);
+  recorder.start();
+  const interval = opts.discoveryIntervalMs ?? 3_600_000;
+  const timer =
+    interval > 0
+      ? setInterval(() => {
+          recorder.snapshot(sandbox.name).catch((err: Error) => log.error('periodic snapshot failed', { err }));
+        }, interval)
+      : undefined;
+  timer?.unref();
+
+  const app = createApp({ db, sandbox, recorder, inventory, log: log.child({ component: 'api' }) });
+  const server: Server = createServer(getRequestListener(app.fetch));
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      fail(err.code === 'EADDRINUSE' ? new Error(`port ${opts.port ?? 8080} on ${host} is already in use; choose another with --port`) : err),
+    );
+    server.listen(opts.port ?? 8080, host, () => ok());
+  }).catch(async (err) => {
+    await recorder.stop();
+    if (!opts.db) await db.close();
+    unlock();
+    throw err;
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port ?? 8080;
+  const url = `http://${host}:${port}`;
+  const infoFile = join(dataDir, 'service.json');
+  if (embedded || existsSync(dataDir)) writeFileSync(infoFile, JSON.stringify({ url, pid: process.pid }) + '\n');
+
+  let closed = false;
+  return {
+    url,
+    db,
+    sandbox,
+    recorder,
+    inventory,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearInterval(timer);
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+      await recorder.stop();
+      if (!opts.db) await db.close();
+      rmSync(infoFile, { force: true });
+      unlock();
+    },
+  };
+}
