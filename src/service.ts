@@ -56,39 +56,41 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const sandbox = new SandboxCloud(db);
   const recorder = new Recorder(db, [sandbox], log.child({ component: 'recorder' }));
   const inventory = new Inventory(db);
-
-  if (opts.demo !== false && (await sandbox.listAccounts()).length === 0) {
-    const text = await readFile(DEMO_ESTATE, 'utf8');
-    const { raw } = parseEstateText(text, DEMO_ESTATE);
-    const load = await sandbox.loadEstate(raw, { source: DEMO_ESTATE });
-    log.info('empty sandbox: loaded the demo estate', { accounts: load.accounts, resources: load.resources });
-  }
-  // Catch up on anything that changed while the service was down, then follow changes.
-  await recorder.snapshot(sandbox.name);
-  recorder.start();
-  const interval = opts.discoveryIntervalMs ?? 3_600_000;
-  const timer =
-    interval > 0
-      ? setInterval(() => {
-          recorder.snapshot(sandbox.name).catch((err: Error) => log.error('periodic snapshot failed', { err }));
-        }, interval)
-      : undefined;
-  timer?.unref();
-
-  const app = createApp({ db, sandbox, recorder, inventory, log: log.child({ component: 'api' }) });
-  const server: Server = createServer(getRequestListener(app.fetch));
+  let timer: NodeJS.Timeout | undefined;
+  const server: Server = createServer(
+    getRequestListener(createApp({ db, sandbox, recorder, inventory, log: log.child({ component: 'api' }) }).fetch),
+  );
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((ok, fail) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      fail(err.code === 'EADDRINUSE' ? new Error(`port ${opts.port ?? 8080} on ${host} is already in use; choose another with --port`) : err),
-    );
-    server.listen(opts.port ?? 8080, host, () => ok());
-  }).catch(async (err) => {
+  try {
+    if (opts.demo !== false && (await sandbox.listAccounts()).length === 0) {
+      const text = await readFile(DEMO_ESTATE, 'utf8');
+      const { raw, lineOf } = parseEstateText(text, DEMO_ESTATE);
+      const load = await sandbox.loadEstate(raw, { source: DEMO_ESTATE, lineOf });
+      log.info('empty sandbox: loaded the demo estate', { accounts: load.accounts, resources: load.resources });
+    }
+    // Catch up on anything that changed while the service was down, then follow changes.
+    await recorder.snapshot(sandbox.name);
+    recorder.start();
+    const interval = opts.discoveryIntervalMs ?? 3_600_000;
+    if (interval > 0) {
+      timer = setInterval(() => {
+        recorder.snapshot(sandbox.name).catch((err: Error) => log.error('periodic snapshot failed', { err }));
+      }, interval);
+      timer.unref();
+    }
+    await new Promise<void>((ok, fail) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        fail(err.code === 'EADDRINUSE' ? new Error(`port ${opts.port ?? 8080} on ${host} is already in use; choose another with --port`) : err),
+      );
+      server.listen(opts.port ?? 8080, host, () => ok());
+    });
+  } catch (err) {
+    if (timer) clearInterval(timer);
     await recorder.stop();
     if (!opts.db) await db.close();
     unlock();
     throw err;
-  });
+  }
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port ?? 8080;
   const url = `http://${host}:${port}`;

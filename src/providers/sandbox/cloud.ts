@@ -144,9 +144,12 @@ export class SandboxCloud implements Provider {
    * deleted. The whole load is one transaction. It writes no change
    * notifications: the caller takes a snapshot of the accounts afterwards.
    */
-  async loadEstate(raw: unknown, opts: { replace?: boolean; source?: string } = {}): Promise<LoadSummary> {
+  async loadEstate(
+    raw: unknown,
+    opts: { replace?: boolean; source?: string; lineOf?: (path: (string | number)[]) => number | undefined } = {},
+  ): Promise<LoadSummary> {
     const known = (await this.listAccounts()).map((a) => ({ accountId: a.accountId, regions: a.regions }));
-    const { accounts, resources } = validateEstate(raw, opts.source ?? 'estate', undefined, known);
+    const { accounts, resources } = validateEstate(raw, opts.source ?? 'estate', opts.lineOf, known);
     const summary: LoadSummary = { accounts: accounts.length, resources: resources.length, created: 0, updated: 0, unchanged: 0, deleted: 0, accountIds: [] };
     const touched = new Set<string>([...accounts.map((a) => a.id), ...resources.map((r) => r.accountId)]);
     summary.accountIds = [...touched].sort();
@@ -175,12 +178,13 @@ export class SandboxCloud implements Provider {
         summary.unchanged += batch.length - rows.length;
       }
       if (opts.replace) {
-        const keep = JSON.stringify(resources.map((r) => [r.accountId, r.regionId, r.resourceType, r.resourceId].join('\u0000')));
+        const keep = JSON.stringify(resources.map((r) => ({ a: r.accountId, r: r.regionId, t: r.resourceType, i: r.resourceId })));
         const del = await tx.query<{ n: number }>(
-          `WITH d AS (DELETE FROM sandbox_resources
-             WHERE account_id = ANY($1::text[])
-               AND NOT (account_id || chr(0) || region_id || chr(0) || resource_type || chr(0) || resource_id) = ANY(SELECT jsonb_array_elements_text($2::jsonb))
-             RETURNING 1) SELECT count(*)::int AS n FROM d`,
+          `WITH keep AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS k(a text, r text, t text, i text)),
+           d AS (DELETE FROM sandbox_resources s WHERE s.account_id = ANY($1::text[])
+             AND NOT EXISTS (SELECT 1 FROM keep WHERE keep.a = s.account_id AND keep.r = s.region_id AND keep.t = s.resource_type AND keep.i = s.resource_id)
+             RETURNING 1)
+           SELECT count(*)::int AS n FROM d`,
           [summary.accountIds, keep],
         );
         summary.deleted = del[0]?.n ?? 0;

@@ -76,7 +76,8 @@ registerResourceType({
     const c = schema.parse(configuration);
     const os = osOf(c.ImageId);
     const spec = specOf(c.InstanceType);
-    return {
+    // Parsed once more so fields keep the schema's order: the output is byte-stable, not just deep-equal.
+    return schema.parse({
       ...c,
       InstanceId: id,
       InstanceName: c.InstanceName ?? id,
@@ -88,7 +89,7 @@ registerResourceType({
       Cpu: c.Cpu ?? spec.Cpu,
       Memory: c.Memory ?? spec.Memory,
       Tags: { Tag: tagList(tags) },
-    };
+    });
   },
   generate(rng, ctx) {
     const pre = ID_PREFIX[ctx.regionId] ?? rng.alnum(3);

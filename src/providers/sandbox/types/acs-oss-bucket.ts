@@ -41,15 +41,16 @@ registerResourceType({
   normalize({ id, accountId, regionId, configuration }) {
     if (!NAME_RE.test(id)) throw new SandboxError('InvalidBucketName', `"${id}" is not ${NAME_RULE}.`);
     const c = schema.parse(configuration);
-    // Location, endpoints and owner are facts of the region and account, not settings.
-    return {
+    // Location, endpoints and owner are facts of the region and account, not settings. Parsed
+    // once more so fields keep the schema's order: the output is byte-stable, not just deep-equal.
+    return schema.parse({
       ...c,
       Name: id,
       Location: `oss-${regionId}`,
       ExtranetEndpoint: `oss-${regionId}.aliyuncs.com`,
       IntranetEndpoint: `oss-${regionId}-internal.aliyuncs.com`,
       Owner: { ID: accountId, DisplayName: accountId },
-    };
+    });
   },
   generate(rng, ctx) {
     const env = rng.pick(['prod', 'prod', 'staging', 'dev']);

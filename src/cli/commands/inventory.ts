@@ -1,0 +1,122 @@
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { client, globals, print, printJson } from '../context.js';
+import { collect, intOption } from '../options.js';
+import { diffLines, statusColor, table, time, yaml } from '../format.js';
+import type { ConfigurationItem, InventoryResource, SnapshotSummary } from '../../inventory/index.js';
+
+interface Narrow {
+  account?: string;
+  region?: string;
+  type?: string;
+}
+
+const narrowQuery = (o: Narrow) => ({ accountId: o.account, regionId: o.region, resourceType: o.type });
+
+function addNarrowOptions(cmd: Command): Command {
+  return cmd
+    .option('--account <id>', 'account id, when the resource id is not unique')
+    .option('--region <id>', 'region id, when the resource id is not unique')
+    .option('--type <type>', 'resource type, when the resource id is not unique');
+}
+
+export function inventoryCommands(program: Command, get: Command) {
+  get
+    .command('resources')
+    .description('List recorded resources, filtered')
+    .option('--account <id>', 'only this account')
+    .option('--region <id>', 'only this region')
+    .option('--type <type>', 'only this resource type, e.g. ACS::ECS::SecurityGroup')
+    .option('--id <id>', 'only this resource id (a trailing * matches a prefix)')
+    .option('--tag <key[=value]>', 'only resources with this tag (repeatable)', collect)
+    .option('--include-deleted', 'include resources recorded as deleted')
+    .option('--limit <n>', 'at most this many (default 100)', intOption('--limit', 1, 5000), 100)
+    .option('--all', 'every matching resource, page after page')
+    .action(async (o: Narrow & { id?: string; tag?: string[]; includeDeleted?: boolean; limit: number; all?: boolean }, cmd: Command) => {
+      const api = client(cmd);
+      const items: InventoryResource[] = [];
+      let cursor: string | undefined;
+      let total = 0;
+      do {
+        const page = await api.get<{ items: InventoryResource[]; total: number; nextCursor: string | null }>('/resources', {
+          ...narrowQuery(o),
+          resourceId: o.id,
+          tag: o.tag,
+          includeDeleted: o.includeDeleted ? 'true' : undefined,
+          limit: o.all ? 5000 : o.limit,
+          cursor,
+        });
+        items.push(...page.items);
+        total = page.total;
+        cursor = page.nextCursor ?? undefined;
+      } while (o.all && cursor);
+      if (globals(cmd).json) return printJson({ total, items });
+      if (items.length === 0) return print('no resources match');
+      print(
+        table(
+          ['ACCOUNT', 'REGION', 'TYPE', 'ID', 'NAME', 'STATUS', 'CAPTURED'],
+          items.map((r) => [r.accountId, r.regionId, r.resourceType, r.resourceId, r.resourceName, statusColor(r.status), time(r.capturedAt)]),
+        ),
+      );
+      if (items.length < total) print(pc.dim(`showing ${items.length} of ${total}; use --limit, --all or filters`));
+    });
+
+  addNarrowOptions(get.command('resource <id>').description("Show a resource's current configuration")).action(
+    async (id: string, o: Narrow, cmd: Command) => {
+      const r = await client(cmd).get<InventoryResource>(`/resources/${encodeURIComponent(id)}`, narrowQuery(o));
+      if (globals(cmd).json) return printJson(r);
+      print(`${pc.bold(r.resourceId)}  ${r.resourceType}${r.resourceName ? `  "${r.resourceName}"` : ''}`);
+      print(`  account ${r.accountId}  region ${r.regionId}  status ${statusColor(r.status)}  version ${r.version}  captured ${time(r.capturedAt)}`);
+      if (Object.keys(r.tags).length) print(`  tags: ${Object.entries(r.tags).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+      print(pc.dim('configuration:'));
+      print(r.configuration ? yaml(r.configuration).replace(/^/gm, '  ') : '  (none: the resource is deleted)');
+    },
+  );
+
+  get
+    .command('accounts')
+    .description('Accounts, their regions and how many resources each holds')
+    .action(async (_o: unknown, cmd: Command) => {
+      const { items } = await client(cmd).get<{ items: { accountId: string; name: string; regions: string[]; resources: number }[] }>('/accounts');
+      if (globals(cmd).json) return printJson(items);
+      if (!items.length) return print('no accounts; load an estate with `confix sandbox load FILE`');
+      print(table(['ACCOUNT', 'NAME', 'REGIONS', 'RESOURCES'], items.map((a) => [a.accountId, a.name, a.regions.join(', '), a.resources])));
+    });
+
+  addNarrowOptions(
+    program
+      .command('history <id>')
+      .description("A resource's configuration timeline, newest first, with the diff of each change")
+      .option('--limit <n>', 'at most this many items', intOption('--limit', 1, 1000), 20)
+      .option('--full', 'print each item\'s whole configuration too'),
+  ).action(async (id: string, o: Narrow & { limit: number; full?: boolean }, cmd: Command) => {
+    const res = await client(cmd).get<{ resource: InventoryResource; items: ConfigurationItem[] }>(
+      `/resources/${encodeURIComponent(id)}/history`,
+      { ...narrowQuery(o), limit: o.limit },
+    );
+    if (globals(cmd).json) return printJson(res);
+    const r = res.resource;
+    print(`${pc.bold(r.resourceId)}  ${r.resourceType}  ${r.accountId}/${r.regionId}  (${r.version} configuration item${r.version === 1 ? '' : 's'})`);
+    for (const ci of res.items) {
+      print(`\n${pc.bold(`v${ci.version}`)}  ${time(ci.capturedAt)}  ${statusColor(ci.status)}  ${pc.dim(`via ${ci.source}`)}`);
+      if (ci.status === 'ResourceDiscovered' && ci.version === 1) print(pc.dim('    first recorded'));
+      else if (ci.diff.length === 0) print(pc.dim('    (tags changed)'));
+      else print(diffLines(ci.diff).join('\n'));
+      if (o.full && ci.configuration) print(yaml(ci.configuration).replace(/^/gm, '      '));
+    }
+    if (res.items.length < r.version) print(pc.dim(`\n… ${r.version - res.items.length} older item(s); use --limit`));
+  });
+
+  program
+    .command('discover')
+    .description('Take a full snapshot of the sandbox cloud now (every account, or the given ones)')
+    .option('--account <id>', 'only this account (repeatable)', collect)
+    .option('--type <type>', 'only this resource type (repeatable)', collect)
+    .action(async (o: { account?: string[]; type?: string[] }, cmd: Command) => {
+      const s = await client(cmd).post<SnapshotSummary>('/discovery', { accountIds: o.account, resourceTypes: o.type });
+      if (globals(cmd).json) return printJson(s);
+      print(
+        `snapshot: ${s.resources} resources in ${s.scopes} scopes: ${s.created} new, ${s.updated} changed, ${s.deleted} deleted, ${s.unchanged} unchanged (${(s.durationMs / 1000).toFixed(1)} s)`,
+      );
+    });
+}

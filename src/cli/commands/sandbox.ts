@@ -1,0 +1,125 @@
+import type { Command } from 'commander';
+import { createWriteStream } from 'node:fs';
+import pc from 'picocolors';
+import { stringify as toYaml } from 'yaml';
+import { client, globals, print, printJson } from '../context.js';
+import { floatOption, intOption } from '../options.js';
+import { table, yaml } from '../format.js';
+import { ApiClientError } from '../client.js';
+import { readEstateFile, generateEstate, formatPath } from '../../providers/sandbox/index.js';
+import { progressBar } from '../progress.js';
+
+/** "K=V" arguments into API parameters: JSON values where they parse, strings otherwise; a repeated key makes a list. */
+export function parseParams(args: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const a of args) {
+    const i = a.indexOf('=');
+    if (i <= 0) throw new Error(`parameter "${a}" is not KEY=VALUE`);
+    const k = a.slice(0, i);
+    const raw = a.slice(i + 1);
+    let v: unknown = raw;
+    if (/^[[{"]|^(true|false|null|-?\d+(\.\d+)?)$/.test(raw)) {
+      try {
+        v = JSON.parse(raw);
+      } catch {
+        v = raw;
+      }
+    }
+    if (k in out) out[k] = [...(Array.isArray(out[k]) ? (out[k] as unknown[]) : [out[k]]), v];
+    else out[k] = v;
+  }
+  return out;
+}
+
+export function sandboxCommands(program: Command) {
+  const sandbox = program.command('sandbox').description('The embedded emulated cloud: load estates, generate them, call its API');
+
+  sandbox
+    .command('load <file>')
+    .description('Load an estate file (YAML or JSON) into the sandbox and record it; a bad file is refused whole')
+    .option('--replace', "delete resources of the file's accounts that it does not list")
+    .action(async (file: string, o: { replace?: boolean }, cmd: Command) => {
+      const { raw, lineOf } = await readEstateFile(file);
+      const count = Array.isArray((raw as { resources?: unknown[] })?.resources) ? (raw as { resources: unknown[] }).resources.length : 0;
+      const json = globals(cmd).json;
+      if (!json && process.stderr.isTTY) process.stderr.write(`loading ${count} resources from ${file}…\n`);
+      try {
+        const res = await client(cmd).post<{ load: Record<string, number>; snapshot: { created: number; updated: number; deleted: number; durationMs: number } }>(
+          '/sandbox/estate',
+          { estate: raw, replace: o.replace ?? false },
+        );
+        if (json) return printJson(res);
+        const l = res.load;
+        print(`loaded ${file}: ${l.accounts} accounts, ${l.resources} resources (${l.created} new, ${l.updated} changed, ${l.unchanged} unchanged${o.replace ? `, ${l.deleted} deleted` : ''})`);
+        print(`recorded: ${res.snapshot.created} discovered, ${res.snapshot.updated} changed, ${res.snapshot.deleted} deleted in ${(res.snapshot.durationMs / 1000).toFixed(1)} s`);
+      } catch (err) {
+        // Point at the file's lines: the service names paths, this side knows the text.
+        if (err instanceof ApiClientError && err.code === 'InvalidEstate' && err.body?.issues) {
+          const lines = err.body.issues.slice(0, 20).map((i) => {
+            const line = lineOf(i.pathSegments);
+            return `  ${file}${line ? `:${line}` : ''}: ${formatPath(i.pathSegments)}: ${i.message}`;
+          });
+          const more = err.body.issues.length > 20 ? [`  … and ${err.body.issues.length - 20} more`] : [];
+          throw new Error([`estate ${file} refused; nothing was loaded:`, ...lines, ...more].join('\n'));
+        }
+        throw err;
+      }
+    });
+
+  sandbox
+    .command('generate')
+    .description('Write a realistic generated estate (deterministic for a seed)')
+    .requiredOption('--accounts <n>', 'number of accounts', intOption('--accounts', 1, 100_000))
+    .requiredOption('--resources <n>', 'number of resources', intOption('--resources', 0, 10_000_000))
+    .option('--seed <n>', 'random seed', intOption('--seed'), 1)
+    .option('--misconfigured <share>', 'share of resources misconfigured, 0 to 1', floatOption('--misconfigured', 0, 1), 0.2)
+    .option('-o, --out <file>', 'write here (.json or .yaml) instead of standard output as YAML')
+    .action(async (o: { accounts: number; resources: number; seed: number; misconfigured: number; out?: string }) => {
+      const bar = o.out ? progressBar('generating', o.resources) : undefined;
+      const estate = generateEstate({
+        accounts: o.accounts,
+        resources: o.resources,
+        seed: o.seed,
+        misconfiguredShare: o.misconfigured,
+        onProgress: (done) => bar?.update(done),
+      });
+      bar?.stop();
+      const asJson = o.out?.toLowerCase().endsWith('.json');
+      const header = `# confix sandbox generate --accounts ${o.accounts} --resources ${o.resources} --seed ${o.seed} --misconfigured ${o.misconfigured}\n`;
+      const body = asJson ? JSON.stringify(estate) + '\n' : header + toYaml(estate, { lineWidth: 0 });
+      if (!o.out) return void process.stdout.write(body);
+      await new Promise<void>((ok, fail) => {
+        const s = createWriteStream(o.out!);
+        s.on('error', fail);
+        s.end(body, () => ok());
+      });
+      process.stderr.write(`wrote ${estate.resources?.length ?? 0} resources in ${o.accounts} accounts to ${o.out}\n`);
+    });
+
+  sandbox
+    .command('call <action> [params...]')
+    .description('Call a sandbox API action with KEY=VALUE parameters, e.g.\n  confix sandbox call ecs:AuthorizeSecurityGroup SecurityGroupId=sg-web-prod IpProtocol=TCP PortRange=22/22 SourceCidrIp=0.0.0.0/0')
+    .option('--account <id>', 'account (needed only to create, or when the id is not unique)')
+    .option('--region <id>', 'region (needed only to create, or when the id is not unique)')
+    .action(async (action: string, params: string[], o: { account?: string; region?: string }, cmd: Command) => {
+      const res = await client(cmd).post<{ resourceId: string; resourceType: string; accountId: string; regionId: string; changed: boolean; result: unknown; configurationItemId: number | null }>(
+        `/sandbox/actions/${encodeURIComponent(action)}`,
+        { accountId: o.account, regionId: o.region, parameters: parseParams(params) },
+      );
+      if (globals(cmd).json) return printJson(res);
+      print(`${action} on ${res.resourceType} ${res.resourceId} (${res.accountId}/${res.regionId}): ${res.changed ? pc.green('changed') : 'no change'}`);
+      if (res.result && Object.keys(res.result).length) print(yaml(res.result).replace(/^/gm, '  '));
+      if (res.changed) print(pc.dim(`recorded; see \`confix history ${res.resourceId}\``));
+    });
+
+  sandbox
+    .command('actions')
+    .description("List the sandbox API's actions and resource types")
+    .option('--type <type>', 'only actions on this resource type')
+    .action(async (o: { type?: string }, cmd: Command) => {
+      const res = await client(cmd).get<{ actions: { action: string; resourceType: string; kind: string; description: string; parameters: unknown }[] }>('/sandbox/actions');
+      const actions = res.actions.filter((a) => !o.type || a.resourceType === o.type);
+      if (globals(cmd).json) return printJson({ ...res, actions });
+      print(table(['ACTION', 'RESOURCE TYPE', 'KIND', 'DESCRIPTION'], actions.map((a) => [a.action, a.resourceType, a.kind, a.description])));
+    });
+}

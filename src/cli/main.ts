@@ -1,0 +1,37 @@
+/** The confix command line. Everything that reads or changes state goes through the service's API. */
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
+import { serveCommand } from './commands/serve.js';
+import { inventoryCommands } from './commands/inventory.js';
+import { sandboxCommands } from './commands/sandbox.js';
+
+export function buildProgram(): Command {
+  const program = new Command('confix')
+    .description('Continuous cloud compliance and automatic remediation, self-hosted')
+    .version(VERSION)
+    .option('--url <url>', 'the confix service (default: CONFIX_URL, the running service\'s note in .confix/, or http://127.0.0.1:8080)')
+    .option('--json', 'print JSON for scripts instead of tables')
+    .showHelpAfterError('(add --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
+    .exitOverride(); // inherited by every subcommand: main() decides the exit status
+  serveCommand(program);
+  const get = program.command('get').description('Show things: resources, a resource, accounts');
+  inventoryCommands(program, get);
+  sandboxCommands(program);
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode; // commander already printed it (help, version, usage errors)
+    process.stderr.write(`confix: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+const code = await main();
+if (code !== 0 || !process.argv.includes('serve')) process.exitCode = code;
