@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { SandboxError, EstateError, formatPath } from '../providers/sandbox/index.js';
 import { InventoryError } from '../inventory/index.js';
@@ -37,6 +38,8 @@ export function errorResponse(err: unknown, c: Context, log: Logger) {
       } satisfies ErrorBody,
       400,
     );
+  if (err instanceof HTTPException && err.status < 500)
+    return c.json({ error: { code: 'InvalidRequest', message: err.message || 'invalid request' } } satisfies ErrorBody, err.status as ContentfulStatusCode);
   if (err instanceof SyntaxError && /JSON/.test(err.message))
     return c.json({ error: { code: 'InvalidJson', message: `the request body is not valid JSON: ${err.message}` } } satisfies ErrorBody, 400);
   log.error('request failed', { method: c.req.method, path: c.req.path, err: err as Error });

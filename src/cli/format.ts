@@ -23,18 +23,26 @@ export function yaml(value: unknown): string {
   return toYaml(value, { lineWidth: 0 }).trimEnd();
 }
 
-function short(v: unknown): string {
+/** A value on one line when short, else as an indented YAML block under the line. */
+function show(v: unknown, indent: string): string {
   const s = JSON.stringify(v);
-  return s === undefined ? 'undefined' : s.length > 200 ? s.slice(0, 197) + '…' : s;
+  if (s === undefined) return ' undefined';
+  if (s.length <= 80 || v === null || typeof v !== 'object') return ' ' + s;
+  return '\n' + yaml(v).replace(/^/gm, indent + '    ');
 }
 
 export function diffLines(diff: DiffOp[], indent = '    '): string[] {
   return diff.map((d) => {
     const p = readablePath(d.path);
-    if (d.op === 'add') return indent + pc.green(`+ ${p}: ${short(d.value)}`);
-    if (d.op === 'remove') return indent + pc.red(`- ${p}: ${short(d.previousValue)}`);
-    if (d.op === 'replace') return indent + pc.yellow(`~ ${p}: ${short(d.previousValue)} → ${short(d.value)}`);
-    return indent + `> ${p} (moved from ${d.from ? readablePath(d.from) : '?'})`;
+    if (d.op === 'add') return pc.green(`${indent}+ ${p}:${show(d.value, indent)}`);
+    if (d.op === 'remove') return pc.red(`${indent}- ${p}:${show(d.previousValue, indent)}`);
+    if (d.op === 'replace') {
+      const before = JSON.stringify(d.previousValue) ?? 'undefined';
+      const after = JSON.stringify(d.value) ?? 'undefined';
+      if (before.length + after.length <= 120) return pc.yellow(`${indent}~ ${p}: ${before} → ${after}`);
+      return pc.yellow(`${indent}~ ${p}:\n${indent}  was:${show(d.previousValue, indent)}\n${indent}  now:${show(d.value, indent)}`);
+    }
+    return `${indent}> ${p} (moved from ${d.from ? readablePath(d.from) : '?'})`;
   });
 }
 

@@ -84,12 +84,26 @@ export function validateEstate(
 ): { accounts: Estate['accounts']; resources: NormalizedResource[] } {
   const issues: EstateIssue[] = [];
   const add = (path: (string | number)[], message: string) => issues.push({ path, message, line: lineOf(path) });
-  const parsed = estateSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    for (const i of parsed.error.issues) add(i.path as (string | number)[], i.message);
+  // Entries are checked one by one so that every problem in the file is
+  // reported at once, not just those of the first bad section.
+  const top = z.strictObject({ accounts: z.array(z.unknown()).default([]), resources: z.array(z.unknown()).default([]) }).safeParse(raw ?? {});
+  if (!top.success) {
+    for (const i of top.error.issues) add(i.path as (string | number)[], i.message);
     throw new EstateError(source, issues);
   }
-  const estate = parsed.data;
+  const accounts: Estate['accounts'] = [];
+  top.data.accounts.forEach((a, i) => {
+    const r = estateAccountSchema.safeParse(a);
+    if (r.success) accounts.push(r.data);
+    else for (const e of r.error.issues) add(['accounts', i, ...(e.path as (string | number)[])], e.message);
+  });
+  const entries: { index: number; entry: Estate['resources'][number] }[] = [];
+  top.data.resources.forEach((x, i) => {
+    const r = estateResourceSchema.safeParse(x);
+    if (r.success) entries.push({ index: i, entry: r.data });
+    else for (const e of r.error.issues) add(['resources', i, ...(e.path as (string | number)[])], e.message);
+  });
+  const estate = { accounts, resources: entries };
   const regionsOf = new Map(knownAccounts.map((a) => [a.accountId, new Set(a.regions)]));
   estate.accounts.forEach((a, i) => {
     if (estate.accounts.findIndex((b) => b.id === a.id) !== i) add(['accounts', i, 'id'], `account ${a.id} is declared twice`);
@@ -98,7 +112,7 @@ export function validateEstate(
   const seen = new Set<string>();
   const types = allResourceTypes().map((t) => t.type);
   const resources: NormalizedResource[] = [];
-  estate.resources.forEach((r, i) => {
+  estate.resources.forEach(({ index: i, entry: r }) => {
     const at = (...p: (string | number)[]) => ['resources', i, ...p];
     const label = `(${r.type} ${r.id}) `;
     const regions = regionsOf.get(r.account);

@@ -42,11 +42,10 @@ function specOf(type: string): { Cpu: number; Memory: number } {
   return { Cpu: cpu, Memory: cpu * Number(ratio) * 1024 };
 }
 
+// OSName as ECS reports it (in Chinese, with its double spaces) for the public images the sandbox knows.
 const OS_BY_IMAGE: [prefix: string, OSName: string, OSType: 'linux' | 'windows'][] = [
-  ['ubuntu_22_04', 'Ubuntu  22.04 64位', 'linux'],
-  ['aliyun_3', 'Alibaba Cloud Linux  3.2104 LTS 64位', 'linux'],
-  ['centos_7_9', 'CentOS  7.9 64位', 'linux'],
-  ['win2022', 'Windows Server  2022 数据中心版 64位中文版', 'windows'],
+  ['ubuntu_22_04', 'Ubuntu  22.04 64位', 'linux'], ['aliyun_3', 'Alibaba Cloud Linux  3.2104 LTS 64位', 'linux'],
+  ['centos_7_9', 'CentOS  7.9 64位', 'linux'], ['win2022', 'Windows Server  2022 数据中心版 64位中文版', 'windows'],
 ];
 function osOf(imageId: string): { OSName: string; OSType: 'linux' | 'windows' } | undefined {
   const hit = OS_BY_IMAGE.find(([p]) => imageId.startsWith(p));
@@ -101,15 +100,9 @@ registerResourceType({
     let image = rng.pick(ctx.approvedImages.acs);
     let status: 'Running' | 'Stopped' = rng.chance(0.85) ? 'Running' : 'Stopped';
     let agent: 'running' | 'stopped' | 'not_installed' = 'running';
-    if (ctx.misconfigured) {
-      // Break exactly one of the two rules: agent on running instances, or approved images.
-      if (rng.chance(0.5)) {
-        status = 'Running';
-        agent = rng.pick(['not_installed', 'stopped'] as const);
-      } else {
-        image = rng.pick([`m-${pre}${rng.alnum(17)}`, 'centos_7_9_x64_20G_alibase_20230919.vhd', 'win2022_21H2_x64_dtc_zh-cn_40G_alibase_20240716.vhd']);
-      }
-    }
+    // Misconfigured breaks exactly one of the two rules: agent on running instances, or approved images.
+    if (ctx.misconfigured && rng.chance(0.5)) [status, agent] = ['Running', rng.pick(['not_installed', 'stopped'] as const)];
+    else if (ctx.misconfigured) image = rng.pick([`m-${pre}${rng.alnum(17)}`, 'centos_7_9_x64_20G_alibase_20230919.vhd', 'win2022_21H2_x64_dtc_zh-cn_40G_alibase_20240716.vhd']);
     const groups = ctx.securityGroupIds.length
       ? [...new Set([rng.pick(ctx.securityGroupIds), ...(rng.chance(0.3) ? [rng.pick(ctx.securityGroupIds)] : [])])]
       : [`sg-${pre}${rng.alnum(17)}`];
@@ -124,18 +117,14 @@ registerResourceType({
         InstanceName: name,
         HostName: rng.chance(0.5) ? name : `iZ${id.slice(2)}Z`,
         Description: '',
-        ZoneId: zoneOf(ctx.regionId, rng.pick(['h', 'i', 'j'])),
+        ZoneId: zoneOf(ctx.regionId, rng.pick(ctx.regionId.startsWith('cn-') ? ['h', 'i', 'j'] : ['a', 'b', 'c'])),
         InstanceType: type,
         ImageId: image,
         OSName: os?.OSName ?? 'CentOS  7.9 64位',
         OSType: os?.OSType ?? 'linux',
         Status: status,
         ...specOf(type),
-        VpcAttributes: {
-          VpcId: `vpc-${pre}${rng.alnum(17)}`,
-          VSwitchId: `vsw-${pre}${rng.alnum(17)}`,
-          PrivateIpAddress: { IpAddress: [`172.16.${rng.int(0, 255)}.${rng.int(1, 254)}`] },
-        },
+        VpcAttributes: { VpcId: `vpc-${pre}${rng.alnum(17)}`, VSwitchId: `vsw-${pre}${rng.alnum(17)}`, PrivateIpAddress: { IpAddress: [`172.16.${rng.int(0, 255)}.${rng.int(1, 254)}`] } },
         PublicIpAddress: { IpAddress: app === 'web' || app === 'gateway' || rng.chance(0.1) ? [`47.${rng.int(90, 120)}.${rng.int(0, 255)}.${rng.int(1, 254)}`] : [] },
         SecurityGroupIds: { SecurityGroupId: groups },
         CreationTime: ecsTime(created),
@@ -163,13 +152,9 @@ const runParams = z.object({
   InstanceId: z.string().optional(),
   ImageId: z.string().min(1),
   InstanceType: z.string().default('ecs.g7.large'),
-  InstanceName: z.string().optional(),
-  HostName: z.string().optional(),
-  Description: z.string().default(''),
-  ZoneId: z.string().optional(),
-  VSwitchId: z.string().default(''),
-  SecurityGroupId: z.string().optional(),
-  SecurityGroupIds: z.array(z.string()).optional(),
+  InstanceName: z.string().optional(), HostName: z.string().optional(), Description: z.string().default(''),
+  ZoneId: z.string().optional(), VSwitchId: z.string().default(''),
+  SecurityGroupId: z.string().optional(), SecurityGroupIds: z.array(z.string()).optional(),
   Tags: z.record(z.string(), z.string()).optional(),
 });
 registerOperation<z.output<typeof runParams>>({
@@ -234,7 +219,6 @@ const installParams = z
   .object({ InstanceIds: z.array(z.string().min(1)).optional(), InstanceId: z.string().min(1).optional(), Force: z.boolean().default(false) })
   .refine((p) => (p.InstanceIds ? p.InstanceIds.length === 1 && (!p.InstanceId || p.InstanceId === p.InstanceIds[0]) : !!p.InstanceId), {
     message: 'give InstanceId, or InstanceIds with exactly one instance id',
-    path: ['InstanceIds'],
   })
   .transform((p) => ({ InstanceId: p.InstanceId ?? p.InstanceIds![0]!, Force: p.Force }));
 registerOperation<z.output<typeof installParams>>({
@@ -265,10 +249,8 @@ registerOperation<z.output<typeof modifyParams>>({
     if (params.InstanceName !== undefined && !/^[\p{L}][\p{L}\d.:_-]{1,127}$/u.test(params.InstanceName))
       throw new SandboxError('InvalidInstanceName.Malformed', `The instance name "${params.InstanceName}" must be 2–128 characters, start with a letter and contain only letters, digits, ".", ":", "_" and "-".`);
     const { InstanceId: _id, ...changes } = params;
-    const next = { ...c };
-    for (const [k, v] of Object.entries(changes)) if (v !== undefined) next[k] = v;
-    const changed = Object.keys(changes).some((k) => next[k] !== c[k]);
-    return { configuration: changed ? next : undefined, result: {} };
+    const set = Object.entries(changes).filter(([k, v]) => v !== undefined && v !== c[k]);
+    return { configuration: set.length ? { ...c, ...Object.fromEntries(set) } : undefined, result: {} };
   },
 });
 

@@ -92,7 +92,8 @@ const aclFields = {
 const aclOf = (p: { Acl?: Acl; 'x-oss-acl'?: Acl }) => p.Acl ?? p['x-oss-acl'];
 const sameAcl = (p: { Acl?: Acl; 'x-oss-acl'?: Acl }) => !p.Acl || !p['x-oss-acl'] || p.Acl === p['x-oss-acl'];
 
-const bucketTarget = z.object({ BucketName: bucketName });
+// Names are checked when a bucket is created, with OSS's own error code; other calls just find no bucket.
+const bucketTarget = z.object({ BucketName: z.string().min(1) });
 
 const putParams = bucketTarget
   .extend({
@@ -111,6 +112,7 @@ registerOperation<z.output<typeof putParams>>({
   params: putParams,
   target: (p) => p.BucketName,
   apply(current, params, ctx) {
+    if (!NAME_RE.test(params.BucketName)) throw new SandboxError('InvalidBucketName', `"${params.BucketName}" is not ${NAME_RULE}.`);
     if (current) throw new SandboxError('BucketAlreadyExists', `The bucket "${params.BucketName}" already exists.`, 409);
     return {
       configuration: {

@@ -133,7 +133,7 @@ const tagSpecs = z.array(
 );
 const runParams = z.object({
   InstanceId: z.string().optional(),
-  ImageId: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'an AMI id like ami-0c55b159cbfafe1f0'),
+  ImageId: z.string().min(1),
   InstanceType: z.string().default('m1.small'),
   SecurityGroupIds: z.array(z.string().min(1)).default([]),
   SubnetId: z.string().optional(),
@@ -152,6 +152,7 @@ registerOperation<z.output<typeof runParams>>({
   target: (p, ctx) => p.InstanceId ?? ctx.newId('i-'),
   apply(current, params, ctx) {
     const id = ctx.resourceId;
+    if (!/^ami-[0-9a-f]{8,17}$/.test(params.ImageId)) throw new SandboxError('InvalidAMIID.Malformed', `Invalid id: "${params.ImageId}" (expecting "ami-...")`);
     if (current) throw new SandboxError('InvalidInstanceID.Duplicate', `The instance ID '${id}' already exists`, 409);
     const tags: Tags = { ...params.Tags };
     for (const spec of params.TagSpecifications ?? []) if (!spec.ResourceType || spec.ResourceType === 'instance') for (const t of spec.Tags) tags[t.Key] = t.Value;

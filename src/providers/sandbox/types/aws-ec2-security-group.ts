@@ -139,28 +139,19 @@ registerResourceType({
     if (tier === 'bastion' || rng.chance(0.3))
       ingress.push(perm('tcp', 22, 22, { IpRanges: [{ CidrIp: rng.pick(['203.0.113.0/24', '198.51.100.0/24', `10.${rng.int(0, 255)}.${rng.int(0, 255)}.0/24`]), Description: 'SSH from office VPN' }] }));
     if (rng.chance(0.2)) ingress.push(perm('icmp', -1, -1, { IpRanges: [{ CidrIp: '10.0.0.0/8' }] }));
+    // Misconfigured: SSH, RDP or all traffic open to the world, over IPv4 or IPv6.
     if (ctx.misconfigured) {
-      ingress.push(
-        rng.pick([
-          () => perm('tcp', 22, 22, world('temporary debug')),
-          () => perm('tcp', 3389, 3389, world()),
-          () => perm('-1', undefined, undefined, world()),
-          () => perm('tcp', 22, 22, { Ipv6Ranges: [{ CidrIpv6: '::/0' }] }),
-        ])(),
-      );
+      const [proto, port] = rng.pick([['tcp', 22], ['tcp', 22], ['tcp', 3389], ['-1', undefined]] as const);
+      ingress.push(perm(proto, port, port, rng.chance(0.8) ? world('temporary debug') : { Ipv6Ranges: [{ CidrIpv6: '::/0' }] }));
     }
     const egress = [perm('-1', undefined, undefined, { ...world(), Ipv6Ranges: rng.chance(0.3) ? [{ CidrIpv6: '::/0' }] : [] })];
     return {
       id,
       tags: { env, tier, team },
       configuration: {
-        GroupId: id,
-        GroupName: `${env}-${tier}-${ctx.index}`,
-        Description: `${tier} tier (${env})`,
-        VpcId: `vpc-${rng.hex(17)}`,
-        OwnerId: ctx.accountId,
-        IpPermissions: tidy(ingress, ctx.accountId),
-        IpPermissionsEgress: tidy(egress, ctx.accountId),
+        GroupId: id, GroupName: `${env}-${tier}-${ctx.index}`, Description: `${tier} tier (${env})`,
+        VpcId: `vpc-${rng.hex(17)}`, OwnerId: ctx.accountId,
+        IpPermissions: tidy(ingress, ctx.accountId), IpPermissionsEgress: tidy(egress, ctx.accountId),
       },
     };
   },
@@ -262,12 +253,10 @@ registerOperation<z.output<typeof createParams>>({
       if (!spec.ResourceType || spec.ResourceType === 'security-group') for (const t of spec.Tags) tags[t.Key] = t.Value;
     return {
       configuration: {
-        GroupId: id,
-        GroupName: params.GroupName,
-        Description: params.Description,
+        GroupId: id, GroupName: params.GroupName, Description: params.Description,
         VpcId: params.VpcId ?? defaultVpcId(ctx.accountId, ctx.regionId),
-        IpPermissions: [],
-        IpPermissionsEgress: [perm('-1', undefined, undefined, world())],
+        // As in AWS, a new group may send anywhere until its egress rules are changed.
+        IpPermissions: [], IpPermissionsEgress: [perm('-1', undefined, undefined, world())],
       },
       tags,
       result: { GroupId: id },

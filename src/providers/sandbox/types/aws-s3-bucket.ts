@@ -134,7 +134,8 @@ function requireBucket(current: { configuration: Configuration } | null, name: s
   return current.configuration;
 }
 
-const bucketTarget = z.object({ Bucket: bucketName });
+// Names are checked when a bucket is created, with S3's own error code; other calls just find no bucket.
+const bucketTarget = z.object({ Bucket: z.string().min(1) });
 
 const createParams = bucketTarget.extend({ ACL: canned.optional(), Tags: z.record(z.string(), z.string()).optional() });
 registerOperation<z.output<typeof createParams>>({
@@ -145,6 +146,7 @@ registerOperation<z.output<typeof createParams>>({
   params: createParams,
   target: (p) => p.Bucket,
   apply(current, params, ctx) {
+    if (!validName(params.Bucket)) throw new SandboxError('InvalidBucketName', `"${params.Bucket}" is not ${NAME_RULE}.`);
     if (current) throw new SandboxError('BucketAlreadyOwnedByYou', `Your previous request to create the named bucket succeeded and you already own it: ${params.Bucket}`, 409);
     const o = ownerOf(ctx.accountId);
     const grants = cannedGrants(params.ACL ?? 'private', o);

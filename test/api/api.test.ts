@@ -1,0 +1,119 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { testService } from '../helpers/service.js';
+
+let svc: Awaited<ReturnType<typeof testService>>;
+before(async () => {
+  svc = await testService();
+});
+after(async () => {
+  await svc.close();
+});
+
+test('health and the OpenAPI document describe the service', async () => {
+  const h = await svc.api('/health');
+  assert.equal(h.status, 200);
+  assert.equal(h.body.status, 'ok');
+  assert.equal(h.body.store, 'pglite');
+  const doc = await svc.api('/openapi.json');
+  assert.equal(doc.status, 200);
+  assert.equal(doc.body.openapi, '3.1.0');
+  for (const p of ['/resources', '/resources/{resourceId}', '/resources/{resourceId}/history', '/sandbox/estate', '/sandbox/actions/{action}', '/discovery', '/accounts'])
+    assert.ok(doc.body.paths[p], `OpenAPI documents ${p}`);
+  assert.ok(doc.body.components.schemas.ConfigurationItem);
+});
+
+test('the demo estate is loaded and recorded on first start', async () => {
+  const res = await svc.api('/resources?limit=500');
+  assert.equal(res.status, 200);
+  assert.ok(res.body.total >= 15, `demo has resources (${res.body.total})`);
+  const types = new Set(res.body.items.map((r: { resourceType: string }) => r.resourceType));
+  for (const t of ['ACS::ECS::SecurityGroup', 'ACS::ECS::Instance', 'ACS::OSS::Bucket', 'AWS::EC2::SecurityGroup', 'AWS::EC2::Instance', 'AWS::S3::Bucket'])
+    assert.ok(types.has(t), `demo has ${t}`);
+  const accounts = await svc.api('/accounts');
+  assert.deepEqual(accounts.body.items.map((a: { accountId: string }) => a.accountId), ['100931896542', '139876543210']);
+  const r = await svc.api('/resources/sg-debug-open');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.configuration.SecurityGroupId, 'sg-debug-open');
+  assert.equal(r.body.configuration.Permissions.Permission.length, 3);
+});
+
+test('opening port 22 through the sandbox API shows a new configuration item with its diff', async () => {
+  const call = await svc.api('/sandbox/actions/ecs:AuthorizeSecurityGroup', {
+    json: { parameters: { SecurityGroupId: 'sg-web-prod', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' } },
+  });
+  assert.equal(call.status, 200, JSON.stringify(call.body));
+  assert.equal(call.body.changed, true);
+  assert.ok(call.body.configurationItemId > 0);
+  const h = await svc.api('/resources/sg-web-prod/history');
+  assert.equal(h.status, 200);
+  const [latest, first] = h.body.items;
+  assert.equal(latest.id, call.body.configurationItemId);
+  assert.equal(latest.version, 2);
+  assert.equal(first.version, 1);
+  assert.deepEqual(
+    latest.diff.map((d: { op: string; path: string }) => [d.op, d.path]),
+    [['add', '/Permissions/Permission/3']],
+  );
+  assert.equal(latest.diff[0].value.SourceCidrIp, '0.0.0.0/0');
+});
+
+test('errors are JSON with a code and a message naming the problem', async () => {
+  const unknown = await svc.api('/resources/sg-nope');
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.body.error.code, 'ResourceNotFound');
+  const badAction = await svc.api('/sandbox/actions/ecs:Teleport', { json: { parameters: {} } });
+  assert.equal(badAction.status, 404);
+  assert.equal(badAction.body.error.code, 'InvalidAction.NotFound');
+  const badParam = await svc.api('/sandbox/actions/ecs:AuthorizeSecurityGroup', { json: { parameters: { SecurityGroupId: 'sg-web-prod', IpProtocol: 'TCP', PortRange: '99999/1' } } });
+  assert.equal(badParam.status, 400);
+  assert.match(badParam.body.error.message, /PortRange/);
+  const managed = await svc.api('/sandbox/actions/ecs:RevokeSecurityGroup', { json: { parameters: { SecurityGroupId: 'sg-ack-managed', SecurityGroupRuleId: ['sgr-ack-all'] } } });
+  assert.equal(managed.status, 403);
+  assert.equal(managed.body.error.code, 'OperationDenied.ServiceManagedSecurityGroup');
+  const badQuery = await svc.api('/resources?limit=0');
+  assert.equal(badQuery.status, 400);
+  assert.equal(badQuery.body.error.code, 'InvalidRequest');
+  assert.match(badQuery.body.error.message, /limit/);
+  const badJson = await svc.api('/discovery', { method: 'POST', body: '{nope', headers: { 'content-type': 'application/json' } });
+  assert.equal(badJson.status, 400);
+  const noRoute = await svc.api('/nothing-here');
+  assert.equal(noRoute.status, 404);
+  assert.equal(noRoute.body.error.code, 'NotFound');
+});
+
+test('a bad estate body is refused with every issue by path, and nothing loads', async () => {
+  const before = (await svc.api('/resources')).body.total;
+  const res = await svc.api('/sandbox/estate', {
+    json: { estate: { accounts: [{ id: '1', name: 'x', regions: ['cn-hangzhou'] }], resources: [{ account: '100931896542', region: 'cn-hangzhou', type: 'Nope', id: 'n' }] } },
+  });
+  assert.equal(res.status, 400);
+  assert.equal(res.body.error.code, 'InvalidEstate');
+  assert.deepEqual(res.body.error.issues.map((i: { path: string }) => i.path).sort(), ['accounts[0].id', 'resources[0].type']);
+  assert.equal((await svc.api('/resources')).body.total, before);
+  assert.equal((await svc.api('/accounts')).body.items.length, 2);
+});
+
+test('an estate loaded through the API is recorded at once; discovery finds nothing new after', async () => {
+  const res = await svc.api('/sandbox/estate', {
+    json: { estate: { accounts: [{ id: '222233334444', name: 'extra', regions: ['eu-west-1'] }], resources: [{ account: '222233334444', region: 'eu-west-1', type: 'AWS::S3::Bucket', id: 'extra-bucket' }] } },
+  });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.load.created, 1);
+  assert.equal(res.body.snapshot.created, 1);
+  const list = await svc.api('/resources?accountId=222233334444');
+  assert.deepEqual(list.body.items.map((r: { resourceId: string }) => r.resourceId), ['extra-bucket']);
+  const d = await svc.api('/discovery', { json: {} });
+  assert.equal(d.status, 200);
+  assert.equal(d.body.created + d.body.updated + d.body.deleted, 0);
+  const badType = await svc.api('/discovery', { json: { resourceTypes: ['AWS::Nope'] } });
+  assert.equal(badType.status, 400);
+});
+
+test('resources filter by tag through the API', async () => {
+  const res = await svc.api('/resources?tag=env=dev&tag=owner');
+  assert.deepEqual(res.body.items.map((r: { resourceId: string }) => r.resourceId), ['sg-debug-open']);
+  const actions = await svc.api('/sandbox/actions');
+  assert.ok(actions.body.actions.some((a: { action: string }) => a.action === 'oss:PutBucketAcl'));
+  assert.equal(actions.body.resourceTypes.length, 6);
+});

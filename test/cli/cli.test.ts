@@ -1,0 +1,103 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { testService } from '../helpers/service.js';
+
+const run = promisify(execFile);
+let svc: Awaited<ReturnType<typeof testService>>;
+const dir = mkdtempSync(join(tmpdir(), 'confix-cli-'));
+
+/** Runs the real CLI as a user would, against the test service. */
+async function confix(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', svc.url, ...args], {
+      env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+before(async () => {
+  svc = await testService();
+});
+after(async () => {
+  await svc.close();
+});
+
+test('get resources lists the demo estate as a table, and as JSON', async () => {
+  const t = await confix('get', 'resources', '--type', 'ACS::ECS::SecurityGroup');
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /ACCOUNT\s+REGION\s+TYPE\s+ID/);
+  assert.match(t.stdout, /sg-debug-open/);
+  assert.doesNotMatch(t.stdout, /AWS::S3::Bucket/);
+  const j = await confix('get', 'resources', '--json', '--limit', '2');
+  const parsed = JSON.parse(j.stdout);
+  assert.equal(parsed.items.length, 2);
+  assert.ok(parsed.total > 2);
+});
+
+test('opening port 22 through the sandbox shows in history with the right diff', async () => {
+  const call = await confix('sandbox', 'call', 'ecs:AuthorizeSecurityGroup', 'SecurityGroupId=sg-debug-open', 'IpProtocol=TCP', 'PortRange=2222/2222', 'SourceCidrIp=0.0.0.0/0');
+  assert.equal(call.code, 0, call.stderr);
+  assert.match(call.stdout, /changed/);
+  const h = await confix('history', 'sg-debug-open');
+  assert.equal(h.code, 0, h.stderr);
+  assert.match(h.stdout, /v2 .* OK/);
+  const added = h.stdout.split('+ Permissions.Permission[3]:')[1]?.split(/\n\s*\n/)[0] ?? '';
+  assert.match(added, /PortRange: 2222\/2222/);
+  assert.match(added, /SourceCidrIp: 0\.0\.0\.0\/0/);
+  assert.match(added, /IpProtocol: TCP/);
+  assert.match(h.stdout, /v1 .* ResourceDiscovered/);
+  const r = await confix('get', 'resource', 'sg-debug-open', '--json');
+  assert.equal(JSON.parse(r.stdout).configuration.Permissions.Permission.length, 4);
+});
+
+test('errors are one clear line and a non-zero status', async () => {
+  const missing = await confix('get', 'resource', 'sg-nope');
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr.trim(), 'confix: no recorded resource has the id "sg-nope"');
+  const badArg = await confix('get', 'resources', '--limit', 'lots');
+  assert.notEqual(badArg.code, 0);
+  assert.match(badArg.stderr, /--limit must be a whole number/);
+  const down = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', 'http://127.0.0.1:1', 'get', 'resources']).catch((e) => e);
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /cannot reach the confix service at http:\/\/127\.0\.0\.1:1/);
+});
+
+test('sandbox load refuses a bad file with its lines, and loads a good one', async () => {
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'accounts:\n  - { id: "222233334444", name: x, regions: [eu-west-1] }\nresources:\n  - { account: "222233334444", region: eu-west-1, type: AWS::S3::Bucket, id: Bad_Name }\n  - { account: "999", region: eu-west-1, type: AWS::S3::Bucket, id: b2 }\n');
+  const r = await confix('sandbox', 'load', bad);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /estate .*bad\.yaml refused; nothing was loaded/);
+  assert.match(r.stderr, /bad\.yaml:5: resources\[1\]\.account: .*unknown account "999"/);
+  assert.match(r.stderr, /bad\.yaml:4: resources\[0\]/);
+  const accounts = await confix('get', 'accounts', '--json');
+  assert.equal(JSON.parse(accounts.stdout).length, 2, 'nothing was loaded');
+
+  const gen = join(dir, 'gen.json');
+  const g = await confix('sandbox', 'generate', '--accounts', '2', '--resources', '40', '--seed', '7', '--out', gen);
+  assert.equal(g.code, 0, g.stderr);
+  const estate = JSON.parse(readFileSync(gen, 'utf8'));
+  assert.equal(estate.resources.length, 40);
+  const load = await confix('sandbox', 'load', gen);
+  assert.equal(load.code, 0, load.stderr);
+  assert.match(load.stdout, /2 accounts, 40 resources/);
+  const list = await confix('get', 'resources', '--account', estate.accounts[1].id, '--json', '--limit', '1000');
+  assert.equal(JSON.parse(list.stdout).total, estate.resources.filter((x: { account: string }) => x.account === estate.accounts[1].id).length);
+});
+
+test('--help is there for every command', async () => {
+  for (const args of [['--help'], ['get', '--help'], ['sandbox', 'call', '--help'], ['history', '--help'], ['serve', '--help']]) {
+    const h = await confix(...args);
+    assert.equal(h.code, 0, `${args.join(' ')}: ${h.stderr}`);
+    assert.match(h.stdout, /Usage: confix/);
+  }
+});
