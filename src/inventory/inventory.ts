@@ -122,9 +122,12 @@ export class Inventory {
   /** Resources with this id, optionally narrowed; ids are unique per account, region and type only. */
   async find(resourceId: string, narrow: Partial<ResourceKey> = {}): Promise<InventoryResource[]> {
     const rows = await this.db.query<ResourceRow>(
-      `SELECT * FROM resources WHERE resource_id = $1
-         AND ($2::text IS NULL OR account_id = $2) AND ($3::text IS NULL OR region_id = $3) AND ($4::text IS NULL OR resource_type = $4)
-       ORDER BY (status = 'ResourceDeleted'), account_id, region_id, resource_type`,
+      `SELECT r.account_id, r.region_id, r.resource_type, r.resource_id, r.provider, r.resource_name, r.tags, r.status,
+              r.version, r.first_seen_at, r.captured_at, c.configuration
+       FROM resources r JOIN configuration_items c ON c.id = r.ci_id
+       WHERE r.resource_id = $1
+         AND ($2::text IS NULL OR r.account_id = $2) AND ($3::text IS NULL OR r.region_id = $3) AND ($4::text IS NULL OR r.resource_type = $4)
+       ORDER BY (r.status = 'ResourceDeleted'), r.account_id, r.region_id, r.resource_type`,
       [resourceId, narrow.accountId ?? null, narrow.regionId ?? null, narrow.resourceType ?? null],
     );
     return rows.map(toResource);

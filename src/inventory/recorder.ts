@@ -65,34 +65,41 @@ interface CiRow {
   diff: DiffOp[];
 }
 
-const CI_COLUMNS = `account_id text, region_id text, resource_type text, resource_id text, provider text, version int,
+const CI_COLUMNS = `account_id text, region_id text, resource_type text, resource_id text, version int,
   status text, source text, captured_at timestamptz, changed_at timestamptz, resource_name text, tags jsonb,
   configuration jsonb, config_hash text, diff jsonb`;
 
-/** Writes configuration items and moves the inventory to them, in one statement pair. */
+/**
+ * Writes configuration items and moves the inventory to them. The
+ * configuration is stored once, in the item; the inventory row points at it.
+ * json_to_recordset (not jsonb) because the input is parsed once and only
+ * the configuration columns become jsonb.
+ */
 async function writeItems(q: Queryable, rows: CiRow[]): Promise<number[]> {
   if (rows.length === 0) return [];
-  const json = JSON.stringify(rows);
   const ids = await q.query<{ id: number }>(
     `INSERT INTO configuration_items (account_id, region_id, resource_type, resource_id, version, status, source,
        captured_at, changed_at, resource_name, tags, configuration, config_hash, diff)
      SELECT account_id, region_id, resource_type, resource_id, version, status, source, captured_at, changed_at,
        resource_name, tags, configuration, config_hash, diff
-     FROM jsonb_to_recordset($1::jsonb) AS r(${CI_COLUMNS})
+     FROM json_to_recordset($1::json) AS r(${CI_COLUMNS})
      RETURNING id`,
-    [json],
+    [JSON.stringify(rows)],
   );
+  const slim = rows.map((r, i) => ({
+    a: r.account_id, r: r.region_id, t: r.resource_type, i: r.resource_id, p: r.provider, n: r.resource_name,
+    g: r.tags, c: ids[i]!.id, h: r.config_hash, s: r.status, v: r.version, at: r.captured_at,
+  }));
   await q.query(
     `INSERT INTO resources AS t (account_id, region_id, resource_type, resource_id, provider, resource_name, tags,
-       configuration, config_hash, status, version, first_seen_at, captured_at)
-     SELECT account_id, region_id, resource_type, resource_id, provider, resource_name, tags, configuration,
-       config_hash, status, version, captured_at, captured_at
-     FROM jsonb_to_recordset($1::jsonb) AS r(${CI_COLUMNS})
+       ci_id, config_hash, status, version, first_seen_at, captured_at)
+     SELECT a, r, t, i, p, n, g, c, h, s, v, at, at
+     FROM json_to_recordset($1::json) AS x(a text, r text, t text, i text, p text, n text, g jsonb, c bigint, h text, s text, v int, at timestamptz)
      ON CONFLICT (account_id, region_id, resource_type, resource_id) DO UPDATE SET
        provider = EXCLUDED.provider, resource_name = EXCLUDED.resource_name, tags = EXCLUDED.tags,
-       configuration = EXCLUDED.configuration, config_hash = EXCLUDED.config_hash, status = EXCLUDED.status,
+       ci_id = EXCLUDED.ci_id, config_hash = EXCLUDED.config_hash, status = EXCLUDED.status,
        version = EXCLUDED.version, captured_at = EXCLUDED.captured_at`,
-    [json],
+    [JSON.stringify(slim)],
   );
   return ids.map((r) => r.id);
 }
@@ -123,7 +130,9 @@ function ciRow(
     tags: state?.tags ?? {},
     configuration: state?.configuration ?? null,
     config_hash: hash,
-    diff: diffConfigurations(prev?.configuration ?? {}, state?.configuration ?? {}),
+    // A first or a deletion item has no diff (as in AWS Config): the whole
+    // configuration is in the item itself, or in the one before it.
+    diff: status === 'OK' ? diffConfigurations(prev?.configuration ?? {}, state?.configuration ?? {}) : [],
   };
 }
 
@@ -212,7 +221,8 @@ export class Recorder extends EventEmitter {
     const previous = new Map<string, Record<string, unknown> | null>();
     for (const batch of chunks(changedIds.map((c) => c.s.resourceId), 1000)) {
       const rows = await this.db.query<{ resource_id: string; configuration: Record<string, unknown> | null }>(
-        `SELECT resource_id, configuration FROM resources WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 AND resource_id = ANY($4::text[])`,
+        `SELECT r.resource_id, c.configuration FROM resources r JOIN configuration_items c ON c.id = r.ci_id
+         WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = ANY($4::text[])`,
         [scope.accountId, scope.regionId, scope.resourceType, batch],
       );
       for (const r of rows) previous.set(r.resource_id, r.configuration);
@@ -233,7 +243,8 @@ export class Recorder extends EventEmitter {
     const gone = [...existing.values()].filter((e) => e.status !== 'ResourceDeleted' && !seen.has(e.resource_id));
     if (gone.length) {
       const prevRows = await this.db.query<{ resource_id: string; configuration: Record<string, unknown> | null }>(
-        `SELECT resource_id, configuration FROM resources WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 AND resource_id = ANY($4::text[])`,
+        `SELECT r.resource_id, c.configuration FROM resources r JOIN configuration_items c ON c.id = r.ci_id
+         WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = ANY($4::text[])`,
         [scope.accountId, scope.regionId, scope.resourceType, gone.map((g) => g.resource_id)],
       );
       const prevCfg = new Map(prevRows.map((r) => [r.resource_id, r.configuration]));
@@ -261,8 +272,9 @@ export class Recorder extends EventEmitter {
     const hash = contentHash(state?.configuration ?? null, state?.tags ?? {});
     const out = await this.db.transaction(async (tx) => {
       const [cur] = await tx.query<CurrentRow & { configuration: Record<string, unknown> | null }>(
-        `SELECT resource_id, config_hash, status, version, configuration FROM resources
-         WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 AND resource_id = $4 FOR UPDATE`,
+        `SELECT r.resource_id, r.config_hash, r.status, r.version, c.configuration FROM resources r
+         JOIN configuration_items c ON c.id = r.ci_id
+         WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = $4 FOR UPDATE OF r`,
         [key.accountId, key.regionId, key.resourceType, key.resourceId],
       );
       let row: CiRow | null = null;

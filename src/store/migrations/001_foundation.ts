@@ -54,7 +54,8 @@ CREATE TABLE resources (
   provider      text NOT NULL,
   resource_name text,
   tags          jsonb NOT NULL DEFAULT '{}',
-  configuration jsonb,
+  -- The latest configuration item; the configuration itself is kept there only.
+  ci_id         bigint NOT NULL,
   config_hash   text NOT NULL,
   status        text NOT NULL,
   version       integer NOT NULL,
