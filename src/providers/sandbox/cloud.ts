@@ -219,7 +219,11 @@ export class SandboxCloud implements Provider {
       if (found.length === 1) ({ account_id: accountId, region_id: regionId } = found[0]!);
       else if (found.length > 1)
         throw new SandboxError('InvalidParameter', `${op.resourceType} "${id}" exists in ${found.length} accounts or regions; give the account and region.`);
-      else throw new SandboxError(dialect === 'acs' ? 'InvalidResourceId.NotFound' : 'InvalidResourceID.NotFound', `The specified resource "${id}" (${op.resourceType}) does not exist.`, 404);
+      else {
+        // Let the operation refuse in its own cloud's words (NoSuchBucket, InvalidGroup.NotFound, …).
+        op.apply(null, params, { ...base, accountId: accountId ?? '', regionId: regionId ?? '', resourceId: id });
+        throw new SandboxError(dialect === 'acs' ? 'InvalidResourceId.NotFound' : 'InvalidResourceID.NotFound', `The specified resource "${id}" (${op.resourceType}) does not exist.`, 404);
+      }
     }
     if (!accountId || !regionId) throw new SandboxError('MissingParameter', `${action} needs the account and region to create the resource in.`);
     const [acct] = await this.db.query<{ regions: string[] }>('SELECT regions FROM sandbox_accounts WHERE account_id = $1', [accountId]);
