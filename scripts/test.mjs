@@ -68,7 +68,13 @@ if (!env.CONFIX_TEST_DATABASE_URL) {
   }
 }
 
-const files = args.length ? args : ['test/**/*.test.ts'];
+// Node 20's test runner takes no globs: list the test files ourselves.
+const files = args.length
+  ? args
+  : readdirSync('test', { recursive: true })
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => join('test', f))
+      .sort();
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
 child.on('exit', (code, signal) => {
   stopPg();

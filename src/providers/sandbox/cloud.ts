@@ -165,7 +165,7 @@ export class SandboxCloud implements Provider {
         const rows = await tx.query<{ inserted: boolean; changed: boolean }>(
           `INSERT INTO sandbox_resources AS s (account_id, region_id, resource_type, resource_id, tags, configuration)
            SELECT account_id, region_id, resource_type, resource_id, tags, configuration
-             FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, region_id text, resource_type text, resource_id text, tags jsonb, configuration jsonb)
+             FROM json_to_recordset($1::json) AS r(account_id text, region_id text, resource_type text, resource_id text, tags jsonb, configuration jsonb)
            ON CONFLICT (account_id, region_id, resource_type, resource_id) DO UPDATE
              SET tags = EXCLUDED.tags, configuration = EXCLUDED.configuration, version = s.version + 1, updated_at = now()
              WHERE s.configuration IS DISTINCT FROM EXCLUDED.configuration OR s.tags IS DISTINCT FROM EXCLUDED.tags
