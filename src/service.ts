@@ -12,6 +12,11 @@ import { lockDataDir } from './store/lock.js';
 import { SandboxCloud, parseEstateText } from './providers/sandbox/index.js';
 import { Inventory, Recorder } from './inventory/index.js';
 import { createApp } from './api/app.js';
+import { RuleStore } from './rules/store.js';
+import { Evaluator } from './evaluation/evaluator.js';
+import { ComplianceViews } from './evaluation/compliance.js';
+import { applyPolicy } from './policy/plan.js';
+import { readPolicyDocuments } from './policy/files.js';
 import { createLogger, type Logger } from './util/log.js';
 import { readFile } from 'node:fs/promises';
 
@@ -20,8 +25,10 @@ export interface ServiceOptions {
   databaseUrl?: string;
   host?: string;
   port?: number;
-  /** Load the demo estate into an empty sandbox (default true). */
+  /** Load the demo estate into an empty sandbox, and the example policies into an empty rule set (default true). */
   demo?: boolean;
+  /** Milliseconds between checks for periodic rules that are due (0: never). Default 5 s. */
+  schedulerMs?: number;
   /** Full snapshot interval in ms (0: never). Default one hour. */
   discoveryIntervalMs?: number;
   log?: Logger;
@@ -35,10 +42,14 @@ export interface Service {
   sandbox: SandboxCloud;
   recorder: Recorder;
   inventory: Inventory;
+  rules: RuleStore;
+  evaluator: Evaluator;
+  compliance: ComplianceViews;
   close(): Promise<void>;
 }
 
 export const DEMO_ESTATE = fileURLToPath(new URL('../examples/estates/demo.yaml', import.meta.url));
+export const EXAMPLE_POLICIES = fileURLToPath(new URL('../examples/policies', import.meta.url));
 
 export async function startService(opts: ServiceOptions = {}): Promise<Service> {
   const log = opts.log ?? createLogger();
@@ -56,9 +67,12 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const sandbox = new SandboxCloud(db);
   const recorder = new Recorder(db, [sandbox], log.child({ component: 'recorder' }));
   const inventory = new Inventory(db);
+  const rules = new RuleStore(db);
+  const evaluator = new Evaluator(db, rules, log.child({ component: 'evaluator' }));
+  const compliance = new ComplianceViews(db);
   let timer: NodeJS.Timeout | undefined;
   const server: Server = createServer(
-    getRequestListener(createApp({ db, sandbox, recorder, inventory, log: log.child({ component: 'api' }) }).fetch),
+    getRequestListener(createApp({ db, sandbox, recorder, inventory, rules, evaluator, compliance, log: log.child({ component: 'api' }) }).fetch),
   );
   const host = opts.host ?? '127.0.0.1';
   try {
@@ -69,7 +83,14 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       log.info('empty sandbox: loaded the demo estate', { accounts: load.accounts, resources: load.resources });
     }
     // Catch up on anything that changed while the service was down, then follow changes.
+    evaluator.attach(recorder, { schedulerMs: opts.schedulerMs });
     await recorder.snapshot(sandbox.name);
+    await evaluator.idle();
+    if (opts.demo !== false && (await rules.list()).length === 0) {
+      const plan = await applyPolicy(db, rules, readPolicyDocuments([EXAMPLE_POLICIES]));
+      const summary = await evaluator.evaluateRules();
+      log.info('no rules yet: applied the example policies', { rules: plan.create.length, evaluations: summary.evaluations });
+    }
     recorder.start();
     const interval = opts.discoveryIntervalMs ?? 3_600_000;
     if (interval > 0) {
@@ -86,6 +107,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     });
   } catch (err) {
     if (timer) clearInterval(timer);
+    evaluator.detach(recorder);
     await recorder.stop();
     if (!opts.db) await db.close();
     unlock();
@@ -104,6 +126,9 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     sandbox,
     recorder,
     inventory,
+    rules,
+    evaluator,
+    compliance,
     async close() {
       if (closed) return;
       closed = true;
@@ -112,7 +137,9 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
         server.close(() => ok());
         server.closeAllConnections();
       });
+      evaluator.detach(recorder);
       await recorder.stop();
+      await evaluator.idle();
       if (!opts.db) await db.close();
       rmSync(infoFile, { force: true });
       unlock();

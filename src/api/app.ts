@@ -7,6 +7,10 @@ import type { Logger } from '../util/log.js';
 import { ApiError, errorResponse } from './errors.js';
 import { inventoryRoutes } from './routes/inventory.js';
 import { sandboxRoutes } from './routes/sandbox.js';
+import { ruleRoutes } from './routes/rules.js';
+import type { RuleStore } from '../rules/store.js';
+import type { Evaluator } from '../evaluation/evaluator.js';
+import type { ComplianceViews } from '../evaluation/compliance.js';
 import { json } from './schemas.js';
 import { VERSION } from '../version.js';
 
@@ -15,6 +19,9 @@ export interface AppDeps {
   sandbox: SandboxCloud;
   recorder: Recorder;
   inventory: Inventory;
+  rules: RuleStore;
+  evaluator: Evaluator;
+  compliance: ComplianceViews;
   log: Logger;
 }
 
@@ -46,6 +53,7 @@ export function createApp(deps: AppDeps) {
   );
   inventoryRoutes(api, deps);
   sandboxRoutes(api, deps);
+  ruleRoutes(api, deps);
 
   api.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -4,6 +4,9 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { SandboxError, EstateError, formatPath } from '../providers/sandbox/index.js';
 import { InventoryError } from '../inventory/index.js';
 import type { Logger } from '../util/log.js';
+import { RuleValidationError } from '../rules/model.js';
+import { RuleExistsError, RuleNotFoundError } from '../rules/store.js';
+import { PolicyValidationError } from '../policy/plan.js';
 
 /** An error the API answers with: a stable code, a status and a message for people. */
 export class ApiError extends Error {
@@ -18,7 +21,7 @@ export class ApiError extends Error {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; issues?: { path: string; pathSegments: (string | number)[]; message: string }[]; [k: string]: unknown };
+  error: { code: string; message: string; issues?: { path: string; pathSegments: (string | number)[]; message: string; document?: number; source?: string }[]; [k: string]: unknown };
 }
 
 /** Turns any thrown error into the API's error body; unknown errors are logged and hidden. */
@@ -38,6 +41,24 @@ export function errorResponse(err: unknown, c: Context, log: Logger) {
       } satisfies ErrorBody,
       400,
     );
+  if (err instanceof RuleValidationError)
+    return c.json(
+      { error: { code: 'InvalidRule', message: err.message, issues: err.issues.map((i) => ({ path: i.path.join('.'), pathSegments: i.path, message: i.message })) } } satisfies ErrorBody,
+      400,
+    );
+  if (err instanceof PolicyValidationError)
+    return c.json(
+      {
+        error: {
+          code: 'InvalidPolicy',
+          message: err.message,
+          issues: err.issues.map((i) => ({ document: i.document, source: i.source, path: i.path.join('.'), pathSegments: i.path, message: i.message })),
+        },
+      } satisfies ErrorBody,
+      400,
+    );
+  if (err instanceof RuleNotFoundError) return c.json({ error: { code: 'RuleNotFound', message: err.message } } satisfies ErrorBody, 404);
+  if (err instanceof RuleExistsError) return c.json({ error: { code: 'RuleExists', message: err.message } } satisfies ErrorBody, 409);
   if (err instanceof HTTPException && err.status < 500)
     return c.json({ error: { code: 'InvalidRequest', message: err.message || 'invalid request' } } satisfies ErrorBody, err.status as ContentfulStatusCode);
   if (err instanceof SyntaxError && /JSON/.test(err.message))

@@ -1,4 +1,5 @@
 import m001 from './001_foundation.js';
+import m002 from './002_rules.js';
 
 export interface Migration {
   version: number;
@@ -7,4 +8,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append new ones; never change a released one. */
-export const migrations: Migration[] = [m001];
+export const migrations: Migration[] = [m001, m002];

@@ -1,0 +1,254 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps } from '../app.js';
+import { validateRule } from '../../rules/model.js';
+import { allManagedRules } from '../../rules/registry.js';
+import { withCounts } from '../../evaluation/compliance.js';
+import { COMPLIANCE_TYPES, type ComplianceType } from '../../rules/types.js';
+import { planPolicy, applyPolicy } from '../../policy/plan.js';
+import { ApiError } from '../errors.js';
+import { LookupQuery, errorResponses, json } from '../schemas.js';
+
+const Counts = z.object({ compliant: z.number(), nonCompliant: z.number(), notApplicable: z.number(), insufficientData: z.number() }).openapi('ComplianceCounts');
+const RuleSchema = z
+  .object({
+    ruleId: z.string(),
+    name: z.string(),
+    description: z.string(),
+    source: z.union([z.object({ managed: z.string() }), z.object({ cel: z.string() })]),
+    parameters: z.record(z.string(), z.string()),
+    scope: z.object({
+      resourceTypes: z.array(z.string()),
+      regions: z.array(z.string()).optional(),
+      tag: z.object({ key: z.string(), value: z.string().optional() }).optional(),
+      excludedResourceIds: z.array(z.string()).optional(),
+      accounts: z.array(z.string()).optional(),
+    }),
+    triggers: z.array(z.union([z.object({ type: z.literal('ConfigurationChange') }), z.object({ type: z.literal('Periodic'), frequency: z.string() })])),
+    riskLevel: z.number().int(),
+    state: z.enum(['ACTIVE', 'INACTIVE']),
+    origin: z.enum(['api', 'policy']),
+    version: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    lastEvaluatedAt: z.string().nullable(),
+    compliance: Counts,
+  })
+  .openapi('Rule');
+const SummarySchema = z
+  .object({ rules: z.number(), resources: z.number(), evaluations: z.number(), changed: z.number(), closed: z.number(), durationMs: z.number() })
+  .openapi('EvaluationSummary');
+const RuleBody = z.record(z.string(), z.unknown()).openapi('RuleInput', {
+  description: 'A rule as written in policy files: name, description, source ({managed} or {cel}), parameters, scope, triggers, riskLevel, state',
+  example: { name: 'sg-open-ssh', source: { managed: 'sg-risky-ports-check' }, parameters: { ports: '22,3389' }, riskLevel: 1 },
+});
+const ResultSchema = z
+  .object({
+    ruleId: z.string(), ruleName: z.string(), riskLevel: z.number(), accountId: z.string(), regionId: z.string(), resourceType: z.string(), resourceId: z.string(),
+    complianceType: z.enum(COMPLIANCE_TYPES as [ComplianceType, ...ComplianceType[]]), annotation: z.string(), ciId: z.number().nullable(), orderingAt: z.string(), invokedAt: z.string(), recordedAt: z.string(),
+  })
+  .openapi('EvaluationResult');
+const TimelineSchema = ResultSchema.extend({ id: z.number(), previousComplianceType: z.string().nullable(), closed: z.boolean() }).openapi('TimelineEntry');
+const PolicyDocs = z.object({
+  documents: z.array(z.object({ source: z.string(), kind: z.string(), body: z.record(z.string(), z.unknown()) })).openapi({ description: 'Policy documents, each with its kind and where it came from' }),
+});
+const PlanSchema = z
+  .object({
+    create: z.array(z.record(z.string(), z.unknown())),
+    update: z.array(z.object({ name: z.string(), changes: z.array(z.unknown()), after: z.record(z.string(), z.unknown()) })),
+    delete: z.array(z.string()),
+    unchanged: z.array(z.string()),
+  })
+  .openapi('PolicyPlan');
+
+const nameParam = z.object({ name: z.string().openapi({ example: 'sg-disallow-risky-ports-for-all-ips' }) });
+
+export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
+  app.openapi(
+    createRoute({ method: 'get', path: '/rules', tags: ['rules'], summary: 'Rules with their compliance counts', responses: { 200: json(z.object({ items: z.array(RuleSchema) }), 'Rules') } }),
+    async (c) => c.json({ items: withCounts(await deps.rules.list(), await deps.compliance.byRule()) }, 200),
+  );
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/rules/{name}', tags: ['rules'], summary: 'One rule', request: { params: nameParam }, responses: { 200: json(RuleSchema, 'The rule'), 404: errorResponses[404] } }),
+    async (c) => {
+      const rule = await deps.rules.get(c.req.valid('param').name);
+      return c.json(withCounts([rule], await deps.compliance.byRule())[0]!, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/rules',
+      tags: ['rules'],
+      summary: 'Create a rule and evaluate it over its scope',
+      request: { body: { required: true, content: { 'application/json': { schema: RuleBody } } } },
+      responses: { 201: json(z.object({ rule: RuleSchema, evaluation: SummarySchema }), 'Created'), 400: errorResponses[400], 409: errorResponses[409] },
+    }),
+    async (c) => {
+      const spec = validateRule(c.req.valid('json'));
+      const rule = await deps.rules.create(spec);
+      const evaluation = await deps.evaluator.evaluateRules([rule.name]);
+      return c.json({ rule: withCounts([rule], await deps.compliance.byRule())[0]!, evaluation }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/rules/{name}',
+      tags: ['rules'],
+      summary: 'Replace a rule (parameters are checked again) and re-evaluate it',
+      request: { params: nameParam, body: { required: true, content: { 'application/json': { schema: RuleBody } } } },
+      responses: { 200: json(z.object({ rule: RuleSchema, evaluation: SummarySchema }), 'Updated'), 400: errorResponses[400], 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const { name } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const spec = validateRule({ name, ...body });
+      const rule = await deps.rules.update(name, spec);
+      const evaluation = await deps.evaluator.evaluateRules([rule.name]);
+      return c.json({ rule: withCounts([rule], await deps.compliance.byRule())[0]!, evaluation }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: 'delete', path: '/rules/{name}', tags: ['rules'], summary: 'Delete a rule and its results', request: { params: nameParam }, responses: { 200: json(z.object({ deleted: z.string() }), 'Deleted'), 404: errorResponses[404] } }),
+    async (c) => {
+      const { name } = c.req.valid('param');
+      await deps.rules.delete(name);
+      return c.json({ deleted: name }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/managed-rules',
+      tags: ['rules'],
+      summary: 'The managed rule library, with parameter documentation',
+      responses: {
+        200: json(
+          z.object({ items: z.array(z.object({ identifier: z.string(), aliases: z.array(z.string()), description: z.string(), resourceTypes: z.array(z.string()), defaultRiskLevel: z.number(), parameters: z.record(z.string(), z.unknown()) })) }),
+          'Managed rules',
+        ),
+      },
+    }),
+    (c) =>
+      c.json(
+        {
+          items: allManagedRules().map((m) => ({ identifier: m.identifier, aliases: m.aliases ?? [], description: m.description, resourceTypes: m.resourceTypes, defaultRiskLevel: m.defaultRiskLevel, parameters: m.parameterDocs })),
+        },
+        200,
+      ),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/evaluations',
+      tags: ['compliance'],
+      summary: 'Re-evaluate now: one rule (or every rule), or one resource under every rule that covers it',
+      request: {
+        body: {
+          required: false,
+          content: { 'application/json': { schema: z.object({ rule: z.string().optional(), resourceId: z.string().optional(), accountId: z.string().optional(), regionId: z.string().optional(), resourceType: z.string().optional() }) } },
+        },
+      },
+      responses: { 200: json(SummarySchema, 'What the evaluation did'), 400: errorResponses[400], 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const body = (c.req.header('content-type') ?? '').includes('json') ? c.req.valid('json') : {};
+      if (body.rule && body.resourceId) throw new ApiError(400, 'InvalidRequest', 'give a rule or a resource, not both');
+      if (body.resourceId) {
+        const r = await deps.inventory.resolve(body.resourceId, body);
+        return c.json(await deps.evaluator.evaluateResource(r), 200);
+      }
+      if (body.rule) await deps.rules.get(body.rule); // 404 for an unknown rule
+      return c.json(await deps.evaluator.evaluateRules(body.rule ? [body.rule] : undefined), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/compliance',
+      tags: ['compliance'],
+      summary: 'Current evaluation results, filtered by rule, resource and compliance type',
+      request: {
+        query: LookupQuery.extend({
+          rule: z.string().optional(),
+          resourceId: z.string().optional(),
+          complianceType: z.enum(COMPLIANCE_TYPES as [ComplianceType, ...ComplianceType[]]).optional(),
+          limit: z.coerce.number().int().min(1).max(10000).optional(),
+        }),
+      },
+      responses: { 200: json(z.object({ items: z.array(ResultSchema), total: z.number() }), 'Results'), 404: errorResponses[404], 409: errorResponses[409] },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const rule = q.rule ? await deps.rules.get(q.rule) : undefined;
+      const resource = q.resourceId ? await deps.inventory.resolve(q.resourceId, q) : undefined;
+      return c.json(await deps.compliance.results({ ruleId: rule?.ruleId, resource, complianceType: q.complianceType, limit: q.limit }), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/compliance/timeline',
+      tags: ['compliance'],
+      summary: 'Changes of results over time, newest first',
+      request: { query: LookupQuery.extend({ rule: z.string().optional(), resourceId: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) },
+      responses: { 200: json(z.object({ items: z.array(TimelineSchema) }), 'Timeline'), 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const rule = q.rule ? await deps.rules.get(q.rule) : undefined;
+      const resource = q.resourceId ? await deps.inventory.resolve(q.resourceId, q) : undefined;
+      return c.json({ items: await deps.compliance.timeline({ ruleId: rule?.ruleId, resource, limit: q.limit }) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/compliance/summary',
+      tags: ['compliance'],
+      summary: 'Results of active rules by risk level, account and resource type',
+      responses: { 200: json(z.record(z.string(), z.unknown()), 'Summary') },
+    }),
+    async (c) => c.json(await deps.compliance.summary(), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/policy/plan',
+      tags: ['policy'],
+      summary: 'What applying these policy documents would create, change and delete',
+      request: { body: { required: true, content: { 'application/json': { schema: PolicyDocs } } } },
+      responses: { 200: json(PlanSchema, 'The plan'), 400: errorResponses[400] },
+    }),
+    async (c) => c.json(await planPolicy(deps.rules, c.req.valid('json').documents), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/policy/apply',
+      tags: ['policy'],
+      summary: 'Make the store match these policy documents, then evaluate the rules created or changed',
+      request: { body: { required: true, content: { 'application/json': { schema: PolicyDocs } } } },
+      responses: { 200: json(z.object({ plan: PlanSchema, evaluation: SummarySchema }), 'Applied'), 400: errorResponses[400] },
+    }),
+    async (c) => {
+      const plan = await applyPolicy(deps.db, deps.rules, c.req.valid('json').documents);
+      const names = [...plan.create.map((s) => s.name), ...plan.update.map((u) => u.name)];
+      const evaluation = names.length
+        ? await deps.evaluator.evaluateRules(names)
+        : { rules: 0, resources: 0, evaluations: 0, changed: 0, closed: 0, durationMs: 0 };
+      return c.json({ plan, evaluation }, 200);
+    },
+  );
+}

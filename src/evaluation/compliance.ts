@@ -1,0 +1,176 @@
+/** Compliance views: per rule, per resource, and summaries people can act on. */
+import type { Db } from '../store/index.js';
+import type { ResourceKey } from '../providers/types.js';
+import type { ComplianceType } from '../rules/types.js';
+import type { Rule } from '../rules/model.js';
+
+export type Counts = Record<'compliant' | 'nonCompliant' | 'notApplicable' | 'insufficientData', number>;
+
+const field: Record<ComplianceType, keyof Counts> = {
+  COMPLIANT: 'compliant',
+  NON_COMPLIANT: 'nonCompliant',
+  NOT_APPLICABLE: 'notApplicable',
+  INSUFFICIENT_DATA: 'insufficientData',
+};
+
+export const zeroCounts = (): Counts => ({ compliant: 0, nonCompliant: 0, notApplicable: 0, insufficientData: 0 });
+
+export interface ResultView extends ResourceKey {
+  ruleId: string;
+  ruleName: string;
+  riskLevel: number;
+  complianceType: ComplianceType;
+  annotation: string;
+  ciId: number | null;
+  orderingAt: string;
+  invokedAt: string;
+  recordedAt: string;
+}
+
+export interface TimelineEntry extends ResourceKey {
+  id: number;
+  ruleId: string;
+  ruleName: string;
+  riskLevel: number;
+  complianceType: ComplianceType;
+  previousComplianceType: ComplianceType | null;
+  annotation: string;
+  ciId: number | null;
+  closed: boolean;
+  orderingAt: string;
+  invokedAt: string;
+  recordedAt: string;
+}
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+interface ResultRow {
+  rule_id: string;
+  name: string;
+  risk_level: number;
+  account_id: string;
+  region_id: string;
+  resource_type: string;
+  resource_id: string;
+  compliance_type: ComplianceType;
+  annotation: string;
+  ci_id: number | null;
+  ordering_at: Date;
+  invoked_at: Date;
+  recorded_at: Date;
+}
+
+function toResult(r: ResultRow): ResultView {
+  return {
+    ruleId: r.rule_id,
+    ruleName: r.name,
+    riskLevel: r.risk_level,
+    accountId: r.account_id,
+    regionId: r.region_id,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    complianceType: r.compliance_type,
+    annotation: r.annotation,
+    ciId: r.ci_id,
+    orderingAt: iso(r.ordering_at),
+    invokedAt: iso(r.invoked_at),
+    recordedAt: iso(r.recorded_at),
+  };
+}
+
+const RESULT_SQL = `SELECT e.*, r.name, r.risk_level FROM evaluation_results e JOIN rules r ON r.rule_id = e.rule_id`;
+
+export class ComplianceViews {
+  constructor(private readonly db: Db) {}
+
+  /** Counts per rule (every rule, evaluated or not). */
+  async byRule(): Promise<Map<string, Counts>> {
+    const rows = await this.db.query<{ rule_id: string; compliance_type: ComplianceType; n: number }>(
+      'SELECT rule_id, compliance_type, count(*)::int AS n FROM evaluation_results GROUP BY 1, 2',
+    );
+    const out = new Map<string, Counts>();
+    for (const r of rows) {
+      const c = out.get(r.rule_id) ?? zeroCounts();
+      c[field[r.compliance_type]] += r.n;
+      out.set(r.rule_id, c);
+    }
+    return out;
+  }
+
+  async results(f: { ruleId?: string; complianceType?: ComplianceType; resource?: ResourceKey; limit?: number }): Promise<{ items: ResultView[]; total: number }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (f.ruleId) where.push(`e.rule_id = ${p(f.ruleId)}`);
+    if (f.complianceType) where.push(`e.compliance_type = ${p(f.complianceType)}`);
+    if (f.resource)
+      where.push(`e.account_id = ${p(f.resource.accountId)} AND e.region_id = ${p(f.resource.regionId)} AND e.resource_type = ${p(f.resource.resourceType)} AND e.resource_id = ${p(f.resource.resourceId)}`);
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const [{ n } = { n: 0 }] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM evaluation_results e ${w}`, params);
+    const limit = Math.min(Math.max(f.limit ?? 100, 1), 10000);
+    const rows = await this.db.query<ResultRow>(`${RESULT_SQL} ${w} ORDER BY r.risk_level, r.name, e.account_id, e.region_id, e.resource_type, e.resource_id LIMIT ${limit}`, params);
+    return { items: rows.map(toResult), total: n };
+  }
+
+  async timeline(f: { ruleId?: string; resource?: ResourceKey; limit?: number }): Promise<TimelineEntry[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (f.ruleId) where.push(`t.rule_id = ${p(f.ruleId)}`);
+    if (f.resource)
+      where.push(`t.account_id = ${p(f.resource.accountId)} AND t.region_id = ${p(f.resource.regionId)} AND t.resource_type = ${p(f.resource.resourceType)} AND t.resource_id = ${p(f.resource.resourceId)}`);
+    const rows = await this.db.query<ResultRow & { id: number; previous_compliance_type: ComplianceType | null; closed: boolean }>(
+      `SELECT t.*, r.name, r.risk_level FROM evaluation_timeline t JOIN rules r ON r.rule_id = t.rule_id
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.id DESC LIMIT ${Math.min(Math.max(f.limit ?? 50, 1), 1000)}`,
+      params,
+    );
+    return rows.map((r) => ({ ...toResult(r), id: r.id, previousComplianceType: r.previous_compliance_type, closed: r.closed }));
+  }
+
+  /**
+   * Summaries of active rules' results: by account, resource type and risk
+   * level, counting results and the distinct non-compliant resources.
+   */
+  async summary(): Promise<{
+    totals: Counts & { nonCompliantResources: number };
+    byRiskLevel: Record<string, Counts>;
+    byAccount: Record<string, Counts & { nonCompliantResources: number }>;
+    byResourceType: Record<string, Counts & { nonCompliantResources: number }>;
+  }> {
+    const rows = await this.db.query<{ risk_level: number; account_id: string; resource_type: string; compliance_type: ComplianceType; n: number }>(
+      `SELECT r.risk_level, e.account_id, e.resource_type, e.compliance_type, count(*)::int AS n
+       FROM evaluation_results e JOIN rules r ON r.rule_id = e.rule_id WHERE r.state = 'ACTIVE' GROUP BY 1, 2, 3, 4`,
+    );
+    const nc = await this.db.query<{ account_id: string; resource_type: string; n: number }>(
+      `SELECT account_id, resource_type, count(DISTINCT (region_id, resource_id))::int AS n FROM evaluation_results e JOIN rules r ON r.rule_id = e.rule_id
+       WHERE e.compliance_type = 'NON_COMPLIANT' AND r.state = 'ACTIVE' GROUP BY 1, 2`,
+    );
+    const totals = { ...zeroCounts(), nonCompliantResources: 0 };
+    const byRiskLevel: Record<string, Counts> = {};
+    const byAccount: Record<string, Counts & { nonCompliantResources: number }> = {};
+    const byResourceType: Record<string, Counts & { nonCompliantResources: number }> = {};
+    for (const r of rows) {
+      const f = field[r.compliance_type];
+      totals[f] += r.n;
+      (byRiskLevel[r.risk_level] ??= zeroCounts())[f] += r.n;
+      (byAccount[r.account_id] ??= { ...zeroCounts(), nonCompliantResources: 0 })[f] += r.n;
+      (byResourceType[r.resource_type] ??= { ...zeroCounts(), nonCompliantResources: 0 })[f] += r.n;
+    }
+    for (const r of nc) {
+      totals.nonCompliantResources += r.n;
+      byAccount[r.account_id]!.nonCompliantResources += r.n;
+      byResourceType[r.resource_type]!.nonCompliantResources += r.n;
+    }
+    return { totals, byRiskLevel, byAccount, byResourceType };
+  }
+}
+
+export function withCounts<T extends Rule>(rules: T[], counts: Map<string, Counts>): (T & { compliance: Counts })[] {
+  return rules.map((r) => ({ ...r, compliance: counts.get(r.ruleId) ?? zeroCounts() }));
+}

@@ -1,0 +1,429 @@
+/**
+ * The evaluator: judges resources against the rules whose scope matches them,
+ * on configuration changes (rules indexed by resource type), on the rules'
+ * periodic schedules, and on demand. Only a changed result writes a timeline
+ * entry and emits a 'compliance-change' event.
+ */
+import { EventEmitter } from 'node:events';
+import type { Db, Queryable } from '../store/index.js';
+import { chunks } from '../store/index.js';
+import type { Recorder, RecordedEvent } from '../inventory/index.js';
+import type { ResourceKey, Tags, Configuration } from '../providers/types.js';
+import type { RuleStore } from '../rules/store.js';
+import type { Rule } from '../rules/model.js';
+import type { ComplianceType, RiskLevel, Verdict } from '../rules/types.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { compileRule, type CompiledRule } from './compiled.js';
+
+/** Emitted as 'compliance-change' when a result's compliance type changes (or the result closes). */
+export interface ComplianceChange extends ResourceKey {
+  ruleId: string;
+  ruleName: string;
+  riskLevel: RiskLevel;
+  previous: ComplianceType | null;
+  /** null when the result closed (the resource was deleted or left the rule's scope). */
+  current: ComplianceType | null;
+  annotation: string;
+  ciId: number | null;
+  recordedAt: Date;
+}
+
+export interface EvaluationSummary {
+  rules: number;
+  resources: number;
+  evaluations: number;
+  changed: number;
+  closed: number;
+  durationMs: number;
+}
+
+/** A resource as the evaluator reads it from the inventory. */
+interface Subject extends ResourceKey {
+  resourceName: string | null;
+  tags: Tags;
+  configuration: Configuration | null;
+  ciId: number;
+  capturedAt: Date;
+  deleted: boolean;
+}
+
+interface Existing {
+  compliance_type: ComplianceType;
+  annotation: string;
+}
+
+interface ResultWrite {
+  rule: CompiledRule;
+  subject: ResourceKey & { ciId: number | null; capturedAt: Date };
+  previous: Existing | undefined;
+  /** null closes the result. */
+  verdict: Verdict | null;
+}
+
+const keyOf = (ruleId: string, k: ResourceKey) => `${ruleId}\u0001${k.accountId}\u0001${k.regionId}\u0001${k.resourceType}\u0001${k.resourceId}`;
+
+const SUBJECT_SQL = `SELECT r.account_id, r.region_id, r.resource_type, r.resource_id, r.resource_name, r.tags, r.status, r.ci_id, r.captured_at, c.configuration
+  FROM resources r JOIN configuration_items c ON c.id = r.ci_id`;
+
+interface SubjectRow {
+  account_id: string;
+  region_id: string;
+  resource_type: string;
+  resource_id: string;
+  resource_name: string | null;
+  tags: Tags;
+  status: string;
+  ci_id: number;
+  captured_at: Date;
+  configuration: Configuration | null;
+}
+
+function toSubject(r: SubjectRow): Subject {
+  return {
+    accountId: r.account_id,
+    regionId: r.region_id,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    resourceName: r.resource_name,
+    tags: r.tags,
+    configuration: r.configuration,
+    ciId: r.ci_id,
+    capturedAt: new Date(r.captured_at),
+    deleted: r.status === 'ResourceDeleted',
+  };
+}
+
+export class Evaluator extends EventEmitter {
+  private compiled: CompiledRule[] = [];
+  private byType = new Map<string, CompiledRule[]>();
+  private loaded: Promise<void> | undefined;
+  /** One evaluation at a time: results of one resource are never written by two at once. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onRecorded = (ev: RecordedEvent) => {
+    void this.enqueue(() => this.evaluateChange(ev)).catch((err: Error) =>
+      this.log.error('evaluation after a change failed', { resourceId: ev.resourceId, err }),
+    );
+  };
+  private readonly onRulesChanged = () => {
+    this.loaded = undefined;
+  };
+
+  constructor(
+    private readonly db: Db,
+    private readonly rules: RuleStore,
+    private readonly log: Logger = silentLogger,
+  ) {
+    super();
+    this.setMaxListeners(100);
+    rules.on('changed', this.onRulesChanged);
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Waits until every queued evaluation has finished. */
+  idle(): Promise<void> {
+    return this.chain.then(() => undefined);
+  }
+
+  private async ensureLoaded(): Promise<void> {
+    this.loaded ??= (async () => {
+      const all = await this.rules.list();
+      const compiled: CompiledRule[] = [];
+      for (const r of all) {
+        if (r.state !== 'ACTIVE') continue;
+        try {
+          compiled.push(compileRule(r));
+        } catch (err) {
+          this.log.error('rule cannot be compiled; skipped', { rule: r.name, err: err as Error });
+        }
+      }
+      const byType = new Map<string, CompiledRule[]>();
+      for (const c of compiled) for (const t of c.types) byType.set(t, [...(byType.get(t) ?? []), c]);
+      this.compiled = compiled;
+      this.byType = byType;
+    })();
+    return this.loaded;
+  }
+
+  /** Follow a recorder's configuration items, and run periodic rules on their schedule. */
+  attach(recorder: Recorder, opts: { schedulerMs?: number } = {}): void {
+    recorder.on('recorded', this.onRecorded);
+    const every = opts.schedulerMs ?? 5000;
+    if (every > 0) {
+      this.timer = setInterval(() => void this.runDuePeriodic().catch((err: Error) => this.log.error('periodic evaluation failed', { err })), every);
+      this.timer.unref();
+    }
+  }
+
+  detach(recorder: Recorder): void {
+    recorder.off('recorded', this.onRecorded);
+    if (this.timer) clearInterval(this.timer);
+    this.rules.off('changed', this.onRulesChanged);
+  }
+
+  // --- on change -----------------------------------------------------------
+
+  private async evaluateChange(ev: RecordedEvent): Promise<void> {
+    await this.ensureLoaded();
+    const candidates = (this.byType.get(ev.resourceType) ?? []).filter((c) => c.onChange);
+    if (candidates.length === 0) return;
+    const [row] = await this.db.query<SubjectRow>(`${SUBJECT_SQL} WHERE c.id = $1`, [ev.ciId]);
+    if (!row) return;
+    // The inventory may already be past this item (a newer change recorded): judge the current state.
+    const subject = toSubject(row.ci_id === ev.ciId ? row : (await this.db.query<SubjectRow>(`${SUBJECT_SQL} WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = $4`, [ev.accountId, ev.regionId, ev.resourceType, ev.resourceId]))[0] ?? row);
+    const existing = await this.existingFor([subject], candidates);
+    const writes = this.judge([subject], candidates, existing, false);
+    await this.write(writes, new Date());
+  }
+
+  // --- full evaluations ---------------------------------------------------
+
+  /** Evaluates rules (by name; default every active rule) over their whole scope. */
+  evaluateRules(names?: string[], opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<EvaluationSummary> {
+    return this.enqueue(async () => {
+      await this.ensureLoaded();
+      let rules = this.compiled;
+      if (names) {
+        const all = await this.rules.list();
+        for (const n of names) if (!all.some((r) => r.name === n || r.ruleId === n)) throw new Error(`no rule named "${n}"`);
+        rules = this.compiled.filter((c) => names.includes(c.rule.name) || names.includes(c.rule.ruleId));
+        // Inactive rules named explicitly: nothing to evaluate, say so through the summary.
+      }
+      return this.fullEvaluation(rules, opts.onProgress);
+    });
+  }
+
+  /** Re-evaluates one resource under every rule whose scope matches it. */
+  evaluateResource(key: ResourceKey): Promise<EvaluationSummary> {
+    return this.enqueue(async () => {
+      const started = Date.now();
+      await this.ensureLoaded();
+      const rows = await this.db.query<SubjectRow>(
+        `${SUBJECT_SQL} WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = $4`,
+        [key.accountId, key.regionId, key.resourceType, key.resourceId],
+      );
+      const rules = this.byType.get(key.resourceType) ?? [];
+      const subjects = rows.map(toSubject);
+      const existing = await this.existingFor(subjects, rules);
+      const counter = { evaluations: 0 };
+      const writes = this.judge(subjects, rules, existing, false, counter);
+      const { changed, closed } = await this.write(writes, new Date(started));
+      return { rules: rules.length, resources: subjects.length, evaluations: counter.evaluations, changed, closed, durationMs: Date.now() - started };
+    });
+  }
+
+  /** Runs the periodic rules whose time has come. */
+  async runDuePeriodic(now = new Date()): Promise<string[]> {
+    const due = await this.db.query<{ name: string }>(
+      `SELECT name FROM rules WHERE state = 'ACTIVE' AND triggers @> '[{"type":"Periodic"}]'::jsonb AND (next_periodic_at IS NULL OR next_periodic_at <= $1)`,
+      [now],
+    );
+    if (due.length === 0) return [];
+    await this.evaluateRules(due.map((d) => d.name));
+    return due.map((d) => d.name);
+  }
+
+  private async fullEvaluation(rules: CompiledRule[], onProgress?: (done: number, total: number) => void): Promise<EvaluationSummary> {
+    const started = new Date();
+    const summary: EvaluationSummary = { rules: rules.length, resources: 0, evaluations: 0, changed: 0, closed: 0, durationMs: 0 };
+    if (rules.length === 0) return summary;
+    const ruleIds = rules.map((r) => r.rule.ruleId);
+    const types = [...new Set(rules.flatMap((r) => [...r.types]))];
+    const byType = new Map<string, CompiledRule[]>();
+    for (const r of rules) for (const t of r.types) byType.set(t, [...(byType.get(t) ?? []), r]);
+
+    // Every current result of these rules; whatever is not visited below is closed.
+    const existing = new Map<string, Existing>();
+    const rows = await this.db.query<ResourceKey & Existing & { rule_id: string; account_id: string; region_id: string; resource_type: string; resource_id: string }>(
+      'SELECT rule_id, account_id, region_id, resource_type, resource_id, compliance_type, annotation FROM evaluation_results WHERE rule_id = ANY($1::text[])',
+      [ruleIds],
+    );
+    for (const r of rows)
+      existing.set(keyOf(r.rule_id, { accountId: r.account_id, regionId: r.region_id, resourceType: r.resource_type, resourceId: r.resource_id }), r);
+
+    const [{ n: total } = { n: 0 }] = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM resources WHERE status <> 'ResourceDeleted' AND resource_type = ANY($1::text[])`,
+      [types],
+    );
+    let after: string[] | null = null;
+    const counter = { evaluations: 0 };
+    const visited = new Set<string>();
+    for (;;) {
+      const page: SubjectRow[] = await this.db.query<SubjectRow>(
+        `${SUBJECT_SQL} WHERE r.status <> 'ResourceDeleted' AND r.resource_type = ANY($1::text[])
+         ${after ? 'AND (r.account_id, r.region_id, r.resource_type, r.resource_id) > ($2, $3, $4, $5)' : ''}
+         ORDER BY r.account_id, r.region_id, r.resource_type, r.resource_id LIMIT 5000`,
+        after ? [types, ...after] : [types],
+      );
+      if (page.length === 0) break;
+      const subjects = page.map(toSubject);
+      const writes: ResultWrite[] = [];
+      for (const s of subjects) {
+        const rs = byType.get(s.resourceType) ?? [];
+        for (const w of this.judge([s], rs, existing, true, counter)) writes.push(w);
+        for (const r of rs) visited.add(keyOf(r.rule.ruleId, s));
+      }
+      summary.resources += subjects.length;
+      const out = await this.write(writes.filter((w) => this.differs(w)), started);
+      summary.changed += out.changed;
+      summary.closed += out.closed;
+      const last = page[page.length - 1]!;
+      after = [last.account_id, last.region_id, last.resource_type, last.resource_id];
+      onProgress?.(summary.resources, total);
+    }
+    // Results of resources deleted or no longer of these types: close them.
+    const closing: ResultWrite[] = [];
+    for (const [k, ex] of existing) {
+      if (visited.has(k)) continue;
+      const [ruleId, accountId, regionId, resourceType, resourceId] = k.split('\u0001') as [string, string, string, string, string];
+      const rule = rules.find((r) => r.rule.ruleId === ruleId)!;
+      closing.push({ rule, subject: { accountId, regionId, resourceType, resourceId, ciId: null, capturedAt: started }, previous: ex, verdict: null });
+    }
+    const out = await this.write(closing, started);
+    summary.closed += out.closed;
+    summary.changed += out.changed;
+    await this.db.query(
+      `UPDATE rules SET last_evaluated_at = $2,
+         next_periodic_at = CASE WHEN triggers @> '[{"type":"Periodic"}]'::jsonb THEN $2::timestamptz + make_interval(secs => ($3::jsonb ->> rule_id)::double precision) ELSE NULL END
+       WHERE rule_id = ANY($1::text[])`,
+      [ruleIds, started, JSON.stringify(Object.fromEntries(rules.map((r) => [r.rule.ruleId, r.periodicSeconds ?? 0])))],
+    );
+    summary.evaluations = counter.evaluations;
+    summary.durationMs = Date.now() - started.getTime();
+    this.log.info('rules evaluated', { ...summary, ruleNames: rules.map((r) => r.rule.name) });
+    return summary;
+  }
+
+  // --- judging and writing -----------------------------------------------
+
+  private async existingFor(subjects: Subject[], rules: CompiledRule[]): Promise<Map<string, Existing>> {
+    const out = new Map<string, Existing>();
+    if (subjects.length === 0 || rules.length === 0) return out;
+    const rows = await this.db.query<Existing & { rule_id: string; account_id: string; region_id: string; resource_type: string; resource_id: string }>(
+      `SELECT e.rule_id, e.account_id, e.region_id, e.resource_type, e.resource_id, e.compliance_type, e.annotation
+       FROM evaluation_results e JOIN json_to_recordset($1::json) AS k(a text, r text, t text, i text)
+         ON e.account_id = k.a AND e.region_id = k.r AND e.resource_type = k.t AND e.resource_id = k.i
+       WHERE e.rule_id = ANY($2::text[])`,
+      [JSON.stringify(subjects.map((s) => ({ a: s.accountId, r: s.regionId, t: s.resourceType, i: s.resourceId }))), rules.map((r) => r.rule.ruleId)],
+    );
+    for (const r of rows) out.set(keyOf(r.rule_id, { accountId: r.account_id, regionId: r.region_id, resourceType: r.resource_type, resourceId: r.resource_id }), r);
+    return out;
+  }
+
+  /** Verdicts (or closings) for subjects under rules; a rule that throws gives INSUFFICIENT_DATA for that resource only. */
+  private judge(subjects: Subject[], rules: CompiledRule[], existing: Map<string, Existing>, onlyChanges: boolean, counter = { evaluations: 0 }): ResultWrite[] {
+    const out: ResultWrite[] = [];
+    for (const s of subjects) {
+      for (const rule of rules) {
+        if (!rule.types.has(s.resourceType)) continue;
+        const previous = existing.get(keyOf(rule.rule.ruleId, s));
+        let verdict: Verdict | null;
+        if (s.deleted || !s.configuration || !rule.inScope(s)) {
+          if (!previous) continue;
+          verdict = null;
+        } else {
+          counter.evaluations++;
+          try {
+            verdict = rule.evaluate({
+              accountId: s.accountId,
+              regionId: s.regionId,
+              resourceType: s.resourceType,
+              resourceId: s.resourceId,
+              resourceName: s.resourceName,
+              tags: s.tags,
+              configuration: s.configuration,
+            });
+          } catch (err) {
+            verdict = { complianceType: 'INSUFFICIENT_DATA', annotation: `the rule failed on this resource: ${(err as Error).message}` };
+          }
+        }
+        const w: ResultWrite = { rule, subject: s, previous, verdict };
+        if (!onlyChanges || this.differs(w)) out.push(w);
+      }
+    }
+    return out;
+  }
+
+  private differs(w: ResultWrite): boolean {
+    if (!w.verdict) return w.previous !== undefined;
+    return !w.previous || w.previous.compliance_type !== w.verdict.complianceType || w.previous.annotation !== w.verdict.annotation;
+  }
+
+  /** Writes results whose verdict differs; a changed compliance type (or a close) also gets a timeline entry and an event. */
+  private async write(writes: ResultWrite[], invokedAt: Date): Promise<{ changed: number; closed: number }> {
+    const changedWrites = writes.filter((w) => this.differs(w));
+    if (changedWrites.length === 0) return { changed: 0, closed: 0 };
+    const recordedAt = new Date();
+    const upserts = changedWrites.filter((w) => w.verdict);
+    const closes = changedWrites.filter((w) => !w.verdict);
+    const timeline = changedWrites.filter((w) => !w.verdict || w.previous?.compliance_type !== w.verdict.complianceType);
+    const k = (w: ResultWrite) => ({ u: w.rule.rule.ruleId, a: w.subject.accountId, r: w.subject.regionId, t: w.subject.resourceType, i: w.subject.resourceId });
+    await this.db.transaction(async (tx: Queryable) => {
+      for (const batch of chunks(upserts, 5000)) {
+        await tx.query(
+          `INSERT INTO evaluation_results AS e (rule_id, account_id, region_id, resource_type, resource_id, compliance_type, annotation, ci_id, ordering_at, invoked_at, recorded_at)
+           SELECT u, a, r, t, i, c, n, ci, o, $2, $3 FROM json_to_recordset($1::json) AS x(u text, a text, r text, t text, i text, c text, n text, ci bigint, o timestamptz)
+           ON CONFLICT (rule_id, account_id, region_id, resource_type, resource_id) DO UPDATE SET
+             compliance_type = EXCLUDED.compliance_type, annotation = EXCLUDED.annotation, ci_id = EXCLUDED.ci_id,
+             ordering_at = EXCLUDED.ordering_at, invoked_at = EXCLUDED.invoked_at, recorded_at = EXCLUDED.recorded_at`,
+          [JSON.stringify(batch.map((w) => ({ ...k(w), c: w.verdict!.complianceType, n: w.verdict!.annotation, ci: w.subject.ciId, o: w.subject.capturedAt }))), invokedAt, recordedAt],
+        );
+      }
+      for (const batch of chunks(closes, 5000)) {
+        await tx.query(
+          `DELETE FROM evaluation_results e USING json_to_recordset($1::json) AS x(u text, a text, r text, t text, i text)
+           WHERE e.rule_id = x.u AND e.account_id = x.a AND e.region_id = x.r AND e.resource_type = x.t AND e.resource_id = x.i`,
+          [JSON.stringify(batch.map(k))],
+        );
+      }
+      for (const batch of chunks(timeline, 5000)) {
+        await tx.query(
+          `INSERT INTO evaluation_timeline (rule_id, account_id, region_id, resource_type, resource_id, compliance_type, previous_compliance_type, annotation, ci_id, closed, ordering_at, invoked_at, recorded_at)
+           SELECT u, a, r, t, i, c, p, n, ci, cl, o, $2, $3 FROM json_to_recordset($1::json) AS x(u text, a text, r text, t text, i text, c text, p text, n text, ci bigint, cl boolean, o timestamptz)`,
+          [
+            JSON.stringify(
+              batch.map((w) => ({
+                ...k(w),
+                c: w.verdict?.complianceType ?? 'NOT_APPLICABLE',
+                p: w.previous?.compliance_type ?? null,
+                n: w.verdict?.annotation ?? 'result closed: the resource was deleted or left the rule\'s scope',
+                ci: w.subject.ciId,
+                cl: !w.verdict,
+                o: w.subject.capturedAt,
+              })),
+            ),
+            invokedAt,
+            recordedAt,
+          ],
+        );
+      }
+    });
+    if (this.listenerCount('compliance-change') > 0) {
+      for (const w of timeline) {
+        const ev: ComplianceChange = {
+          accountId: w.subject.accountId,
+          regionId: w.subject.regionId,
+          resourceType: w.subject.resourceType,
+          resourceId: w.subject.resourceId,
+          ruleId: w.rule.rule.ruleId,
+          ruleName: w.rule.rule.name,
+          riskLevel: w.rule.rule.riskLevel,
+          previous: w.previous?.compliance_type ?? null,
+          current: w.verdict?.complianceType ?? null,
+          annotation: w.verdict?.annotation ?? 'result closed',
+          ciId: w.subject.ciId,
+          recordedAt,
+        };
+        this.emit('compliance-change', ev);
+      }
+    }
+    return { changed: upserts.length, closed: closes.length };
+  }
+}
+
+export type { Rule };

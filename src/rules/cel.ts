@@ -1,0 +1,277 @@
+/**
+ * Custom rules written as CEL expressions (Common Expression Language,
+ * https://cel.dev), on @marcbachmann/cel-js.
+ *
+ * What an expression sees:
+ *   resource    a typed object with the fields
+ *                 configuration  map<string, dyn>     the recorded configuration
+ *                 tags           map<string, string>
+ *                 type, id, accountId, regionId       string
+ *                 name           dyn: a string, or null when the resource has none
+ *               (a misspelt field, e.g. resource.confguration, is a compile error)
+ *   parameters  map<string, string>: the rule's parameters as the clouds pass them
+ *
+ * What it returns (anything else is an error for that resource):
+ *   bool        true → COMPLIANT, false → NON_COMPLIANT
+ *   string      one of COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, INSUFFICIENT_DATA
+ *   map         {'compliance': <one of those strings, or a bool>, 'annotation': <string, optional>}
+ * An expression whose type is known to be something else (an int, a list…) is
+ * refused when it is compiled.
+ *
+ * Numbers: CEL tells int from double and does no arithmetic across them
+ * (`1 + 1.5` is an error), while JSON has one number type. A number in the
+ * configuration that is a whole number within ±2^53 is given to CEL as an int;
+ * any other number as a double. So `resource.configuration.Cpu * 2 > 8` and
+ * `p.Port % 2 == 0` work on ports, sizes and counts. Comparisons (==, <, >,
+ * `in`) work across int and double anyway (`Cpu > 2.5`, `Mem == 4`). For
+ * arithmetic on a value that may be fractional, convert it: `double(x) * 1.5`.
+ */
+import { Environment, ParseError, EvaluationError, TypeError as CelTypeError } from '@marcbachmann/cel-js';
+import { COMPLIANCE_TYPES, type ComplianceType, type EvaluationInput, type Verdict } from './types.js';
+
+export interface CelPosition {
+  /** 1-based. */
+  line: number;
+  /** 1-based, in UTF-16 code units from the start of the line. */
+  column: number;
+  /** 0-based offset into the expression. */
+  offset: number;
+}
+
+export class CelCompileError extends Error {
+  /** Where the library places the problem, when it says. */
+  readonly position?: CelPosition;
+  readonly expression: string;
+  /** The library's own one-line description, without position. */
+  readonly detail: string;
+  /** The offending line of the expression and a caret under the position, for terminals. */
+  readonly excerpt?: string;
+
+  constructor(expression: string, detail: string, position?: CelPosition) {
+    super(
+      position
+        ? `CEL expression does not compile at line ${position.line}, column ${position.column}: ${detail}`
+        : `CEL expression does not compile: ${detail}`,
+    );
+    this.name = 'CelCompileError';
+    this.expression = expression;
+    this.detail = detail;
+    this.position = position;
+    if (position) {
+      const line = expression.split('\n')[position.line - 1] ?? '';
+      this.excerpt = `${line}\n${' '.repeat(position.column - 1)}^`;
+    }
+  }
+}
+
+export interface CompiledCelRule {
+  expression: string;
+  evaluate(input: EvaluationInput, parameters: Record<string, string>): Verdict;
+}
+
+/** The value bound to `resource`; an own class so that CEL checks field names. */
+class CelResource {
+  constructor(
+    readonly configuration: Record<string, unknown>,
+    readonly tags: Record<string, string>,
+    readonly type: string,
+    readonly id: string,
+    readonly name: string | null,
+    readonly accountId: string,
+    readonly regionId: string,
+  ) {}
+}
+
+// Building an environment is the expensive part; one serves every rule.
+const env = new Environment({ homogeneousAggregateLiterals: false })
+  .registerType('confix.Resource', {
+    ctor: CelResource,
+    fields: {
+      configuration: 'map<string, dyn>',
+      tags: 'map<string, string>',
+      type: 'string',
+      id: 'string',
+      name: 'dyn',
+      accountId: 'string',
+      regionId: 'string',
+    },
+  })
+  .registerVariable('resource', 'confix.Resource', { description: 'The resource being evaluated' })
+  .registerVariable('parameters', 'map<string, string>', { description: "The rule's parameters" });
+
+/** Result types an expression may have; dyn is decided when it runs. */
+function acceptableResultType(type: string | undefined): boolean {
+  return type === undefined || type === 'bool' || type === 'string' || type === 'dyn' || type === 'map' || type.startsWith('map<');
+}
+
+function positionAt(expression: string, offset: number): CelPosition {
+  const off = Math.max(0, Math.min(offset, expression.length));
+  const before = expression.slice(0, off);
+  const lastNl = before.lastIndexOf('\n');
+  let line = 1;
+  for (let i = 0; i < before.length; i++) if (before.charCodeAt(i) === 10) line++;
+  return { line, column: off - lastNl, offset: off };
+}
+
+type LibraryError = ParseError | CelTypeError | EvaluationError;
+
+function isLibraryError(err: unknown): err is LibraryError {
+  return err instanceof ParseError || err instanceof CelTypeError || err instanceof EvaluationError;
+}
+
+/** The library's message without its source excerpt. */
+function summaryOf(err: unknown): string {
+  if (isLibraryError(err)) return err.summary || err.message.split('\n')[0]!;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function compileError(expression: string, err: unknown): CelCompileError {
+  const range = isLibraryError(err) ? err.range : undefined;
+  return new CelCompileError(expression, summaryOf(err), range ? positionAt(expression, range.start) : undefined);
+}
+
+const ANNOTATION_EXPR_MAX = 120;
+
+function shortExpression(expression: string): string {
+  const flat = expression.replace(/\s+/g, ' ').trim();
+  return flat.length > ANNOTATION_EXPR_MAX ? `${flat.slice(0, ANNOTATION_EXPR_MAX - 1)}…` : flat;
+}
+
+const EXPECTED =
+  `a bool, one of the strings ${COMPLIANCE_TYPES.join(', ')}, ` + `or a map {'compliance': <one of those or a bool>, 'annotation': <string>}`;
+
+/** A returned value, said briefly and in CEL's terms. */
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'bigint') return `the int ${v}`;
+  if (typeof v === 'number') return `the double ${v}`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 60 ? `${v.slice(0, 59)}…` : v)}`;
+  if (typeof v === 'boolean') return `the bool ${v}`;
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (v instanceof Map) return `a map with keys ${[...v.keys()].map(String).join(', ') || '(none)'}`;
+  if (v instanceof Uint8Array) return 'bytes';
+  if (typeof v === 'object') {
+    const proto = Object.getPrototypeOf(v);
+    if (proto === Object.prototype || proto === null) return `a map with keys ${Object.keys(v).join(', ') || '(none)'}`;
+    return `a ${(v as object).constructor?.name ?? 'value'}`;
+  }
+  return `a ${typeof v}`;
+}
+
+function isComplianceType(v: unknown): v is ComplianceType {
+  return typeof v === 'string' && (COMPLIANCE_TYPES as string[]).includes(v);
+}
+
+function verdictOf(value: unknown, short: string): Verdict {
+  if (value === true) return { complianceType: 'COMPLIANT', annotation: `custom rule: ${short} is true` };
+  if (value === false) return { complianceType: 'NON_COMPLIANT', annotation: `custom rule: ${short} is false` };
+  if (isComplianceType(value)) return { complianceType: value, annotation: `custom rule: ${short} returned ${value}` };
+  let entries: [unknown, unknown][] | undefined;
+  if (value instanceof Map) entries = [...value.entries()];
+  else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const proto = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) entries = Object.entries(value);
+  }
+  if (!entries) throw new Error(`custom rule returned ${describe(value)}; expected ${EXPECTED}`);
+  let compliance: unknown;
+  let annotation: unknown;
+  for (const [k, v] of entries) {
+    if (k === 'compliance') compliance = v;
+    else if (k === 'annotation') annotation = v;
+    else throw new Error(`custom rule returned a map with the unexpected key ${JSON.stringify(String(k))}; expected ${EXPECTED}`);
+  }
+  let complianceType: ComplianceType;
+  if (compliance === true) complianceType = 'COMPLIANT';
+  else if (compliance === false) complianceType = 'NON_COMPLIANT';
+  else if (isComplianceType(compliance)) complianceType = compliance;
+  else
+    throw new Error(
+      compliance === undefined
+        ? `custom rule returned a map without 'compliance'; expected ${EXPECTED}`
+        : `custom rule returned 'compliance': ${describe(compliance)}; expected a bool or one of ${COMPLIANCE_TYPES.join(', ')}`,
+    );
+  if (annotation !== undefined && typeof annotation !== 'string')
+    throw new Error(`custom rule returned 'annotation': ${describe(annotation)}; expected a string`);
+  return { complianceType, annotation: annotation ?? `custom rule: ${short} returned ${complianceType}` };
+}
+
+/**
+ * JSON → CEL values, copied: whole numbers within ±2^53 become ints
+ * (bigint), other numbers stay doubles; undefined object members are dropped
+ * and undefined list elements become null, as in the stored JSON. Objects
+ * that are not plain (Date, Uint8Array, Map…) are passed as they are.
+ * (A plain copy measured faster than copy-on-write or a lazily converting
+ * Proxy for configurations of a few hundred bytes to a few kilobytes.)
+ */
+export function toCelValue(v: unknown): unknown {
+  switch (typeof v) {
+    case 'number':
+      return Number.isSafeInteger(v) ? BigInt(v) : v;
+    case 'object': {
+      if (v === null) return v;
+      if (Array.isArray(v)) {
+        const out = new Array<unknown>(v.length);
+        for (let i = 0; i < v.length; i++) {
+          const x: unknown = v[i];
+          out[i] = x === undefined ? null : toCelValue(x);
+        }
+        return out;
+      }
+      const ctor = (v as object).constructor;
+      if (ctor !== Object && ctor !== undefined) return v;
+      const obj = v as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const k in obj) {
+        if (!Object.hasOwn(obj, k)) continue;
+        const x = obj[k];
+        if (x !== undefined) out[k] = toCelValue(x);
+      }
+      return out;
+    }
+    default:
+      return v;
+  }
+}
+
+/** Parses and type-checks once; throws CelCompileError naming the position. */
+export function compileCelRule(expression: string): CompiledCelRule {
+  let program: ReturnType<typeof env.parse>;
+  try {
+    program = env.parse(expression);
+  } catch (err) {
+    throw compileError(expression, err);
+  }
+  const checked = program.check();
+  if (!checked.valid) throw compileError(expression, checked.error);
+  if (!acceptableResultType(checked.type)) {
+    throw new CelCompileError(
+      expression,
+      `the expression is of type ${checked.type}; a rule must return ${EXPECTED}`,
+      positionAt(expression, expression.length - expression.trimStart().length),
+    );
+  }
+  const short = shortExpression(expression);
+  return {
+    expression,
+    evaluate(input, parameters) {
+      const resource = new CelResource(
+        toCelValue(input.configuration) as Record<string, unknown>,
+        input.tags,
+        input.resourceType,
+        input.resourceId,
+        input.resourceName,
+        input.accountId,
+        input.regionId,
+      );
+      let value: unknown;
+      try {
+        value = program({ resource, parameters });
+      } catch (err) {
+        const range = isLibraryError(err) ? err.range : undefined;
+        const where = range ? (({ line, column }) => ` (line ${line}, column ${column})`)(positionAt(expression, range.start)) : '';
+        throw new Error(`CEL evaluation failed: ${summaryOf(err)}${where}`, { cause: err });
+      }
+      return verdictOf(value, short);
+    },
+  };
+}

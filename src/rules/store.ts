@@ -1,0 +1,129 @@
+/** Rules in the store. Emits 'changed' after any write, so evaluators reload. */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import type { Db, Queryable } from '../store/index.js';
+import type { Rule, RuleSpec } from './model.js';
+
+interface RuleRow {
+  rule_id: string;
+  name: string;
+  description: string;
+  source: Rule['source'];
+  parameters: Record<string, string>;
+  scope: Rule['scope'];
+  triggers: Rule['triggers'];
+  risk_level: Rule['riskLevel'];
+  state: Rule['state'];
+  origin: Rule['origin'];
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+  last_evaluated_at: Date | null;
+}
+
+function toRule(r: RuleRow): Rule {
+  return {
+    ruleId: r.rule_id,
+    name: r.name,
+    description: r.description,
+    source: r.source,
+    parameters: r.parameters,
+    scope: r.scope,
+    triggers: r.triggers,
+    riskLevel: r.risk_level,
+    state: r.state,
+    origin: r.origin,
+    version: r.version,
+    createdAt: new Date(r.created_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
+    lastEvaluatedAt: r.last_evaluated_at ? new Date(r.last_evaluated_at).toISOString() : null,
+  };
+}
+
+export class RuleNotFoundError extends Error {
+  constructor(readonly ruleName: string) {
+    super(`no rule named "${ruleName}"`);
+  }
+}
+
+export class RuleExistsError extends Error {
+  constructor(readonly ruleName: string) {
+    super(`a rule named "${ruleName}" already exists`);
+  }
+}
+
+/** The fields a change compares: what makes a rule different. */
+export function specOf(r: Rule | RuleSpec): RuleSpec {
+  return {
+    name: r.name,
+    description: r.description,
+    source: r.source,
+    parameters: r.parameters,
+    scope: r.scope,
+    triggers: r.triggers,
+    riskLevel: r.riskLevel,
+    state: r.state,
+  };
+}
+
+export class RuleStore extends EventEmitter {
+  constructor(private readonly db: Db) {
+    super();
+    this.setMaxListeners(100);
+  }
+
+  async list(q: Queryable = this.db): Promise<Rule[]> {
+    return (await q.query<RuleRow>('SELECT * FROM rules ORDER BY name')).map(toRule);
+  }
+
+  async get(name: string, q: Queryable = this.db): Promise<Rule> {
+    const [row] = await q.query<RuleRow>('SELECT * FROM rules WHERE name = $1 OR rule_id = $1', [name]);
+    if (!row) throw new RuleNotFoundError(name);
+    return toRule(row);
+  }
+
+  async create(spec: RuleSpec, origin: Rule['origin'] = 'api', q?: Queryable): Promise<Rule> {
+    const run = async (tx: Queryable) => {
+      const [exists] = await tx.query('SELECT 1 FROM rules WHERE name = $1', [spec.name]);
+      if (exists) throw new RuleExistsError(spec.name);
+      const [row] = await tx.query<RuleRow>(
+        `INSERT INTO rules (rule_id, name, description, source, parameters, scope, triggers, risk_level, state, origin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+        [`cr-${randomBytes(8).toString('hex')}`, spec.name, spec.description, JSON.stringify(spec.source), JSON.stringify(spec.parameters),
+          JSON.stringify(spec.scope), JSON.stringify(spec.triggers), spec.riskLevel, spec.state, origin],
+      );
+      return toRule(row!);
+    };
+    const rule = q ? await run(q) : await this.db.transaction(run);
+    if (!q) this.emit('changed');
+    return rule;
+  }
+
+  async update(name: string, spec: RuleSpec, origin?: Rule['origin'], q?: Queryable): Promise<Rule> {
+    const run = async (tx: Queryable) => {
+      const [row] = await tx.query<RuleRow>(
+        `UPDATE rules SET name = $2, description = $3, source = $4, parameters = $5, scope = $6, triggers = $7, risk_level = $8,
+           state = $9, origin = COALESCE($10, origin), version = version + 1, updated_at = now(), next_periodic_at = NULL
+         WHERE name = $1 OR rule_id = $1 RETURNING *`,
+        [name, spec.name, spec.description, JSON.stringify(spec.source), JSON.stringify(spec.parameters), JSON.stringify(spec.scope),
+          JSON.stringify(spec.triggers), spec.riskLevel, spec.state, origin ?? null],
+      );
+      if (!row) throw new RuleNotFoundError(name);
+      return toRule(row);
+    };
+    const rule = q ? await run(q) : await this.db.transaction(run);
+    if (!q) this.emit('changed');
+    return rule;
+  }
+
+  async delete(name: string, q?: Queryable): Promise<void> {
+    const rows = await (q ?? this.db).query('DELETE FROM rules WHERE name = $1 OR rule_id = $1 RETURNING 1', [name]);
+    if (!rows.length) throw new RuleNotFoundError(name);
+    if (!q) this.emit('changed');
+  }
+
+  /** Announce changes made inside a caller's transaction (policy apply), once it committed. */
+  notifyChanged(): void {
+    this.emit('changed');
+  }
+}
