@@ -4,6 +4,8 @@ import { VERSION } from '../version.js';
 import { serveCommand } from './commands/serve.js';
 import { inventoryCommands } from './commands/inventory.js';
 import { sandboxCommands } from './commands/sandbox.js';
+import { ruleCommands } from './commands/rules.js';
+import { scanCommand } from './commands/scan.js';
 
 export function buildProgram(): Command {
   const program = new Command('confix')
@@ -15,8 +17,10 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true })
     .exitOverride(); // inherited by every subcommand: main() decides the exit status
   serveCommand(program);
-  const get = program.command('get').description('Show things: resources, a resource, accounts');
+  const get = program.command('get').description('Show things: resources, accounts, rules, compliance');
   inventoryCommands(program, get);
+  ruleCommands(program, get);
+  scanCommand(program);
   sandboxCommands(program);
   return program;
 }

@@ -48,7 +48,8 @@ export function readPolicyDocuments(paths: string[], cwd = process.cwd()): Polic
   const problems: string[] = [];
   for (const p of paths) {
     for (const file of listFiles(p)) {
-      const shown = relative(cwd, file) || file;
+      const rel = relative(cwd, file);
+      const shown = rel && !rel.startsWith('..') ? rel : file;
       const text = readFileSync(file, 'utf8');
       const lc = new LineCounter();
       const all = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: true });

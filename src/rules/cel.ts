@@ -224,13 +224,84 @@ export function toCelValue(v: unknown): unknown {
       for (const k in obj) {
         if (!Object.hasOwn(obj, k)) continue;
         const x = obj[k];
-        if (x !== undefined) out[k] = toCelValue(x);
+        if (x === undefined) continue;
+        if (k === '__proto__') Object.defineProperty(out, k, { value: toCelValue(x), enumerable: true, writable: true, configurable: true });
+        else out[k] = toCelValue(x);
       }
       return out;
     }
     default:
       return v;
   }
+}
+
+/** An AST node as @marcbachmann/cel-js builds it (only what is read here). */
+interface AstNode {
+  op: string;
+  args: unknown;
+}
+
+function isAstNode(v: unknown): v is AstNode {
+  return typeof v === 'object' && v !== null && typeof (v as { op?: unknown }).op === 'string' && 'args' in v;
+}
+
+/** `resource.configuration`, exactly. */
+function isConfigurationSelect(n: unknown): boolean {
+  if (!isAstNode(n) || n.op !== '.') return false;
+  const [target, field] = n.args as [unknown, unknown];
+  return field === 'configuration' && isAstNode(target) && target.op === 'id' && target.args === 'resource';
+}
+
+/**
+ * The configuration keys an expression reads, when it reads the
+ * configuration only as `resource.configuration.KEY` or
+ * `resource.configuration['KEY']`; undefined when it uses the configuration
+ * (or `resource`) in any other way — as a whole, by a computed key, or a
+ * variable of a macro named `resource` — and so needs all of it.
+ */
+function configurationKeys(ast: unknown): string[] | undefined {
+  const keys = new Set<string>();
+  let whole = false;
+  const visit = (v: unknown): void => {
+    if (whole) return;
+    if (Array.isArray(v)) {
+      for (const x of v) visit(x);
+      return;
+    }
+    if (!isAstNode(v)) return;
+    if (v.op === 'id') {
+      if (v.args === 'resource') whole = true;
+      return;
+    }
+    if ((v.op === '.' || v.op === '[]') && Array.isArray(v.args)) {
+      const [target, key] = v.args as [unknown, unknown];
+      if (isConfigurationSelect(target)) {
+        if (v.op === '.' && typeof key === 'string') return void keys.add(key);
+        if (isAstNode(key) && key.op === 'value' && typeof key.args === 'string') return void keys.add(key.args);
+        whole = true;
+        return;
+      }
+      if (v.op === '.' && isAstNode(target) && target.op === 'id' && target.args === 'resource') {
+        if (key === 'configuration') whole = true; // the configuration itself, not one of its keys
+        return;
+      }
+    }
+    visit(v.args);
+  };
+  visit(ast);
+  return whole ? undefined : [...keys];
+}
+
+/** The part of a configuration an expression reads, converted; see configurationKeys. */
+function configurationSubset(configuration: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const x = Object.hasOwn(configuration, k) ? configuration[k] : undefined;
+    if (x === undefined) continue;
+    if (k === '__proto__') Object.defineProperty(out, k, { value: toCelValue(x), enumerable: true, writable: true, configurable: true });
+    else out[k] = toCelValue(x);
+  }
+  return out;
 }
 
 /** Parses and type-checks once; throws CelCompileError naming the position. */
@@ -251,11 +322,15 @@ export function compileCelRule(expression: string): CompiledCelRule {
     );
   }
   const short = shortExpression(expression);
+  // Converting a whole configuration costs more than evaluating most
+  // expressions, so only the keys the expression reads are converted when
+  // that is all it can observe.
+  const keys = configurationKeys(program.ast);
   return {
     expression,
     evaluate(input, parameters) {
       const resource = new CelResource(
-        toCelValue(input.configuration) as Record<string, unknown>,
+        keys ? configurationSubset(input.configuration, keys) : (toCelValue(input.configuration) as Record<string, unknown>),
         input.tags,
         input.resourceType,
         input.resourceId,

@@ -5,13 +5,11 @@
  * several). PostgreSQL: one schema per test on the server named by
  * CONFIX_TEST_DATABASE_URL (.ci/run starts one).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { migrations } from '../../src/store/migrations/index.js';
 import { migrate, type Db } from '../../src/store/index.js';
-import { openPglite } from '../../src/store/pglite.js';
 import { openPostgres } from '../../src/store/postgres.js';
+import { openEphemeralStore } from '../../src/store/ephemeral.js';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -25,24 +23,6 @@ if (process.env.CI && !postgresUrl) {
 export const backends: Backend[] = postgresUrl ? ['pglite', 'postgres'] : ['pglite'];
 
 const cacheDir = join(process.cwd(), 'node_modules', '.cache', 'confix-test');
-const templateHash = createHash('sha256').update(JSON.stringify(migrations)).digest('hex').slice(0, 16);
-const templatePath = join(cacheDir, `pglite-${templateHash}.tar`);
-
-let template: Promise<Blob> | undefined;
-
-async function pgliteTemplate(): Promise<Blob> {
-  if (existsSync(templatePath)) return new Blob([readFileSync(templatePath)]);
-  const db = await openPglite();
-  await migrate(db);
-  const dump = await db.raw.dumpDataDir('none');
-  await db.close();
-  mkdirSync(cacheDir, { recursive: true });
-  // Written under a temporary name and renamed, so concurrent test processes never read half a file.
-  const tmp = `${templatePath}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, Buffer.from(await dump.arrayBuffer()));
-  renameSync(tmp, templatePath);
-  return dump;
-}
 
 export async function freshDb(backend: Backend = 'pglite'): Promise<Db> {
   if (backend === 'postgres') {
@@ -58,8 +38,5 @@ export async function freshDb(backend: Backend = 'pglite'): Promise<Db> {
       },
     });
   }
-  template ??= pgliteTemplate();
-  const db = await openPglite({ loadDataDir: await template });
-  await migrate(db); // a no-op on the template; keeps the helper honest if it is stale
-  return db;
+  return openEphemeralStore(cacheDir);
 }

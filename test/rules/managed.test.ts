@@ -90,6 +90,8 @@ test('sg-risky-ports-check: ACS -1/-1 and protocol ALL cover every port', () => 
   // Protocol ALL covers every port whatever the range says.
   assert.equal(sgVerdict(acsSg(acsIn({ IpProtocol: 'ALL', PortRange: '80/80' }))), 'NON_COMPLIANT');
   assert.equal(sgVerdict(acsSg(acsIn({ IpProtocol: 'tcp', PortRange: '80/80' }))), 'COMPLIANT');
+  assert.equal(sgVerdict(acsSg(acsIn({ PortRange: '-1/-1' })), { ports: '1,65535' }), 'NON_COMPLIANT');
+  assert.equal(sgVerdict(acsSg(acsIn({ IpProtocol: 'ALL', PortRange: '-1/-1' })), { ports: '65535' }), 'NON_COMPLIANT');
 });
 
 test('sg-risky-ports-check: ACS UDP counts; ICMP, ICMPv6 and GRE do not', () => {
@@ -163,6 +165,9 @@ test('sg-risky-ports-check: AWS protocol -1 (or all) and missing ports cover eve
   assert.equal(tcpAll.complianceType, 'NON_COMPLIANT');
   assert.equal(tcpAll.annotation, 'ingress permission tcp all ports from 0.0.0.0/0 opens ports 22, 3389 to the Internet');
   assert.equal(sgVerdict(awsSg([{ IpProtocol: 'tcp', IpRanges: [{ CidrIp: WORLD }] }])), 'NON_COMPLIANT');
+  // Every port means every port, up to 65535.
+  assert.equal(sgVerdict(awsSg([{ IpProtocol: 'tcp', FromPort: -1, ToPort: -1, IpRanges: [{ CidrIp: WORLD }] }]), { ports: '65535' }), 'NON_COMPLIANT');
+  assert.equal(sgVerdict(awsSg([{ IpProtocol: '-1', IpRanges: [{ CidrIp: WORLD }] }]), { ports: '1,65535' }), 'NON_COMPLIANT');
 });
 
 test('sg-risky-ports-check: AWS UDP and protocol numbers count; ICMP does not', () => {
