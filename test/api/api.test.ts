@@ -117,3 +117,51 @@ test('resources filter by tag through the API', async () => {
   assert.ok(actions.body.actions.some((a: { action: string }) => a.action === 'oss:PutBucketAcl'));
   assert.equal(actions.body.resourceTypes.length, 6);
 });
+
+test('seed 003 in the running service: port 22 to the world is NON_COMPLIANT at once, closing it COMPLIANT again', async () => {
+  const rule = 'sg-disallow-risky-ports-for-all-ips';
+  const before = await svc.api(`/compliance?rule=${rule}&resourceId=sg-0fedcba9876543210`);
+  assert.equal(before.body.items[0].complianceType, 'COMPLIANT');
+  const open = await svc.api('/sandbox/actions/ec2:AuthorizeSecurityGroupIngress', {
+    json: { parameters: { GroupId: 'sg-0fedcba9876543210', IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] } },
+  });
+  assert.equal(open.status, 200, JSON.stringify(open.body));
+  await svc.evaluator.idle();
+  const after = await svc.api(`/compliance?rule=${rule}&resourceId=sg-0fedcba9876543210`);
+  assert.equal(after.body.items[0].complianceType, 'NON_COMPLIANT');
+  assert.equal(after.body.items[0].ciId, open.body.configurationItemId, 'the result names the configuration item it judged');
+  await svc.api('/sandbox/actions/ec2:RevokeSecurityGroupIngress', {
+    json: { parameters: { GroupId: 'sg-0fedcba9876543210', IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] } },
+  });
+  await svc.evaluator.idle();
+  const closed = await svc.api(`/compliance?rule=${rule}&resourceId=sg-0fedcba9876543210`);
+  assert.equal(closed.body.items[0].complianceType, 'COMPLIANT');
+  const tl = await svc.api(`/compliance/timeline?rule=${rule}&resourceId=sg-0fedcba9876543210`);
+  assert.deepEqual(tl.body.items.map((t: { complianceType: string }) => t.complianceType), ['COMPLIANT', 'NON_COMPLIANT', 'COMPLIANT']);
+});
+
+test('rules through the API: create with checked parameters, list with counts, re-evaluate, delete', async () => {
+  const bad = await svc.api('/rules', { json: { name: 'ssh-only', source: { managed: 'sg-risky-ports-check' }, parameters: { ports: 'twenty-two' } } });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, 'InvalidRule');
+  assert.equal(bad.body.error.issues[0].path, 'parameters.ports');
+  const created = await svc.api('/rules', { json: { name: 'ssh-only', source: { managed: 'sg-risky-ports-check' }, parameters: { ports: '22' }, scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] } } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.ok(created.body.evaluation.evaluations >= 4);
+  // sg-debug-open, sg-ack-managed, sg-member-db, and sg-web-prod, opened to the world by an earlier test
+  assert.equal(created.body.rule.compliance.nonCompliant, 4);
+  const dup = await svc.api('/rules', { json: { name: 'ssh-only', source: { managed: 'sg-risky-ports-check' } } });
+  assert.equal(dup.status, 409);
+  const list = await svc.api('/rules');
+  assert.ok(list.body.items.some((r: { name: string }) => r.name === 'ssh-only'));
+  const ev = await svc.api('/evaluations', { json: { rule: 'ssh-only' } });
+  assert.equal(ev.status, 200);
+  assert.equal(ev.body.changed, 0, 'nothing changed since');
+  const evRes = await svc.api('/evaluations', { json: { resourceId: 'sg-web-prod' } });
+  assert.equal(evRes.body.resources, 1);
+  assert.equal((await svc.api('/evaluations', { json: { rule: 'nope' } })).status, 404);
+  assert.equal((await svc.api('/rules/ssh-only', { method: 'DELETE' })).status, 200);
+  assert.equal((await svc.api('/rules/ssh-only')).status, 404);
+  const lib = await svc.api('/managed-rules');
+  assert.deepEqual(lib.body.items.map((m: { identifier: string }) => m.identifier).sort(), ['approved-amis-by-id', 'ecs-instance-monitor-enabled', 'oss-bucket-public-read-prohibited', 'sg-risky-ports-check']);
+});

@@ -150,6 +150,9 @@ test('sg-risky-ports-check: AWS port ranges cover a port only when it lies insid
   assert.equal(sgVerdict(awsSg([awsIn({ FromPort: 20, ToPort: 25 })])), 'NON_COMPLIANT');
   assert.equal(sgVerdict(awsSg([awsIn({ FromPort: 0, ToPort: 65535 })])), 'NON_COMPLIANT');
   assert.equal(sgVerdict(awsSg([awsIn({ FromPort: '22', ToPort: '22' })])), 'NON_COMPLIANT');
+  // One port given alone is that port, not every port.
+  assert.equal(run(SG, awsSg([awsIn({ FromPort: undefined, ToPort: 22 })])).annotation, 'ingress permission tcp 22-22 from 0.0.0.0/0 opens port 22 to the Internet');
+  assert.equal(run(SG, awsSg([awsIn({ FromPort: 3389, ToPort: undefined })])).annotation, 'ingress permission tcp 3389-3389 from 0.0.0.0/0 opens port 3389 to the Internet');
   assert.equal(sgVerdict(awsSg([awsIn({ FromPort: 0, ToPort: 21 }), awsIn({ FromPort: 23, ToPort: 3388 }), awsIn({ FromPort: 3390, ToPort: 65535 })])), 'COMPLIANT');
 });
 
