@@ -1,2 +1,2 @@
-// npm run bench: every benchmark, one after the other. Arguments go to each.
-await import('./recorder.js');
+// npm run bench: the pipeline benchmark. Arguments pass through (--resources N --changes M --json).
+await import('./pipeline.js');
