@@ -91,7 +91,7 @@ try {
   // Change latencies, one change at a time, on security groups that are
   // compliant to begin with: opening port 22 to the world flips the result,
   // revoking it flips it back; every change is a compliance change.
-  const [{ n: sgCompliant }] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM evaluation_results WHERE compliance_type = 'COMPLIANT' AND resource_type = 'ACS::ECS::SecurityGroup'`);
+  const [{ n: sgCompliant } = { n: 0 }] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM evaluation_results WHERE compliance_type = 'COMPLIANT' AND resource_type = 'ACS::ECS::SecurityGroup'`);
   const groups = await db.query<{ account_id: string; region_id: string; resource_id: string }>(
     `SELECT account_id, region_id, resource_id FROM evaluation_results WHERE compliance_type = 'COMPLIANT' AND resource_type = 'ACS::ECS::SecurityGroup' ORDER BY resource_id LIMIT 2000`,
   );

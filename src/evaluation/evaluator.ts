@@ -100,10 +100,17 @@ export class Evaluator extends EventEmitter {
   /** One evaluation at a time: results of one resource are never written by two at once. */
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  /** Items recorded but not yet judged: judged together, so a snapshot's thousands cost a few statements. */
+  private pending: RecordedEvent[] = [];
   private readonly onRecorded = (ev: RecordedEvent) => {
-    void this.enqueue(() => this.evaluateChange(ev)).catch((err: Error) =>
-      this.log.error('evaluation after a change failed', { resourceId: ev.resourceId, err }),
-    );
+    this.pending.push(ev);
+    if (this.pending.length > 1) return; // a flush is already queued
+    void this.enqueue(async () => {
+      while (this.pending.length) {
+        const batch = this.pending.splice(0, 2000);
+        await this.evaluateChanges(batch);
+      }
+    }).catch((err: Error) => this.log.error('evaluation after a change failed', { err }));
   };
   private readonly onRulesChanged = () => {
     this.loaded = undefined;
@@ -168,16 +175,46 @@ export class Evaluator extends EventEmitter {
 
   // --- on change -----------------------------------------------------------
 
-  private async evaluateChange(ev: RecordedEvent): Promise<void> {
+  private async evaluateChanges(events: RecordedEvent[]): Promise<void> {
     await this.ensureLoaded();
-    const candidates = (this.byType.get(ev.resourceType) ?? []).filter((c) => c.onChange);
-    if (candidates.length === 0) return;
-    const [row] = await this.db.query<SubjectRow>(`${SUBJECT_SQL} WHERE c.id = $1`, [ev.ciId]);
-    if (!row) return;
-    // The inventory may already be past this item (a newer change recorded): judge the current state.
-    const subject = toSubject(row.ci_id === ev.ciId ? row : (await this.db.query<SubjectRow>(`${SUBJECT_SQL} WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = $4`, [ev.accountId, ev.regionId, ev.resourceType, ev.resourceId]))[0] ?? row);
-    const existing = await this.existingFor([subject], candidates);
-    const writes = this.judge([subject], candidates, existing, false);
+    // The latest item per resource; only resources some change-triggered rule covers.
+    const latest = new Map<string, RecordedEvent>();
+    for (const ev of events) {
+      if (!(this.byType.get(ev.resourceType) ?? []).some((c) => c.onChange)) continue;
+      const k = keyOf('', ev);
+      const prev = latest.get(k);
+      if (!prev || prev.ciId < ev.ciId) latest.set(k, ev);
+    }
+    if (latest.size === 0) return;
+    const subjects: Subject[] = [];
+    const unread: number[] = [];
+    for (const ev of latest.values()) {
+      if (ev.state === undefined) unread.push(ev.ciId);
+      else
+        subjects.push({
+          accountId: ev.accountId,
+          regionId: ev.regionId,
+          resourceType: ev.resourceType,
+          resourceId: ev.resourceId,
+          resourceName: ev.state?.resourceName ?? null,
+          tags: ev.state?.tags ?? {},
+          configuration: ev.state?.configuration ?? null,
+          ciId: ev.ciId,
+          capturedAt: ev.capturedAt,
+          deleted: ev.state === null,
+        });
+    }
+    for (const ids of chunks(unread, 2000)) {
+      const rows = await this.db.query<SubjectRow>(
+        `SELECT c.account_id, c.region_id, c.resource_type, c.resource_id, c.resource_name, c.tags, c.status, c.id AS ci_id, c.captured_at, c.configuration
+         FROM configuration_items c WHERE c.id = ANY($1::bigint[])`,
+        [ids],
+      );
+      subjects.push(...rows.map(toSubject));
+    }
+    const rules = [...new Set(subjects.flatMap((s) => (this.byType.get(s.resourceType) ?? []).filter((c) => c.onChange)))];
+    const existing = await this.existingFor(subjects, rules);
+    const writes = this.judge(subjects, rules, existing, false);
     await this.write(writes, new Date());
   }
 
@@ -254,10 +291,15 @@ export class Evaluator extends EventEmitter {
     const counter = { evaluations: 0 };
     const visited = new Set<string>();
     for (;;) {
+      // The page of resources first (by primary key), then their items by id:
+      // joining before the LIMIT would read every configuration for every page.
       const page: SubjectRow[] = await this.db.query<SubjectRow>(
-        `${SUBJECT_SQL} WHERE r.status <> 'ResourceDeleted' AND r.resource_type = ANY($1::text[])
-         ${after ? 'AND (r.account_id, r.region_id, r.resource_type, r.resource_id) > ($2, $3, $4, $5)' : ''}
-         ORDER BY r.account_id, r.region_id, r.resource_type, r.resource_id LIMIT 5000`,
+        `SELECT r.account_id, r.region_id, r.resource_type, r.resource_id, r.resource_name, r.tags, r.status, r.ci_id, r.captured_at, c.configuration
+         FROM (SELECT * FROM resources WHERE status <> 'ResourceDeleted' AND resource_type = ANY($1::text[])
+               ${after ? 'AND (account_id, region_id, resource_type, resource_id) > ($2, $3, $4, $5)' : ''}
+               ORDER BY account_id, region_id, resource_type, resource_id LIMIT 5000) r
+         JOIN configuration_items c ON c.id = r.ci_id
+         ORDER BY r.account_id, r.region_id, r.resource_type, r.resource_id`,
         after ? [types, ...after] : [types],
       );
       if (page.length === 0) break;
@@ -304,7 +346,15 @@ export class Evaluator extends EventEmitter {
   private async existingFor(subjects: Subject[], rules: CompiledRule[]): Promise<Map<string, Existing>> {
     const out = new Map<string, Existing>();
     if (subjects.length === 0 || rules.length === 0) return out;
-    const rows = await this.db.query<Existing & { rule_id: string; account_id: string; region_id: string; resource_type: string; resource_id: string }>(
+    type Row = Existing & { rule_id: string; account_id: string; region_id: string; resource_type: string; resource_id: string };
+    const one = subjects.length === 1 ? subjects[0]! : undefined;
+    const rows = one
+      ? await this.db.query<Row>(
+          `SELECT rule_id, account_id, region_id, resource_type, resource_id, compliance_type, annotation FROM evaluation_results
+           WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 AND resource_id = $4 AND rule_id = ANY($5::text[])`,
+          [one.accountId, one.regionId, one.resourceType, one.resourceId, rules.map((r) => r.rule.ruleId)],
+        )
+      : await this.db.query<Existing & { rule_id: string; account_id: string; region_id: string; resource_type: string; resource_id: string }>(
       `SELECT e.rule_id, e.account_id, e.region_id, e.resource_type, e.resource_id, e.compliance_type, e.annotation
        FROM evaluation_results e JOIN json_to_recordset($1::json) AS k(a text, r text, t text, i text)
          ON e.account_id = k.a AND e.region_id = k.r AND e.resource_type = k.t AND e.resource_id = k.i
@@ -363,46 +413,42 @@ export class Evaluator extends EventEmitter {
     const closes = changedWrites.filter((w) => !w.verdict);
     const timeline = changedWrites.filter((w) => !w.verdict || w.previous?.compliance_type !== w.verdict.complianceType);
     const k = (w: ResultWrite) => ({ u: w.rule.rule.ruleId, a: w.subject.accountId, r: w.subject.regionId, t: w.subject.resourceType, i: w.subject.resourceId });
-    await this.db.transaction(async (tx: Queryable) => {
-      for (const batch of chunks(upserts, 5000)) {
-        await tx.query(
-          `INSERT INTO evaluation_results AS e (rule_id, account_id, region_id, resource_type, resource_id, compliance_type, annotation, ci_id, ordering_at, invoked_at, recorded_at)
-           SELECT u, a, r, t, i, c, n, ci, o, $2, $3 FROM json_to_recordset($1::json) AS x(u text, a text, r text, t text, i text, c text, n text, ci bigint, o timestamptz)
+    // One statement per batch: results upserted and deleted, timeline appended,
+    // from one parsed parameter (atomic, and one round trip).
+    const rowsOf = (list: ResultWrite[]) =>
+      list.map((w) => ({
+        ...k(w),
+        c: w.verdict?.complianceType ?? 'NOT_APPLICABLE',
+        p: w.previous?.compliance_type ?? null,
+        n: w.verdict?.annotation ?? "result closed: the resource was deleted or left the rule's scope",
+        ci: w.subject.ciId,
+        o: w.subject.capturedAt,
+        del: !w.verdict,
+        tl: !w.verdict || w.previous?.compliance_type !== w.verdict.complianceType,
+      }));
+    for (const batch of chunks(changedWrites, 5000)) {
+      await this.db.query(
+        `WITH x AS MATERIALIZED (
+           SELECT * FROM json_to_recordset($1::json) AS x(u text, a text, r text, t text, i text, c text, p text, n text, ci bigint, o timestamptz, del boolean, tl boolean)),
+         up AS (
+           INSERT INTO evaluation_results AS e (rule_id, account_id, region_id, resource_type, resource_id, compliance_type, annotation, ci_id, ordering_at, invoked_at, recorded_at)
+           SELECT u, a, r, t, i, c, n, ci, o, $2, $3 FROM x WHERE NOT del
            ON CONFLICT (rule_id, account_id, region_id, resource_type, resource_id) DO UPDATE SET
              compliance_type = EXCLUDED.compliance_type, annotation = EXCLUDED.annotation, ci_id = EXCLUDED.ci_id,
-             ordering_at = EXCLUDED.ordering_at, invoked_at = EXCLUDED.invoked_at, recorded_at = EXCLUDED.recorded_at`,
-          [JSON.stringify(batch.map((w) => ({ ...k(w), c: w.verdict!.complianceType, n: w.verdict!.annotation, ci: w.subject.ciId, o: w.subject.capturedAt }))), invokedAt, recordedAt],
-        );
-      }
-      for (const batch of chunks(closes, 5000)) {
-        await tx.query(
-          `DELETE FROM evaluation_results e USING json_to_recordset($1::json) AS x(u text, a text, r text, t text, i text)
-           WHERE e.rule_id = x.u AND e.account_id = x.a AND e.region_id = x.r AND e.resource_type = x.t AND e.resource_id = x.i`,
-          [JSON.stringify(batch.map(k))],
-        );
-      }
-      for (const batch of chunks(timeline, 5000)) {
-        await tx.query(
-          `INSERT INTO evaluation_timeline (rule_id, account_id, region_id, resource_type, resource_id, compliance_type, previous_compliance_type, annotation, ci_id, closed, ordering_at, invoked_at, recorded_at)
-           SELECT u, a, r, t, i, c, p, n, ci, cl, o, $2, $3 FROM json_to_recordset($1::json) AS x(u text, a text, r text, t text, i text, c text, p text, n text, ci bigint, cl boolean, o timestamptz)`,
-          [
-            JSON.stringify(
-              batch.map((w) => ({
-                ...k(w),
-                c: w.verdict?.complianceType ?? 'NOT_APPLICABLE',
-                p: w.previous?.compliance_type ?? null,
-                n: w.verdict?.annotation ?? 'result closed: the resource was deleted or left the rule\'s scope',
-                ci: w.subject.ciId,
-                cl: !w.verdict,
-                o: w.subject.capturedAt,
-              })),
-            ),
-            invokedAt,
-            recordedAt,
-          ],
-        );
-      }
-    });
+             ordering_at = EXCLUDED.ordering_at, invoked_at = EXCLUDED.invoked_at, recorded_at = EXCLUDED.recorded_at
+           RETURNING 1),
+         gone AS (
+           DELETE FROM evaluation_results e USING x
+           WHERE x.del AND e.rule_id = x.u AND e.account_id = x.a AND e.region_id = x.r AND e.resource_type = x.t AND e.resource_id = x.i
+           RETURNING 1),
+         tl AS (
+           INSERT INTO evaluation_timeline (rule_id, account_id, region_id, resource_type, resource_id, compliance_type, previous_compliance_type, annotation, ci_id, closed, ordering_at, invoked_at, recorded_at)
+           SELECT u, a, r, t, i, c, p, n, ci, del, o, $2, $3 FROM x WHERE tl
+           RETURNING 1)
+         SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM gone) + (SELECT count(*) FROM tl) AS n`,
+        [JSON.stringify(rowsOf(batch)), invokedAt, recordedAt],
+      );
+    }
     if (this.listenerCount('compliance-change') > 0) {
       for (const w of timeline) {
         const ev: ComplianceChange = {

@@ -38,6 +38,8 @@ export interface RecordedEvent extends ResourceKey {
   capturedAt: Date;
   /** When the provider says the change happened (change notifications only). */
   changedAt: Date | null;
+  /** The recorded state, on items from change notifications (null: deleted). */
+  state?: { resourceName: string | null; tags: Record<string, string>; configuration: Record<string, unknown> } | null;
 }
 
 interface CurrentRow {
@@ -70,36 +72,38 @@ const CI_COLUMNS = `account_id text, region_id text, resource_type text, resourc
   configuration jsonb, config_hash text, diff jsonb`;
 
 /**
- * Writes configuration items and moves the inventory to them. The
- * configuration is stored once, in the item; the inventory row points at it.
- * json_to_recordset (not jsonb) because the input is parsed once and only
- * the configuration columns become jsonb.
+ * Writes configuration items and moves the inventory to them, in one
+ * statement (atomic without a transaction, and one round trip: the embedded
+ * store pays about half a millisecond per statement). The configuration is
+ * stored once, in the item; the inventory row points at it. With a cursor,
+ * the recorder's place in a change feed moves in the same statement.
  */
-async function writeItems(q: Queryable, rows: CiRow[]): Promise<number[]> {
+async function writeItems(q: Queryable, rows: CiRow[], cursor?: { provider: string; cursor: string }): Promise<number[]> {
   if (rows.length === 0) return [];
   const ids = await q.query<{ id: number }>(
-    `INSERT INTO configuration_items (account_id, region_id, resource_type, resource_id, version, status, source,
-       captured_at, changed_at, resource_name, tags, configuration, config_hash, diff)
-     SELECT account_id, region_id, resource_type, resource_id, version, status, source, captured_at, changed_at,
-       resource_name, tags, configuration, config_hash, diff
-     FROM json_to_recordset($1::json) AS r(${CI_COLUMNS})
-     RETURNING id`,
-    [JSON.stringify(rows)],
-  );
-  const slim = rows.map((r, i) => ({
-    a: r.account_id, r: r.region_id, t: r.resource_type, i: r.resource_id, p: r.provider, n: r.resource_name,
-    g: r.tags, c: ids[i]!.id, h: r.config_hash, s: r.status, v: r.version, at: r.captured_at,
-  }));
-  await q.query(
-    `INSERT INTO resources AS t (account_id, region_id, resource_type, resource_id, provider, resource_name, tags,
-       ci_id, config_hash, status, version, first_seen_at, captured_at)
-     SELECT a, r, t, i, p, n, g, c, h, s, v, at, at
-     FROM json_to_recordset($1::json) AS x(a text, r text, t text, i text, p text, n text, g jsonb, c bigint, h text, s text, v int, at timestamptz)
-     ON CONFLICT (account_id, region_id, resource_type, resource_id) DO UPDATE SET
-       provider = EXCLUDED.provider, resource_name = EXCLUDED.resource_name, tags = EXCLUDED.tags,
-       ci_id = EXCLUDED.ci_id, config_hash = EXCLUDED.config_hash, status = EXCLUDED.status,
-       version = EXCLUDED.version, captured_at = EXCLUDED.captured_at`,
-    [JSON.stringify(slim)],
+    `WITH ci AS (
+       INSERT INTO configuration_items (account_id, region_id, resource_type, resource_id, version, status, source,
+         captured_at, changed_at, resource_name, tags, configuration, config_hash, diff)
+       SELECT account_id, region_id, resource_type, resource_id, version, status, source, captured_at, changed_at,
+         resource_name, tags, configuration, config_hash, diff
+       FROM json_to_recordset($1::json) AS r(${CI_COLUMNS})
+       RETURNING id, account_id, region_id, resource_type, resource_id, version, status, captured_at, resource_name, tags, config_hash),
+     inv AS (
+       INSERT INTO resources AS t (account_id, region_id, resource_type, resource_id, provider, resource_name, tags,
+         ci_id, config_hash, status, version, first_seen_at, captured_at)
+       SELECT account_id, region_id, resource_type, resource_id, $2, resource_name, tags, id, config_hash, status, version, captured_at, captured_at FROM ci
+       ON CONFLICT (account_id, region_id, resource_type, resource_id) DO UPDATE SET
+         provider = EXCLUDED.provider, resource_name = EXCLUDED.resource_name, tags = EXCLUDED.tags,
+         ci_id = EXCLUDED.ci_id, config_hash = EXCLUDED.config_hash, status = EXCLUDED.status,
+         version = EXCLUDED.version, captured_at = EXCLUDED.captured_at
+       RETURNING 1)${
+         cursor
+           ? `, cur AS (INSERT INTO recorder_cursors (provider, cursor, updated_at) VALUES ($3, $4, now())
+                ON CONFLICT (provider) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now() RETURNING 1)`
+           : ''
+       }
+     SELECT id FROM ci ORDER BY id`,
+    cursor ? [JSON.stringify(rows), rows[0]!.provider, cursor.provider, cursor.cursor] : [JSON.stringify(rows), rows[0]!.provider],
   );
   return ids.map((r) => r.id);
 }
@@ -255,48 +259,65 @@ export class Recorder extends EventEmitter {
       }
     }
     for (const batch of chunks(rows, 1000)) {
-      const ids = await this.db.transaction((tx) => writeItems(tx, batch));
+      const ids = await writeItems(this.db, batch);
       batch.forEach((r, i) => this.emitRecorded(r, ids[i]!, null));
     }
   }
 
   /**
    * Records one resource as the provider describes it now. Returns the new
-   * configuration item's id, or null when nothing changed.
+   * configuration item's id, or null when nothing changed. Two recorders
+   * racing on one resource cannot both write a version: the item's
+   * (resource, version) key is unique, and the loser tries again.
    */
-  async recordOne(providerName: string, key: ResourceKey, changedAt: Date | null = null): Promise<number | null> {
+  async recordOne(
+    providerName: string,
+    key: ResourceKey,
+    changedAt: Date | null = null,
+    cursor?: { provider: string; cursor: string },
+  ): Promise<number | null> {
     const provider = this.provider(providerName);
-    // Describe outside the transaction: the embedded store runs one
-    // transaction at a time, and the sandbox reads through the same store.
-    const state = await provider.describe(key);
-    const hash = contentHash(state?.configuration ?? null, state?.tags ?? {});
-    const out = await this.db.transaction(async (tx) => {
-      const [cur] = await tx.query<CurrentRow & { configuration: Record<string, unknown> | null }>(
+    for (let attempt = 1; ; attempt++) {
+      const state = await provider.describe(key);
+      const hash = contentHash(state?.configuration ?? null, state?.tags ?? {});
+      const [cur] = await this.db.query<CurrentRow & { configuration: Record<string, unknown> | null }>(
         `SELECT r.resource_id, r.config_hash, r.status, r.version, c.configuration FROM resources r
          JOIN configuration_items c ON c.id = r.ci_id
-         WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = $4 FOR UPDATE OF r`,
+         WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = $4`,
         [key.accountId, key.regionId, key.resourceType, key.resourceId],
       );
       let row: CiRow | null = null;
       const now = new Date();
       if (!state) {
-        if (cur && cur.status !== 'ResourceDeleted')
-          row = ciRow(providerName, key, null, cur, 'ResourceDeleted', 'change', now, changedAt, hash);
+        if (cur && cur.status !== 'ResourceDeleted') row = ciRow(providerName, key, null, cur, 'ResourceDeleted', 'change', now, changedAt, hash);
       } else if (!cur || cur.status === 'ResourceDeleted') {
         row = ciRow(providerName, key, state, cur ? { version: cur.version, configuration: null } : null, 'ResourceDiscovered', 'change', now, changedAt, hash);
       } else if (cur.config_hash !== hash) {
         row = ciRow(providerName, key, state, cur, 'OK', 'change', now, changedAt, hash);
       }
-      if (!row) return null;
-      const [id] = await writeItems(tx, [row]);
-      return { row, id: id! };
-    });
-    if (!out) return null;
-    this.emitRecorded(out.row, out.id, changedAt);
-    return out.id;
+      if (!row) {
+        if (cursor) await this.saveCursor(cursor);
+        return null;
+      }
+      try {
+        const [id] = await writeItems(this.db, [row], cursor);
+        this.emitRecorded(row, id!, changedAt, state);
+        return id!;
+      } catch (err) {
+        if ((err as { code?: string }).code !== '23505' || attempt >= 3) throw err;
+      }
+    }
   }
 
-  private emitRecorded(r: CiRow, id: number, changedAt: Date | null) {
+  private async saveCursor(c: { provider: string; cursor: string }): Promise<void> {
+    await this.db.query(
+      `INSERT INTO recorder_cursors (provider, cursor, updated_at) VALUES ($1, $2, now())
+       ON CONFLICT (provider) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()`,
+      [c.provider, c.cursor],
+    );
+  }
+
+  private emitRecorded(r: CiRow, id: number, changedAt: Date | null, state?: ResourceState | null) {
     if (this.listenerCount('recorded') === 0) return;
     const ev: RecordedEvent = {
       accountId: r.account_id,
@@ -310,6 +331,8 @@ export class Recorder extends EventEmitter {
       capturedAt: new Date(r.captured_at),
       changedAt,
     };
+    // Single changes carry the state, so listeners need not read it back.
+    if (state !== undefined) ev.state = state ? { resourceName: state.resourceName ?? null, tags: state.tags, configuration: state.configuration } : null;
     this.emit('recorded', ev);
   }
 
@@ -358,10 +381,15 @@ export class Recorder extends EventEmitter {
     return run;
   }
 
+  private cursors = new Map<string, string | null>();
+
   private async drainBatch(providerName: string): Promise<number> {
     const feed = this.provider(providerName).changeFeed!;
-    const [cur] = await this.db.query<{ cursor: string }>('SELECT cursor FROM recorder_cursors WHERE provider = $1', [providerName]);
-    const { changes, cursor } = await feed.read(cur?.cursor ?? null, 500);
+    if (!this.cursors.has(providerName)) {
+      const [cur] = await this.db.query<{ cursor: string }>('SELECT cursor FROM recorder_cursors WHERE provider = $1', [providerName]);
+      this.cursors.set(providerName, cur?.cursor ?? null);
+    }
+    const { changes, cursor } = await feed.read(this.cursors.get(providerName) ?? null, 500);
     if (changes.length === 0) return 0;
     // Several changes to one resource in a batch need one look at its state now;
     // the earliest change time is kept, so latency is measured from the first.
@@ -370,14 +398,14 @@ export class Recorder extends EventEmitter {
       const k = keyString(c);
       if (!byKey.has(k)) byKey.set(k, { key: c, changedAt: c.changedAt });
     }
-    for (const { key, changedAt } of byKey.values()) {
-      await this.recordOne(providerName, { accountId: key.accountId, regionId: key.regionId, resourceType: key.resourceType, resourceId: key.resourceId }, changedAt);
+    const list = [...byKey.values()];
+    for (let i = 0; i < list.length; i++) {
+      const { key, changedAt } = list[i]!;
+      // The feed position is saved with the batch's last write (one statement).
+      const save = i === list.length - 1 && cursor ? { provider: providerName, cursor } : undefined;
+      await this.recordOne(providerName, { accountId: key.accountId, regionId: key.regionId, resourceType: key.resourceType, resourceId: key.resourceId }, changedAt, save);
     }
-    await this.db.query(
-      `INSERT INTO recorder_cursors (provider, cursor, updated_at) VALUES ($1, $2, now())
-       ON CONFLICT (provider) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()`,
-      [providerName, cursor],
-    );
+    this.cursors.set(providerName, cursor);
     return changes.length;
   }
 }
