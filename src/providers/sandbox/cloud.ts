@@ -89,12 +89,16 @@ export class SandboxCloud implements Provider {
   }
 
   async discover(scope: DiscoveryScope): Promise<ResourceState[]> {
-    const rows = await this.db.query<SandboxRow>(
-      `SELECT account_id, region_id, resource_type, resource_id, tags, configuration FROM sandbox_resources
-       WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 ORDER BY resource_id`,
+    // One JSON text for the whole scope, parsed once (much cheaper than row-by-row decoding).
+    const [row] = await this.db.query<{ j: string | null }>(
+      `SELECT json_agg(json_build_array(resource_id, tags, configuration) ORDER BY resource_id)::text AS j FROM sandbox_resources
+       WHERE account_id = $1 AND region_id = $2 AND resource_type = $3`,
       [scope.accountId, scope.regionId, scope.resourceType],
     );
-    return rows.map(toState);
+    const items = JSON.parse(row?.j ?? '[]') as [string, Tags, Configuration][];
+    return items.map(([resource_id, tags, configuration]) =>
+      toState({ account_id: scope.accountId, region_id: scope.regionId, resource_type: scope.resourceType, resource_id, tags, configuration }),
+    );
   }
 
   async describe(key: ResourceKey): Promise<ResourceState | null> {

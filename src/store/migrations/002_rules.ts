@@ -59,6 +59,5 @@ CREATE TABLE evaluation_timeline (
 );
 CREATE INDEX evaluation_timeline_resource ON evaluation_timeline (resource_id, id);
 CREATE INDEX evaluation_timeline_rule ON evaluation_timeline (rule_id, id);
-CREATE INDEX evaluation_timeline_recorded ON evaluation_timeline (recorded_at);
 `,
 };
