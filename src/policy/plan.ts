@@ -1,7 +1,8 @@
 /**
  * Plan and apply: compare the rules declared in policy documents with the
  * store, show what would be created, changed and deleted, and make it so in
- * one transaction. Only rules that came from policy files are ever deleted.
+ * one transaction. Only rules that came from policy files are ever deleted,
+ * and only when asked to prune (like kubectl apply --prune).
  */
 import type { Db } from '../store/index.js';
 import { validateRule, RuleValidationError, type RuleSpec } from '../rules/model.js';
@@ -38,6 +39,13 @@ export interface Plan {
   update: { name: string; changes: DiffOp[]; after: RuleSpec }[];
   delete: string[];
   unchanged: string[];
+  /** Rules from policy files that these documents do not declare, kept because prune was not asked for. */
+  notDeclared: string[];
+}
+
+export interface PlanOptions {
+  /** Delete rules that came from policy files but are not declared in these documents. */
+  prune?: boolean;
 }
 
 export function validatePolicy(docs: PolicyInput[]): RuleSpec[] {
@@ -64,11 +72,11 @@ export function validatePolicy(docs: PolicyInput[]): RuleSpec[] {
   return specs;
 }
 
-export async function planPolicy(rules: RuleStore, docs: PolicyInput[]): Promise<Plan> {
+export async function planPolicy(rules: RuleStore, docs: PolicyInput[], opts: PlanOptions = {}): Promise<Plan> {
   const specs = validatePolicy(docs);
   const current = await rules.list();
   const byName = new Map(current.map((r) => [r.name, r]));
-  const plan: Plan = { create: [], update: [], delete: [], unchanged: [] };
+  const plan: Plan = { create: [], update: [], delete: [], unchanged: [], notDeclared: [] };
   for (const s of specs) {
     const cur = byName.get(s.name);
     if (!cur) plan.create.push(s);
@@ -79,13 +87,13 @@ export async function planPolicy(rules: RuleStore, docs: PolicyInput[]): Promise
     }
   }
   const declared = new Set(specs.map((s) => s.name));
-  for (const r of current) if (r.origin === 'policy' && !declared.has(r.name)) plan.delete.push(r.name);
+  for (const r of current) if (r.origin === 'policy' && !declared.has(r.name)) (opts.prune ? plan.delete : plan.notDeclared).push(r.name);
   return plan;
 }
 
 /** Applies a plan in one transaction; returns it with the names of rules to evaluate. */
-export async function applyPolicy(db: Db, rules: RuleStore, docs: PolicyInput[]): Promise<Plan> {
-  const plan = await planPolicy(rules, docs);
+export async function applyPolicy(db: Db, rules: RuleStore, docs: PolicyInput[], opts: PlanOptions = {}): Promise<Plan> {
+  const plan = await planPolicy(rules, docs, opts);
   await db.transaction(async (tx) => {
     for (const s of plan.create) await rules.create(s, 'policy', tx);
     for (const u of plan.update) await rules.update(u.name, u.after, 'policy', tx);

@@ -101,3 +101,64 @@ test('--help is there for every command', async () => {
     assert.match(h.stdout, /Usage: confix/);
   }
 });
+
+test('rules, compliance and evaluation from the command line', async () => {
+  const rules = await confix('get', 'rules');
+  assert.equal(rules.code, 0, rules.stderr);
+  assert.match(rules.stdout, /NAME\s+SOURCE\s+RISK/);
+  assert.match(rules.stdout, /sg-disallow-risky-ports-for-all-ips\s+sg-risky-ports-check\s+critical/);
+  const rule = await confix('get', 'rule', 'ecs-instance-monitor-enabled');
+  assert.equal(rule.code, 0, rule.stderr);
+  assert.match(rule.stdout, /i-bp1memberapp0000001.*monitoring agent is not_installed/);
+  const comp = await confix('get', 'compliance', '--resource', 'sg-debug-open');
+  assert.match(comp.stdout, /sg-disallow-risky-ports-for-all-ips\s+sg-debug-open.*NON_COMPLIANT/);
+  assert.match(comp.stdout, /timeline/);
+  const summary = await confix('get', 'compliance', '--summary', '--json');
+  assert.ok(JSON.parse(summary.stdout).totals.nonCompliantResources >= 8);
+  const ev = await confix('evaluate', '--rule', 'approved-amis-by-id');
+  assert.equal(ev.code, 0, ev.stderr);
+  assert.match(ev.stdout, /evaluated 1 rule over (\d+) resources: \1 evaluations, 0 results changed/);
+  const unknown = await confix('evaluate', '--rule', 'nope');
+  assert.equal(unknown.code, 1);
+  assert.equal(unknown.stderr.trim(), 'confix: no rule named "nope"');
+  const lib = await confix('get', 'managed-rules');
+  assert.match(lib.stdout, /sg-risky-ports-check/);
+  assert.match(lib.stdout, /ports default "22,3389"/);
+});
+
+test('plan shows a readable diff and apply makes it so; a bad file names file and line', async () => {
+  const f = join(dir, 'policy.yaml');
+  writeFileSync(f, 'kind: Rule\nname: ssh-3306\nsource: { managed: sg-risky-ports-check }\nparameters: { ports: "22,3306" }\nriskLevel: 1\n');
+  const plan = await confix('plan', '-f', f);
+  assert.equal(plan.code, 0, plan.stderr);
+  assert.match(plan.stdout, /\+ create rule ssh-3306/);
+  assert.match(plan.stdout, /plan: 1 to create, 0 to change, 0 to delete/);
+  const apply = await confix('apply', '-f', f);
+  assert.equal(apply.code, 0, apply.stderr);
+  assert.match(apply.stdout, /evaluated 1 rule over \d+ resources/);
+  writeFileSync(f, 'kind: Rule\nname: ssh-3306\nsource: { managed: sg-risky-ports-check }\nparameters: { ports: "3306" }\nriskLevel: 1\n');
+  const plan2 = await confix('plan', '-f', f);
+  assert.match(plan2.stdout, /~ update rule ssh-3306/);
+  assert.match(plan2.stdout, /~ parameters\.ports: "22,3306" → "3306"/);
+  writeFileSync(f, 'kind: Rule\nname: ssh-3306\nsource: { managed: sg-risky-ports-check }\nparameters:\n  ports: "22,x"\nriskLevel: 1\n');
+  const bad = await confix('apply', '-f', f);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /policy\.yaml:5: parameters\.ports: .*22,x/);
+  const still = await confix('get', 'rule', 'ssh-3306', '--json');
+  assert.equal(JSON.parse(still.stdout).rule.parameters.ports, '22,3306', 'the bad file changed nothing');
+});
+
+test('scan runs one shot with no service and prints the JSON report', async () => {
+  const out = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'scan', '--estate', 'examples/estates/demo.yaml', '--policies', 'examples/policies', '--json'], {
+    env: { ...process.env, CONFIX_URL: 'http://127.0.0.1:1' },
+  });
+  const report = JSON.parse(out.stdout);
+  assert.equal(report.resources, 15);
+  assert.equal(report.rules.length, 4);
+  const sg = report.rules.find((r: { name: string }) => r.name === 'sg-disallow-risky-ports-for-all-ips');
+  assert.equal(sg.nonCompliant, 4);
+  assert.deepEqual(Object.keys(sg.nonCompliantResources[0]).sort(), ['accountId', 'annotation', 'regionId', 'resourceId', 'resourceType']);
+  const missing = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'scan', '--estate', 'nope.yaml', '--policies', 'examples/policies']).catch((e) => e);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /cannot read estate file nope\.yaml: no such file/);
+});

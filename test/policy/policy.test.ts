@@ -33,7 +33,7 @@ triggers: [ConfigurationChange, { type: Periodic, frequency: Six_Hours }]
 riskLevel: 3
 `;
 
-test('plan and apply create, change and delete; only policy rules are deleted', async () => {
+test('plan and apply create, change and (with prune) delete; only policy rules are deleted', async () => {
   const db = await freshDb();
   const rules = new RuleStore(db);
   try {
@@ -42,20 +42,22 @@ test('plan and apply create, change and delete; only policy rules are deleted', 
     assert.deepEqual(docs.map((d) => d.source), [`${join(dir, 'a/rules.yaml')}#1`, `${join(dir, 'a/rules.yaml')}#2`]);
     const plan = await planPolicy(rules, docs);
     assert.deepEqual(plan.create.map((s) => s.name), ['no-ssh', 'tagged-owner']);
-    assert.deepEqual([plan.update, plan.delete], [[], []]);
+    assert.deepEqual([plan.update, plan.delete, plan.notDeclared], [[], [], []]);
     assert.equal((await rules.list()).length, 1, 'plan changes nothing');
     await applyPolicy(db, rules, docs);
     const applied = await rules.get('tagged-owner');
     assert.equal(applied.origin, 'policy');
     assert.deepEqual(applied.triggers, [{ type: 'ConfigurationChange' }, { type: 'Periodic', frequency: 'Six_Hours' }]);
-    assert.deepEqual(await planPolicy(rules, docs), { create: [], update: [], delete: [], unchanged: ['no-ssh', 'tagged-owner'] });
+    assert.deepEqual(await planPolicy(rules, docs), { create: [], update: [], delete: [], unchanged: ['no-ssh', 'tagged-owner'], notDeclared: [] });
 
     // Change one parameter, drop the other rule.
     const changed = readPolicyDocuments([write('b.yaml', TWO_RULES.split('---')[0]!.replace('ports: "22"', 'ports: "22,3389"'))]);
-    const p2 = await planPolicy(rules, changed);
+    const kept = await planPolicy(rules, changed);
+    assert.deepEqual([kept.delete, kept.notDeclared], [[], ['tagged-owner']], 'without prune nothing is deleted');
+    const p2 = await planPolicy(rules, changed, { prune: true });
     assert.deepEqual(p2.update.map((u) => [u.name, u.changes.map((c) => [c.op, c.path, c.previousValue, c.value])]), [['no-ssh', [['replace', '/parameters/ports', '22', '22,3389']]]]);
     assert.deepEqual(p2.delete, ['tagged-owner']);
-    await applyPolicy(db, rules, changed);
+    await applyPolicy(db, rules, changed, { prune: true });
     assert.deepEqual((await rules.list()).map((r) => r.name), ['made-by-api', 'no-ssh']);
     assert.equal((await rules.get('no-ssh')).version, 2);
   } finally {

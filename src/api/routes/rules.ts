@@ -49,6 +49,7 @@ const ResultSchema = z
   .openapi('EvaluationResult');
 const TimelineSchema = ResultSchema.extend({ id: z.number(), previousComplianceType: z.string().nullable(), closed: z.boolean() }).openapi('TimelineEntry');
 const PolicyDocs = z.object({
+  prune: z.boolean().optional().openapi({ description: 'Delete rules that came from policy files but are not in these documents' }),
   documents: z.array(z.object({ source: z.string(), kind: z.string(), body: z.record(z.string(), z.unknown()) })).openapi({ description: 'Policy documents, each with its kind and where it came from' }),
 });
 const PlanSchema = z
@@ -57,6 +58,7 @@ const PlanSchema = z
     update: z.array(z.object({ name: z.string(), changes: z.array(z.unknown()), after: z.record(z.string(), z.unknown()) })),
     delete: z.array(z.string()),
     unchanged: z.array(z.string()),
+    notDeclared: z.array(z.string()),
   })
   .openapi('PolicyPlan');
 
@@ -230,7 +232,10 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
       request: { body: { required: true, content: { 'application/json': { schema: PolicyDocs } } } },
       responses: { 200: json(PlanSchema, 'The plan'), 400: errorResponses[400] },
     }),
-    async (c) => c.json(await planPolicy(deps.rules, c.req.valid('json').documents), 200),
+    async (c) => {
+      const body = c.req.valid('json');
+      return c.json(await planPolicy(deps.rules, body.documents, { prune: body.prune }), 200);
+    },
   );
 
   app.openapi(
@@ -243,7 +248,8 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
       responses: { 200: json(z.object({ plan: PlanSchema, evaluation: SummarySchema }), 'Applied'), 400: errorResponses[400] },
     }),
     async (c) => {
-      const plan = await applyPolicy(deps.db, deps.rules, c.req.valid('json').documents);
+      const body = c.req.valid('json');
+      const plan = await applyPolicy(deps.db, deps.rules, body.documents, { prune: body.prune });
       const names = [...plan.create.map((s) => s.name), ...plan.update.map((u) => u.name)];
       const evaluation = names.length
         ? await deps.evaluator.evaluateRules(names)

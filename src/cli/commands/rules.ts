@@ -25,9 +25,9 @@ function summaryLine(s: EvaluationSummary): string {
 }
 
 /** Sends documents; maps the service's per-document issues back to file:line. */
-async function sendPolicy<T>(cmd: Command, path: string, docs: PolicyDocument[]): Promise<T> {
+async function sendPolicy<T>(cmd: Command, path: string, docs: PolicyDocument[], prune?: boolean): Promise<T> {
   try {
-    return await client(cmd).post<T>(path, { documents: docs.map((d) => ({ source: d.source, kind: d.kind, body: d.body })) });
+    return await client(cmd).post<T>(path, { prune: prune ?? false, documents: docs.map((d) => ({ source: d.source, kind: d.kind, body: d.body })) });
   } catch (err) {
     const issues = (err as ApiClientError).body?.issues as { document: number; pathSegments: (string | number)[]; path: string; message: string }[] | undefined;
     if (err instanceof ApiClientError && err.code === 'InvalidPolicy' && issues) {
@@ -52,6 +52,7 @@ function printPlan(plan: Plan): void {
     else print(pc.dim('    (no change to its definition; it becomes managed by policy files)'));
   }
   for (const d of plan.delete) print(pc.red(`- delete rule ${d} (no longer declared)`));
+  if (plan.notDeclared.length) print(pc.dim(`  kept: ${plan.notDeclared.join(', ')} (from policy files, not declared here; --prune deletes them)`));
   const n = plan.create.length + plan.update.length + plan.delete.length;
   print(`${n ? '' : 'no changes. '}plan: ${plan.create.length} to create, ${plan.update.length} to change, ${plan.delete.length} to delete, ${plan.unchanged.length} unchanged`);
 }
@@ -167,8 +168,9 @@ export function ruleCommands(program: Command, get: Command) {
     .command('plan')
     .description('Show what applying policy files would create, change and delete')
     .requiredOption('-f, --file <path>', 'a policy file or a directory of them')
-    .action(async (o: { file: string }, cmd: Command) => {
-      const plan = await sendPolicy<Plan>(cmd, '/policy/plan', readPolicyDocuments([o.file]));
+    .option('--prune', 'also delete rules that came from policy files but are not declared in these')
+    .action(async (o: { file: string; prune?: boolean }, cmd: Command) => {
+      const plan = await sendPolicy<Plan>(cmd, '/policy/plan', readPolicyDocuments([o.file]), o.prune);
       if (globals(cmd).json) return printJson(plan);
       printPlan(plan);
     });
@@ -177,8 +179,9 @@ export function ruleCommands(program: Command, get: Command) {
     .command('apply')
     .description('Make the rules match policy files, then evaluate what changed')
     .requiredOption('-f, --file <path>', 'a policy file or a directory of them')
-    .action(async (o: { file: string }, cmd: Command) => {
-      const res = await sendPolicy<{ plan: Plan; evaluation: EvaluationSummary }>(cmd, '/policy/apply', readPolicyDocuments([o.file]));
+    .option('--prune', 'also delete rules that came from policy files but are not declared in these')
+    .action(async (o: { file: string; prune?: boolean }, cmd: Command) => {
+      const res = await sendPolicy<{ plan: Plan; evaluation: EvaluationSummary }>(cmd, '/policy/apply', readPolicyDocuments([o.file]), o.prune);
       if (globals(cmd).json) return printJson(res);
       printPlan(res.plan);
       if (res.evaluation.rules) print(summaryLine(res.evaluation));
