@@ -93,7 +93,10 @@ try {
   // revoking it flips it back; every change is a compliance change.
   const [{ n: sgCompliant } = { n: 0 }] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM evaluation_results WHERE compliance_type = 'COMPLIANT' AND resource_type = 'ACS::ECS::SecurityGroup'`);
   const groups = await db.query<{ account_id: string; region_id: string; resource_id: string }>(
-    `SELECT account_id, region_id, resource_id FROM evaluation_results WHERE compliance_type = 'COMPLIANT' AND resource_type = 'ACS::ECS::SecurityGroup' ORDER BY resource_id LIMIT 2000`,
+    `SELECT e.account_id, e.region_id, e.resource_id FROM evaluation_results e
+     JOIN resources r USING (account_id, region_id, resource_type, resource_id) JOIN configuration_items c ON c.id = r.ci_id
+     WHERE e.compliance_type = 'COMPLIANT' AND e.resource_type = 'ACS::ECS::SecurityGroup' AND (c.configuration->>'ServiceManaged') IS DISTINCT FROM 'true'
+     ORDER BY e.resource_id LIMIT 2000`,
   );
   if (!groups.length) throw new Error(`no compliant security group to flip (${sgCompliant})`);
   const rng = new Rng(42);

@@ -301,7 +301,9 @@ export class Evaluator extends EventEmitter {
          FROM (SELECT * FROM resources WHERE status <> 'ResourceDeleted' AND resource_type = ANY($1::text[])
                ${after ? 'AND (account_id, region_id, resource_type, resource_id) > ($2, $3, $4, $5)' : ''}
                ORDER BY account_id, region_id, resource_type, resource_id LIMIT 5000) r
-         JOIN configuration_items c ON c.id = r.ci_id`,
+         -- LATERAL: an index lookup per row whatever the planner's statistics say
+         -- (the embedded store has no autovacuum to gather them).
+         CROSS JOIN LATERAL (SELECT configuration FROM configuration_items WHERE id = r.ci_id) c`,
         after ? [types, ...after] : [types],
       );
       const page: SubjectRow[] = (JSON.parse(pageRow?.j ?? '[]') as [string, string, string, string, string | null, Tags, number, string, Configuration][]).map(
