@@ -10,10 +10,12 @@ export interface PgliteOptions {
   dataDir?: string;
   /** A data directory dump (from dumpDataDir) to start from; used by tests to skip initdb. */
   loadDataDir?: Blob | File;
+  /** Extra postgresql.conf lines. */
+  settings?: string[];
 }
 
 export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { raw: PGlite }> {
-  const pg = await PGlite.create({ dataDir: opts.dataDir, loadDataDir: opts.loadDataDir, parsers });
+  const pg = await PGlite.create({ dataDir: opts.dataDir, loadDataDir: opts.loadDataDir, parsers, postgresqlconf: opts.settings ?? process.env.CONFIX_PGLITE_SETTINGS?.split(';') });
   const wrap = (q: { query: PGlite['query'] }): Queryable => ({
     async query<T>(sql: string, params: unknown[] = []) {
       const res = await q.query<T>(sql, params);

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { registerManagedRule } from '../registry.js';
 import type { EvaluationInput, Verdict } from '../types.js';
+import { show } from './show.js';
 
 const EXPECTED = 'a comma-separated list of image ids';
 
@@ -19,14 +20,6 @@ function parseIds(v: unknown): string[] | undefined {
     if (!ids.includes(id)) ids.push(id);
   }
   return ids.length > 0 ? ids : undefined;
-}
-
-function show(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
 }
 
 const parameters = z.strictObject({

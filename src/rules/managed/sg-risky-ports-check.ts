@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { registerManagedRule } from '../registry.js';
 import type { EvaluationInput, Verdict } from '../types.js';
+import { show } from './show.js';
 
 const DEFAULT_PORTS = '22,3389';
 const EXPECTED = 'a comma-separated list of ports 1-65535';
@@ -22,14 +23,6 @@ function parsePorts(v: unknown): number[] | undefined {
     if (!ports.includes(n)) ports.push(n);
   }
   return ports;
-}
-
-function show(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
 }
 
 const parameters = z.strictObject({

@@ -64,7 +64,8 @@ CREATE TABLE resources (
   PRIMARY KEY (account_id, region_id, resource_type, resource_id)
 );
 CREATE INDEX resources_id ON resources (resource_id);
-CREATE INDEX resources_type ON resources (resource_type);
+-- Per-type listing in key order (full evaluations page through it).
+CREATE INDEX resources_type ON resources (resource_type, account_id, region_id, resource_id);
 CREATE INDEX resources_tags ON resources USING gin (tags jsonb_path_ops);
 
 -- Configuration items: every recorded version of every resource.
