@@ -436,26 +436,34 @@ export class Evaluator extends EventEmitter {
         tl: !w.verdict || w.previous?.compliance_type !== w.verdict.complianceType,
       }));
     for (const batch of chunks(changedWrites, 5000)) {
-      await this.db.query(
-        `WITH x AS MATERIALIZED (
-           SELECT * FROM json_to_recordset($1::json) AS x(u text, a text, r text, t text, i text, c text, p text, n text, ci bigint, o timestamptz, del boolean, tl boolean)),
-         up AS (
+      const rows = rowsOf(batch);
+      // Only the parts this batch needs: a DELETE joined with nothing to
+      // delete would still scan the whole results table.
+      const parts: string[] = [];
+      if (rows.some((r) => !r.del))
+        parts.push(`up AS (
            INSERT INTO evaluation_results AS e (rule_id, account_id, region_id, resource_type, resource_id, compliance_type, annotation, ci_id, ordering_at, invoked_at, recorded_at)
            SELECT u, a, r, t, i, c, n, ci, o, $2, $3 FROM x WHERE NOT del
            ON CONFLICT (rule_id, account_id, region_id, resource_type, resource_id) DO UPDATE SET
              compliance_type = EXCLUDED.compliance_type, annotation = EXCLUDED.annotation, ci_id = EXCLUDED.ci_id,
              ordering_at = EXCLUDED.ordering_at, invoked_at = EXCLUDED.invoked_at, recorded_at = EXCLUDED.recorded_at
-           RETURNING 1),
-         gone AS (
+           RETURNING 1)`);
+      if (rows.some((r) => r.del))
+        parts.push(`gone AS (
            DELETE FROM evaluation_results e USING x
            WHERE x.del AND e.rule_id = x.u AND e.account_id = x.a AND e.region_id = x.r AND e.resource_type = x.t AND e.resource_id = x.i
-           RETURNING 1),
-         tl AS (
+           RETURNING 1)`);
+      if (rows.some((r) => r.tl))
+        parts.push(`tl AS (
            INSERT INTO evaluation_timeline (rule_id, account_id, region_id, resource_type, resource_id, compliance_type, previous_compliance_type, annotation, ci_id, closed, ordering_at, invoked_at, recorded_at)
            SELECT u, a, r, t, i, c, p, n, ci, del, o, $2, $3 FROM x WHERE tl
-           RETURNING 1)
-         SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM gone) + (SELECT count(*) FROM tl) AS n`,
-        [JSON.stringify(rowsOf(batch)), invokedAt, recordedAt],
+           RETURNING 1)`);
+      await this.db.query(
+        `WITH x AS MATERIALIZED (
+           SELECT * FROM json_to_recordset($1::json) AS x(u text, a text, r text, t text, i text, c text, p text, n text, ci bigint, o timestamptz, del boolean, tl boolean)),
+         ${parts.join(',\n         ')}
+         SELECT 1`,
+        [JSON.stringify(rows), invokedAt, recordedAt],
       );
     }
     if (this.listenerCount('compliance-change') > 0) {
