@@ -20,7 +20,7 @@ export function time(iso: string | null | undefined): string {
 }
 
 export function yaml(value: unknown): string {
-  return toYaml(value, { lineWidth: 0 }).trimEnd();
+  return toYaml(value, { lineWidth: 0, sortMapEntries: true }).trimEnd();
 }
 
 /** A value on one line when short, else as an indented YAML block under the line. */
