@@ -8,6 +8,7 @@ import { managedRule, allManagedRules } from './registry.js';
 import { compileCelRule, CelCompileError } from './cel.js';
 import type { RiskLevel } from './types.js';
 import './managed/index.js';
+import { validateRemediation, type RemediationSpec } from '../remediation/config.js';
 
 /** The clouds' named frequencies, in seconds. */
 export const FREQUENCIES: Record<string, number> = {
@@ -64,6 +65,7 @@ export const ruleSpecSchema = z.strictObject({
   triggers: z.array(triggerSchema).min(1).default([{ type: 'ConfigurationChange' }]),
   riskLevel: z.union([z.literal(1), z.literal(2), z.literal(3)], { error: '1 (critical), 2 (warning) or 3 (info)' }).optional(),
   state: z.enum(['ACTIVE', 'INACTIVE']).default('ACTIVE'),
+  remediation: z.unknown().optional(),
 });
 
 export type RuleSpecInput = z.input<typeof ruleSpecSchema>;
@@ -87,6 +89,8 @@ export interface RuleSpec {
   triggers: Trigger[];
   riskLevel: RiskLevel;
   state: 'ACTIVE' | 'INACTIVE';
+  /** How non-compliant resources of this rule are fixed, if they are. */
+  remediation?: RemediationSpec;
 }
 
 export interface Rule extends RuleSpec {
@@ -154,6 +158,12 @@ export function validateRule(raw: unknown): RuleSpec {
     }
     if (!resourceTypes) issues.push({ path: ['scope', 'resourceTypes'], message: 'a custom rule needs the resource types it evaluates' });
   }
+  let remediation: RemediationSpec | undefined;
+  if (r.remediation !== undefined && r.remediation !== null) {
+    const v = validateRemediation(r.remediation, resourceTypes ?? []);
+    issues.push(...v.issues);
+    remediation = v.spec;
+  }
   if (r.scope.accountGroup)
     issues.push({ path: ['scope', 'accountGroup'], message: 'account groups are not available yet; list the accounts instead' });
   if (issues.length) throw new RuleValidationError(r.name, issues);
@@ -162,5 +172,7 @@ export function validateRule(raw: unknown): RuleSpec {
   if (r.scope.tag) scope.tag = r.scope.tag;
   if (r.scope.excludedResourceIds?.length) scope.excludedResourceIds = r.scope.excludedResourceIds;
   if (r.scope.accounts) scope.accounts = r.scope.accounts;
-  return { name: r.name, description: r.description, source: r.source, parameters, scope, triggers: r.triggers, riskLevel, state: r.state };
+  const spec: RuleSpec = { name: r.name, description: r.description, source: r.source, parameters, scope, triggers: r.triggers, riskLevel, state: r.state };
+  if (remediation) spec.remediation = remediation;
+  return spec;
 }

@@ -19,10 +19,13 @@ interface RuleRow {
   created_at: Date;
   updated_at: Date;
   last_evaluated_at: Date | null;
+  remediation: Rule['remediation'] | null;
 }
 
+const SELECT_RULES = `SELECT r.*, m.spec AS remediation FROM rules r LEFT JOIN remediations m ON m.rule_id = r.rule_id`;
+
 function toRule(r: RuleRow): Rule {
-  return {
+  const rule: Rule = {
     ruleId: r.rule_id,
     name: r.name,
     description: r.description,
@@ -38,6 +41,22 @@ function toRule(r: RuleRow): Rule {
     updatedAt: new Date(r.updated_at).toISOString(),
     lastEvaluatedAt: r.last_evaluated_at ? new Date(r.last_evaluated_at).toISOString() : null,
   };
+  if (r.remediation) rule.remediation = r.remediation;
+  return rule;
+}
+
+/** Writes (or removes) a rule's remediation in the caller's transaction. */
+async function saveRemediation(tx: Queryable, ruleId: string, spec: RuleSpec['remediation']): Promise<void> {
+  if (!spec) {
+    await tx.query('DELETE FROM remediations WHERE rule_id = $1', [ruleId]);
+    return;
+  }
+  await tx.query(
+    `INSERT INTO remediations (rule_id, spec) VALUES ($1, $2)
+     ON CONFLICT (rule_id) DO UPDATE SET spec = EXCLUDED.spec, updated_at = now()
+       WHERE remediations.spec IS DISTINCT FROM EXCLUDED.spec`,
+    [ruleId, JSON.stringify(spec)],
+  );
 }
 
 export class RuleNotFoundError extends Error {
@@ -54,7 +73,7 @@ export class RuleExistsError extends Error {
 
 /** The fields a change compares: what makes a rule different. */
 export function specOf(r: Rule | RuleSpec): RuleSpec {
-  return {
+  const spec: RuleSpec = {
     name: r.name,
     description: r.description,
     source: r.source,
@@ -64,6 +83,8 @@ export function specOf(r: Rule | RuleSpec): RuleSpec {
     riskLevel: r.riskLevel,
     state: r.state,
   };
+  if (r.remediation) spec.remediation = r.remediation;
+  return spec;
 }
 
 export class RuleStore extends EventEmitter {
@@ -73,11 +94,11 @@ export class RuleStore extends EventEmitter {
   }
 
   async list(q: Queryable = this.db): Promise<Rule[]> {
-    return (await q.query<RuleRow>('SELECT * FROM rules ORDER BY name')).map(toRule);
+    return (await q.query<RuleRow>(`${SELECT_RULES} ORDER BY r.name`)).map(toRule);
   }
 
   async get(name: string, q: Queryable = this.db): Promise<Rule> {
-    const [row] = await q.query<RuleRow>('SELECT * FROM rules WHERE name = $1 OR rule_id = $1', [name]);
+    const [row] = await q.query<RuleRow>(`${SELECT_RULES} WHERE r.name = $1 OR r.rule_id = $1`, [name]);
     if (!row) throw new RuleNotFoundError(name);
     return toRule(row);
   }
@@ -92,7 +113,8 @@ export class RuleStore extends EventEmitter {
         [`cr-${randomBytes(8).toString('hex')}`, spec.name, spec.description, JSON.stringify(spec.source), JSON.stringify(spec.parameters),
           JSON.stringify(spec.scope), JSON.stringify(spec.triggers), spec.riskLevel, spec.state, origin],
       );
-      return toRule(row!);
+      await saveRemediation(tx, row!.rule_id, spec.remediation);
+      return toRule({ ...row!, remediation: spec.remediation ?? null });
     };
     const rule = q ? await run(q) : await this.db.transaction(run);
     if (!q) this.emit('changed');
@@ -109,7 +131,8 @@ export class RuleStore extends EventEmitter {
           JSON.stringify(spec.triggers), spec.riskLevel, spec.state, origin ?? null],
       );
       if (!row) throw new RuleNotFoundError(name);
-      return toRule(row);
+      await saveRemediation(tx, row.rule_id, spec.remediation);
+      return toRule({ ...row, remediation: spec.remediation ?? null });
     };
     const rule = q ? await run(q) : await this.db.transaction(run);
     if (!q) this.emit('changed');

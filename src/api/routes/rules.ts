@@ -31,6 +31,7 @@ const RuleSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     lastEvaluatedAt: z.string().nullable(),
+    remediation: z.record(z.string(), z.unknown()).optional().openapi({ description: 'How non-compliant resources are fixed: action, parameters (static or bound), invoke type, attempts, controls, role' }),
     compliance: Counts,
   })
   .openapi('Rule');

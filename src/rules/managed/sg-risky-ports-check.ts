@@ -4,11 +4,11 @@ import { registerManagedRule } from '../registry.js';
 import type { EvaluationInput, Verdict } from '../types.js';
 import { show } from './show.js';
 
-const DEFAULT_PORTS = '22,3389';
+export const DEFAULT_PORTS = '22,3389';
 const EXPECTED = 'a comma-separated list of ports 1-65535';
 
 /** "22, 3389" (or 22, or ["22", 3389]) → [22, 3389]; undefined when any item is not a port. */
-function parsePorts(v: unknown): number[] | undefined {
+export function parsePorts(v: unknown): number[] | undefined {
   let text: string | undefined;
   if (typeof v === 'string') text = v;
   else if (typeof v === 'number') text = String(v);
@@ -56,12 +56,12 @@ function portsIn(ports: number[], from: number, to: number): number[] {
 
 const portWord = (ports: number[]) => `port${ports.length === 1 ? '' : 's'} ${ports.join(', ')}`;
 
-interface Finding {
+export interface Finding {
   what: string;
   ports: number[];
 }
 
-function acsFindings(c: Record<string, unknown>, ports: number[]): Finding[] {
+export function acsFindings(c: Record<string, unknown>, ports: number[]): Finding[] {
   const out: Finding[] = [];
   for (const raw of asArray(asObject(c.Permissions).Permission)) {
     const p = asObject(raw);
@@ -101,7 +101,7 @@ function portNumber(v: unknown): number | undefined {
   return Number.isInteger(n) ? n : undefined;
 }
 
-function awsFindings(c: Record<string, unknown>, ports: number[]): Finding[] {
+export function awsFindings(c: Record<string, unknown>, ports: number[]): Finding[] {
   const out: Finding[] = [];
   for (const raw of asArray(c.IpPermissions)) {
     const p = asObject(raw);

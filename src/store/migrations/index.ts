@@ -1,5 +1,6 @@
 import m001 from './001_foundation.js';
 import m002 from './002_rules.js';
+import m003 from './003_remediations.js';
 
 export interface Migration {
   version: number;
@@ -8,4 +9,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append new ones; never change a released one. */
-export const migrations: Migration[] = [m001, m002];
+export const migrations: Migration[] = [m001, m002, m003];
