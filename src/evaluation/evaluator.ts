@@ -254,6 +254,14 @@ export class Evaluator extends EventEmitter {
     });
   }
 
+  /** The current result of a rule for one resource (empty when it has none). */
+  async resultFor(ruleId: string, key: ResourceKey): Promise<Existing[]> {
+    return this.db.query<Existing>(
+      `SELECT compliance_type, annotation FROM evaluation_results WHERE rule_id = $1 AND account_id = $2 AND region_id = $3 AND resource_type = $4 AND resource_id = $5`,
+      [ruleId, key.accountId, key.regionId, key.resourceType, key.resourceId],
+    );
+  }
+
   /** Runs the periodic rules whose time has come. */
   async runDuePeriodic(now = new Date()): Promise<string[]> {
     const due = await this.db.query<{ name: string }>(

@@ -1,0 +1,208 @@
+/**
+ * Remediation executions: one row per attempt to fix one resource. The rows
+ * are the work queue: workers claim them with FOR UPDATE SKIP LOCKED and a
+ * lease, so several workers can share one database, and a crashed worker's
+ * lease runs out and its execution is taken up again.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../store/index.js';
+import type { ResourceKey } from '../providers/types.js';
+
+export type ExecutionStatus = 'QUEUED' | 'AWAITING_APPROVAL' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+export type ExecutionTrigger = 'AUTOMATIC' | 'MANUAL' | 'API';
+export const ACTIVE: ExecutionStatus[] = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS'];
+
+export interface Step {
+  name: 'reread' | 'reevaluate' | 'parameters' | 'preview' | 'apply' | 'verify' | 'confirm';
+  status: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+  startedAt: string;
+  finishedAt: string;
+  message: string;
+  detail?: unknown;
+}
+
+export interface Execution extends ResourceKey {
+  executionId: string;
+  ruleId: string;
+  ruleName: string;
+  action: string;
+  status: ExecutionStatus;
+  trigger: ExecutionTrigger;
+  dryRun: boolean;
+  attempt: number;
+  notBefore: string;
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
+  parameters: Record<string, unknown> | null;
+  steps: Step[];
+  errorCode: string | null;
+  errorMessage: string | null;
+  priorState: unknown;
+  rollbackOf: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+interface Row {
+  execution_id: string;
+  rule_id: string;
+  name: string;
+  account_id: string;
+  region_id: string;
+  resource_type: string;
+  resource_id: string;
+  action: string;
+  status: ExecutionStatus;
+  trigger: ExecutionTrigger;
+  dry_run: boolean;
+  attempt: number;
+  not_before: Date;
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+  parameters: Record<string, unknown> | null;
+  steps: Step[];
+  error_code: string | null;
+  error_message: string | null;
+  prior_state: unknown;
+  rollback_of: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+
+function toExecution(r: Row): Execution {
+  return {
+    executionId: r.execution_id,
+    ruleId: r.rule_id,
+    ruleName: r.name,
+    accountId: r.account_id,
+    regionId: r.region_id,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    action: r.action,
+    status: r.status,
+    trigger: r.trigger,
+    dryRun: r.dry_run,
+    attempt: r.attempt,
+    notBefore: iso(r.not_before)!,
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: iso(r.lease_expires_at),
+    parameters: r.parameters,
+    steps: r.steps,
+    errorCode: r.error_code,
+    errorMessage: r.error_message,
+    priorState: r.prior_state,
+    rollbackOf: r.rollback_of,
+    createdAt: iso(r.created_at)!,
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+  };
+}
+
+const SELECT = `SELECT x.*, r.name FROM remediation_executions x JOIN rules r ON r.rule_id = x.rule_id`;
+
+export class ExecutionExistsError extends Error {
+  constructor(readonly executionId: string) {
+    super(`an execution is already active for this rule and resource: ${executionId}`);
+  }
+}
+
+export class ExecutionStore {
+  constructor(private readonly db: Db) {}
+
+  /** Queues an execution; refuses when one is already active for the rule and resource. */
+  async enqueue(e: { ruleId: string; key: ResourceKey; action: string; trigger: ExecutionTrigger; dryRun?: boolean; attempt?: number; notBefore?: Date; awaitingApproval?: boolean }): Promise<Execution> {
+    const id = `rx-${randomBytes(8).toString('hex')}`;
+    try {
+      await this.db.query(
+        `INSERT INTO remediation_executions (execution_id, rule_id, account_id, region_id, resource_type, resource_id, action, status, trigger, dry_run, attempt, not_before)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [id, e.ruleId, e.key.accountId, e.key.regionId, e.key.resourceType, e.key.resourceId, e.action, e.awaitingApproval ? 'AWAITING_APPROVAL' : 'QUEUED',
+          e.trigger, e.dryRun ?? false, e.attempt ?? 1, e.notBefore ?? new Date()],
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code !== '23505') throw err;
+      const [active] = await this.db.query<{ execution_id: string }>(
+        `SELECT execution_id FROM remediation_executions WHERE rule_id = $1 AND account_id = $2 AND region_id = $3 AND resource_type = $4 AND resource_id = $5
+           AND status IN ('QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS')`,
+        [e.ruleId, e.key.accountId, e.key.regionId, e.key.resourceType, e.key.resourceId],
+      );
+      throw new ExecutionExistsError(active?.execution_id ?? '(unknown)');
+    }
+    return this.get(id);
+  }
+
+  async get(id: string): Promise<Execution> {
+    const [row] = await this.db.query<Row>(`${SELECT} WHERE x.execution_id = $1`, [id]);
+    if (!row) throw new ExecutionNotFoundError(id);
+    return toExecution(row);
+  }
+
+  async list(f: { ruleId?: string; status?: ExecutionStatus; resource?: ResourceKey; limit?: number } = {}): Promise<Execution[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (f.ruleId) where.push(`x.rule_id = ${p(f.ruleId)}`);
+    if (f.status) where.push(`x.status = ${p(f.status)}`);
+    if (f.resource)
+      where.push(`x.account_id = ${p(f.resource.accountId)} AND x.region_id = ${p(f.resource.regionId)} AND x.resource_type = ${p(f.resource.resourceType)} AND x.resource_id = ${p(f.resource.resourceId)}`);
+    const rows = await this.db.query<Row>(
+      `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY x.created_at DESC, x.execution_id LIMIT ${Math.min(Math.max(f.limit ?? 100, 1), 10000)}`,
+      params,
+    );
+    return rows.map(toExecution);
+  }
+
+  /**
+   * Claims up to `limit` runnable executions for `owner`: queued ones that are
+   * due, and in-progress ones whose lease ran out (their worker died).
+   */
+  async claim(owner: string, limit: number, leaseMs: number): Promise<Execution[]> {
+    const rows = await this.db.query<Row>(
+      `WITH c AS (
+         SELECT execution_id FROM remediation_executions
+         WHERE (status = 'QUEUED' AND not_before <= now()) OR (status = 'IN_PROGRESS' AND lease_expires_at < now())
+         ORDER BY not_before, created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE remediation_executions x SET status = 'IN_PROGRESS', lease_owner = $1,
+         lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), started_at = COALESCE(x.started_at, now())
+       FROM c, rules r WHERE x.execution_id = c.execution_id AND r.rule_id = x.rule_id
+       RETURNING x.*, r.name`,
+      [owner, limit, leaseMs],
+    );
+    return rows.map(toExecution);
+  }
+
+  /** Saves progress and extends the lease; false when the lease was lost (another worker has it now). */
+  async progress(id: string, owner: string, leaseMs: number, fields: { steps: Step[]; parameters?: Record<string, unknown> | null; priorState?: unknown }): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE remediation_executions SET steps = $3, parameters = COALESCE($4, parameters), prior_state = COALESCE($5, prior_state),
+         lease_expires_at = now() + make_interval(secs => $6::double precision / 1000)
+       WHERE execution_id = $1 AND lease_owner = $2 AND status = 'IN_PROGRESS' RETURNING 1`,
+      [id, owner, JSON.stringify(fields.steps), fields.parameters ? JSON.stringify(fields.parameters) : null,
+        fields.priorState === undefined ? null : JSON.stringify(fields.priorState), leaseMs],
+    );
+    return rows.length === 1;
+  }
+
+  /** Ends an execution, only if `owner` still holds it: an execution ends exactly once. */
+  async finish(id: string, owner: string, outcome: { status: 'SUCCEEDED' | 'FAILED'; steps: Step[]; errorCode?: string; errorMessage?: string }): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE remediation_executions SET status = $3, steps = $4, error_code = $5, error_message = $6, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
+       WHERE execution_id = $1 AND lease_owner = $2 AND status = 'IN_PROGRESS' RETURNING 1`,
+      [id, owner, outcome.status, JSON.stringify(outcome.steps), outcome.errorCode ?? null, outcome.errorMessage ?? null],
+    );
+    return rows.length === 1;
+  }
+}
+
+export class ExecutionNotFoundError extends Error {
+  constructor(readonly executionId: string) {
+    super(`no execution ${executionId}`);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Starting remediations by hand (the clouds' "Remediate" button and
+ * StartRemediationExecution): queue one execution per resource, and say for
+ * each resource that could not be queued why not.
+ */
+import type { Inventory } from '../inventory/index.js';
+import type { RuleStore } from '../rules/store.js';
+import type { ComplianceViews } from '../evaluation/compliance.js';
+import { remediationAction } from './registry.js';
+import { ExecutionExistsError, type Execution, type ExecutionStore, type ExecutionTrigger } from './executions.js';
+
+export interface StartRequest {
+  rule: string;
+  resourceIds?: string[];
+  allNonCompliant?: boolean;
+  dryRun?: boolean;
+  trigger?: ExecutionTrigger;
+}
+
+export interface StartResult {
+  queued: Execution[];
+  failed: { resourceId: string; reason: string }[];
+}
+
+export class StartError extends Error {}
+
+export async function startRemediation(
+  deps: { rules: RuleStore; inventory: Inventory; compliance: ComplianceViews; executions: ExecutionStore },
+  req: StartRequest,
+): Promise<StartResult> {
+  const rule = await deps.rules.get(req.rule);
+  if (!rule.remediation) throw new StartError(`rule ${rule.name} has no remediation; declare one under remediation: in the rule`);
+  const action = remediationAction(rule.remediation.action)!;
+  if (!req.allNonCompliant && !req.resourceIds?.length) throw new StartError('name resources, or ask for all non-compliant ones');
+  const out: StartResult = { queued: [], failed: [] };
+  const targets: { resourceId: string; key?: { accountId: string; regionId: string; resourceType: string; resourceId: string } }[] = [];
+  if (req.allNonCompliant) {
+    const nc = await deps.compliance.results({ ruleId: rule.ruleId, complianceType: 'NON_COMPLIANT', limit: 10000 });
+    for (const r of nc.items) targets.push({ resourceId: r.resourceId, key: r });
+  }
+  for (const id of req.resourceIds ?? []) {
+    try {
+      const r = await deps.inventory.resolve(id);
+      targets.push({ resourceId: id, key: r });
+    } catch (err) {
+      out.failed.push({ resourceId: id, reason: (err as Error).message });
+    }
+  }
+  for (const t of targets) {
+    const key = t.key!;
+    if (!rule.scope.resourceTypes.includes(key.resourceType)) {
+      out.failed.push({ resourceId: t.resourceId, reason: `rule ${rule.name} does not cover ${key.resourceType}` });
+      continue;
+    }
+    if (!action.resourceTypes.includes(key.resourceType)) {
+      out.failed.push({ resourceId: t.resourceId, reason: `${action.name} does not fix ${key.resourceType}` });
+      continue;
+    }
+    try {
+      out.queued.push(
+        await deps.executions.enqueue({
+          ruleId: rule.ruleId,
+          key: { accountId: key.accountId, regionId: key.regionId, resourceType: key.resourceType, resourceId: key.resourceId },
+          action: action.name,
+          trigger: req.trigger ?? 'MANUAL',
+          dryRun: req.dryRun,
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ExecutionExistsError)) throw err;
+      out.failed.push({ resourceId: t.resourceId, reason: err.message });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,219 @@
+/**
+ * The remediation worker: claims executions and runs their steps — re-read
+ * the resource, re-evaluate the rule (stop if it is already compliant),
+ * resolve the parameters, preview, apply, verify, confirm — saving progress
+ * as it goes. An execution re-run after its worker died starts again from
+ * the re-read, so a fix already made ends as "already compliant", never twice.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { SandboxCloud } from '../providers/sandbox/index.js';
+import { SandboxError } from '../providers/sandbox/index.js';
+import type { Recorder } from '../inventory/index.js';
+import type { RuleStore } from '../rules/store.js';
+import type { Evaluator } from '../evaluation/evaluator.js';
+import { compileRule } from '../evaluation/compiled.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { remediationAction } from './registry.js';
+import { resolveParameters } from './bindings.js';
+import type { ActionContext } from './types.js';
+import type { Execution, ExecutionStore, Step } from './executions.js';
+import './actions/index.js';
+
+export interface WorkerDeps {
+  executions: ExecutionStore;
+  rules: RuleStore;
+  sandbox: SandboxCloud;
+  recorder: Recorder;
+  evaluator: Evaluator;
+  log?: Logger;
+}
+
+export interface WorkerOptions {
+  /** Executions run at once by this worker (default 4). */
+  concurrency?: number;
+  /** How long a claim lasts without progress before another worker may take it (default 30 s). */
+  leaseMs?: number;
+  /** How often to look for due executions (default 500 ms). */
+  pollMs?: number;
+  owner?: string;
+}
+
+/** Ends the step sequence early with a final status. */
+class Stop {
+  constructor(
+    readonly status: 'SUCCEEDED' | 'FAILED',
+    readonly code?: string,
+    readonly message?: string,
+    /** Kept with the step (a dry run's diff). */
+    readonly detail?: unknown,
+  ) {}
+}
+
+/** The execution's worker lost its lease: someone else runs it now; leave it alone. */
+class LeaseLost extends Error {}
+
+export class RemediationWorker {
+  readonly owner: string;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private running = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    opts: WorkerOptions = {},
+  ) {
+    this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.concurrency = opts.concurrency ?? 4;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.pollMs = opts.pollMs ?? 500;
+    this.log = deps.log ?? silentLogger;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.wake(), this.pollMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Look for work now (after queueing, for instance). */
+  wake(): void {
+    void this.tick().catch((err: Error) => this.log.error('claiming executions failed', { err }));
+  }
+
+  /** Claims and runs what is due, waiting for it all (tests and one-shot runs). */
+  async drain(): Promise<void> {
+    for (;;) {
+      await this.tick();
+      if (this.inFlight.size === 0) return;
+      await Promise.race([...this.inFlight]);
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const room = this.concurrency - this.running;
+      if (room <= 0) return;
+      const claimed = await this.deps.executions.claim(this.owner, room, this.leaseMs);
+      for (const x of claimed) {
+        this.running++;
+        const p = this.execute(x)
+          .catch((err: Error) => this.log.error('execution crashed', { executionId: x.executionId, err }))
+          .finally(() => {
+            this.running--;
+            this.inFlight.delete(p);
+            if (this.timer) this.wake();
+          });
+        this.inFlight.add(p);
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async execute(x: Execution): Promise<void> {
+    const { executions, sandbox } = this.deps;
+    const steps: Step[] = [];
+    const key = { accountId: x.accountId, regionId: x.regionId, resourceType: x.resourceType, resourceId: x.resourceId };
+    const save = async (extra: { parameters?: Record<string, unknown>; priorState?: unknown } = {}) => {
+      if (!(await executions.progress(x.executionId, this.owner, this.leaseMs, { steps, ...extra }))) throw new LeaseLost();
+    };
+    const step = async <T>(name: Step['name'], fn: () => Promise<{ message: string; detail?: unknown; value?: T }>): Promise<T | undefined> => {
+      const startedAt = new Date().toISOString();
+      try {
+        const r = await fn();
+        steps.push({ name, status: 'SUCCEEDED', startedAt, finishedAt: new Date().toISOString(), message: r.message, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
+        await save();
+        return r.value;
+      } catch (err) {
+        if (err instanceof LeaseLost) throw err;
+        const message = err instanceof Stop ? (err.message ?? '') : (err as Error).message;
+        const detail = err instanceof Stop && err.detail !== undefined ? { detail: err.detail } : {};
+        steps.push({ name, status: err instanceof Stop && err.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', startedAt, finishedAt: new Date().toISOString(), message, ...detail });
+        if (err instanceof Stop) throw err;
+        if (err instanceof SandboxError) throw new Stop('FAILED', err.code, err.message);
+        throw new Stop('FAILED', 'StepFailed', `${name}: ${(err as Error).message}`);
+      }
+    };
+
+    try {
+      const rule = await this.deps.rules.get(x.ruleId);
+      const spec = rule.remediation;
+      if (!spec) throw new Stop('FAILED', 'NoRemediation', `rule ${rule.name} no longer has a remediation`);
+      const action = remediationAction(x.action);
+      if (!action) throw new Stop('FAILED', 'UnknownAction', `action ${x.action} is not in this confix`);
+
+      const state = await step('reread', async () => {
+        const s = await sandbox.describe(key);
+        if (!s) throw new Stop('FAILED', 'ResourceNotFound', `${x.resourceType} ${x.resourceId} no longer exists`);
+        return { message: `read ${x.resourceType} ${x.resourceId} from the provider`, value: s };
+      });
+      await step('reevaluate', async () => {
+        const v = compileRule(rule).evaluate({ ...key, resourceName: state!.resourceName ?? null, tags: state!.tags, configuration: state!.configuration });
+        if (v.complianceType !== 'NON_COMPLIANT')
+          throw new Stop('SUCCEEDED', undefined, `already ${v.complianceType} under ${rule.name}: nothing to do (${v.annotation})`);
+        return { message: `still NON_COMPLIANT: ${v.annotation}` };
+      });
+      const params = await step('parameters', async () => {
+        const resolved = resolveParameters(spec.parameters, { ...key, configuration: state!.configuration });
+        const p = action.parameters.safeParse(resolved);
+        if (!p.success) {
+          const i = p.error.issues[0]!;
+          throw new Stop('FAILED', 'InvalidParameters', `parameter ${i.path.join('.') || '(all)'}: ${i.message}`);
+        }
+        await save({ parameters: resolved });
+        return { message: `resolved ${Object.keys(resolved).join(', ')}`, detail: resolved, value: p.data as unknown };
+      });
+      const ctx: ActionContext = {
+        resource: { ...key, configuration: state!.configuration, tags: state!.tags },
+        call: (a, p) => sandbox.call(a, { accountId: x.accountId, regionId: x.regionId }, p),
+        describe: async (type, id) => (await sandbox.describe({ accountId: x.accountId, regionId: x.regionId, resourceType: type, resourceId: id }))?.configuration ?? null,
+      };
+      await step('preview', async () => {
+        const p = await action.preview(ctx, params);
+        if (p.refusal) throw new Stop('FAILED', 'Refused', p.refusal);
+        if (p.noop) throw new Stop('SUCCEEDED', undefined, `nothing to change: ${p.summary}`);
+        if (x.dryRun) throw new Stop('SUCCEEDED', undefined, `dry run, nothing changed: would ${p.summary}`, p.changes);
+        return { message: p.summary, detail: p.changes };
+      });
+      await step('apply', async () => {
+        const out = await action.apply(ctx, params);
+        await save({ priorState: out.priorState ?? null });
+        return { message: out.summary };
+      });
+      await step('verify', async () => {
+        const v = await action.verify(ctx, params);
+        if (!v.ok) throw new Stop('FAILED', 'PostconditionFailed', v.message);
+        return { message: v.message };
+      });
+      await step('confirm', async () => {
+        await this.deps.recorder.recordOne(sandbox.name, key);
+        await this.deps.evaluator.evaluateResource(key);
+        const [r] = (await this.deps.evaluator.resultFor(rule.ruleId, key)) ?? [];
+        return { message: r ? `${rule.name} now reports ${r.compliance_type}: ${r.annotation}` : `${rule.name} has no result for the resource now` };
+      });
+      await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps });
+    } catch (err) {
+      if (err instanceof LeaseLost) {
+        this.log.warn('lost the lease of an execution; another worker has it', { executionId: x.executionId });
+        return;
+      }
+      const stop = err instanceof Stop ? err : new Stop('FAILED', 'InternalError', (err as Error).message);
+      const done = await executions.finish(x.executionId, this.owner, { status: stop.status, steps, errorCode: stop.status === 'FAILED' ? stop.code : undefined, errorMessage: stop.status === 'FAILED' ? stop.message : undefined });
+      if (done) this.log.info('execution finished', { executionId: x.executionId, status: stop.status, errorCode: stop.code });
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { backends, freshDb } from '../helpers/db.js';
+import { SandboxCloud, parseEstateText } from '../../src/providers/sandbox/index.js';
+import { Inventory, Recorder } from '../../src/inventory/index.js';
+import { RuleStore } from '../../src/rules/store.js';
+import { validateRule } from '../../src/rules/model.js';
+import { Evaluator } from '../../src/evaluation/evaluator.js';
+import { ComplianceViews } from '../../src/evaluation/compliance.js';
+import { ExecutionStore } from '../../src/remediation/executions.js';
+import { RemediationWorker } from '../../src/remediation/worker.js';
+import { startRemediation } from '../../src/remediation/start.js';
+import { DEMO_ESTATE } from '../../src/service.js';
+
+async function setup(backend: (typeof backends)[number] = 'pglite') {
+  const db = await freshDb(backend);
+  const sandbox = new SandboxCloud(db);
+  await sandbox.loadEstate(parseEstateText(readFileSync(DEMO_ESTATE, 'utf8'), DEMO_ESTATE).raw);
+  const recorder = new Recorder(db, [sandbox]);
+  await recorder.snapshot('sandbox');
+  const rules = new RuleStore(db);
+  const evaluator = new Evaluator(db, rules);
+  const compliance = new ComplianceViews(db);
+  const inventory = new Inventory(db);
+  const executions = new ExecutionStore(db);
+  await rules.create(
+    validateRule({
+      name: 'sg-risky',
+      source: { managed: 'sg-risky-ports-check' },
+      scope: { resourceTypes: ['ACS::ECS::SecurityGroup', 'AWS::EC2::SecurityGroup'] },
+      remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules' },
+    }),
+  );
+  await rules.create(
+    validateRule({
+      name: 'approved-amis',
+      source: { managed: 'approved-amis-by-id' },
+      parameters: { amiIds: 'ami-0c55b159cbfafe1f0' },
+      scope: { resourceTypes: ['AWS::EC2::Instance'] },
+      remediation: { action: 'AWS-StopEC2Instance' },
+    }),
+  );
+  await evaluator.evaluateRules();
+  const deps = { executions, rules, sandbox, recorder, evaluator };
+  const worker = new RemediationWorker(deps, { concurrency: 2 });
+  const start = (req: Parameters<typeof startRemediation>[1]) => startRemediation({ rules, inventory, compliance, executions }, req);
+  const result = async (rule: string, resourceType: string, resourceId: string, accountId: string, regionId: string) =>
+    (await evaluator.resultFor((await rules.get(rule)).ruleId, { accountId, regionId, resourceType, resourceId }))[0]?.compliance_type;
+  return { db, sandbox, executions, worker, start, result, deps };
+}
+
+for (const backend of backends) {
+  test(`${backend}: seed 003 by hand: risky rules revoked, every step recorded; a service-managed group refused`, async () => {
+    const { db, sandbox, executions, worker, start, result } = await setup(backend);
+    try {
+      const res = await start({ rule: 'sg-risky', allNonCompliant: true });
+      assert.deepEqual(res.queued.map((q) => q.resourceId).sort(), ['sg-ack-managed', 'sg-debug-open', 'sg-member-db']);
+      assert.deepEqual(res.failed, [{ resourceId: 'sg-0123456789abcdef0', reason: 'ACS-ECS-RevokeSecurityGroupRules does not fix AWS::EC2::SecurityGroup' }]);
+      await worker.drain();
+      const all = await executions.list({});
+      const by = Object.fromEntries(all.map((x) => [x.resourceId, x]));
+      const fixed = by['sg-debug-open']!;
+      assert.equal(fixed.status, 'SUCCEEDED', JSON.stringify(fixed.steps));
+      assert.deepEqual(fixed.steps.map((s) => [s.name, s.status]), [
+        ['reread', 'SUCCEEDED'], ['reevaluate', 'SUCCEEDED'], ['parameters', 'SUCCEEDED'], ['preview', 'SUCCEEDED'], ['apply', 'SUCCEEDED'], ['verify', 'SUCCEEDED'], ['confirm', 'SUCCEEDED'],
+      ]);
+      assert.match(fixed.steps[6]!.message, /now reports COMPLIANT/);
+      assert.ok(fixed.priorState, 'the prior state is recorded for rollback');
+      assert.equal(await result('sg-risky', 'ACS::ECS::SecurityGroup', 'sg-debug-open', '100931896542', 'cn-hangzhou'), 'COMPLIANT');
+      const ports = (await sandbox.describe({ accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-debug-open' }))!.configuration as any;
+      assert.deepEqual(ports.Permissions.Permission.map((p: any) => p.PortRange), ['80/80'], 'only the risky rules are gone');
+      const refused = by['sg-ack-managed']!;
+      assert.equal(refused.status, 'FAILED');
+      assert.equal(refused.errorCode, 'Refused');
+      assert.match(refused.errorMessage!, /service-managed/i);
+      assert.equal(by['sg-member-db']!.status, 'SUCCEEDED');
+
+      // Again: the resource is compliant now, so the execution stops, successfully, at the re-evaluation.
+      const again = await start({ rule: 'sg-risky', resourceIds: ['sg-debug-open'] });
+      await worker.drain();
+      const second = await executions.get(again.queued[0]!.executionId);
+      assert.equal(second.status, 'SUCCEEDED');
+      assert.deepEqual(second.steps.map((s) => s.name), ['reread', 'reevaluate']);
+      assert.match(second.steps[1]!.message, /already COMPLIANT/);
+    } finally {
+      await db.close();
+    }
+  });
+}
+
+test('a dry run shows the diff and changes nothing; one active execution per rule and resource', async () => {
+  const { db, sandbox, executions, worker, start } = await setup();
+  try {
+    const key = { accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-debug-open' };
+    const before = (await sandbox.describe(key))!.configuration;
+    const res = await start({ rule: 'sg-risky', resourceIds: ['sg-debug-open'], dryRun: true });
+    const dup = await start({ rule: 'sg-risky', resourceIds: ['sg-debug-open'] });
+    assert.equal(dup.queued.length, 0);
+    assert.match(dup.failed[0]!.reason, new RegExp(`already active.*${res.queued[0]!.executionId}`));
+    await worker.drain();
+    const x = await executions.get(res.queued[0]!.executionId);
+    assert.equal(x.status, 'SUCCEEDED');
+    assert.equal(x.dryRun, true);
+    const preview = x.steps.find((s) => s.name === 'preview')!;
+    assert.match(preview.message, /dry run, nothing changed: would revoke/);
+    assert.equal((preview.detail as { op: string }[]).filter((d) => d.op === 'remove').length, 2);
+    assert.ok(!x.steps.some((s) => s.name === 'apply'));
+    assert.deepEqual((await sandbox.describe(key))!.configuration, before);
+  } finally {
+    await db.close();
+  }
+});
+
+test('seed 002 by hand: the instance is stopped, stays NON_COMPLIANT, and the execution SUCCEEDED', async () => {
+  const { db, sandbox, executions, worker, start, result } = await setup();
+  try {
+    const res = await start({ rule: 'approved-amis', allNonCompliant: true });
+    assert.deepEqual(res.queued.map((q) => q.resourceId), ['i-0a1b2c3d4e5f60002']);
+    await worker.drain();
+    const x = await executions.get(res.queued[0]!.executionId);
+    assert.equal(x.status, 'SUCCEEDED', JSON.stringify(x.steps));
+    assert.match(x.steps[x.steps.length - 1]!.message, /approved-amis now reports NON_COMPLIANT/);
+    const key = { accountId: '100931896542', regionId: 'us-east-1', resourceType: 'AWS::EC2::Instance', resourceId: 'i-0a1b2c3d4e5f60002' };
+    assert.equal(((await sandbox.describe(key))!.configuration as any).State.Name, 'stopped');
+    assert.equal(await result('approved-amis', key.resourceType, key.resourceId, key.accountId, key.regionId), 'NON_COMPLIANT');
+  } finally {
+    await db.close();
+  }
+});
+
+test('a worker that loses its lease cannot end the execution; the next worker runs it once', async () => {
+  const { db, executions, start, deps } = await setup();
+  try {
+    const res = await start({ rule: 'sg-risky', resourceIds: ['sg-debug-open'] });
+    const id = res.queued[0]!.executionId;
+    const [claimed] = await executions.claim('dead-worker', 1, 1); // a 1 ms lease: as if the worker died
+    assert.equal(claimed!.executionId, id);
+    await new Promise((r) => setTimeout(r, 20));
+    const next = new RemediationWorker(deps, { owner: 'live-worker' });
+    await next.drain();
+    const x = await executions.get(id);
+    assert.equal(x.status, 'SUCCEEDED');
+    assert.equal(await executions.finish(id, 'dead-worker', { status: 'FAILED', steps: [] }), false, 'the dead worker cannot overwrite the outcome');
+    assert.equal((await executions.get(id)).status, 'SUCCEEDED');
+  } finally {
+    await db.close();
+  }
+});
