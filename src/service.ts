@@ -17,6 +17,9 @@ import { Evaluator } from './evaluation/evaluator.js';
 import { ComplianceViews } from './evaluation/compliance.js';
 import { applyPolicy } from './policy/plan.js';
 import { readPolicyDocuments } from './policy/files.js';
+import { ExecutionStore } from './remediation/executions.js';
+import { RemediationWorker } from './remediation/worker.js';
+import { attachAutoRemediation } from './remediation/auto.js';
 import { createLogger, type Logger } from './util/log.js';
 import { readFile } from 'node:fs/promises';
 
@@ -45,6 +48,8 @@ export interface Service {
   rules: RuleStore;
   evaluator: Evaluator;
   compliance: ComplianceViews;
+  executions: ExecutionStore;
+  worker: RemediationWorker;
   close(): Promise<void>;
 }
 
@@ -70,9 +75,12 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const rules = new RuleStore(db);
   const evaluator = new Evaluator(db, rules, log.child({ component: 'evaluator' }));
   const compliance = new ComplianceViews(db);
+  const executions = new ExecutionStore(db);
+  const worker = new RemediationWorker({ executions, rules, sandbox, recorder, evaluator, log: log.child({ component: 'remediation' }) });
   let timer: NodeJS.Timeout | undefined;
+  let detachAuto = () => {};
   const server: Server = createServer(
-    getRequestListener(createApp({ db, sandbox, recorder, inventory, rules, evaluator, compliance, log: log.child({ component: 'api' }) }).fetch),
+    getRequestListener(createApp({ db, sandbox, recorder, inventory, rules, evaluator, compliance, executions, worker, log: log.child({ component: 'api' }) }).fetch),
   );
   const host = opts.host ?? '127.0.0.1';
   try {
@@ -91,7 +99,9 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       const summary = await evaluator.evaluateRules();
       log.info('no rules yet: applied the example policies', { rules: plan.create.length, evaluations: summary.evaluations });
     }
+    detachAuto = attachAutoRemediation(evaluator, { rules, executions, worker, log: log.child({ component: 'remediation' }) });
     recorder.start();
+    worker.start();
     const interval = opts.discoveryIntervalMs ?? 3_600_000;
     if (interval > 0) {
       timer = setInterval(() => {
@@ -108,6 +118,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   } catch (err) {
     if (timer) clearInterval(timer);
     evaluator.detach(recorder);
+    await worker.stop();
     await recorder.stop();
     if (!opts.db) await db.close();
     unlock();
@@ -129,6 +140,8 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     rules,
     evaluator,
     compliance,
+    executions,
+    worker,
     async close() {
       if (closed) return;
       closed = true;
@@ -137,7 +150,9 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
         server.close(() => ok());
         server.closeAllConnections();
       });
+      detachAuto();
       evaluator.detach(recorder);
+      await worker.stop();
       await recorder.stop();
       await evaluator.idle();
       if (!opts.db) await db.close();

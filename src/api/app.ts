@@ -8,6 +8,9 @@ import { ApiError, errorResponse } from './errors.js';
 import { inventoryRoutes } from './routes/inventory.js';
 import { sandboxRoutes } from './routes/sandbox.js';
 import { ruleRoutes } from './routes/rules.js';
+import { remediationRoutes } from './routes/remediation.js';
+import type { ExecutionStore } from '../remediation/executions.js';
+import type { RemediationWorker } from '../remediation/worker.js';
 import type { RuleStore } from '../rules/store.js';
 import type { Evaluator } from '../evaluation/evaluator.js';
 import type { ComplianceViews } from '../evaluation/compliance.js';
@@ -22,6 +25,8 @@ export interface AppDeps {
   rules: RuleStore;
   evaluator: Evaluator;
   compliance: ComplianceViews;
+  executions: ExecutionStore;
+  worker: RemediationWorker;
   log: Logger;
 }
 
@@ -54,6 +59,7 @@ export function createApp(deps: AppDeps) {
   inventoryRoutes(api, deps);
   sandboxRoutes(api, deps);
   ruleRoutes(api, deps);
+  remediationRoutes(api, deps);
 
   api.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -7,6 +7,8 @@ import type { Logger } from '../util/log.js';
 import { RuleValidationError } from '../rules/model.js';
 import { RuleExistsError, RuleNotFoundError } from '../rules/store.js';
 import { PolicyValidationError } from '../policy/plan.js';
+import { StartError } from '../remediation/start.js';
+import { ExecutionNotFoundError } from '../remediation/executions.js';
 
 /** An error the API answers with: a stable code, a status and a message for people. */
 export class ApiError extends Error {
@@ -57,6 +59,8 @@ export function errorResponse(err: unknown, c: Context, log: Logger) {
       } satisfies ErrorBody,
       400,
     );
+  if (err instanceof StartError) return c.json({ error: { code: 'CannotRemediate', message: err.message } } satisfies ErrorBody, 400);
+  if (err instanceof ExecutionNotFoundError) return c.json({ error: { code: 'ExecutionNotFound', message: err.message } } satisfies ErrorBody, 404);
   if (err instanceof RuleNotFoundError) return c.json({ error: { code: 'RuleNotFound', message: err.message } } satisfies ErrorBody, 404);
   if (err instanceof RuleExistsError) return c.json({ error: { code: 'RuleExists', message: err.message } } satisfies ErrorBody, 409);
   if (err instanceof HTTPException && err.status < 500)

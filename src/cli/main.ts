@@ -6,6 +6,7 @@ import { inventoryCommands } from './commands/inventory.js';
 import { sandboxCommands } from './commands/sandbox.js';
 import { ruleCommands } from './commands/rules.js';
 import { scanCommand } from './commands/scan.js';
+import { remediationCommands } from './commands/remediation.js';
 
 export function buildProgram(): Command {
   const program = new Command('confix')
@@ -17,9 +18,10 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true })
     .exitOverride(); // inherited by every subcommand: main() decides the exit status
   serveCommand(program);
-  const get = program.command('get').description('Show things: resources, accounts, rules, compliance');
+  const get = program.command('get').description('Show things: resources, accounts, rules, compliance, executions');
   inventoryCommands(program, get);
   ruleCommands(program, get);
+  remediationCommands(program, get);
   scanCommand(program);
   sandboxCommands(program);
   return program;

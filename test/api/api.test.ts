@@ -38,7 +38,7 @@ test('the demo estate is loaded and recorded on first start', async () => {
   assert.equal(r.body.configuration.Permissions.Permission.length, 3);
 });
 
-test('opening port 22 through the sandbox API shows a new configuration item with its diff', async () => {
+test('opening port 22 through the sandbox API shows a new configuration item with its diff, and it is remediated automatically', async () => {
   const call = await svc.api('/sandbox/actions/ecs:AuthorizeSecurityGroup', {
     json: { parameters: { SecurityGroupId: 'sg-web-prod', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' } },
   });
@@ -47,8 +47,9 @@ test('opening port 22 through the sandbox API shows a new configuration item wit
   assert.ok(call.body.configurationItemId > 0);
   const h = await svc.api('/resources/sg-web-prod/history');
   assert.equal(h.status, 200);
-  const [latest, first] = h.body.items;
-  assert.equal(latest.id, call.body.configurationItemId);
+  // The automatic fix may already be recorded after it: find the item by id.
+  const latest = h.body.items.find((i: { id: number }) => i.id === call.body.configurationItemId);
+  const first = h.body.items[h.body.items.length - 1];
   assert.equal(latest.version, 2);
   assert.equal(first.version, 1);
   assert.deepEqual(
@@ -56,6 +57,44 @@ test('opening port 22 through the sandbox API shows a new configuration item wit
     [['add', '/Permissions/Permission/3']],
   );
   assert.equal(latest.diff[0].value.SourceCidrIp, '0.0.0.0/0');
+
+  // Seed 003: the rule's AUTO_EXECUTION remediation revokes it.
+  let executions: { status: string; steps: { name: string }[]; trigger: string }[] = [];
+  for (let i = 0; i < 100; i++) {
+    executions = (await svc.api('/executions?resourceId=sg-web-prod')).body.items;
+    if (executions.length && !['QUEUED', 'IN_PROGRESS'].includes(executions[0]!.status)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(executions.length, 1);
+  assert.equal(executions[0]!.status, 'SUCCEEDED', JSON.stringify(executions[0]));
+  assert.equal(executions[0]!.trigger, 'AUTOMATIC');
+  assert.deepEqual(executions[0]!.steps.map((s) => s.name), ['reread', 'reevaluate', 'parameters', 'preview', 'apply', 'verify', 'confirm']);
+  await svc.evaluator.idle();
+  const r = await svc.api('/compliance?rule=sg-disallow-risky-ports-for-all-ips&resourceId=sg-web-prod');
+  assert.equal(r.body.items[0].complianceType, 'COMPLIANT');
+  const h2 = await svc.api('/resources/sg-web-prod/history');
+  assert.equal(h2.body.items[0].version, 3, 'the fix is recorded as the next configuration item');
+  assert.equal(h2.body.items[0].diff[0].op, 'remove');
+});
+
+test('manual remediation through the API: queued and not-queued items with reasons; the execution view', async () => {
+  const res = await svc.api('/rules/approved-amis-by-id/remediation/executions', { json: { resourceIds: ['i-0a1b2c3d4e5f60002', 'i-nope'] } });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.queued.length, 1);
+  assert.deepEqual(res.body.failed.map((f: { resourceId: string }) => f.resourceId), ['i-nope']);
+  const id = res.body.queued[0].executionId;
+  let x;
+  for (let i = 0; i < 100; i++) {
+    x = (await svc.api(`/executions/${id}`)).body;
+    if (!['QUEUED', 'IN_PROGRESS'].includes(x.status)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(x.status, 'SUCCEEDED');
+  assert.equal(x.trigger, 'API');
+  const none = await svc.api('/rules/sg-disallow-risky-ports-for-all-ips/remediation/executions', { json: {} });
+  assert.equal(none.status, 400);
+  assert.equal(none.body.error.code, 'CannotRemediate');
+  assert.equal((await svc.api('/executions/rx-none')).status, 404);
 });
 
 test('errors are JSON with a code and a message naming the problem', async () => {
@@ -148,8 +187,8 @@ test('rules through the API: create with checked parameters, list with counts, r
   const created = await svc.api('/rules', { json: { name: 'ssh-only', source: { managed: 'sg-risky-ports-check' }, parameters: { ports: '22' }, scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] } } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.ok(created.body.evaluation.evaluations >= 4);
-  // sg-debug-open, sg-ack-managed, sg-member-db, and sg-web-prod, opened to the world by an earlier test
-  assert.equal(created.body.rule.compliance.nonCompliant, 4);
+  // sg-debug-open, sg-ack-managed, sg-member-db (sg-web-prod, opened by an earlier test, was fixed automatically)
+  assert.equal(created.body.rule.compliance.nonCompliant, 3);
   const dup = await svc.api('/rules', { json: { name: 'ssh-only', source: { managed: 'sg-risky-ports-check' } } });
   assert.equal(dup.status, 409);
   const list = await svc.api('/rules');

@@ -1,0 +1,89 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps } from '../app.js';
+import { startRemediation } from '../../remediation/start.js';
+import { errorResponses, json, LookupQuery } from '../schemas.js';
+
+const StepSchema = z.object({ name: z.string(), status: z.string(), startedAt: z.string(), finishedAt: z.string(), message: z.string(), detail: z.unknown().optional() });
+const ExecutionSchema = z
+  .object({
+    executionId: z.string(), ruleId: z.string(), ruleName: z.string(), accountId: z.string(), regionId: z.string(), resourceType: z.string(), resourceId: z.string(),
+    action: z.string(), status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']), trigger: z.enum(['AUTOMATIC', 'MANUAL', 'API']),
+    dryRun: z.boolean(), attempt: z.number(), notBefore: z.string(), leaseOwner: z.string().nullable(), leaseExpiresAt: z.string().nullable(),
+    parameters: z.record(z.string(), z.unknown()).nullable(), steps: z.array(StepSchema), errorCode: z.string().nullable(), errorMessage: z.string().nullable(),
+    priorState: z.unknown(), rollbackOf: z.string().nullable(), createdAt: z.string(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(),
+  })
+  .openapi('RemediationExecution');
+
+export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/rules/{name}/remediation/executions',
+      tags: ['remediation'],
+      summary: "Start the rule's remediation on resources (StartRemediationExecution); answers with what was queued and what was not, and why",
+      request: {
+        params: z.object({ name: z.string() }),
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({
+                resourceIds: z.array(z.string()).optional(),
+                allNonCompliant: z.boolean().optional(),
+                dryRun: z.boolean().optional().openapi({ description: 'Record the preview as the execution, change nothing' }),
+              }),
+            },
+          },
+        },
+      },
+      responses: {
+        200: json(z.object({ queued: z.array(ExecutionSchema), failed: z.array(z.object({ resourceId: z.string(), reason: z.string() })) }), 'Queued and failed items'),
+        400: errorResponses[400],
+        404: errorResponses[404],
+      },
+    }),
+    async (c) => {
+      const { name } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const res = await startRemediation(deps, { rule: name, ...body, trigger: 'API' });
+      if (res.queued.length) deps.worker.wake();
+      return c.json(res, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/executions',
+      tags: ['remediation'],
+      summary: 'Remediation executions, newest first, filtered by rule, status or resource',
+      request: {
+        query: LookupQuery.extend({
+          rule: z.string().optional(),
+          status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']).optional(),
+          resourceId: z.string().optional(),
+          limit: z.coerce.number().int().min(1).max(10000).optional(),
+        }),
+      },
+      responses: { 200: json(z.object({ items: z.array(ExecutionSchema) }), 'Executions'), 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const rule = q.rule ? await deps.rules.get(q.rule) : undefined;
+      const resource = q.resourceId ? await deps.inventory.resolve(q.resourceId, q) : undefined;
+      return c.json({ items: await deps.executions.list({ ruleId: rule?.ruleId, status: q.status, resource, limit: q.limit }) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/executions/{id}',
+      tags: ['remediation'],
+      summary: 'One execution with its steps, error and prior state',
+      request: { params: z.object({ id: z.string() }) },
+      responses: { 200: json(ExecutionSchema, 'The execution'), 404: errorResponses[404] },
+    }),
+    async (c) => c.json(await deps.executions.get(c.req.valid('param').id), 200),
+  );
+}

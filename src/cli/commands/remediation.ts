@@ -1,0 +1,98 @@
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { client, globals, print, printJson } from '../context.js';
+import { collect, intOption } from '../options.js';
+import { diffLines, table, time, yaml } from '../format.js';
+import type { Execution } from '../../remediation/executions.js';
+import type { DiffOp } from '../../inventory/diff.js';
+
+const ACTIVE = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS'];
+
+export function statusColor(s: string): string {
+  if (s === 'SUCCEEDED') return pc.green(s);
+  if (s === 'FAILED') return pc.red(s);
+  if (s === 'CANCELLED') return pc.dim(s);
+  return pc.yellow(s);
+}
+
+function printExecution(x: Execution): void {
+  print(`${pc.bold(x.executionId)}  ${statusColor(x.status)}${x.dryRun ? pc.dim(' (dry run)') : ''}`);
+  print(`  rule ${x.ruleName}  action ${x.action}  trigger ${x.trigger}  attempt ${x.attempt}`);
+  print(`  resource ${x.resourceType} ${x.resourceId} (${x.accountId}/${x.regionId})`);
+  print(`  created ${time(x.createdAt)}  started ${time(x.startedAt)}  finished ${time(x.finishedAt)}`);
+  if (x.errorCode) print(pc.red(`  error ${x.errorCode}: ${x.errorMessage}`));
+  if (x.steps.length) print(pc.dim('steps:'));
+  for (const s of x.steps) {
+    const mark = s.status === 'SUCCEEDED' ? pc.green('✓') : s.status === 'FAILED' ? pc.red('✗') : pc.dim('-');
+    print(`  ${mark} ${s.name.padEnd(10)} ${s.message}`);
+    if (s.name === 'preview' && Array.isArray(s.detail) && s.detail.length) print(diffLines(s.detail as DiffOp[], '      ').join('\n'));
+  }
+  if (x.priorState !== null && x.priorState !== undefined) {
+    print(pc.dim('prior state (for rollback):'));
+    print(yaml(x.priorState).replace(/^/gm, '  '));
+  }
+}
+
+export function remediationCommands(program: Command, get: Command) {
+  program
+    .command('remediate')
+    .description("Run a rule's remediation on resources now, like the clouds' Remediate button")
+    .requiredOption('--rule <name>', 'the rule whose remediation to run')
+    .option('--resource <id>', 'a resource to fix (repeatable)', collect)
+    .option('--all-non-compliant', "every resource the rule finds non-compliant")
+    .option('--dry-run', 'record the preview of the change as the execution; change nothing')
+    .option('--wait', 'wait for the executions to finish and show them')
+    .option('--timeout <seconds>', 'with --wait, give up after this long', intOption('--timeout', 1, 86_400), 120)
+    .action(async (o: { rule: string; resource?: string[]; allNonCompliant?: boolean; dryRun?: boolean; wait?: boolean; timeout: number }, cmd: Command) => {
+      if (!o.resource?.length && !o.allNonCompliant) throw new Error('name resources with --resource, or use --all-non-compliant');
+      const api = client(cmd);
+      const res = await api.post<{ queued: Execution[]; failed: { resourceId: string; reason: string }[] }>(
+        `/rules/${encodeURIComponent(o.rule)}/remediation/executions`,
+        { resourceIds: o.resource, allNonCompliant: o.allNonCompliant ?? false, dryRun: o.dryRun ?? false },
+      );
+      let executions = res.queued;
+      if (o.wait && executions.length) {
+        const deadline = Date.now() + o.timeout * 1000;
+        while (executions.some((x) => ACTIVE.includes(x.status)) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 300));
+          executions = await Promise.all(executions.map((x) => api.get<Execution>(`/executions/${x.executionId}`)));
+        }
+      }
+      if (globals(cmd).json) return printJson({ queued: executions, failed: res.failed });
+      if (executions.length) {
+        print(table(['EXECUTION', 'RESOURCE', 'STATUS', 'ERROR'], executions.map((x) => [x.executionId, x.resourceId, statusColor(x.status), x.errorCode ? `${x.errorCode}: ${x.errorMessage}` : ''])));
+        if (o.dryRun && o.wait) for (const x of executions) printExecution(x);
+      }
+      for (const f of res.failed) print(pc.red(`not queued: ${f.resourceId}: ${f.reason}`));
+      if (!executions.length && !res.failed.length) print('nothing to remediate');
+      if (executions.length && !o.wait) print(pc.dim('queued; follow with `confix get executions` or add --wait'));
+    });
+
+  get
+    .command('executions')
+    .description('Remediation executions, newest first')
+    .option('--rule <name>', 'only this rule')
+    .option('--status <status>', 'only QUEUED, AWAITING_APPROVAL, IN_PROGRESS, SUCCEEDED, FAILED or CANCELLED')
+    .option('--resource <id>', 'only this resource')
+    .option('--limit <n>', 'at most this many', intOption('--limit', 1, 10000), 50)
+    .action(async (o: { rule?: string; status?: string; resource?: string; limit: number }, cmd: Command) => {
+      const { items } = await client(cmd).get<{ items: Execution[] }>('/executions', { rule: o.rule, status: o.status, resourceId: o.resource, limit: o.limit });
+      if (globals(cmd).json) return printJson(items);
+      if (!items.length) return print('no executions');
+      print(
+        table(
+          ['EXECUTION', 'RULE', 'RESOURCE', 'STATUS', 'TRIGGER', 'ATTEMPT', 'CREATED', 'FAILURE REASON'],
+          items.map((x) => [x.executionId, x.ruleName, x.resourceId, statusColor(x.status) + (x.dryRun ? pc.dim(' dry') : ''), x.trigger, x.attempt, time(x.createdAt), x.errorCode ? `${x.errorCode}: ${x.errorMessage}` : '']),
+        ),
+      );
+    });
+
+  get
+    .command('execution <id>')
+    .description('One execution: its steps, times, error and prior state')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const x = await client(cmd).get<Execution>(`/executions/${encodeURIComponent(id)}`);
+      if (globals(cmd).json) return printJson(x);
+      printExecution(x);
+    });
+}

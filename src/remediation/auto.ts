@@ -1,0 +1,43 @@
+/**
+ * Automatic remediation: a result that turns NON_COMPLIANT under a rule
+ * whose remediation is AUTO_EXECUTION queues an execution at once, due after
+ * the grace period (delaySeconds). The execution re-evaluates before acting,
+ * so a resource its owner fixed during the grace period is left alone.
+ */
+import type { Evaluator, ComplianceChange } from '../evaluation/evaluator.js';
+import type { RuleStore } from '../rules/store.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { remediationAction } from './registry.js';
+import { ExecutionExistsError, type ExecutionStore } from './executions.js';
+import type { RemediationWorker } from './worker.js';
+
+export function attachAutoRemediation(
+  evaluator: Evaluator,
+  deps: { rules: RuleStore; executions: ExecutionStore; worker: RemediationWorker; log?: Logger },
+): () => void {
+  const log = deps.log ?? silentLogger;
+  const onChange = (c: ComplianceChange) => {
+    if (c.current !== 'NON_COMPLIANT') return;
+    void (async () => {
+      const rule = await deps.rules.get(c.ruleId);
+      const spec = rule.remediation;
+      if (!spec || spec.invokeType !== 'AUTO_EXECUTION') return;
+      if (!remediationAction(spec.action)?.resourceTypes.includes(c.resourceType)) return;
+      try {
+        const x = await deps.executions.enqueue({
+          ruleId: rule.ruleId,
+          key: c,
+          action: spec.action,
+          trigger: 'AUTOMATIC',
+          notBefore: new Date(Date.now() + spec.delaySeconds * 1000),
+        });
+        log.info('automatic remediation queued', { executionId: x.executionId, rule: rule.name, resourceId: c.resourceId });
+        deps.worker.wake();
+      } catch (err) {
+        if (!(err instanceof ExecutionExistsError)) throw err; // one is already on its way
+      }
+    })().catch((err: Error) => log.error('queueing an automatic remediation failed', { rule: c.ruleName, resourceId: c.resourceId, err }));
+  };
+  evaluator.on('compliance-change', onChange);
+  return () => evaluator.off('compliance-change', onChange);
+}
