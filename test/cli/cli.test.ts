@@ -162,3 +162,29 @@ test('scan runs one shot with no service and prints the JSON report', async () =
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /cannot read estate file nope\.yaml: no such file/);
 });
+
+test('remediate from the command line: dry run with its diff, then the fix, then the execution', async () => {
+  const dry = await confix('remediate', '--rule', 'oss-bucket-public-read-prohibited', '--resource', 'confix-demo-public-assets', '--dry-run', '--wait');
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /SUCCEEDED/);
+  assert.match(dry.stdout, /dry run, nothing changed: would/);
+  assert.match(dry.stdout, /~ AccessControlList\.Grant: "public-read" → "private"/);
+  const mixed = await confix('remediate', '--rule', 'oss-bucket-public-read-prohibited', '--all-non-compliant', '--wait', '--json');
+  assert.equal(mixed.code, 0, mixed.stderr);
+  const res = JSON.parse(mixed.stdout);
+  // (An earlier test loaded a generated estate too: its buckets join in.)
+  const queued = Object.fromEntries(res.queued.map((x: { resourceId: string; status: string }) => [x.resourceId, x.status]));
+  assert.equal(queued['confix-demo-public-assets'], 'SUCCEEDED');
+  assert.ok(Object.values(queued).every((s) => s === 'SUCCEEDED'), JSON.stringify(queued));
+  assert.ok(res.failed.some((f: { resourceId: string }) => f.resourceId === 'confix-demo-website'));
+  for (const f of res.failed) assert.equal(f.reason, 'ACS-OSS-PutBucketAcl does not fix AWS::S3::Bucket');
+  const list = await confix('get', 'executions', '--rule', 'oss-bucket-public-read-prohibited');
+  assert.match(list.stdout, /EXECUTION\s+RULE\s+RESOURCE\s+STATUS/);
+  const one = await confix('get', 'execution', res.queued[0].executionId);
+  assert.match(one.stdout, /✓ apply/);
+  assert.match(one.stdout, /✓ confirm\s+oss-bucket-public-read-prohibited now reports COMPLIANT/);
+  assert.match(one.stdout, /prior state \(for rollback\)/);
+  const none = await confix('remediate', '--rule', 'oss-bucket-public-read-prohibited');
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /name resources with --resource, or use --all-non-compliant/);
+});

@@ -98,3 +98,17 @@ test('an estate file on disk is read and refused with its name', async () => {
   const { raw, lineOf } = await readEstateFile(f);
   assert.throws(() => validateEstate(raw, f, lineOf), new RegExp(`${f.replace(/[/.]/g, '\\$&')}:3: accounts\\[1\\]\\.id`));
 });
+
+test("loading an estate adds regions to an existing account unless replacing", async () => {
+  const db = await freshDb();
+  try {
+    const sandbox = new SandboxCloud(db);
+    await sandbox.loadEstate(sgEstate());
+    await sandbox.loadEstate({ accounts: [{ id: MGMT, name: 'management', regions: ['eu-west-1'] }] });
+    assert.deepEqual((await sandbox.listAccounts()).find((a) => a.accountId === MGMT)!.regions, ['cn-hangzhou', 'eu-west-1', 'us-east-1']);
+    await sandbox.loadEstate({ accounts: [{ id: MGMT, name: 'management', regions: ['eu-west-1'] }] }, { replace: true });
+    assert.deepEqual((await sandbox.listAccounts()).find((a) => a.accountId === MGMT)!.regions, ['eu-west-1']);
+  } finally {
+    await db.close();
+  }
+});

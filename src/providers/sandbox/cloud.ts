@@ -161,9 +161,13 @@ export class SandboxCloud implements Provider {
     await this.db.transaction(async (tx) => {
       for (const a of accounts) {
         await tx.query(
+          // Regions add up unless replacing: an estate that leaves out a region
+          // must not orphan the resources another estate put there.
           `INSERT INTO sandbox_accounts (account_id, name, regions) VALUES ($1, $2, $3)
-           ON CONFLICT (account_id) DO UPDATE SET name = EXCLUDED.name, regions = EXCLUDED.regions`,
-          [a.id, a.name, a.regions],
+           ON CONFLICT (account_id) DO UPDATE SET name = EXCLUDED.name,
+             regions = CASE WHEN $4 THEN EXCLUDED.regions
+                            ELSE ARRAY(SELECT DISTINCT r FROM unnest(sandbox_accounts.regions || EXCLUDED.regions) AS r ORDER BY r) END`,
+          [a.id, a.name, a.regions, opts.replace ?? false],
         );
       }
       for (const batch of chunks(resources, 2000)) {
