@@ -17,7 +17,7 @@ import { silentLogger, type Logger } from '../util/log.js';
 import { remediationAction } from './registry.js';
 import { resolveParameters } from './bindings.js';
 import type { ActionContext } from './types.js';
-import type { Execution, ExecutionStore, Step } from './executions.js';
+import { ExecutionExistsError, type Execution, type ExecutionStore, type Step } from './executions.js';
 import './actions/index.js';
 
 export interface WorkerDeps {
@@ -212,8 +212,30 @@ export class RemediationWorker {
         return;
       }
       const stop = err instanceof Stop ? err : new Stop('FAILED', 'InternalError', (err as Error).message);
-      const done = await executions.finish(x.executionId, this.owner, { status: stop.status, steps, errorCode: stop.status === 'FAILED' ? stop.code : undefined, errorMessage: stop.status === 'FAILED' ? stop.message : undefined });
-      if (done) this.log.info('execution finished', { executionId: x.executionId, status: stop.status, errorCode: stop.code });
+      const failed = stop.status === 'FAILED';
+      const retry = failed ? await this.retryPlan(x) : undefined;
+      const message = failed && retry ? `${stop.message} (${retry.note})` : stop.message;
+      const done = await executions.finish(x.executionId, this.owner, { status: stop.status, steps, errorCode: failed ? stop.code : undefined, errorMessage: failed ? message : undefined });
+      if (!done) return;
+      this.log.info('execution finished', { executionId: x.executionId, status: stop.status, errorCode: stop.code });
+      if (retry?.next) {
+        try {
+          const n = await executions.enqueue({ ruleId: x.ruleId, key, action: x.action, trigger: 'AUTOMATIC', attempt: x.attempt + 1, notBefore: retry.next });
+          this.log.info('automatic remediation will retry', { executionId: n.executionId, attempt: n.attempt, notBefore: n.notBefore });
+        } catch (e) {
+          if (!(e instanceof ExecutionExistsError)) throw e;
+        }
+      }
     }
+  }
+
+  /** For a failed automatic execution: when to try again, or that the attempts ran out (said on the execution). */
+  private async retryPlan(x: Execution): Promise<{ next?: Date; note: string } | undefined> {
+    if (x.trigger !== 'AUTOMATIC' || x.dryRun) return undefined;
+    const spec = (await this.deps.rules.get(x.ruleId).catch(() => undefined))?.remediation;
+    if (!spec || spec.invokeType !== 'AUTO_EXECUTION') return undefined;
+    if (x.attempt < spec.maximumAutomaticAttempts)
+      return { next: new Date(Date.now() + spec.retryAttemptSeconds * 1000), note: `attempt ${x.attempt} of ${spec.maximumAutomaticAttempts}; retrying in ${spec.retryAttemptSeconds} s` };
+    return { note: `attempt ${x.attempt} of ${spec.maximumAutomaticAttempts}: automatic remediation leaves this resource alone until it changes again or someone retries it` };
   }
 }

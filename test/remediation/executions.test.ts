@@ -147,3 +147,38 @@ test('a worker that loses its lease cannot end the execution; the next worker ru
     await db.close();
   }
 });
+
+test('a failed automatic execution is retried after the interval until the attempts run out, visibly', async () => {
+  const { db, executions, worker, deps } = await setup();
+  try {
+    const rule = await deps.rules.update(
+      'sg-risky',
+      validateRule({
+        name: 'sg-risky',
+        source: { managed: 'sg-risky-ports-check' },
+        scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] },
+        remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', invokeType: 'AUTO_EXECUTION', maximumAutomaticAttempts: 3, retryAttemptSeconds: 1 },
+      }),
+    );
+    // The service-managed group is refused every time: a failure that never goes away.
+    const key = { accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-ack-managed' };
+    await executions.enqueue({ ruleId: rule.ruleId, key, action: 'ACS-ECS-RevokeSecurityGroupRules', trigger: 'AUTOMATIC' });
+    for (let i = 0; i < 3; i++) {
+      await worker.drain();
+      if (i < 2) await new Promise((r) => setTimeout(r, 1100));
+    }
+    await worker.drain();
+    const all = (await executions.list({ ruleId: rule.ruleId })).reverse();
+    assert.deepEqual(all.map((x) => [x.attempt, x.status, x.trigger]), [[1, 'FAILED', 'AUTOMATIC'], [2, 'FAILED', 'AUTOMATIC'], [3, 'FAILED', 'AUTOMATIC']]);
+    assert.ok(Date.parse(all[1]!.notBefore) - Date.parse(all[0]!.finishedAt!) >= 900, 'the retry waits the interval');
+    assert.match(all[0]!.errorMessage!, /attempt 1 of 3; retrying in 1 s/);
+    assert.match(all[2]!.errorMessage!, /attempt 3 of 3: automatic remediation leaves this resource alone/);
+    // A manual execution is never retried.
+    const manual = await executions.enqueue({ ruleId: rule.ruleId, key, action: 'ACS-ECS-RevokeSecurityGroupRules', trigger: 'MANUAL' });
+    await worker.drain();
+    assert.equal((await executions.get(manual.executionId)).status, 'FAILED');
+    assert.equal((await executions.list({ ruleId: rule.ruleId, status: 'QUEUED' })).length, 0);
+  } finally {
+    await db.close();
+  }
+});
