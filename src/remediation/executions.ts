@@ -114,14 +114,14 @@ export class ExecutionStore {
   constructor(private readonly db: Db) {}
 
   /** Queues an execution; refuses when one is already active for the rule and resource. */
-  async enqueue(e: { ruleId: string; key: ResourceKey; action: string; trigger: ExecutionTrigger; dryRun?: boolean; attempt?: number; notBefore?: Date; awaitingApproval?: boolean }): Promise<Execution> {
+  async enqueue(e: { ruleId: string; key: ResourceKey; action: string; trigger: ExecutionTrigger; dryRun?: boolean; attempt?: number; notBefore?: Date; awaitingApproval?: boolean; rollbackOf?: string }): Promise<Execution> {
     const id = `rx-${randomBytes(8).toString('hex')}`;
     try {
       await this.db.query(
-        `INSERT INTO remediation_executions (execution_id, rule_id, account_id, region_id, resource_type, resource_id, action, status, trigger, dry_run, attempt, not_before)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        `INSERT INTO remediation_executions (execution_id, rule_id, account_id, region_id, resource_type, resource_id, action, status, trigger, dry_run, attempt, not_before, rollback_of)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
         [id, e.ruleId, e.key.accountId, e.key.regionId, e.key.resourceType, e.key.resourceId, e.action, e.awaitingApproval ? 'AWAITING_APPROVAL' : 'QUEUED',
-          e.trigger, e.dryRun ?? false, e.attempt ?? 1, e.notBefore ?? new Date()],
+          e.trigger, e.dryRun ?? false, e.attempt ?? 1, e.notBefore ?? new Date(), e.rollbackOf ?? null],
       );
     } catch (err) {
       if ((err as { code?: string }).code !== '23505') throw err;

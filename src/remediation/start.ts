@@ -73,3 +73,27 @@ export async function startRemediation(
   }
   return out;
 }
+
+/** Queues the rollback of a successful execution, as a new execution that links back to it. */
+export async function startRollback(deps: { executions: ExecutionStore }, executionId: string, trigger: ExecutionTrigger = 'MANUAL'): Promise<Execution> {
+  const original = await deps.executions.get(executionId);
+  const action = remediationAction(original.action);
+  if (original.rollbackOf) throw new StartError(`${executionId} is itself a rollback; remediate again instead`);
+  if (original.status !== 'SUCCEEDED') throw new StartError(`${executionId} is ${original.status}; only a SUCCEEDED execution can be rolled back`);
+  if (original.dryRun) throw new StartError(`${executionId} was a dry run and changed nothing`);
+  if (original.priorState === null || original.priorState === undefined)
+    throw new StartError(`${executionId} changed nothing (it stopped before applying), so there is nothing to roll back`);
+  if (!action?.rollback) throw new StartError(`${original.action} cannot be rolled back`);
+  try {
+    return await deps.executions.enqueue({
+      ruleId: original.ruleId,
+      key: original,
+      action: original.action,
+      trigger,
+      rollbackOf: original.executionId,
+    });
+  } catch (err) {
+    if (err instanceof ExecutionExistsError) throw new StartError(err.message);
+    throw err;
+  }
+}

@@ -156,6 +156,7 @@ export class RemediationWorker {
       const action = remediationAction(x.action);
       if (!action) throw new Stop('FAILED', 'UnknownAction', `action ${x.action} is not in this confix`);
 
+      if (x.rollbackOf) return await this.rollback(x, key, steps, step);
       const state = await step('reread', async () => {
         const s = await sandbox.describe(key);
         if (!s) throw new Stop('FAILED', 'ResourceNotFound', `${x.resourceType} ${x.resourceId} no longer exists`);
@@ -229,9 +230,45 @@ export class RemediationWorker {
     }
   }
 
+  /**
+   * A rollback execution: restore the prior state its original execution
+   * recorded, then record and re-evaluate, as a fix is confirmed.
+   */
+  private async rollback(
+    x: Execution,
+    key: { accountId: string; regionId: string; resourceType: string; resourceId: string },
+    steps: Step[],
+    step: <T>(name: Step['name'], fn: () => Promise<{ message: string; detail?: unknown; value?: T }>) => Promise<T | undefined>,
+  ): Promise<void> {
+    const { executions, sandbox } = this.deps;
+    const original = await executions.get(x.rollbackOf!);
+    const action = remediationAction(original.action)!;
+    const state = await step('reread', async () => {
+      const s = await sandbox.describe(key);
+      if (!s) throw new Stop('FAILED', 'ResourceNotFound', `${x.resourceType} ${x.resourceId} no longer exists`);
+      return { message: `read ${x.resourceType} ${x.resourceId} from the provider`, value: s };
+    });
+    const ctx: ActionContext = {
+      resource: { ...key, configuration: state!.configuration, tags: state!.tags },
+      call: (a, p) => sandbox.call(a, { accountId: x.accountId, regionId: x.regionId }, p),
+      describe: async (type, id) => (await sandbox.describe({ accountId: x.accountId, regionId: x.regionId, resourceType: type, resourceId: id }))?.configuration ?? null,
+    };
+    await step('apply', async () => {
+      const out = await action.rollback!(ctx, original.priorState);
+      return { message: `rolled back ${original.executionId}: ${out.summary}` };
+    });
+    await step('confirm', async () => {
+      await this.deps.recorder.recordOne(sandbox.name, key);
+      await this.deps.evaluator.evaluateResource(key);
+      const [r] = await this.deps.evaluator.resultFor(x.ruleId, key);
+      return { message: r ? `${x.ruleName} now reports ${r.compliance_type}: ${r.annotation}` : `${x.ruleName} has no result for the resource now` };
+    });
+    await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps });
+  }
+
   /** For a failed automatic execution: when to try again, or that the attempts ran out (said on the execution). */
   private async retryPlan(x: Execution): Promise<{ next?: Date; note: string } | undefined> {
-    if (x.trigger !== 'AUTOMATIC' || x.dryRun) return undefined;
+    if (x.trigger !== 'AUTOMATIC' || x.dryRun || x.rollbackOf) return undefined;
     const spec = (await this.deps.rules.get(x.ruleId).catch(() => undefined))?.remediation;
     if (!spec || spec.invokeType !== 'AUTO_EXECUTION') return undefined;
     if (x.attempt < spec.maximumAutomaticAttempts)

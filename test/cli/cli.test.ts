@@ -163,7 +163,7 @@ test('scan runs one shot with no service and prints the JSON report', async () =
   assert.match(missing.stderr, /cannot read estate file nope\.yaml: no such file/);
 });
 
-test('remediate from the command line: dry run with its diff, then the fix, then the execution', async () => {
+test('remediate from the command line: dry run with its diff, the fix, the execution, its rollback', async () => {
   const dry = await confix('remediate', '--rule', 'oss-bucket-public-read-prohibited', '--resource', 'confix-demo-public-assets', '--dry-run', '--wait');
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /SUCCEEDED/);
@@ -184,6 +184,13 @@ test('remediate from the command line: dry run with its diff, then the fix, then
   assert.match(one.stdout, /✓ apply/);
   assert.match(one.stdout, /✓ confirm\s+oss-bucket-public-read-prohibited now reports COMPLIANT/);
   assert.match(one.stdout, /prior state \(for rollback\)/);
+  const rb = await confix('rollback', res.queued.find((x: { resourceId: string }) => x.resourceId === 'confix-demo-public-assets').executionId, '--wait');
+  assert.equal(rb.code, 0, rb.stderr);
+  assert.match(rb.stdout, /SUCCEEDED/);
+  assert.match(rb.stdout, /rollback of rx-/);
+  assert.match(rb.stdout, /✓ confirm\s+oss-bucket-public-read-prohibited now reports NON_COMPLIANT/);
+  const r = await confix('get', 'resource', 'confix-demo-public-assets', '--json');
+  assert.equal(JSON.parse(r.stdout).configuration.AccessControlList.Grant, 'public-read', 'the ACL is restored');
   const none = await confix('remediate', '--rule', 'oss-bucket-public-read-prohibited');
   assert.equal(none.code, 1);
   assert.match(none.stderr, /name resources with --resource, or use --all-non-compliant/);

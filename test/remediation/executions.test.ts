@@ -10,7 +10,7 @@ import { Evaluator } from '../../src/evaluation/evaluator.js';
 import { ComplianceViews } from '../../src/evaluation/compliance.js';
 import { ExecutionStore } from '../../src/remediation/executions.js';
 import { RemediationWorker } from '../../src/remediation/worker.js';
-import { startRemediation } from '../../src/remediation/start.js';
+import { startRemediation, startRollback } from '../../src/remediation/start.js';
 import { DEMO_ESTATE } from '../../src/service.js';
 
 async function setup(backend: (typeof backends)[number] = 'pglite') {
@@ -178,6 +178,34 @@ test('a failed automatic execution is retried after the interval until the attem
     await worker.drain();
     assert.equal((await executions.get(manual.executionId)).status, 'FAILED');
     assert.equal((await executions.list({ ruleId: rule.ruleId, status: 'QUEUED' })).length, 0);
+  } finally {
+    await db.close();
+  }
+});
+
+test('rollback restores the prior state as a new execution linked to the fix; what cannot be rolled back says why', async () => {
+  const { db, sandbox, executions, worker, start, result } = await setup();
+  try {
+    const key = { accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-debug-open' };
+    const portsOf = async () => ((await sandbox.describe(key))!.configuration as any).Permissions.Permission.map((p: any) => `${p.PortRange} ${p.SourceCidrIp}`).sort();
+    const before = await portsOf();
+    const fix = (await start({ rule: 'sg-risky', resourceIds: ['sg-debug-open'] })).queued[0]!;
+    await worker.drain();
+    assert.deepEqual(await portsOf(), ['80/80 0.0.0.0/0']);
+    const rb = await startRollback({ executions }, fix.executionId);
+    assert.equal(rb.rollbackOf, fix.executionId);
+    await worker.drain();
+    const done = await executions.get(rb.executionId);
+    assert.equal(done.status, 'SUCCEEDED', JSON.stringify(done.steps));
+    assert.deepEqual(done.steps.map((s) => s.name), ['reread', 'apply', 'confirm']);
+    assert.match(done.steps[2]!.message, /now reports NON_COMPLIANT/);
+    assert.deepEqual(await portsOf(), before, 'the revoked rules are back');
+    assert.equal(await result('sg-risky', key.resourceType, key.resourceId, key.accountId, key.regionId), 'NON_COMPLIANT');
+    await assert.rejects(startRollback({ executions }, rb.executionId), /is itself a rollback/);
+    const dry = (await start({ rule: 'sg-risky', resourceIds: ['sg-member-db'], dryRun: true })).queued[0]!;
+    await worker.drain();
+    await assert.rejects(startRollback({ executions }, dry.executionId), /was a dry run and changed nothing/);
+    await assert.rejects(startRollback({ executions }, 'rx-nope'), /no execution rx-nope/);
   } finally {
     await db.close();
   }

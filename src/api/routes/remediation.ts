@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
-import { startRemediation } from '../../remediation/start.js';
+import { startRemediation, startRollback } from '../../remediation/start.js';
 import { errorResponses, json, LookupQuery } from '../schemas.js';
 
 const StepSchema = z.object({ name: z.string(), status: z.string(), startedAt: z.string(), finishedAt: z.string(), message: z.string(), detail: z.unknown().optional() });
@@ -85,5 +85,21 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       responses: { 200: json(ExecutionSchema, 'The execution'), 404: errorResponses[404] },
     }),
     async (c) => c.json(await deps.executions.get(c.req.valid('param').id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/executions/{id}/rollback',
+      tags: ['remediation'],
+      summary: 'Restore the prior state a successful execution recorded, as a new execution that links back to it',
+      request: { params: z.object({ id: z.string() }) },
+      responses: { 200: json(ExecutionSchema, 'The rollback execution, queued'), 400: errorResponses[400], 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const x = await startRollback(deps, c.req.valid('param').id, 'API');
+      deps.worker.wake();
+      return c.json(x, 200);
+    },
   );
 }

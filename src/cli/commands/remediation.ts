@@ -17,7 +17,7 @@ export function statusColor(s: string): string {
 
 function printExecution(x: Execution): void {
   print(`${pc.bold(x.executionId)}  ${statusColor(x.status)}${x.dryRun ? pc.dim(' (dry run)') : ''}`);
-  print(`  rule ${x.ruleName}  action ${x.action}  trigger ${x.trigger}  attempt ${x.attempt}`);
+  print(`  rule ${x.ruleName}  action ${x.action}  trigger ${x.trigger}  attempt ${x.attempt}${x.rollbackOf ? `  rollback of ${x.rollbackOf}` : ''}`);
   print(`  resource ${x.resourceType} ${x.resourceId} (${x.accountId}/${x.regionId})`);
   print(`  created ${time(x.createdAt)}  started ${time(x.startedAt)}  finished ${time(x.finishedAt)}`);
   if (x.errorCode) print(pc.red(`  error ${x.errorCode}: ${x.errorMessage}`));
@@ -66,6 +66,24 @@ export function remediationCommands(program: Command, get: Command) {
       for (const f of res.failed) print(pc.red(`not queued: ${f.resourceId}: ${f.reason}`));
       if (!executions.length && !res.failed.length) print('nothing to remediate');
       if (executions.length && !o.wait) print(pc.dim('queued; follow with `confix get executions` or add --wait'));
+    });
+
+  program
+    .command('rollback <executionId>')
+    .description('Restore the prior state a successful execution recorded (re-authorise revoked rules, restore the ACL, start the stopped instance), as a new execution')
+    .option('--wait', 'wait for the rollback to finish and show it')
+    .option('--timeout <seconds>', 'with --wait, give up after this long', intOption('--timeout', 1, 86_400), 120)
+    .action(async (id: string, o: { wait?: boolean; timeout: number }, cmd: Command) => {
+      const api = client(cmd);
+      let x = await api.post<Execution>(`/executions/${encodeURIComponent(id)}/rollback`);
+      const deadline = Date.now() + o.timeout * 1000;
+      while (o.wait && ACTIVE.includes(x.status) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 300));
+        x = await api.get<Execution>(`/executions/${x.executionId}`);
+      }
+      if (globals(cmd).json) return printJson(x);
+      if (o.wait) printExecution(x);
+      else print(`rollback of ${id} queued as ${x.executionId}; follow with \`confix get execution ${x.executionId}\``);
     });
 
   get
