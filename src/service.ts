@@ -20,6 +20,7 @@ import { readPolicyDocuments } from './policy/files.js';
 import { ExecutionStore } from './remediation/executions.js';
 import { RemediationWorker } from './remediation/worker.js';
 import { attachAutoRemediation } from './remediation/auto.js';
+import { ExceptionStore } from './remediation/exceptions.js';
 import { createLogger, type Logger } from './util/log.js';
 import { readFile } from 'node:fs/promises';
 
@@ -49,6 +50,7 @@ export interface Service {
   evaluator: Evaluator;
   compliance: ComplianceViews;
   executions: ExecutionStore;
+  exceptions: ExceptionStore;
   worker: RemediationWorker;
   close(): Promise<void>;
 }
@@ -76,11 +78,12 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const evaluator = new Evaluator(db, rules, log.child({ component: 'evaluator' }));
   const compliance = new ComplianceViews(db);
   const executions = new ExecutionStore(db);
-  const worker = new RemediationWorker({ executions, rules, sandbox, recorder, evaluator, log: log.child({ component: 'remediation' }) });
+  const exceptions = new ExceptionStore(db);
+  const worker = new RemediationWorker({ executions, exceptions, rules, sandbox, recorder, evaluator, log: log.child({ component: 'remediation' }) });
   let timer: NodeJS.Timeout | undefined;
   let detachAuto = () => {};
   const server: Server = createServer(
-    getRequestListener(createApp({ db, sandbox, recorder, inventory, rules, evaluator, compliance, executions, worker, log: log.child({ component: 'api' }) }).fetch),
+    getRequestListener(createApp({ db, sandbox, recorder, inventory, rules, evaluator, compliance, executions, exceptions, worker, log: log.child({ component: 'api' }) }).fetch),
   );
   const host = opts.host ?? '127.0.0.1';
   try {
@@ -99,7 +102,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       const summary = await evaluator.evaluateRules();
       log.info('no rules yet: applied the example policies', { rules: plan.create.length, evaluations: summary.evaluations });
     }
-    detachAuto = attachAutoRemediation(evaluator, { rules, executions, worker, log: log.child({ component: 'remediation' }) });
+    detachAuto = attachAutoRemediation(evaluator, { rules, executions, exceptions, worker, log: log.child({ component: 'remediation' }) });
     recorder.start();
     worker.start();
     const interval = opts.discoveryIntervalMs ?? 3_600_000;
@@ -141,6 +144,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     evaluator,
     compliance,
     executions,
+    exceptions,
     worker,
     async close() {
       if (closed) return;

@@ -11,6 +11,7 @@ import { ruleRoutes } from './routes/rules.js';
 import { remediationRoutes } from './routes/remediation.js';
 import type { ExecutionStore } from '../remediation/executions.js';
 import type { RemediationWorker } from '../remediation/worker.js';
+import type { ExceptionStore } from '../remediation/exceptions.js';
 import type { RuleStore } from '../rules/store.js';
 import type { Evaluator } from '../evaluation/evaluator.js';
 import type { ComplianceViews } from '../evaluation/compliance.js';
@@ -26,6 +27,7 @@ export interface AppDeps {
   evaluator: Evaluator;
   compliance: ComplianceViews;
   executions: ExecutionStore;
+  exceptions: ExceptionStore;
   worker: RemediationWorker;
   log: Logger;
 }

@@ -3,6 +3,7 @@
  * whose remediation is AUTO_EXECUTION queues an execution at once, due after
  * the grace period (delaySeconds). The execution re-evaluates before acting,
  * so a resource its owner fixed during the grace period is left alone.
+ * Resources with an unexpired remediation exception are passed by.
  */
 import type { Evaluator, ComplianceChange } from '../evaluation/evaluator.js';
 import type { RuleStore } from '../rules/store.js';
@@ -10,10 +11,11 @@ import { silentLogger, type Logger } from '../util/log.js';
 import { remediationAction } from './registry.js';
 import { ExecutionExistsError, type ExecutionStore } from './executions.js';
 import type { RemediationWorker } from './worker.js';
+import { describeException, type ExceptionStore } from './exceptions.js';
 
 export function attachAutoRemediation(
   evaluator: Evaluator,
-  deps: { rules: RuleStore; executions: ExecutionStore; worker: RemediationWorker; log?: Logger },
+  deps: { rules: RuleStore; executions: ExecutionStore; exceptions: ExceptionStore; worker: RemediationWorker; log?: Logger },
 ): () => void {
   const log = deps.log ?? silentLogger;
   const onChange = (c: ComplianceChange) => {
@@ -23,6 +25,11 @@ export function attachAutoRemediation(
       const spec = rule.remediation;
       if (!spec || spec.invokeType !== 'AUTO_EXECUTION') return;
       if (!remediationAction(spec.action)?.resourceTypes.includes(c.resourceType)) return;
+      const exempt = await deps.exceptions.active(rule.ruleId, c);
+      if (exempt) {
+        log.info('automatic remediation skipped', { rule: rule.name, resourceId: c.resourceId, why: describeException(exempt) });
+        return;
+      }
       try {
         const x = await deps.executions.enqueue({
           ruleId: rule.ruleId,

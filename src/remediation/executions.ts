@@ -191,7 +191,7 @@ export class ExecutionStore {
   }
 
   /** Ends an execution, only if `owner` still holds it: an execution ends exactly once. */
-  async finish(id: string, owner: string, outcome: { status: 'SUCCEEDED' | 'FAILED'; steps: Step[]; errorCode?: string; errorMessage?: string }): Promise<boolean> {
+  async finish(id: string, owner: string, outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; steps: Step[]; errorCode?: string; errorMessage?: string }): Promise<boolean> {
     const rows = await this.db.query(
       `UPDATE remediation_executions SET status = $3, steps = $4, error_code = $5, error_message = $6, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
        WHERE execution_id = $1 AND lease_owner = $2 AND status = 'IN_PROGRESS' RETURNING 1`,

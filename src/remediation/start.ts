@@ -8,6 +8,7 @@ import type { RuleStore } from '../rules/store.js';
 import type { ComplianceViews } from '../evaluation/compliance.js';
 import { remediationAction } from './registry.js';
 import { ExecutionExistsError, type Execution, type ExecutionStore, type ExecutionTrigger } from './executions.js';
+import { describeException, type ExceptionStore } from './exceptions.js';
 
 export interface StartRequest {
   rule: string;
@@ -25,7 +26,7 @@ export interface StartResult {
 export class StartError extends Error {}
 
 export async function startRemediation(
-  deps: { rules: RuleStore; inventory: Inventory; compliance: ComplianceViews; executions: ExecutionStore },
+  deps: { rules: RuleStore; inventory: Inventory; compliance: ComplianceViews; executions: ExecutionStore; exceptions: ExceptionStore },
   req: StartRequest,
 ): Promise<StartResult> {
   const rule = await deps.rules.get(req.rule);
@@ -54,6 +55,11 @@ export async function startRemediation(
     }
     if (!action.resourceTypes.includes(key.resourceType)) {
       out.failed.push({ resourceId: t.resourceId, reason: `${action.name} does not fix ${key.resourceType}` });
+      continue;
+    }
+    const exempt = await deps.exceptions.active(rule.ruleId, key);
+    if (exempt) {
+      out.failed.push({ resourceId: t.resourceId, reason: describeException(exempt) });
       continue;
     }
     try {

@@ -18,10 +18,12 @@ import { remediationAction } from './registry.js';
 import { resolveParameters } from './bindings.js';
 import type { ActionContext } from './types.js';
 import { ExecutionExistsError, type Execution, type ExecutionStore, type Step } from './executions.js';
+import { describeException, type ExceptionStore } from './exceptions.js';
 import './actions/index.js';
 
 export interface WorkerDeps {
   executions: ExecutionStore;
+  exceptions: ExceptionStore;
   rules: RuleStore;
   sandbox: SandboxCloud;
   recorder: Recorder;
@@ -42,7 +44,7 @@ export interface WorkerOptions {
 /** Ends the step sequence early with a final status. */
 class Stop {
   constructor(
-    readonly status: 'SUCCEEDED' | 'FAILED',
+    readonly status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED',
     readonly code?: string,
     readonly message?: string,
     /** Kept with the step (a dry run's diff). */
@@ -157,6 +159,9 @@ export class RemediationWorker {
       if (!action) throw new Stop('FAILED', 'UnknownAction', `action ${x.action} is not in this confix`);
 
       if (x.rollbackOf) return await this.rollback(x, key, steps, step);
+      // Exempted after it was queued: do not touch the resource.
+      const exempt = await this.deps.exceptions.active(x.ruleId, key);
+      if (exempt && !x.dryRun) throw new Stop('CANCELLED', 'Exempted', describeException(exempt));
       const state = await step('reread', async () => {
         const s = await sandbox.describe(key);
         if (!s) throw new Stop('FAILED', 'ResourceNotFound', `${x.resourceType} ${x.resourceId} no longer exists`);
@@ -213,8 +218,8 @@ export class RemediationWorker {
         return;
       }
       const stop = err instanceof Stop ? err : new Stop('FAILED', 'InternalError', (err as Error).message);
-      const failed = stop.status === 'FAILED';
-      const retry = failed ? await this.retryPlan(x) : undefined;
+      const failed = stop.status !== 'SUCCEEDED';
+      const retry = stop.status === 'FAILED' ? await this.retryPlan(x) : undefined;
       const message = failed && retry ? `${stop.message} (${retry.note})` : stop.message;
       const done = await executions.finish(x.executionId, this.owner, { status: stop.status, steps, errorCode: failed ? stop.code : undefined, errorMessage: failed ? message : undefined });
       if (!done) return;

@@ -204,3 +204,23 @@ test('rules through the API: create with checked parameters, list with counts, r
   const lib = await svc.api('/managed-rules');
   assert.deepEqual(lib.body.items.map((m: { identifier: string }) => m.identifier).sort(), ['approved-amis-by-id', 'ecs-instance-monitor-enabled', 'oss-bucket-public-read-prohibited', 'sg-risky-ports-check']);
 });
+
+test('an exception stops automatic remediation of that resource, and says so through the API', async () => {
+  const bad = await svc.api('/rules/sg-disallow-risky-ports-for-all-ips/remediation/exceptions', { json: { resourceId: 'sg-web-prod', reason: 'x', expires: 'soon' } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /expires: "soon" is neither a time/);
+  const ex = await svc.api('/rules/sg-disallow-risky-ports-for-all-ips/remediation/exceptions', { json: { resourceId: 'sg-web-prod', reason: 'pen test until Friday', expires: '2d' } });
+  assert.equal(ex.status, 200, JSON.stringify(ex.body));
+  assert.ok(Date.parse(ex.body.expiresAt) > Date.now() + 47 * 3600_000);
+  const before = (await svc.api('/executions?resourceId=sg-web-prod')).body.items.length;
+  await svc.api('/sandbox/actions/ecs:AuthorizeSecurityGroup', { json: { parameters: { SecurityGroupId: 'sg-web-prod', IpProtocol: 'TCP', PortRange: '3389/3389', SourceCidrIp: '0.0.0.0/0' } } });
+  await svc.evaluator.idle();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await svc.api('/executions?resourceId=sg-web-prod')).body.items.length, before, 'no automatic execution for an exempted resource');
+  const r = await svc.api('/compliance?rule=sg-disallow-risky-ports-for-all-ips&resourceId=sg-web-prod');
+  assert.equal(r.body.items[0].complianceType, 'NON_COMPLIANT', 'still reported, just not fixed');
+  const list = await svc.api('/rules/sg-disallow-risky-ports-for-all-ips/remediation/exceptions');
+  assert.deepEqual(list.body.items.map((e: { resourceId: string; reason: string }) => [e.resourceId, e.reason]), [['sg-web-prod', 'pen test until Friday']]);
+  assert.equal((await svc.api('/rules/sg-disallow-risky-ports-for-all-ips/remediation/exceptions/sg-web-prod', { method: 'DELETE' })).status, 200);
+  assert.equal((await svc.api('/rules/sg-disallow-risky-ports-for-all-ips/remediation/exceptions/sg-web-prod', { method: 'DELETE' })).status, 404);
+});

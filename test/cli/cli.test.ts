@@ -195,3 +195,18 @@ test('remediate from the command line: dry run with its diff, the fix, the execu
   assert.equal(none.code, 1);
   assert.match(none.stderr, /name resources with --resource, or use --all-non-compliant/);
 });
+
+test('exceptions from the command line: add, list, remove', async () => {
+  const add = await confix('exception', 'add', '--rule', 'ecs-instance-monitor-enabled', '--resource', 'i-bp1memberapp0000001', '--reason', 'agent rollout next week', '--expires', '7d');
+  assert.equal(add.code, 0, add.stderr);
+  assert.match(add.stdout, /i-bp1memberapp0000001 is exempted from ecs-instance-monitor-enabled's remediation until /);
+  const list = await confix('get', 'exceptions', '--rule', 'ecs-instance-monitor-enabled');
+  assert.match(list.stdout, /i-bp1memberapp0000001\s+ACS::ECS::Instance\s+139876543210\s+agent rollout next week/);
+  const refused = await confix('remediate', '--rule', 'ecs-instance-monitor-enabled', '--resource', 'i-bp1memberapp0000001');
+  assert.match(refused.stdout, /not queued: i-bp1memberapp0000001: exempted from remediation until .*: agent rollout next week/);
+  const rm = await confix('exception', 'remove', '--rule', 'ecs-instance-monitor-enabled', '--resource', 'i-bp1memberapp0000001');
+  assert.equal(rm.code, 0, rm.stderr);
+  const again = await confix('exception', 'remove', '--rule', 'ecs-instance-monitor-enabled', '--resource', 'i-bp1memberapp0000001');
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /has no exception under ecs-instance-monitor-enabled/);
+});

@@ -9,6 +9,7 @@ import { validateRule } from '../../src/rules/model.js';
 import { Evaluator } from '../../src/evaluation/evaluator.js';
 import { ComplianceViews } from '../../src/evaluation/compliance.js';
 import { ExecutionStore } from '../../src/remediation/executions.js';
+import { ExceptionStore } from '../../src/remediation/exceptions.js';
 import { RemediationWorker } from '../../src/remediation/worker.js';
 import { startRemediation, startRollback } from '../../src/remediation/start.js';
 import { DEMO_ESTATE } from '../../src/service.js';
@@ -24,6 +25,7 @@ async function setup(backend: (typeof backends)[number] = 'pglite') {
   const compliance = new ComplianceViews(db);
   const inventory = new Inventory(db);
   const executions = new ExecutionStore(db);
+  const exceptions = new ExceptionStore(db);
   await rules.create(
     validateRule({
       name: 'sg-risky',
@@ -42,12 +44,12 @@ async function setup(backend: (typeof backends)[number] = 'pglite') {
     }),
   );
   await evaluator.evaluateRules();
-  const deps = { executions, rules, sandbox, recorder, evaluator };
+  const deps = { executions, exceptions, rules, sandbox, recorder, evaluator };
   const worker = new RemediationWorker(deps, { concurrency: 2 });
-  const start = (req: Parameters<typeof startRemediation>[1]) => startRemediation({ rules, inventory, compliance, executions }, req);
+  const start = (req: Parameters<typeof startRemediation>[1]) => startRemediation({ rules, inventory, compliance, executions, exceptions }, req);
   const result = async (rule: string, resourceType: string, resourceId: string, accountId: string, regionId: string) =>
     (await evaluator.resultFor((await rules.get(rule)).ruleId, { accountId, regionId, resourceType, resourceId }))[0]?.compliance_type;
-  return { db, sandbox, executions, worker, start, result, deps };
+  return { db, sandbox, executions, exceptions, rules, worker, start, result, deps };
 }
 
 for (const backend of backends) {
@@ -206,6 +208,36 @@ test('rollback restores the prior state as a new execution linked to the fix; wh
     await worker.drain();
     await assert.rejects(startRollback({ executions }, dry.executionId), /was a dry run and changed nothing/);
     await assert.rejects(startRollback({ executions }, 'rx-nope'), /no execution rx-nope/);
+  } finally {
+    await db.close();
+  }
+});
+
+test('exceptions: an exempted resource is refused by hand with the reason, cancelled if queued before, and free again once expired', async () => {
+  const { db, executions, exceptions, rules, worker, start } = await setup();
+  try {
+    const rule = await rules.get('sg-risky');
+    const key = { accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-debug-open' };
+    const queued = (await start({ rule: 'sg-risky', resourceIds: ['sg-debug-open'] })).queued[0]!;
+    await exceptions.put(rule.ruleId, key, 'break-glass access for incident 42', new Date(Date.now() + 3600_000));
+    await worker.drain();
+    const cancelled = await executions.get(queued.executionId);
+    assert.equal(cancelled.status, 'CANCELLED');
+    assert.equal(cancelled.errorCode, 'Exempted');
+    assert.match(cancelled.errorMessage!, /exempted from remediation until .*: break-glass access for incident 42/);
+    const refused = await start({ rule: 'sg-risky', resourceIds: ['sg-debug-open'] });
+    assert.equal(refused.queued.length, 0);
+    assert.match(refused.failed[0]!.reason, /break-glass access for incident 42/);
+    // Expired: remediation applies again.
+    await exceptions.put(rule.ruleId, key, 'old', new Date(Date.now() - 1000));
+    assert.equal(await exceptions.active(rule.ruleId, key), undefined);
+    assert.equal((await exceptions.list(rule.ruleId))[0]!.expired, true);
+    const again = await start({ rule: 'sg-risky', resourceIds: ['sg-debug-open'] });
+    assert.equal(again.queued.length, 1);
+    await worker.drain();
+    assert.equal((await executions.get(again.queued[0]!.executionId)).status, 'SUCCEEDED');
+    assert.equal(await exceptions.remove(rule.ruleId, key), true);
+    assert.equal(await exceptions.remove(rule.ruleId, key), false);
   } finally {
     await db.close();
   }

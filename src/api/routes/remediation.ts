@@ -2,6 +2,8 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
 import { startRemediation, startRollback } from '../../remediation/start.js';
 import { errorResponses, json, LookupQuery } from '../schemas.js';
+import { ApiError } from '../errors.js';
+import { frequencySeconds } from '../../rules/model.js';
 
 const StepSchema = z.object({ name: z.string(), status: z.string(), startedAt: z.string(), finishedAt: z.string(), message: z.string(), detail: z.unknown().optional() });
 const ExecutionSchema = z
@@ -100,6 +102,81 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       const x = await startRollback(deps, c.req.valid('param').id, 'API');
       deps.worker.wake();
       return c.json(x, 200);
+    },
+  );
+
+  const ExceptionSchema = z
+    .object({
+      ruleId: z.string(), ruleName: z.string(), accountId: z.string(), regionId: z.string(), resourceType: z.string(), resourceId: z.string(),
+      reason: z.string(), expiresAt: z.string().nullable(), createdAt: z.string(), expired: z.boolean(),
+    })
+    .openapi('RemediationException');
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/rules/{name}/remediation/exceptions',
+      tags: ['remediation'],
+      summary: "Resources exempted from the rule's remediation",
+      request: { params: z.object({ name: z.string() }) },
+      responses: { 200: json(z.object({ items: z.array(ExceptionSchema) }), 'Exceptions'), 404: errorResponses[404] },
+    }),
+    async (c) => c.json({ items: await deps.exceptions.list((await deps.rules.get(c.req.valid('param').name)).ruleId) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/rules/{name}/remediation/exceptions',
+      tags: ['remediation'],
+      summary: "Exempt a resource from the rule's remediation, with a reason and an optional expiry",
+      request: {
+        params: z.object({ name: z.string() }),
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: LookupQuery.extend({
+                resourceId: z.string().min(1),
+                reason: z.string().min(1),
+                expires: z.string().optional().openapi({ description: 'An ISO time, or a duration from now like "7d" or "12h"' }),
+              }),
+            },
+          },
+        },
+      },
+      responses: { 200: json(ExceptionSchema, 'The exception'), 400: errorResponses[400], 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const rule = await deps.rules.get(c.req.valid('param').name);
+      const key = await deps.inventory.resolve(body.resourceId, body);
+      let expiresAt: Date | null = null;
+      if (body.expires) {
+        const secs = frequencySeconds(body.expires);
+        expiresAt = secs !== undefined ? new Date(Date.now() + secs * 1000) : new Date(body.expires);
+        if (Number.isNaN(expiresAt.getTime())) throw new ApiError(400, 'InvalidRequest', `expires: "${body.expires}" is neither a time (2026-12-31T00:00:00Z) nor a duration (7d, 12h, 30m)`);
+        if (expiresAt <= new Date()) throw new ApiError(400, 'InvalidRequest', `expires: ${expiresAt.toISOString()} is already past`);
+      }
+      return c.json(await deps.exceptions.put(rule.ruleId, key, body.reason, expiresAt), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/rules/{name}/remediation/exceptions/{resourceId}',
+      tags: ['remediation'],
+      summary: 'Remove an exception',
+      request: { params: z.object({ name: z.string(), resourceId: z.string() }), query: LookupQuery },
+      responses: { 200: json(z.object({ removed: z.boolean() }), 'Removed'), 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const { name, resourceId } = c.req.valid('param');
+      const rule = await deps.rules.get(name);
+      const key = await deps.inventory.resolve(resourceId, c.req.valid('query'));
+      if (!(await deps.exceptions.remove(rule.ruleId, key))) throw new ApiError(404, 'ExceptionNotFound', `${resourceId} has no exception under ${rule.name}`);
+      return c.json({ removed: true }, 200);
     },
   );
 }

@@ -86,6 +86,49 @@ export function remediationCommands(program: Command, get: Command) {
       else print(`rollback of ${id} queued as ${x.executionId}; follow with \`confix get execution ${x.executionId}\``);
     });
 
+  const exception = program.command('exception').description("Exempt resources from a rule's remediation");
+  exception
+    .command('add')
+    .description('Exempt a resource from a rule\'s remediation, with a reason and an optional expiry')
+    .requiredOption('--rule <name>', 'the rule')
+    .requiredOption('--resource <id>', 'the resource')
+    .requiredOption('--reason <text>', 'why (shown wherever remediation passes the resource by)')
+    .option('--expires <when>', 'an ISO time, or a duration from now like 7d, 12h')
+    .action(async (o: { rule: string; resource: string; reason: string; expires?: string }, cmd: Command) => {
+      const e = await client(cmd).post<{ resourceId: string; ruleName: string; expiresAt: string | null }>(`/rules/${encodeURIComponent(o.rule)}/remediation/exceptions`, {
+        resourceId: o.resource,
+        reason: o.reason,
+        expires: o.expires,
+      });
+      if (globals(cmd).json) return printJson(e);
+      print(`${e.resourceId} is exempted from ${e.ruleName}'s remediation${e.expiresAt ? ` until ${time(e.expiresAt)}` : ''}`);
+    });
+  exception
+    .command('remove')
+    .description('Remove an exception')
+    .requiredOption('--rule <name>', 'the rule')
+    .requiredOption('--resource <id>', 'the resource')
+    .action(async (o: { rule: string; resource: string }, cmd: Command) => {
+      const api = client(cmd);
+      const url = `/rules/${encodeURIComponent(o.rule)}/remediation/exceptions/${encodeURIComponent(o.resource)}`;
+      const res = await api.delete<{ removed: boolean }>(url);
+      if (globals(cmd).json) return printJson(res);
+      print(`${o.resource} is no longer exempted from ${o.rule}'s remediation`);
+    });
+
+  get
+    .command('exceptions')
+    .description("A rule's remediation exceptions")
+    .requiredOption('--rule <name>', 'the rule')
+    .action(async (o: { rule: string }, cmd: Command) => {
+      const { items } = await client(cmd).get<{ items: { resourceId: string; resourceType: string; accountId: string; reason: string; expiresAt: string | null; expired: boolean }[] }>(
+        `/rules/${encodeURIComponent(o.rule)}/remediation/exceptions`,
+      );
+      if (globals(cmd).json) return printJson(items);
+      if (!items.length) return print('no exceptions');
+      print(table(['RESOURCE', 'TYPE', 'ACCOUNT', 'REASON', 'EXPIRES'], items.map((e) => [e.resourceId, e.resourceType, e.accountId, e.reason, e.expiresAt ? time(e.expiresAt) + (e.expired ? pc.dim(' (expired)') : '') : 'never'])));
+    });
+
   get
     .command('executions')
     .description('Remediation executions, newest first')

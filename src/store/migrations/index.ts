@@ -2,6 +2,7 @@ import m001 from './001_foundation.js';
 import m002 from './002_rules.js';
 import m003 from './003_remediations.js';
 import m004 from './004_executions.js';
+import m005 from './005_exceptions.js';
 
 export interface Migration {
   version: number;
@@ -10,4 +11,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append new ones; never change a released one. */
-export const migrations: Migration[] = [m001, m002, m003, m004];
+export const migrations: Migration[] = [m001, m002, m003, m004, m005];
