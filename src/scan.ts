@@ -9,6 +9,11 @@ import { RuleStore } from './rules/store.js';
 import { Evaluator } from './evaluation/evaluator.js';
 import { ComplianceViews } from './evaluation/compliance.js';
 import { applyPolicy, type PolicyInput } from './policy/plan.js';
+import { Inventory } from './inventory/index.js';
+import { ExecutionStore } from './remediation/executions.js';
+import { ExceptionStore } from './remediation/exceptions.js';
+import { RemediationWorker } from './remediation/worker.js';
+import { startRemediation } from './remediation/start.js';
 
 export interface ScanRuleReport {
   name: string;
@@ -23,6 +28,10 @@ export interface ScanReport {
   resources: number;
   evaluations: number;
   rules: ScanRuleReport[];
+  /** With remediate: the rules as they were before remediation. */
+  before?: ScanRuleReport[];
+  /** With remediate: one entry per execution. */
+  remediations?: { rule: string; resourceId: string; status: string; error: string | null }[];
 }
 
 export interface ScanInput {
@@ -30,6 +39,8 @@ export interface ScanInput {
   estateSource: string;
   estateLineOf?: (path: (string | number)[]) => number | undefined;
   policies: PolicyInput[];
+  /** Run every rule's remediation on its non-compliant resources (automatic and manual alike), then evaluate again. */
+  remediate?: boolean;
   onProgress?: (phase: 'record' | 'evaluate', done: number, total: number) => void;
 }
 
@@ -48,16 +59,40 @@ export async function scan(input: ScanInput): Promise<ScanReport> {
       onProgress: (p) => input.onProgress?.('record', p.resources, load.resources),
     });
     const summary = await evaluator.evaluateRules(undefined, { onProgress: (d, t) => input.onProgress?.('evaluate', d, t) });
-    const counts = await compliance.byRule();
-    const report: ScanReport = { resources: load.resources, evaluations: summary.evaluations, rules: [] };
-    for (const rule of await rules.list()) {
-      const c = counts.get(rule.ruleId) ?? { compliant: 0, nonCompliant: 0, notApplicable: 0, insufficientData: 0 };
-      const nc = await compliance.results({ ruleId: rule.ruleId, complianceType: 'NON_COMPLIANT', limit: 10000 });
-      report.rules.push({
-        name: rule.name,
-        ...c,
-        nonCompliantResources: nc.items.map((r) => ({ accountId: r.accountId, regionId: r.regionId, resourceType: r.resourceType, resourceId: r.resourceId, annotation: r.annotation })),
-      });
+    const rulesReport = async (): Promise<ScanRuleReport[]> => {
+      const counts = await compliance.byRule();
+      const out: ScanRuleReport[] = [];
+      for (const rule of await rules.list()) {
+        const c = counts.get(rule.ruleId) ?? { compliant: 0, nonCompliant: 0, notApplicable: 0, insufficientData: 0 };
+        const nc = await compliance.results({ ruleId: rule.ruleId, complianceType: 'NON_COMPLIANT', limit: 10000 });
+        out.push({
+          name: rule.name,
+          ...c,
+          nonCompliantResources: nc.items.map((r) => ({ accountId: r.accountId, regionId: r.regionId, resourceType: r.resourceType, resourceId: r.resourceId, annotation: r.annotation })),
+        });
+      }
+      return out;
+    };
+    const report: ScanReport = { resources: load.resources, evaluations: summary.evaluations, rules: await rulesReport() };
+    if (input.remediate) {
+      // No grace period and no approval here: a one-shot scan fixes what it finds, then looks again.
+      const executions = new ExecutionStore(db);
+      const exceptions = new ExceptionStore(db);
+      const inventory = new Inventory(db);
+      const worker = new RemediationWorker({ executions, exceptions, rules, sandbox, recorder, evaluator }, { concurrency: 8 });
+      report.remediations = [];
+      for (const rule of await rules.list()) {
+        if (!rule.remediation || rule.state !== 'ACTIVE') continue;
+        const res = await startRemediation({ rules, inventory, compliance, executions, exceptions }, { rule: rule.name, allNonCompliant: true, trigger: 'API' });
+        for (const f of res.failed) report.remediations.push({ rule: rule.name, resourceId: f.resourceId, status: 'NOT_STARTED', error: f.reason });
+      }
+      await worker.drain();
+      for (const x of (await executions.list({ limit: 10000 })).reverse())
+        report.remediations.push({ rule: x.ruleName, resourceId: x.resourceId, status: x.status, error: x.errorCode ? `${x.errorCode}: ${x.errorMessage}` : null });
+      const after = await evaluator.evaluateRules();
+      report.before = report.rules;
+      report.rules = await rulesReport();
+      report.evaluations += after.evaluations;
     }
     return report;
   } finally {

@@ -14,7 +14,8 @@ export function scanCommand(program: Command) {
     .description('One shot, no service: load an estate into a fresh sandbox, apply policies, evaluate, report (exit 0 even when resources are non-compliant)')
     .requiredOption('--estate <file>', 'estate file (YAML or JSON)')
     .requiredOption('--policies <path>', 'a policy file or a directory of them')
-    .action(async (o: { estate: string; policies: string }, cmd: Command) => {
+    .option('--remediate', "then run every rule's remediation on what it found (no grace period, no approval), and evaluate again")
+    .action(async (o: { estate: string; policies: string; remediate?: boolean }, cmd: Command) => {
       const json = globals(cmd).json;
       const { raw, lineOf } = await readEstateFile(o.estate);
       const docs = readPolicyDocuments([o.policies]);
@@ -26,6 +27,7 @@ export function scanCommand(program: Command) {
           estateSource: o.estate,
           estateLineOf: lineOf,
           policies: docs.map((d) => ({ source: d.source, kind: d.kind, body: d.body })),
+          remediate: o.remediate,
           onProgress: json
             ? undefined
             : (phase, done, total) => {
@@ -51,9 +53,15 @@ export function scanCommand(program: Command) {
       print(
         table(
           ['RULE', 'NON_COMPLIANT', 'COMPLIANT', 'N/A', 'INSUFFICIENT'],
-          report.rules.map((r) => [r.name, r.nonCompliant ? pc.red(String(r.nonCompliant)) : '0', r.compliant, r.notApplicable, r.insufficientData]),
+          (report.before ?? report.rules).map((r) => [r.name, r.nonCompliant ? pc.red(String(r.nonCompliant)) : '0', r.compliant, r.notApplicable, r.insufficientData]),
         ),
       );
+      if (report.remediations) {
+        print(`\nremediation: ${report.remediations.filter((x) => x.status === 'SUCCEEDED').length} succeeded, ${report.remediations.filter((x) => x.status === 'FAILED').length} failed, ${report.remediations.filter((x) => x.status === 'NOT_STARTED').length} not started`);
+        for (const x of report.remediations) if (x.error) print(pc.dim(`  ${x.rule} ${x.resourceId}: ${x.status}: ${x.error}`));
+        print(`\nafter remediation:`);
+        print(table(['RULE', 'NON_COMPLIANT', 'COMPLIANT'], report.rules.map((r) => [r.name, r.nonCompliant ? pc.red(String(r.nonCompliant)) : '0', r.compliant])));
+      }
       for (const r of report.rules) {
         if (!r.nonCompliantResources.length) continue;
         print(`\n${pc.bold(r.name)}: ${r.nonCompliant} non-compliant`);
