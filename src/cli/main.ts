@@ -40,4 +40,4 @@ export async function main(argv = process.argv): Promise<number> {
 }
 
 const code = await main();
-if (code !== 0 || !process.argv.includes('serve')) process.exitCode = code;
+if (code !== 0 || !(process.argv.includes('serve') || process.argv.includes('demo'))) process.exitCode = code;

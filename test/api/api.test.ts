@@ -224,3 +224,15 @@ test('an exception stops automatic remediation of that resource, and says so thr
   assert.equal((await svc.api('/rules/sg-disallow-risky-ports-for-all-ips/remediation/exceptions/sg-web-prod', { method: 'DELETE' })).status, 200);
   assert.equal((await svc.api('/rules/sg-disallow-risky-ports-for-all-ips/remediation/exceptions/sg-web-prod', { method: 'DELETE' })).status, 404);
 });
+
+test('the demo drift breaks a resource and says what it did', async () => {
+  const { driftOnce } = await import('../../src/demo.js');
+  const { Rng } = await import('../../src/util/random.js');
+  const e = await driftOnce(svc, new Rng(3));
+  assert.ok(e, 'something was broken');
+  await svc.evaluator.idle();
+  const h = await svc.api(`/resources/${e.resourceId}/history?resourceType=${encodeURIComponent(e.resourceType)}`);
+  assert.equal(h.status, 200);
+  assert.ok(h.body.items[0].diff.length > 0, `${e.what} on ${e.resourceId} is recorded`);
+  assert.match(e.what, /opened (SSH|RDP)|public-read/);
+});
