@@ -3,17 +3,9 @@
  * policies, evaluate everything, report. No service, no saved state.
  */
 import { openEphemeralStore } from './store/ephemeral.js';
-import { SandboxCloud } from './providers/sandbox/index.js';
-import { Recorder } from './inventory/index.js';
-import { RuleStore } from './rules/store.js';
-import { Evaluator } from './evaluation/evaluator.js';
-import { ComplianceViews } from './evaluation/compliance.js';
 import { applyPolicy, type PolicyInput } from './policy/plan.js';
-import { Inventory } from './inventory/index.js';
-import { ExecutionStore } from './remediation/executions.js';
-import { ExceptionStore } from './remediation/exceptions.js';
-import { RemediationWorker } from './remediation/worker.js';
 import { startRemediation } from './remediation/start.js';
+import { createEngine } from './engine.js';
 
 export interface ScanRuleReport {
   name: string;
@@ -47,11 +39,8 @@ export interface ScanInput {
 export async function scan(input: ScanInput): Promise<ScanReport> {
   const db = await openEphemeralStore();
   try {
-    const sandbox = new SandboxCloud(db);
-    const recorder = new Recorder(db, [sandbox]);
-    const rules = new RuleStore(db);
-    const evaluator = new Evaluator(db, rules);
-    const compliance = new ComplianceViews(db);
+    const engine = createEngine(db, { worker: { concurrency: 8 } });
+    const { sandbox, recorder, rules, evaluator, compliance } = engine;
     const load = await sandbox.loadEstate(input.estate, { source: input.estateSource, lineOf: input.estateLineOf });
     // Policies are checked before the slow part, so a bad file fails fast.
     await applyPolicy(db, rules, input.policies);
@@ -76,14 +65,11 @@ export async function scan(input: ScanInput): Promise<ScanReport> {
     const report: ScanReport = { resources: load.resources, evaluations: summary.evaluations, rules: await rulesReport() };
     if (input.remediate) {
       // No grace period and no approval here: a one-shot scan fixes what it finds, then looks again.
-      const executions = new ExecutionStore(db);
-      const exceptions = new ExceptionStore(db);
-      const inventory = new Inventory(db);
-      const worker = new RemediationWorker({ executions, exceptions, rules, sandbox, recorder, evaluator }, { concurrency: 8 });
+      const { executions, worker } = engine;
       report.remediations = [];
       for (const rule of await rules.list()) {
         if (!rule.remediation || rule.state !== 'ACTIVE') continue;
-        const res = await startRemediation({ rules, inventory, compliance, executions, exceptions }, { rule: rule.name, allNonCompliant: true, trigger: 'API' });
+        const res = await startRemediation(engine, { rule: rule.name, allNonCompliant: true, trigger: 'API' });
         for (const f of res.failed) report.remediations.push({ rule: rule.name, resourceId: f.resourceId, status: 'NOT_STARTED', error: f.reason });
       }
       await worker.drain();

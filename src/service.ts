@@ -9,20 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { openStore, describeStore, type Db } from './store/index.js';
 import { lockDataDir } from './store/lock.js';
-import { SandboxCloud, parseEstateText } from './providers/sandbox/index.js';
-import { Inventory, Recorder } from './inventory/index.js';
+import { readFile } from 'node:fs/promises';
+import { parseEstateText } from './providers/sandbox/index.js';
 import { createApp } from './api/app.js';
-import { RuleStore } from './rules/store.js';
-import { Evaluator } from './evaluation/evaluator.js';
-import { ComplianceViews } from './evaluation/compliance.js';
 import { applyPolicy } from './policy/plan.js';
 import { readPolicyDocuments } from './policy/files.js';
-import { ExecutionStore } from './remediation/executions.js';
-import { RemediationWorker } from './remediation/worker.js';
 import { attachAutoRemediation } from './remediation/auto.js';
-import { ExceptionStore } from './remediation/exceptions.js';
+import { createEngine, type Engine } from './engine.js';
 import { createLogger, type Logger } from './util/log.js';
-import { readFile } from 'node:fs/promises';
 
 export interface ServiceOptions {
   dataDir?: string;
@@ -40,18 +34,8 @@ export interface ServiceOptions {
   db?: Db;
 }
 
-export interface Service {
+export interface Service extends Engine {
   url: string;
-  db: Db;
-  sandbox: SandboxCloud;
-  recorder: Recorder;
-  inventory: Inventory;
-  rules: RuleStore;
-  evaluator: Evaluator;
-  compliance: ComplianceViews;
-  executions: ExecutionStore;
-  exceptions: ExceptionStore;
-  worker: RemediationWorker;
   close(): Promise<void>;
 }
 
@@ -71,19 +55,12 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     throw err;
   }
   if (!opts.db) log.info('store open', { store: describeStore({ dataDir, databaseUrl: opts.databaseUrl }) });
-  const sandbox = new SandboxCloud(db);
-  const recorder = new Recorder(db, [sandbox], log.child({ component: 'recorder' }));
-  const inventory = new Inventory(db);
-  const rules = new RuleStore(db);
-  const evaluator = new Evaluator(db, rules, log.child({ component: 'evaluator' }));
-  const compliance = new ComplianceViews(db);
-  const executions = new ExecutionStore(db);
-  const exceptions = new ExceptionStore(db);
-  const worker = new RemediationWorker({ executions, exceptions, rules, sandbox, recorder, evaluator, log: log.child({ component: 'remediation' }) });
+  const engine = createEngine(db, { log });
+  const { sandbox, recorder, inventory, rules, evaluator, compliance, executions, exceptions, worker } = engine;
   let timer: NodeJS.Timeout | undefined;
   let detachAuto = () => {};
   const server: Server = createServer(
-    getRequestListener(createApp({ db, sandbox, recorder, inventory, rules, evaluator, compliance, executions, exceptions, worker, log: log.child({ component: 'api' }) }).fetch),
+    getRequestListener(createApp({ ...engine, log: log.child({ component: 'api' }) }).fetch),
   );
   const host = opts.host ?? '127.0.0.1';
   try {
@@ -135,17 +112,8 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
 
   let closed = false;
   return {
+    ...engine,
     url,
-    db,
-    sandbox,
-    recorder,
-    inventory,
-    rules,
-    evaluator,
-    compliance,
-    executions,
-    exceptions,
-    worker,
     async close() {
       if (closed) return;
       closed = true;

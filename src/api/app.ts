@@ -1,34 +1,16 @@
 /** The HTTP API: JSON over HTTP under /api/v1, described by the OpenAPI document it serves. */
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import type { Db } from '../store/index.js';
-import type { SandboxCloud } from '../providers/sandbox/index.js';
-import type { Inventory, Recorder } from '../inventory/index.js';
 import type { Logger } from '../util/log.js';
+import type { Engine } from '../engine.js';
 import { ApiError, errorResponse } from './errors.js';
 import { inventoryRoutes } from './routes/inventory.js';
 import { sandboxRoutes } from './routes/sandbox.js';
 import { ruleRoutes } from './routes/rules.js';
 import { remediationRoutes } from './routes/remediation.js';
-import type { ExecutionStore } from '../remediation/executions.js';
-import type { RemediationWorker } from '../remediation/worker.js';
-import type { ExceptionStore } from '../remediation/exceptions.js';
-import type { RuleStore } from '../rules/store.js';
-import type { Evaluator } from '../evaluation/evaluator.js';
-import type { ComplianceViews } from '../evaluation/compliance.js';
 import { json } from './schemas.js';
 import { VERSION } from '../version.js';
 
-export interface AppDeps {
-  db: Db;
-  sandbox: SandboxCloud;
-  recorder: Recorder;
-  inventory: Inventory;
-  rules: RuleStore;
-  evaluator: Evaluator;
-  compliance: ComplianceViews;
-  executions: ExecutionStore;
-  exceptions: ExceptionStore;
-  worker: RemediationWorker;
+export interface AppDeps extends Engine {
   log: Logger;
 }
 

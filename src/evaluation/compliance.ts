@@ -1,5 +1,6 @@
 /** Compliance views: per rule, per resource, and summaries people can act on. */
 import type { Db } from '../store/index.js';
+import { Where, pageSize } from '../store/where.js';
 import type { ResourceKey } from '../providers/types.js';
 import type { ComplianceType } from '../rules/types.js';
 import type { Rule } from '../rules/model.js';
@@ -98,37 +99,21 @@ export class ComplianceViews {
   }
 
   async results(f: { ruleId?: string; complianceType?: ComplianceType; resource?: ResourceKey; limit?: number }): Promise<{ items: ResultView[]; total: number }> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const p = (v: unknown) => {
-      params.push(v);
-      return `$${params.length}`;
-    };
-    if (f.ruleId) where.push(`e.rule_id = ${p(f.ruleId)}`);
-    if (f.complianceType) where.push(`e.compliance_type = ${p(f.complianceType)}`);
-    if (f.resource)
-      where.push(`e.account_id = ${p(f.resource.accountId)} AND e.region_id = ${p(f.resource.regionId)} AND e.resource_type = ${p(f.resource.resourceType)} AND e.resource_id = ${p(f.resource.resourceId)}`);
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const [{ n } = { n: 0 }] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM evaluation_results e ${w}`, params);
-    const limit = Math.min(Math.max(f.limit ?? 100, 1), 10000);
-    const rows = await this.db.query<ResultRow>(`${RESULT_SQL} ${w} ORDER BY r.risk_level, r.name, e.account_id, e.region_id, e.resource_type, e.resource_id LIMIT ${limit}`, params);
+    const w = new Where().eq('e.rule_id', f.ruleId).eq('e.compliance_type', f.complianceType).resource('e', f.resource);
+    const [{ n } = { n: 0 }] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM evaluation_results e ${w}`, w.params);
+    const rows = await this.db.query<ResultRow>(
+      `${RESULT_SQL} ${w} ORDER BY r.risk_level, r.name, e.account_id, e.region_id, e.resource_type, e.resource_id LIMIT ${pageSize(f.limit, 100, 10000)}`,
+      w.params,
+    );
     return { items: rows.map(toResult), total: n };
   }
 
   async timeline(f: { ruleId?: string; resource?: ResourceKey; limit?: number }): Promise<TimelineEntry[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const p = (v: unknown) => {
-      params.push(v);
-      return `$${params.length}`;
-    };
-    if (f.ruleId) where.push(`t.rule_id = ${p(f.ruleId)}`);
-    if (f.resource)
-      where.push(`t.account_id = ${p(f.resource.accountId)} AND t.region_id = ${p(f.resource.regionId)} AND t.resource_type = ${p(f.resource.resourceType)} AND t.resource_id = ${p(f.resource.resourceId)}`);
+    const w = new Where().eq('t.rule_id', f.ruleId).resource('t', f.resource);
     const rows = await this.db.query<ResultRow & { id: number; previous_compliance_type: ComplianceType | null; closed: boolean }>(
       `SELECT t.*, r.name, r.risk_level FROM evaluation_timeline t JOIN rules r ON r.rule_id = t.rule_id
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.id DESC LIMIT ${Math.min(Math.max(f.limit ?? 50, 1), 1000)}`,
-      params,
+       ${w} ORDER BY t.id DESC LIMIT ${pageSize(f.limit, 50, 1000)}`,
+      w.params,
     );
     return rows.map((r) => ({ ...toResult(r), id: r.id, previousComplianceType: r.previous_compliance_type, closed: r.closed }));
   }

@@ -1,5 +1,6 @@
 /** Read side of the recorder: list, filter and look up resources and their timelines. */
 import type { Db } from '../store/index.js';
+import { Where, pageSize } from '../store/where.js';
 import type { ResourceKey } from '../providers/types.js';
 import type { ConfigurationItem, InventoryResource } from './types.js';
 
@@ -82,37 +83,22 @@ export class Inventory {
   constructor(private readonly db: Db) {}
 
   async list(f: ResourceFilter = {}): Promise<ResourcePage> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const p = (v: unknown) => {
-      params.push(v);
-      return `$${params.length}`;
-    };
-    if (!f.includeDeleted) where.push(`status <> 'ResourceDeleted'`);
-    if (f.accountId) where.push(`account_id = ${p(f.accountId)}`);
-    if (f.regionId) where.push(`region_id = ${p(f.regionId)}`);
-    if (f.resourceType) where.push(`resource_type = ${p(f.resourceType)}`);
-    if (f.resourceId) {
-      if (f.resourceId.endsWith('*')) where.push(`resource_id LIKE ${p(f.resourceId.slice(0, -1).replace(/[\\%_]/g, '\\$&') + '%')}`);
-      else where.push(`resource_id = ${p(f.resourceId)}`);
-    }
-    for (const t of f.tags ?? []) {
-      if (t.value === undefined) where.push(`tags ? ${p(t.key)}`);
-      else where.push(`tags @> ${p(JSON.stringify({ [t.key]: t.value }))}::jsonb`);
-    }
-    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const [{ n } = { n: 0 }] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM resources ${filter}`, params);
-    const limit = Math.min(Math.max(f.limit ?? 100, 1), 5000);
-    const pageWhere = [...where];
+    const w = new Where().eq('account_id', f.accountId).eq('region_id', f.regionId).eq('resource_type', f.resourceType);
+    if (!f.includeDeleted) w.add(`status <> 'ResourceDeleted'`);
+    if (f.resourceId?.endsWith('*')) w.add(`resource_id LIKE ${w.param(f.resourceId.slice(0, -1).replace(/[\\%_]/g, '\\$&') + '%')}`);
+    else w.eq('resource_id', f.resourceId);
+    for (const t of f.tags ?? []) w.add(t.value === undefined ? `tags ? ${w.param(t.key)}` : `tags @> ${w.param(JSON.stringify({ [t.key]: t.value }))}::jsonb`);
+    // The total ignores the cursor, so it is counted before the cursor's parameters are added.
+    const [{ n } = { n: 0 }] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM resources ${w}`, [...w.params]);
+    const limit = pageSize(f.limit, 100, 5000);
     if (f.cursor) {
       const [a, r, t, i] = decodeCursor(f.cursor);
-      pageWhere.push(`(account_id, region_id, resource_type, resource_id) > (${p(a)}, ${p(r)}, ${p(t)}, ${p(i)})`);
+      w.add(`(account_id, region_id, resource_type, resource_id) > (${w.param(a)}, ${w.param(r)}, ${w.param(t)}, ${w.param(i)})`);
     }
     const rows = await this.db.query<ResourceRow>(
       `SELECT account_id, region_id, resource_type, resource_id, provider, resource_name, tags, status, version, first_seen_at, captured_at
-       FROM resources ${pageWhere.length ? `WHERE ${pageWhere.join(' AND ')}` : ''}
-       ORDER BY account_id, region_id, resource_type, resource_id LIMIT ${limit + 1}`,
-      params,
+       FROM resources ${w} ORDER BY account_id, region_id, resource_type, resource_id LIMIT ${limit + 1}`,
+      w.params,
     );
     const items = rows.slice(0, limit).map(toResource);
     const last = items[items.length - 1];
@@ -156,7 +142,7 @@ export class Inventory {
               ${opts.withConfiguration === false ? 'NULL::jsonb AS configuration' : 'configuration'}, config_hash, diff
        FROM configuration_items WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 AND resource_id = $4
        ORDER BY version DESC LIMIT $5`,
-      [key.accountId, key.regionId, key.resourceType, key.resourceId, Math.min(Math.max(opts.limit ?? 50, 1), 1000)],
+      [key.accountId, key.regionId, key.resourceType, key.resourceId, pageSize(opts.limit, 50, 1000)],
     );
     return rows.map((r) => ({
       id: r.id,

@@ -187,9 +187,9 @@ export class Recorder extends EventEmitter {
     }
     const summary: SnapshotSummary = { provider: providerName, scopes: scopes.size, resources: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, durationMs: 0 };
     let done = 0;
-    const inAccounts = new Set(accounts.map((a) => a.accountId));
+    const liveRegions = new Map(accounts.map((a) => [a.accountId, new Set(a.regions)]));
     for (const scope of scopes.values()) {
-      const live = inAccounts.has(scope.accountId) && accounts.find((a) => a.accountId === scope.accountId)!.regions.includes(scope.regionId);
+      const live = liveRegions.get(scope.accountId)?.has(scope.regionId) ?? false;
       const states = live ? await provider.discover(scope) : [];
       await this.recordScope(providerName, scope, states, summary);
       done++;

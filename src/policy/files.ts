@@ -91,3 +91,12 @@ export function readPolicyDocuments(paths: string[], cwd = process.cwd()): Polic
   if (problems.length) throw new PolicyFileError(problems);
   return docs;
 }
+
+/** One message for a refused policy, each problem at its file and line. */
+export function describePolicyProblems(docs: PolicyDocument[], issues: { document: number; path: (string | number)[]; message: string }[]): string {
+  const lines = issues.map((i) => {
+    const d = docs[i.document]!;
+    return `  ${d.file}:${d.lineOf(i.path) ?? '?'}: ${i.path.join('.') || '(document)'}: ${i.message}`;
+  });
+  return [`the policy has ${issues.length} problem${issues.length === 1 ? '' : 's'}; nothing was changed:`, ...lines].join('\n');
+}

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../store/index.js';
+import { Where, pageSize } from '../store/where.js';
 import type { ResourceKey } from '../providers/types.js';
 
 export type ExecutionStatus = 'QUEUED' | 'AWAITING_APPROVAL' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
@@ -142,20 +143,8 @@ export class ExecutionStore {
   }
 
   async list(f: { ruleId?: string; status?: ExecutionStatus; resource?: ResourceKey; limit?: number } = {}): Promise<Execution[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const p = (v: unknown) => {
-      params.push(v);
-      return `$${params.length}`;
-    };
-    if (f.ruleId) where.push(`x.rule_id = ${p(f.ruleId)}`);
-    if (f.status) where.push(`x.status = ${p(f.status)}`);
-    if (f.resource)
-      where.push(`x.account_id = ${p(f.resource.accountId)} AND x.region_id = ${p(f.resource.regionId)} AND x.resource_type = ${p(f.resource.resourceType)} AND x.resource_id = ${p(f.resource.resourceId)}`);
-    const rows = await this.db.query<Row>(
-      `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY x.created_at DESC, x.execution_id LIMIT ${Math.min(Math.max(f.limit ?? 100, 1), 10000)}`,
-      params,
-    );
+    const w = new Where().eq('x.rule_id', f.ruleId).eq('x.status', f.status).resource('x', f.resource);
+    const rows = await this.db.query<Row>(`${SELECT} ${w} ORDER BY x.created_at DESC, x.execution_id LIMIT ${pageSize(f.limit, 100, 10000)}`, w.params);
     return rows.map(toExecution);
   }
 

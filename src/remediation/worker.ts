@@ -17,6 +17,8 @@ import { silentLogger, type Logger } from '../util/log.js';
 import { remediationAction } from './registry.js';
 import { resolveParameters } from './bindings.js';
 import type { ActionContext } from './types.js';
+import type { RemediationSpec } from './config.js';
+import type { ResourceState } from '../providers/types.js';
 import { ExecutionExistsError, type Execution, type ExecutionStore, type Step } from './executions.js';
 import { describeException, type ExceptionStore } from './exceptions.js';
 import './actions/index.js';
@@ -51,6 +53,9 @@ class Stop {
     readonly detail?: unknown,
   ) {}
 }
+
+type StepFn = <T>(name: Step['name'], fn: () => Promise<{ message: string; detail?: unknown; value?: T }>) => Promise<T | undefined>;
+type Key = { accountId: string; regionId: string; resourceType: string; resourceId: string };
 
 /** The execution's worker lost its lease: someone else runs it now; leave it alone. */
 class LeaseLost extends Error {}
@@ -127,13 +132,13 @@ export class RemediationWorker {
   }
 
   private async execute(x: Execution): Promise<void> {
-    const { executions, sandbox } = this.deps;
+    const { executions } = this.deps;
     const steps: Step[] = [];
     const key = { accountId: x.accountId, regionId: x.regionId, resourceType: x.resourceType, resourceId: x.resourceId };
     const save = async (extra: { parameters?: Record<string, unknown>; priorState?: unknown } = {}) => {
       if (!(await executions.progress(x.executionId, this.owner, this.leaseMs, { steps, ...extra }))) throw new LeaseLost();
     };
-    const step = async <T>(name: Step['name'], fn: () => Promise<{ message: string; detail?: unknown; value?: T }>): Promise<T | undefined> => {
+    const step: StepFn = async (name, fn) => {
       const startedAt = new Date().toISOString();
       try {
         const r = await fn();
@@ -151,9 +156,10 @@ export class RemediationWorker {
       }
     };
 
+    let spec: RemediationSpec | undefined;
     try {
       const rule = await this.deps.rules.get(x.ruleId);
-      const spec = rule.remediation;
+      spec = rule.remediation;
       if (!spec) throw new Stop('FAILED', 'NoRemediation', `rule ${rule.name} no longer has a remediation`);
       const action = remediationAction(x.action);
       if (!action) throw new Stop('FAILED', 'UnknownAction', `action ${x.action} is not in this confix`);
@@ -162,11 +168,7 @@ export class RemediationWorker {
       // Exempted after it was queued: do not touch the resource.
       const exempt = await this.deps.exceptions.active(x.ruleId, key);
       if (exempt && !x.dryRun) throw new Stop('CANCELLED', 'Exempted', describeException(exempt));
-      const state = await step('reread', async () => {
-        const s = await sandbox.describe(key);
-        if (!s) throw new Stop('FAILED', 'ResourceNotFound', `${x.resourceType} ${x.resourceId} no longer exists`);
-        return { message: `read ${x.resourceType} ${x.resourceId} from the provider`, value: s };
-      });
+      const state = await this.reread(step, key);
       await step('reevaluate', async () => {
         const v = compileRule(rule).evaluate({ ...key, resourceName: state!.resourceName ?? null, tags: state!.tags, configuration: state!.configuration });
         if (v.complianceType !== 'NON_COMPLIANT')
@@ -174,7 +176,7 @@ export class RemediationWorker {
         return { message: `still NON_COMPLIANT: ${v.annotation}` };
       });
       const params = await step('parameters', async () => {
-        const resolved = resolveParameters(spec.parameters, { ...key, configuration: state!.configuration });
+        const resolved = resolveParameters(spec!.parameters, { ...key, configuration: state!.configuration });
         const p = action.parameters.safeParse(resolved);
         if (!p.success) {
           const i = p.error.issues[0]!;
@@ -183,11 +185,7 @@ export class RemediationWorker {
         await save({ parameters: resolved });
         return { message: `resolved ${Object.keys(resolved).join(', ')}`, detail: resolved, value: p.data as unknown };
       });
-      const ctx: ActionContext = {
-        resource: { ...key, configuration: state!.configuration, tags: state!.tags },
-        call: (a, p) => sandbox.call(a, { accountId: x.accountId, regionId: x.regionId }, p),
-        describe: async (type, id) => (await sandbox.describe({ accountId: x.accountId, regionId: x.regionId, resourceType: type, resourceId: id }))?.configuration ?? null,
-      };
+      const ctx = this.actionContext(key, state!);
       await step('preview', async () => {
         const p = await action.preview(ctx, params);
         if (p.refusal) throw new Stop('FAILED', 'Refused', p.refusal);
@@ -205,12 +203,7 @@ export class RemediationWorker {
         if (!v.ok) throw new Stop('FAILED', 'PostconditionFailed', v.message);
         return { message: v.message };
       });
-      await step('confirm', async () => {
-        await this.deps.recorder.recordOne(sandbox.name, key);
-        await this.deps.evaluator.evaluateResource(key);
-        const [r] = (await this.deps.evaluator.resultFor(rule.ruleId, key)) ?? [];
-        return { message: r ? `${rule.name} now reports ${r.compliance_type}: ${r.annotation}` : `${rule.name} has no result for the resource now` };
-      });
+      await this.confirm(step, x, key);
       await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps });
     } catch (err) {
       if (err instanceof LeaseLost) {
@@ -219,7 +212,7 @@ export class RemediationWorker {
       }
       const stop = err instanceof Stop ? err : new Stop('FAILED', 'InternalError', (err as Error).message);
       const failed = stop.status !== 'SUCCEEDED';
-      const retry = stop.status === 'FAILED' ? await this.retryPlan(x) : undefined;
+      const retry = stop.status === 'FAILED' ? this.retryPlan(x, spec) : undefined;
       const message = failed && retry ? `${stop.message} (${retry.note})` : stop.message;
       const done = await executions.finish(x.executionId, this.owner, { status: stop.status, steps, errorCode: failed ? stop.code : undefined, errorMessage: failed ? message : undefined });
       if (!done) return;
@@ -239,42 +232,53 @@ export class RemediationWorker {
    * A rollback execution: restore the prior state its original execution
    * recorded, then record and re-evaluate, as a fix is confirmed.
    */
-  private async rollback(
-    x: Execution,
-    key: { accountId: string; regionId: string; resourceType: string; resourceId: string },
-    steps: Step[],
-    step: <T>(name: Step['name'], fn: () => Promise<{ message: string; detail?: unknown; value?: T }>) => Promise<T | undefined>,
-  ): Promise<void> {
-    const { executions, sandbox } = this.deps;
+  private async rollback(x: Execution, key: Key, steps: Step[], step: StepFn): Promise<void> {
+    const { executions } = this.deps;
     const original = await executions.get(x.rollbackOf!);
     const action = remediationAction(original.action)!;
-    const state = await step('reread', async () => {
-      const s = await sandbox.describe(key);
-      if (!s) throw new Stop('FAILED', 'ResourceNotFound', `${x.resourceType} ${x.resourceId} no longer exists`);
-      return { message: `read ${x.resourceType} ${x.resourceId} from the provider`, value: s };
-    });
-    const ctx: ActionContext = {
-      resource: { ...key, configuration: state!.configuration, tags: state!.tags },
-      call: (a, p) => sandbox.call(a, { accountId: x.accountId, regionId: x.regionId }, p),
-      describe: async (type, id) => (await sandbox.describe({ accountId: x.accountId, regionId: x.regionId, resourceType: type, resourceId: id }))?.configuration ?? null,
-    };
+    const state = await this.reread(step, key);
+    const ctx = this.actionContext(key, state!);
     await step('apply', async () => {
       const out = await action.rollback!(ctx, original.priorState);
       return { message: `rolled back ${original.executionId}: ${out.summary}` };
     });
-    await step('confirm', async () => {
-      await this.deps.recorder.recordOne(sandbox.name, key);
+    await this.confirm(step, x, key);
+    await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps });
+  }
+
+  /** The resource as the provider has it now; a resource that is gone ends the execution. */
+  private reread(step: StepFn, key: Key) {
+    return step('reread', async () => {
+      const s = await this.deps.sandbox.describe(key);
+      if (!s) throw new Stop('FAILED', 'ResourceNotFound', `${key.resourceType} ${key.resourceId} no longer exists`);
+      return { message: `read ${key.resourceType} ${key.resourceId} from the provider`, value: s };
+    });
+  }
+
+  /** What an action runs with: the fresh state, and the provider's API in the resource's account and region. */
+  private actionContext(key: Key, state: ResourceState): ActionContext {
+    const { sandbox } = this.deps;
+    const where = { accountId: key.accountId, regionId: key.regionId };
+    return {
+      resource: { ...key, configuration: state.configuration, tags: state.tags },
+      call: (a, p) => sandbox.call(a, where, p),
+      describe: async (type, id) => (await sandbox.describe({ ...where, resourceType: type, resourceId: id }))?.configuration ?? null,
+    };
+  }
+
+  /** Confirms by the path that found the problem: record the resource, re-evaluate it, report the rule's result. */
+  private confirm(step: StepFn, x: Execution, key: Key) {
+    return step('confirm', async () => {
+      await this.deps.recorder.recordOne(this.deps.sandbox.name, key);
       await this.deps.evaluator.evaluateResource(key);
       const [r] = await this.deps.evaluator.resultFor(x.ruleId, key);
       return { message: r ? `${x.ruleName} now reports ${r.compliance_type}: ${r.annotation}` : `${x.ruleName} has no result for the resource now` };
     });
-    await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps });
   }
 
   /** For a failed automatic execution: when to try again, or that the attempts ran out (said on the execution). */
-  private async retryPlan(x: Execution): Promise<{ next?: Date; note: string } | undefined> {
+  private retryPlan(x: Execution, spec: RemediationSpec | undefined): { next?: Date; note: string } | undefined {
     if (x.trigger !== 'AUTOMATIC' || x.dryRun || x.rollbackOf) return undefined;
-    const spec = (await this.deps.rules.get(x.ruleId).catch(() => undefined))?.remediation;
     if (!spec || spec.invokeType !== 'AUTO_EXECUTION') return undefined;
     if (x.attempt < spec.maximumAutomaticAttempts)
       return { next: new Date(Date.now() + spec.retryAttemptSeconds * 1000), note: `attempt ${x.attempt} of ${spec.maximumAutomaticAttempts}; retrying in ${spec.retryAttemptSeconds} s` };

@@ -4,7 +4,7 @@ import { client, globals, print, printJson } from '../context.js';
 import { intOption } from '../options.js';
 import { diffLines, table, time, yaml } from '../format.js';
 import { ApiClientError } from '../client.js';
-import { readPolicyDocuments, type PolicyDocument } from '../../policy/files.js';
+import { describePolicyProblems, readPolicyDocuments, type PolicyDocument } from '../../policy/files.js';
 import type { Plan } from '../../policy/plan.js';
 import type { Rule } from '../../rules/model.js';
 import type { Counts, ResultView, TimelineEntry } from '../../evaluation/compliance.js';
@@ -30,13 +30,8 @@ async function sendPolicy<T>(cmd: Command, path: string, docs: PolicyDocument[],
     return await client(cmd).post<T>(path, { prune: prune ?? false, documents: docs.map((d) => ({ source: d.source, kind: d.kind, body: d.body })) });
   } catch (err) {
     const issues = (err as ApiClientError).body?.issues as { document: number; pathSegments: (string | number)[]; path: string; message: string }[] | undefined;
-    if (err instanceof ApiClientError && err.code === 'InvalidPolicy' && issues) {
-      const lines = issues.map((i) => {
-        const d = docs[i.document]!;
-        return `  ${d.file}:${d.lineOf(i.pathSegments) ?? '?'}: ${i.path || '(document)'}: ${i.message}`;
-      });
-      throw new Error([`the policy has ${issues.length} problem${issues.length === 1 ? '' : 's'}; nothing was changed:`, ...lines].join('\n'));
-    }
+    if (err instanceof ApiClientError && err.code === 'InvalidPolicy' && issues)
+      throw new Error(describePolicyProblems(docs, issues.map((i) => ({ document: i.document, path: i.pathSegments, message: i.message }))));
     throw err;
   }
 }

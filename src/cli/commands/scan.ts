@@ -4,7 +4,7 @@ import { print, printJson, globals } from '../context.js';
 import { table } from '../format.js';
 import { progressBar } from '../progress.js';
 import { readEstateFile } from '../../providers/sandbox/index.js';
-import { readPolicyDocuments } from '../../policy/files.js';
+import { describePolicyProblems, readPolicyDocuments } from '../../policy/files.js';
 import { PolicyValidationError } from '../../policy/plan.js';
 import { scan } from '../../scan.js';
 
@@ -37,13 +37,7 @@ export function scanCommand(program: Command) {
               },
         });
       } catch (err) {
-        if (err instanceof PolicyValidationError) {
-          const lines = err.issues.map((i) => {
-            const d = docs[i.document]!;
-            return `  ${d.file}:${d.lineOf(i.path) ?? '?'}: ${i.path.join('.') || '(document)'}: ${i.message}`;
-          });
-          throw new Error([`the policy has ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}:`, ...lines].join('\n'));
-        }
+        if (err instanceof PolicyValidationError) throw new Error(describePolicyProblems(docs, err.issues));
         throw err;
       } finally {
         for (const b of Object.values(bars)) b.stop();

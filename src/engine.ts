@@ -1,0 +1,39 @@
+/**
+ * The engine's parts on one store, wired together once: the long-running
+ * service and the one-shot scan both build them here.
+ */
+import type { Db } from './store/index.js';
+import { SandboxCloud } from './providers/sandbox/index.js';
+import { Inventory, Recorder } from './inventory/index.js';
+import { RuleStore } from './rules/store.js';
+import { Evaluator } from './evaluation/evaluator.js';
+import { ComplianceViews } from './evaluation/compliance.js';
+import { ExecutionStore } from './remediation/executions.js';
+import { ExceptionStore } from './remediation/exceptions.js';
+import { RemediationWorker, type WorkerOptions } from './remediation/worker.js';
+import { silentLogger, type Logger } from './util/log.js';
+
+export interface Engine {
+  db: Db;
+  sandbox: SandboxCloud;
+  recorder: Recorder;
+  inventory: Inventory;
+  rules: RuleStore;
+  evaluator: Evaluator;
+  compliance: ComplianceViews;
+  executions: ExecutionStore;
+  exceptions: ExceptionStore;
+  worker: RemediationWorker;
+}
+
+export function createEngine(db: Db, opts: { log?: Logger; worker?: WorkerOptions } = {}): Engine {
+  const log = opts.log ?? silentLogger;
+  const sandbox = new SandboxCloud(db);
+  const recorder = new Recorder(db, [sandbox], log.child({ component: 'recorder' }));
+  const rules = new RuleStore(db);
+  const evaluator = new Evaluator(db, rules, log.child({ component: 'evaluator' }));
+  const executions = new ExecutionStore(db);
+  const exceptions = new ExceptionStore(db);
+  const worker = new RemediationWorker({ executions, exceptions, rules, sandbox, recorder, evaluator, log: log.child({ component: 'remediation' }) }, opts.worker);
+  return { db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, worker };
+}

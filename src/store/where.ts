@@ -1,0 +1,39 @@
+/** Builds a WHERE clause with numbered parameters, for the list queries' optional filters. */
+import type { ResourceKey } from '../providers/types.js';
+
+export class Where {
+  readonly params: unknown[] = [];
+  private readonly clauses: string[] = [];
+
+  /** A parameter placeholder ($n) for the value. */
+  param(v: unknown): string {
+    this.params.push(v);
+    return `$${this.params.length}`;
+  }
+
+  add(clause: string): this {
+    this.clauses.push(clause);
+    return this;
+  }
+
+  /** `column = value`, when a value is given. */
+  eq(column: string, value: unknown): this {
+    if (value !== undefined && value !== null && value !== '') this.add(`${column} = ${this.param(value)}`);
+    return this;
+  }
+
+  /** The four key columns (with a table alias) equal to a resource's key, when one is given. */
+  resource(alias: string, key: ResourceKey | undefined): this {
+    if (!key) return this;
+    return this.eq(`${alias}.account_id`, key.accountId).eq(`${alias}.region_id`, key.regionId).eq(`${alias}.resource_type`, key.resourceType).eq(`${alias}.resource_id`, key.resourceId);
+  }
+
+  toString(): string {
+    return this.clauses.length ? `WHERE ${this.clauses.join(' AND ')}` : '';
+  }
+}
+
+/** A page size: the default when absent, kept within 1..max. */
+export function pageSize(value: number | undefined, dflt: number, max: number): number {
+  return Math.min(Math.max(value ?? dflt, 1), max);
+}
