@@ -10,6 +10,7 @@ import { Evaluator } from './evaluation/evaluator.js';
 import { ComplianceViews } from './evaluation/compliance.js';
 import { ExecutionStore } from './remediation/executions.js';
 import { ExceptionStore } from './remediation/exceptions.js';
+import { RemediationControls } from './remediation/controls.js';
 import { RemediationWorker, type WorkerOptions } from './remediation/worker.js';
 import { silentLogger, type Logger } from './util/log.js';
 
@@ -23,6 +24,7 @@ export interface Engine {
   compliance: ComplianceViews;
   executions: ExecutionStore;
   exceptions: ExceptionStore;
+  controls: RemediationControls;
   worker: RemediationWorker;
 }
 
@@ -34,6 +36,7 @@ export function createEngine(db: Db, opts: { log?: Logger; worker?: WorkerOption
   const evaluator = new Evaluator(db, rules, log.child({ component: 'evaluator' }));
   const executions = new ExecutionStore(db);
   const exceptions = new ExceptionStore(db);
-  const worker = new RemediationWorker({ executions, exceptions, rules, sandbox, recorder, evaluator, log: log.child({ component: 'remediation' }) }, opts.worker);
-  return { db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, worker };
+  const controls = new RemediationControls(db);
+  const worker = new RemediationWorker({ executions, exceptions, controls, rules, sandbox, recorder, evaluator, log: log.child({ component: 'remediation' }) }, opts.worker);
+  return { db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker };
 }

@@ -69,7 +69,7 @@ export async function scan(input: ScanInput): Promise<ScanReport> {
       report.remediations = [];
       for (const rule of await rules.list()) {
         if (!rule.remediation || rule.state !== 'ACTIVE') continue;
-        const res = await startRemediation(engine, { rule: rule.name, allNonCompliant: true, trigger: 'API' });
+        const res = await startRemediation(engine, { rule: rule.name, allNonCompliant: true, trigger: 'API', skipApproval: true });
         for (const f of res.failed) report.remediations.push({ rule: rule.name, resourceId: f.resourceId, status: 'NOT_STARTED', error: f.reason });
       }
       await worker.drain();

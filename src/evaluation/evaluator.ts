@@ -2,7 +2,8 @@
  * The evaluator: judges resources against the rules whose scope matches them,
  * on configuration changes (rules indexed by resource type), on the rules'
  * periodic schedules, and on demand. Only a changed result writes a timeline
- * entry and emits a 'compliance-change' event.
+ * entry and emits a 'compliance-change' event; a resource whose configuration
+ * changed while it stayed NON_COMPLIANT emits 'still-non-compliant'.
  */
 import { EventEmitter } from 'node:events';
 import type { Db, Queryable } from '../store/index.js';
@@ -15,7 +16,11 @@ import type { ComplianceType, RiskLevel, Verdict } from '../rules/types.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { compileRule, type CompiledRule } from './compiled.js';
 
-/** Emitted as 'compliance-change' when a result's compliance type changes (or the result closes). */
+/**
+ * Emitted as 'compliance-change' when a result's compliance type changes (or
+ * the result closes), and as 'still-non-compliant' (previous and current both
+ * NON_COMPLIANT) when a non-compliant resource's configuration changed.
+ */
 export interface ComplianceChange extends ResourceKey {
   ruleId: string;
   ruleName: string;
@@ -50,6 +55,7 @@ interface Subject extends ResourceKey {
 interface Existing {
   compliance_type: ComplianceType;
   annotation: string;
+  ci_id: number | null;
 }
 
 interface ResultWrite {
@@ -257,7 +263,7 @@ export class Evaluator extends EventEmitter {
   /** The current result of a rule for one resource (empty when it has none). */
   async resultFor(ruleId: string, key: ResourceKey): Promise<Existing[]> {
     return this.db.query<Existing>(
-      `SELECT compliance_type, annotation FROM evaluation_results WHERE rule_id = $1 AND account_id = $2 AND region_id = $3 AND resource_type = $4 AND resource_id = $5`,
+      `SELECT compliance_type, annotation, ci_id FROM evaluation_results WHERE rule_id = $1 AND account_id = $2 AND region_id = $3 AND resource_type = $4 AND resource_id = $5`,
       [ruleId, key.accountId, key.regionId, key.resourceType, key.resourceId],
     );
   }
@@ -285,7 +291,7 @@ export class Evaluator extends EventEmitter {
     // Every current result of these rules; whatever is not visited below is closed.
     const existing = new Map<string, Existing>();
     const rows = await this.db.query<ResourceKey & Existing & { rule_id: string; account_id: string; region_id: string; resource_type: string; resource_id: string }>(
-      'SELECT rule_id, account_id, region_id, resource_type, resource_id, compliance_type, annotation FROM evaluation_results WHERE rule_id = ANY($1::text[])',
+      'SELECT rule_id, account_id, region_id, resource_type, resource_id, compliance_type, annotation, ci_id FROM evaluation_results WHERE rule_id = ANY($1::text[])',
       [ruleIds],
     );
     for (const r of rows)
@@ -367,12 +373,12 @@ export class Evaluator extends EventEmitter {
     const one = subjects.length === 1 ? subjects[0]! : undefined;
     const rows = one
       ? await this.db.query<Row>(
-          `SELECT rule_id, account_id, region_id, resource_type, resource_id, compliance_type, annotation FROM evaluation_results
+          `SELECT rule_id, account_id, region_id, resource_type, resource_id, compliance_type, annotation, ci_id FROM evaluation_results
            WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 AND resource_id = $4 AND rule_id = ANY($5::text[])`,
           [one.accountId, one.regionId, one.resourceType, one.resourceId, rules.map((r) => r.rule.ruleId)],
         )
       : await this.db.query<Existing & { rule_id: string; account_id: string; region_id: string; resource_type: string; resource_id: string }>(
-      `SELECT e.rule_id, e.account_id, e.region_id, e.resource_type, e.resource_id, e.compliance_type, e.annotation
+      `SELECT e.rule_id, e.account_id, e.region_id, e.resource_type, e.resource_id, e.compliance_type, e.annotation, e.ci_id
        FROM evaluation_results e JOIN json_to_recordset($1::json) AS k(a text, r text, t text, i text)
          ON e.account_id = k.a AND e.region_id = k.r AND e.resource_type = k.t AND e.resource_id = k.i
        WHERE e.rule_id = ANY($2::text[])`,
@@ -418,7 +424,16 @@ export class Evaluator extends EventEmitter {
 
   private differs(w: ResultWrite): boolean {
     if (!w.verdict) return w.previous !== undefined;
-    return !w.previous || w.previous.compliance_type !== w.verdict.complianceType || w.previous.annotation !== w.verdict.annotation;
+    return !w.previous || w.previous.compliance_type !== w.verdict.complianceType || w.previous.annotation !== w.verdict.annotation || this.changedWhileNonCompliant(w);
+  }
+
+  /**
+   * The configuration changed and the resource is still NON_COMPLIANT: worth
+   * its own event, since automatic remediation that gave up on a resource
+   * tries again once it changes.
+   */
+  private changedWhileNonCompliant(w: ResultWrite): boolean {
+    return w.verdict?.complianceType === 'NON_COMPLIANT' && w.previous?.compliance_type === 'NON_COMPLIANT' && w.subject.ciId !== null && w.previous.ci_id !== null && w.subject.ciId !== w.previous.ci_id;
   }
 
   /** Writes results whose verdict differs; a changed compliance type (or a close) also gets a timeline entry and an event. */
@@ -474,8 +489,9 @@ export class Evaluator extends EventEmitter {
         [JSON.stringify(rows), invokedAt, recordedAt],
       );
     }
-    if (this.listenerCount('compliance-change') > 0) {
-      for (const w of timeline) {
+    const again = this.listenerCount('still-non-compliant') > 0 ? changedWrites.filter((w) => this.changedWhileNonCompliant(w)) : [];
+    for (const [name, list] of [['compliance-change', this.listenerCount('compliance-change') > 0 ? timeline : []], ['still-non-compliant', again]] as const) {
+      for (const w of list) {
         const ev: ComplianceChange = {
           accountId: w.subject.accountId,
           regionId: w.subject.regionId,
@@ -490,7 +506,7 @@ export class Evaluator extends EventEmitter {
           ciId: w.subject.ciId,
           recordedAt,
         };
-        this.emit('compliance-change', ev);
+        this.emit(name, ev);
       }
     }
     return { changed: upserts.length, closed: closes.length };

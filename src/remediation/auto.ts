@@ -3,7 +3,9 @@
  * whose remediation is AUTO_EXECUTION queues an execution at once, due after
  * the grace period (delaySeconds). The execution re-evaluates before acting,
  * so a resource its owner fixed during the grace period is left alone.
- * Resources with an unexpired remediation exception are passed by.
+ * Resources with an unexpired remediation exception are passed by. While the
+ * rule's automatic remediation is paused (error control), executions are
+ * still queued, and wait until it is resumed.
  */
 import type { Evaluator, ComplianceChange } from '../evaluation/evaluator.js';
 import type { RuleStore } from '../rules/store.js';
@@ -37,14 +39,21 @@ export function attachAutoRemediation(
           action: spec.action,
           trigger: 'AUTOMATIC',
           notBefore: new Date(Date.now() + spec.delaySeconds * 1000),
+          awaitingApproval: spec.approval === 'required',
         });
-        log.info('automatic remediation queued', { executionId: x.executionId, rule: rule.name, resourceId: c.resourceId });
+        log.info(x.status === 'AWAITING_APPROVAL' ? 'automatic remediation awaits approval' : 'automatic remediation queued', { executionId: x.executionId, rule: rule.name, resourceId: c.resourceId });
         deps.worker.wake();
       } catch (err) {
         if (!(err instanceof ExecutionExistsError)) throw err; // one is already on its way
       }
     })().catch((err: Error) => log.error('queueing an automatic remediation failed', { rule: c.ruleName, resourceId: c.resourceId, err }));
   };
+  // A resource that changed while still non-compliant is tried again, even
+  // after its automatic attempts ran out.
   evaluator.on('compliance-change', onChange);
-  return () => evaluator.off('compliance-change', onChange);
+  evaluator.on('still-non-compliant', onChange);
+  return () => {
+    evaluator.off('compliance-change', onChange);
+    evaluator.off('still-non-compliant', onChange);
+  };
 }

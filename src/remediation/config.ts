@@ -47,7 +47,6 @@ export function validateRemediation(raw: unknown, resourceTypes: string[]): { sp
   if (!parsed.success) return { issues: parsed.error.issues.map((i) => ({ path: at(...(i.path as (string | number)[])), message: i.message })) };
   const r = parsed.data;
   const issues: RemediationIssue[] = [];
-  if (r.approval === 'required') issues.push({ path: at('approval'), message: 'approvals are not available yet; use approval: none (or MANUAL_EXECUTION)' });
   if (r.function) return { issues: [{ path: at('function'), message: 'remediation by function is not available yet; use a built-in action' }] };
   if (!r.action) return { issues: [{ path: at('action'), message: `an action is required: one of ${allActions().map((a) => a.name).join(', ')}` }] };
   const action = remediationAction(r.action);

@@ -40,6 +40,9 @@ export interface Execution extends ResourceKey {
   errorMessage: string | null;
   priorState: unknown;
   rollbackOf: string | null;
+  /** Who approved or rejected it (executions of rules whose remediation needs approval). */
+  decidedBy: string | null;
+  decidedAt: string | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -67,6 +70,8 @@ interface Row {
   error_message: string | null;
   prior_state: unknown;
   rollback_of: string | null;
+  decided_by: string | null;
+  decided_at: Date | null;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -97,11 +102,16 @@ function toExecution(r: Row): Execution {
     errorMessage: r.error_message,
     priorState: r.prior_state,
     rollbackOf: r.rollback_of,
+    decidedBy: r.decided_by,
+    decidedAt: iso(r.decided_at),
     createdAt: iso(r.created_at)!,
     startedAt: iso(r.started_at),
     finishedAt: iso(r.finished_at),
   };
 }
+
+/** Serialises claims across workers (an arbitrary constant, confix's own). */
+const CLAIM_LOCK = 0x636f6e66;
 
 const SELECT = `SELECT x.*, r.name FROM remediation_executions x JOIN rules r ON r.rule_id = x.rule_id`;
 
@@ -150,21 +160,78 @@ export class ExecutionStore {
 
   /**
    * Claims up to `limit` runnable executions for `owner`: queued ones that are
-   * due, and in-progress ones whose lease ran out (their worker died).
+   * due, and in-progress ones whose lease ran out (their worker died). Each
+   * rule's execution controls hold back the rest: no more than `concurrency`
+   * running at once, no more than `perMinute` started in the last minute, and
+   * none of its automatic executions while its automatic remediation is
+   * paused. Claims are serialised by an advisory lock so that workers sharing
+   * a database cannot both see room for the same slot.
    */
   async claim(owner: string, limit: number, leaseMs: number): Promise<Execution[]> {
-    const rows = await this.db.query<Row>(
-      `WITH c AS (
-         SELECT execution_id FROM remediation_executions
-         WHERE (status = 'QUEUED' AND not_before <= now()) OR (status = 'IN_PROGRESS' AND lease_expires_at < now())
-         ORDER BY not_before, created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-       UPDATE remediation_executions x SET status = 'IN_PROGRESS', lease_owner = $1,
-         lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), started_at = COALESCE(x.started_at, now())
-       FROM c, rules r WHERE x.execution_id = c.execution_id AND r.rule_id = x.rule_id
-       RETURNING x.*, r.name`,
-      [owner, limit, leaseMs],
+    return this.db.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
+      const rows = await tx.query<Row>(
+        `WITH due AS (
+           SELECT x.execution_id, x.rule_id, x.not_before, x.created_at,
+                  row_number() OVER (PARTITION BY x.rule_id ORDER BY x.not_before, x.created_at) AS n
+           FROM remediation_executions x LEFT JOIN remediations m ON m.rule_id = x.rule_id
+           WHERE ((x.status = 'QUEUED' AND x.not_before <= now()) OR (x.status = 'IN_PROGRESS' AND x.lease_expires_at < now()))
+             AND NOT (x.trigger = 'AUTOMATIC' AND m.paused_at IS NOT NULL)),
+         load AS (
+           SELECT d.rule_id,
+             (SELECT count(*) FROM remediation_executions r WHERE r.rule_id = d.rule_id AND r.status = 'IN_PROGRESS' AND r.lease_expires_at >= now()) AS running,
+             (SELECT count(*) FROM remediation_executions r WHERE r.rule_id = d.rule_id AND r.started_at > now() - interval '1 minute') AS recent
+           FROM (SELECT DISTINCT rule_id FROM due) d),
+         allowed AS (
+           SELECT d.execution_id FROM due d JOIN load l ON l.rule_id = d.rule_id LEFT JOIN remediations m ON m.rule_id = d.rule_id
+           WHERE d.n <= LEAST(COALESCE((m.spec -> 'executionControls' ->> 'concurrency')::int, 10) - l.running,
+                              COALESCE((m.spec -> 'executionControls' ->> 'perMinute')::int, 600) - l.recent)
+           ORDER BY d.not_before, d.created_at LIMIT $2),
+         c AS (
+           SELECT execution_id FROM remediation_executions WHERE execution_id IN (SELECT execution_id FROM allowed) FOR UPDATE SKIP LOCKED)
+         UPDATE remediation_executions x SET status = 'IN_PROGRESS', lease_owner = $1,
+           lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), started_at = COALESCE(x.started_at, now())
+         FROM c, rules r WHERE x.execution_id = c.execution_id AND r.rule_id = x.rule_id
+         RETURNING x.*, r.name`,
+        [owner, limit, leaseMs],
+      );
+      return rows.map(toExecution);
+    });
+  }
+
+  /**
+   * Approves executions waiting for approval: they are queued to run now.
+   * Answers with those that were waiting; the others are left as they are.
+   */
+  async approve(ids: string[], by: string): Promise<Execution[]> {
+    const rows = await this.db.query<{ execution_id: string }>(
+      `UPDATE remediation_executions SET status = 'QUEUED', not_before = GREATEST(not_before, now()), decided_by = $2, decided_at = now()
+       WHERE execution_id = ANY($1::text[]) AND status = 'AWAITING_APPROVAL' RETURNING execution_id`,
+      [ids, by],
     );
-    return rows.map(toExecution);
+    return Promise.all(rows.map((r) => this.get(r.execution_id)));
+  }
+
+  /** Rejects executions waiting for approval: they end CANCELLED with the reason, touching nothing. */
+  async reject(ids: string[], by: string, reason: string): Promise<Execution[]> {
+    const rows = await this.db.query<{ execution_id: string }>(
+      `UPDATE remediation_executions SET status = 'CANCELLED', decided_by = $2, decided_at = now(), finished_at = now(),
+         error_code = 'Rejected', error_message = $3
+       WHERE execution_id = ANY($1::text[]) AND status = 'AWAITING_APPROVAL' RETURNING execution_id`,
+      [ids, by, `rejected by ${by}: ${reason}`],
+    );
+    return Promise.all(rows.map((r) => this.get(r.execution_id)));
+  }
+
+  /** Counts of a rule's executions by status. */
+  async counts(ruleId: string): Promise<Record<ExecutionStatus, number>> {
+    const rows = await this.db.query<{ status: ExecutionStatus; n: number }>(
+      'SELECT status, count(*)::int AS n FROM remediation_executions WHERE rule_id = $1 GROUP BY status',
+      [ruleId],
+    );
+    const out = Object.fromEntries(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED'].map((s) => [s, 0])) as Record<ExecutionStatus, number>;
+    for (const r of rows) out[r.status] = r.n;
+    return out;
   }
 
   /** Saves progress and extends the lease; false when the lease was lost (another worker has it now). */

@@ -16,6 +16,8 @@ export interface StartRequest {
   allNonCompliant?: boolean;
   dryRun?: boolean;
   trigger?: ExecutionTrigger;
+  /** Queue to run even if the remediation requires approval (a one-shot scan with --remediate). */
+  skipApproval?: boolean;
 }
 
 export interface StartResult {
@@ -70,6 +72,8 @@ export async function startRemediation(
           action: action.name,
           trigger: req.trigger ?? 'MANUAL',
           dryRun: req.dryRun,
+          // A dry run changes nothing, so it needs nobody's approval.
+          awaitingApproval: rule.remediation.approval === 'required' && !req.dryRun && !req.skipApproval,
         }),
       );
     } catch (err) {

@@ -21,11 +21,13 @@ import type { RemediationSpec } from './config.js';
 import type { ResourceState } from '../providers/types.js';
 import { ExecutionExistsError, type Execution, type ExecutionStore, type Step } from './executions.js';
 import { describeException, type ExceptionStore } from './exceptions.js';
+import type { RemediationControls } from './controls.js';
 import './actions/index.js';
 
 export interface WorkerDeps {
   executions: ExecutionStore;
   exceptions: ExceptionStore;
+  controls: RemediationControls;
   rules: RuleStore;
   sandbox: SandboxCloud;
   recorder: Recorder;
@@ -217,6 +219,10 @@ export class RemediationWorker {
       const done = await executions.finish(x.executionId, this.owner, { status: stop.status, steps, errorCode: failed ? stop.code : undefined, errorMessage: failed ? message : undefined });
       if (!done) return;
       this.log.info('execution finished', { executionId: x.executionId, status: stop.status, errorCode: stop.code });
+      if (stop.status === 'FAILED' && spec && !x.dryRun) {
+        const paused = await this.deps.controls.afterFailure(x.ruleId, spec);
+        if (paused) this.log.warn('automatic remediation paused', { rule: x.ruleName, why: paused });
+      }
       if (retry?.next) {
         try {
           const n = await executions.enqueue({ ruleId: x.ruleId, key, action: x.action, trigger: 'AUTOMATIC', attempt: x.attempt + 1, notBefore: retry.next });

@@ -11,6 +11,7 @@ import { ComplianceViews } from '../../src/evaluation/compliance.js';
 import { ExecutionStore } from '../../src/remediation/executions.js';
 import { ExceptionStore } from '../../src/remediation/exceptions.js';
 import { RemediationWorker } from '../../src/remediation/worker.js';
+import { RemediationControls } from '../../src/remediation/controls.js';
 import { startRemediation, startRollback } from '../../src/remediation/start.js';
 import { DEMO_ESTATE } from '../../src/service.js';
 
@@ -44,7 +45,7 @@ async function setup(backend: (typeof backends)[number] = 'pglite') {
     }),
   );
   await evaluator.evaluateRules();
-  const deps = { executions, exceptions, rules, sandbox, recorder, evaluator };
+  const deps = { executions, exceptions, controls: new RemediationControls(db), rules, sandbox, recorder, evaluator };
   const worker = new RemediationWorker(deps, { concurrency: 2 });
   const start = (req: Parameters<typeof startRemediation>[1]) => startRemediation({ rules, inventory, compliance, executions, exceptions }, req);
   const result = async (rule: string, resourceType: string, resourceId: string, accountId: string, regionId: string) =>

@@ -3,6 +3,7 @@ import m002 from './002_rules.js';
 import m003 from './003_remediations.js';
 import m004 from './004_executions.js';
 import m005 from './005_exceptions.js';
+import m006 from './006_remediation_controls.js';
 
 export interface Migration {
   version: number;
@@ -11,4 +12,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append new ones; never change a released one. */
-export const migrations: Migration[] = [m001, m002, m003, m004, m005];
+export const migrations: Migration[] = [m001, m002, m003, m004, m005, m006];
