@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { serveCommand } from './commands/serve.js';
+import { workerCommand } from './commands/worker.js';
 import { inventoryCommands } from './commands/inventory.js';
 import { sandboxCommands } from './commands/sandbox.js';
 import { ruleCommands } from './commands/rules.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true })
     .exitOverride(); // inherited by every subcommand: main() decides the exit status
   serveCommand(program);
+  workerCommand(program);
   const get = program.command('get').description('Show things: resources, accounts, rules, compliance, executions');
   inventoryCommands(program, get);
   ruleCommands(program, get);

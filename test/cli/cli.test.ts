@@ -43,11 +43,11 @@ test('get resources lists the demo estate as a table, and as JSON', async () => 
   assert.ok(parsed.total > 2);
 });
 
-test('opening port 22 through the sandbox shows in history with the right diff', async () => {
-  const call = await confix('sandbox', 'call', 'ecs:AuthorizeSecurityGroup', 'SecurityGroupId=sg-debug-open', 'IpProtocol=TCP', 'PortRange=2222/2222', 'SourceCidrIp=0.0.0.0/0');
+test('opening a port through the sandbox shows in history with the right diff', async () => {
+  const call = await confix('sandbox', 'call', 'ecs:AuthorizeSecurityGroup', 'SecurityGroupId=sg-web-prod', 'IpProtocol=TCP', 'PortRange=2222/2222', 'SourceCidrIp=0.0.0.0/0');
   assert.equal(call.code, 0, call.stderr);
   assert.match(call.stdout, /changed/);
-  const h = await confix('history', 'sg-debug-open');
+  const h = await confix('history', 'sg-web-prod');
   assert.equal(h.code, 0, h.stderr);
   assert.match(h.stdout, /v2 .* OK/);
   const added = h.stdout.split('+ Permissions.Permission[3]:')[1]?.split(/\n\s*\n/)[0] ?? '';
@@ -55,7 +55,7 @@ test('opening port 22 through the sandbox shows in history with the right diff',
   assert.match(added, /SourceCidrIp: 0\.0\.0\.0\/0/);
   assert.match(added, /IpProtocol: TCP/);
   assert.match(h.stdout, /v1 .* ResourceDiscovered/);
-  const r = await confix('get', 'resource', 'sg-debug-open', '--json');
+  const r = await confix('get', 'resource', 'sg-web-prod', '--json');
   assert.equal(JSON.parse(r.stdout).configuration.Permissions.Permission.length, 4);
 });
 
@@ -209,4 +209,62 @@ test('exceptions from the command line: add, list, remove', async () => {
   const again = await confix('exception', 'remove', '--rule', 'ecs-instance-monitor-enabled', '--resource', 'i-bp1memberapp0000001');
   assert.equal(again.code, 1);
   assert.match(again.stderr, /has no exception under ecs-instance-monitor-enabled/);
+});
+
+test('approvals, the remediation detail and the pause from the command line', async () => {
+  const created = await fetch(`${svc.url}/api/v1/rules`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'sg-open-with-approval',
+      source: { managed: 'sg-risky-ports-check' },
+      scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] },
+      remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', approval: 'required' },
+    }),
+  });
+  assert.equal(created.status, 201, await created.text());
+  const q = await confix('remediate', '--rule', 'sg-open-with-approval', '--resource', 'sg-debug-open', '--resource', 'sg-member-db', '--json');
+  assert.equal(q.code, 0, q.stderr);
+  const [a, b] = JSON.parse(q.stdout).queued as { executionId: string; status: string }[];
+  assert.equal(a!.status, 'AWAITING_APPROVAL');
+  const waiting = await confix('get', 'executions', '--status', 'AWAITING_APPROVAL');
+  assert.match(waiting.stdout, new RegExp(a!.executionId));
+
+  const ok = await confix('approve', a!.executionId, '--by', 'alice');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /approved: queued to run \(sg-open-with-approval on sg-debug-open\)/);
+  const no = await confix('reject', b!.executionId, '--reason', 'db team does it tonight', '--by', 'bob');
+  assert.equal(no.code, 0, no.stderr);
+  assert.match(no.stdout, /rejected: cancelled/);
+  const twice = await confix('approve', b!.executionId);
+  assert.equal(twice.code, 1);
+  assert.match(twice.stdout + twice.stderr, /is CANCELLED, not AWAITING_APPROVAL/);
+  const missing = await confix('reject', a!.executionId);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /required option '--reason <text>'/);
+
+  for (let i = 0; i < 100 && JSON.parse((await confix('get', 'execution', a!.executionId, '--json')).stdout).status !== 'SUCCEEDED'; i++) await new Promise((r) => setTimeout(r, 100));
+  const shown = await confix('get', 'execution', a!.executionId);
+  assert.match(shown.stdout, /approved by alice/);
+  const detail = await confix('get', 'remediation', 'sg-open-with-approval');
+  assert.equal(detail.code, 0, detail.stderr);
+  assert.match(detail.stdout, /action: ACS-ECS-RevokeSecurityGroupRules/);
+  assert.match(detail.stdout, /approval: required/);
+  assert.match(detail.stdout, /manual remediation only/);
+  assert.match(detail.stdout, /SUCCEEDED 1\s+CANCELLED 1/);
+  assert.match(detail.stdout, /sg-member-db\s+CANCELLED\s+MANUAL.*Rejected: rejected by bob: db team does it tonight/);
+
+  const paused = await confix('remediation', 'pause', 'sg-open-with-approval', '--reason', 'change freeze');
+  assert.equal(paused.code, 0, paused.stderr);
+  assert.match((await confix('get', 'remediation', 'sg-open-with-approval')).stdout, /automatic remediation PAUSED since .*: change freeze/);
+  assert.equal((await confix('remediation', 'pause', 'sg-open-with-approval')).code, 1, 'already paused');
+  assert.equal((await confix('remediation', 'resume', 'sg-open-with-approval')).code, 0);
+  const again = await confix('remediation', 'resume', 'sg-open-with-approval');
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /is not paused/);
+
+  const actions = await confix('get', 'actions', '--json');
+  const names = JSON.parse(actions.stdout).map((x: { name: string }) => x.name);
+  assert.equal(names.length, 8);
+  assert.ok(names.includes('AWS-DisableS3BucketPublicReadWrite'));
 });

@@ -4,6 +4,8 @@ import { startRemediation, startRollback } from '../../remediation/start.js';
 import { errorResponses, json, LookupQuery } from '../schemas.js';
 import { ApiError } from '../errors.js';
 import { frequencySeconds } from '../../rules/model.js';
+import { allActions } from '../../remediation/registry.js';
+import { ERROR_MIN_SAMPLE, ERROR_WINDOW } from '../../remediation/controls.js';
 
 const StepSchema = z.object({ name: z.string(), status: z.string(), startedAt: z.string(), finishedAt: z.string(), message: z.string(), detail: z.unknown().optional() });
 const ExecutionSchema = z
@@ -12,11 +14,166 @@ const ExecutionSchema = z
     action: z.string(), status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']), trigger: z.enum(['AUTOMATIC', 'MANUAL', 'API']),
     dryRun: z.boolean(), attempt: z.number(), notBefore: z.string(), leaseOwner: z.string().nullable(), leaseExpiresAt: z.string().nullable(),
     parameters: z.record(z.string(), z.unknown()).nullable(), steps: z.array(StepSchema), errorCode: z.string().nullable(), errorMessage: z.string().nullable(),
-    priorState: z.unknown(), rollbackOf: z.string().nullable(), createdAt: z.string(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(),
+    priorState: z.unknown(), rollbackOf: z.string().nullable(), decidedBy: z.string().nullable(), decidedAt: z.string().nullable(), createdAt: z.string(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(),
   })
   .openapi('RemediationExecution');
 
+const STATUSES = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+const PauseSchema = z
+  .object({ paused: z.boolean(), pausedAt: z.string().nullable(), reason: z.string().nullable(), resumedAt: z.string().nullable() })
+  .openapi('RemediationPauseState');
+const Decider = z.string().min(1).max(200).optional().openapi({ description: 'Who decides (recorded on the execution); defaults to "api"' });
+
 export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/remediation/actions',
+      tags: ['remediation'],
+      summary: 'The built-in remediation actions: what each fixes, its parameters, the provider permissions it needs, and whether it can be rolled back',
+      responses: {
+        200: json(
+          z.object({
+            items: z.array(
+              z.object({
+                name: z.string(), description: z.string(), resourceTypes: z.array(z.string()), resourceParameter: z.string(),
+                defaultBindings: z.record(z.string(), z.string()), permissions: z.array(z.string()), rollback: z.boolean(), parameters: z.unknown(),
+              }),
+            ),
+          }),
+          'Actions',
+        ),
+      },
+    }),
+    async (c) =>
+      c.json(
+        {
+          items: allActions().map((a) => ({
+            name: a.name,
+            description: a.description,
+            resourceTypes: a.resourceTypes,
+            resourceParameter: a.resourceParameter,
+            defaultBindings: a.defaultBindings ?? {},
+            permissions: a.permissions,
+            rollback: typeof a.rollback === 'function',
+            parameters: z.toJSONSchema(a.parameters, { io: 'input', unrepresentable: 'any' }),
+          })),
+        },
+        200,
+      ),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/rules/{name}/remediation',
+      tags: ['remediation'],
+      summary: "A rule's remediation detail: the configuration, whether automatic remediation is paused, counts by status, and the execution result list",
+      request: { params: z.object({ name: z.string() }), query: z.object({ limit: z.coerce.number().int().min(1).max(10000).optional() }) },
+      responses: {
+        200: json(
+          z.object({
+            ruleId: z.string(), ruleName: z.string(), remediation: z.record(z.string(), z.unknown()), state: PauseSchema,
+            errorControl: z.object({ window: z.number(), minimumSample: z.number() }),
+            counts: z.record(z.string(), z.number()), executions: z.array(ExecutionSchema),
+          }),
+          'The remediation detail',
+        ),
+        404: errorResponses[404],
+      },
+    }),
+    async (c) => {
+      const rule = await deps.rules.get(c.req.valid('param').name);
+      if (!rule.remediation) throw new ApiError(404, 'NoRemediation', `rule ${rule.name} has no remediation; declare one under remediation: in the rule`);
+      const [state, counts, executions] = await Promise.all([
+        deps.controls.state(rule.ruleId),
+        deps.executions.counts(rule.ruleId),
+        deps.executions.list({ ruleId: rule.ruleId, limit: c.req.valid('query').limit ?? 50 }),
+      ]);
+      return c.json(
+        { ruleId: rule.ruleId, ruleName: rule.name, remediation: rule.remediation as unknown as Record<string, unknown>, state, errorControl: { window: ERROR_WINDOW, minimumSample: ERROR_MIN_SAMPLE }, counts, executions },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/rules/{name}/remediation/pause',
+      tags: ['remediation'],
+      summary: "Pause the rule's automatic remediation: its automatic executions wait until it is resumed (manual ones still run)",
+      request: {
+        params: z.object({ name: z.string() }),
+        body: { required: false, content: { 'application/json': { schema: z.object({ reason: z.string().min(1).max(1000).optional() }) } } },
+      },
+      responses: { 200: json(PauseSchema, 'The pause state'), 404: errorResponses[404], 409: errorResponses[409] },
+    }),
+    async (c) => {
+      const rule = await withRemediation(c.req.valid('param').name);
+      const reason = (await c.req.json().catch(() => ({})) as { reason?: string }).reason ?? 'paused by an operator';
+      if (!(await deps.controls.pause(rule.ruleId, reason))) throw new ApiError(409, 'AlreadyPaused', `automatic remediation of ${rule.name} is already paused`);
+      return c.json(await deps.controls.state(rule.ruleId), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/rules/{name}/remediation/resume',
+      tags: ['remediation'],
+      summary: "Resume the rule's automatic remediation after a pause; failures before now no longer count towards the error limit",
+      request: { params: z.object({ name: z.string() }) },
+      responses: { 200: json(PauseSchema, 'The pause state'), 404: errorResponses[404], 409: errorResponses[409] },
+    }),
+    async (c) => {
+      const rule = await withRemediation(c.req.valid('param').name);
+      if (!(await deps.controls.resume(rule.ruleId))) throw new ApiError(409, 'NotPaused', `automatic remediation of ${rule.name} is not paused`);
+      deps.worker.wake();
+      return c.json(await deps.controls.state(rule.ruleId), 200);
+    },
+  );
+
+  for (const decision of ['approve', 'reject'] as const) {
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `/executions/{id}/${decision}`,
+        tags: ['remediation'],
+        summary: decision === 'approve' ? 'Approve an execution waiting for approval: it is queued to run now' : 'Reject an execution waiting for approval: it ends CANCELLED with the reason, touching nothing',
+        request: {
+          params: z.object({ id: z.string() }),
+          body: {
+            required: decision === 'reject',
+            content: {
+              'application/json': {
+                schema: decision === 'reject' ? z.object({ reason: z.string().min(1).max(1000), by: Decider }) : z.object({ by: Decider }),
+              },
+            },
+          },
+        },
+        responses: { 200: json(ExecutionSchema, 'The execution'), 404: errorResponses[404], 409: errorResponses[409] },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param');
+        const body = (await c.req.json().catch(() => ({}))) as { by?: string; reason?: string };
+        const x = await deps.executions.get(id);
+        if (x.status !== 'AWAITING_APPROVAL') throw new ApiError(409, 'NotAwaitingApproval', `${id} is ${x.status}, not AWAITING_APPROVAL`);
+        const by = body.by ?? 'api';
+        const [done] = decision === 'approve' ? await deps.executions.approve([id], by) : await deps.executions.reject([id], by, body.reason!);
+        if (!done) throw new ApiError(409, 'NotAwaitingApproval', `${id} was decided meanwhile`);
+        if (decision === 'approve') deps.worker.wake();
+        return c.json(done, 200);
+      },
+    );
+  }
+
+  async function withRemediation(name: string) {
+    const rule = await deps.rules.get(name);
+    if (!rule.remediation) throw new ApiError(404, 'NoRemediation', `rule ${rule.name} has no remediation`);
+    return rule;
+  }
+
   app.openapi(
     createRoute({
       method: 'post',
@@ -33,6 +190,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
                 resourceIds: z.array(z.string()).optional(),
                 allNonCompliant: z.boolean().optional(),
                 dryRun: z.boolean().optional().openapi({ description: 'Record the preview as the execution, change nothing' }),
+                trigger: z.enum(['MANUAL', 'API']).optional().openapi({ description: 'MANUAL when a person pressed the button (CLI, console); API (the default) for scripts' }),
               }),
             },
           },
@@ -47,7 +205,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
     async (c) => {
       const { name } = c.req.valid('param');
       const body = c.req.valid('json');
-      const res = await startRemediation(deps, { rule: name, ...body, trigger: 'API' });
+      const res = await startRemediation(deps, { rule: name, ...body, trigger: body.trigger ?? 'API' });
       if (res.queued.length) deps.worker.wake();
       return c.json(res, 200);
     },
@@ -62,7 +220,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       request: {
         query: LookupQuery.extend({
           rule: z.string().optional(),
-          status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']).optional(),
+          status: z.enum(STATUSES).optional(),
           resourceId: z.string().optional(),
           limit: z.coerce.number().int().min(1).max(10000).optional(),
         }),

@@ -5,6 +5,24 @@ import { collect, intOption } from '../options.js';
 import { diffLines, table, time, yaml } from '../format.js';
 import type { Execution } from '../../remediation/executions.js';
 import type { DiffOp } from '../../inventory/diff.js';
+import { userInfo } from 'node:os';
+
+interface PauseState {
+  paused: boolean;
+  pausedAt: string | null;
+  reason: string | null;
+  resumedAt: string | null;
+}
+
+/** Who decides, as recorded on the execution: --by, or the local user. */
+function decider(by?: string): string {
+  if (by) return by;
+  try {
+    return userInfo().username;
+  } catch {
+    return 'cli';
+  }
+}
 
 const ACTIVE = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS'];
 
@@ -19,6 +37,7 @@ function printExecution(x: Execution): void {
   print(`${pc.bold(x.executionId)}  ${statusColor(x.status)}${x.dryRun ? pc.dim(' (dry run)') : ''}`);
   print(`  rule ${x.ruleName}  action ${x.action}  trigger ${x.trigger}  attempt ${x.attempt}${x.rollbackOf ? `  rollback of ${x.rollbackOf}` : ''}`);
   print(`  resource ${x.resourceType} ${x.resourceId} (${x.accountId}/${x.regionId})`);
+  if (x.decidedBy) print(`  ${x.status === 'CANCELLED' ? 'rejected' : 'approved'} by ${x.decidedBy} at ${time(x.decidedAt)}`);
   print(`  created ${time(x.createdAt)}  started ${time(x.startedAt)}  finished ${time(x.finishedAt)}`);
   if (x.errorCode) print(pc.red(`  error ${x.errorCode}: ${x.errorMessage}`));
   if (x.steps.length) print(pc.dim('steps:'));
@@ -48,7 +67,7 @@ export function remediationCommands(program: Command, get: Command) {
       const api = client(cmd);
       const res = await api.post<{ queued: Execution[]; failed: { resourceId: string; reason: string }[] }>(
         `/rules/${encodeURIComponent(o.rule)}/remediation/executions`,
-        { resourceIds: o.resource, allNonCompliant: o.allNonCompliant ?? false, dryRun: o.dryRun ?? false },
+        { resourceIds: o.resource, allNonCompliant: o.allNonCompliant ?? false, dryRun: o.dryRun ?? false, trigger: 'MANUAL' },
       );
       let executions = res.queued;
       if (o.wait && executions.length) {
@@ -84,6 +103,92 @@ export function remediationCommands(program: Command, get: Command) {
       if (globals(cmd).json) return printJson(x);
       if (o.wait) printExecution(x);
       else print(`rollback of ${id} queued as ${x.executionId}; follow with \`confix get execution ${x.executionId}\``);
+    });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    const cmd = program
+      .command(`${decision} <executionId...>`)
+      .description(
+        decision === 'approve'
+          ? 'Approve executions waiting for approval (AWAITING_APPROVAL): they run now'
+          : 'Reject executions waiting for approval: they end CANCELLED with your reason, touching nothing',
+      )
+      .option('--by <name>', 'who decides, as recorded on the execution (default: your user name)');
+    if (decision === 'reject') cmd.requiredOption('--reason <text>', 'why (recorded on the execution)');
+    cmd.action(async (ids: string[], o: { by?: string; reason?: string }, c: Command) => {
+      const api = client(c);
+      const done: Execution[] = [];
+      const problems: string[] = [];
+      for (const id of ids) {
+        try {
+          done.push(await api.post<Execution>(`/executions/${encodeURIComponent(id)}/${decision}`, { by: decider(o.by), ...(o.reason ? { reason: o.reason } : {}) }));
+        } catch (err) {
+          problems.push(`${id}: ${(err as Error).message}`);
+        }
+      }
+      if (globals(c).json) printJson({ [decision === 'approve' ? 'approved' : 'rejected']: done, failed: problems });
+      else {
+        for (const x of done) print(`${x.executionId} ${decision === 'approve' ? 'approved: queued to run' : 'rejected: cancelled'} (${x.ruleName} on ${x.resourceId})`);
+        for (const p of problems) print(pc.red(`not ${decision}d: ${p}`));
+      }
+      if (problems.length) throw new Error(`${problems.length} of ${ids.length} could not be ${decision}d`);
+    });
+  }
+
+  const remediation = program.command('remediation').description("Pause or resume a rule's automatic remediation");
+  remediation
+    .command('pause <rule>')
+    .description("Pause the rule's automatic remediation: its automatic executions wait until resumed (manual ones still run)")
+    .option('--reason <text>', 'why (shown with the rule)')
+    .action(async (rule: string, o: { reason?: string }, cmd: Command) => {
+      const st = await client(cmd).post<PauseState>(`/rules/${encodeURIComponent(rule)}/remediation/pause`, o.reason ? { reason: o.reason } : {});
+      if (globals(cmd).json) return printJson(st);
+      print(`automatic remediation of ${rule} is paused: ${st.reason}`);
+    });
+  remediation
+    .command('resume <rule>')
+    .description("Resume the rule's automatic remediation after a pause (by you or by the error-percentage control)")
+    .action(async (rule: string, _o: unknown, cmd: Command) => {
+      const st = await client(cmd).post<PauseState>(`/rules/${encodeURIComponent(rule)}/remediation/resume`);
+      if (globals(cmd).json) return printJson(st);
+      print(`automatic remediation of ${rule} resumed; waiting automatic executions will run`);
+    });
+
+  get
+    .command('remediation <rule>')
+    .description("A rule's remediation detail: configuration, pause state, counts, and the execution result list")
+    .option('--limit <n>', 'at most this many executions', intOption('--limit', 1, 10000), 20)
+    .action(async (rule: string, o: { limit: number }, cmd: Command) => {
+      const d = await client(cmd).get<{
+        ruleName: string;
+        remediation: Record<string, unknown>;
+        state: PauseState;
+        counts: Record<string, number>;
+        executions: Execution[];
+      }>(`/rules/${encodeURIComponent(rule)}/remediation`, { limit: o.limit });
+      if (globals(cmd).json) return printJson(d);
+      print(pc.bold(`${d.ruleName}: remediation`));
+      print(yaml(d.remediation).replace(/^/gm, '  ').trimEnd());
+      if (d.state.paused) print(pc.red(`automatic remediation PAUSED since ${time(d.state.pausedAt)}: ${d.state.reason}`));
+      else if (d.remediation.invokeType === 'AUTO_EXECUTION') print(pc.green('automatic remediation active') + (d.state.resumedAt ? pc.dim(` (resumed ${time(d.state.resumedAt)})`) : ''));
+      else print(pc.dim('manual remediation only (MANUAL_EXECUTION): runs when started with `confix remediate`'));
+      print(Object.entries(d.counts).filter(([, n]) => n > 0).map(([st, n]) => `${statusColor(st)} ${n}`).join('  ') || pc.dim('no executions yet'));
+      if (d.executions.length)
+        print(
+          table(
+            ['EXECUTION', 'RESOURCE', 'STATUS', 'TRIGGER', 'ATTEMPT', 'STARTED', 'FINISHED', 'FAILURE REASON'],
+            d.executions.map((x) => [x.executionId, x.resourceId, statusColor(x.status) + (x.dryRun ? pc.dim(' dry') : ''), x.trigger, x.attempt, time(x.startedAt), time(x.finishedAt), x.errorCode ? `${x.errorCode}: ${x.errorMessage}` : '']),
+          ),
+        );
+    });
+
+  get
+    .command('actions')
+    .description('The built-in remediation actions, what they fix and the permissions they need')
+    .action(async (_o: unknown, cmd: Command) => {
+      const { items } = await client(cmd).get<{ items: { name: string; description: string; resourceTypes: string[]; permissions: string[]; rollback: boolean }[] }>('/remediation/actions');
+      if (globals(cmd).json) return printJson(items);
+      print(table(['ACTION', 'FIXES', 'PERMISSIONS', 'ROLLBACK', 'DESCRIPTION'], items.map((a) => [a.name, a.resourceTypes.join('\n'), a.permissions.join('\n'), a.rollback ? 'yes' : 'no', a.description])));
     });
 
   const exception = program.command('exception').description("Exempt resources from a rule's remediation");

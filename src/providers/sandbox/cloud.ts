@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chunks, type Db, type Queryable } from '../../store/index.js';
 import type { Account, ChangeFeed, DiscoveryScope, Provider, ResourceChange, ResourceKey, ResourceState, Tags, Configuration } from '../types.js';
 import { SandboxError } from './errors.js';
@@ -69,12 +70,35 @@ function newIdFor(dialect: 'acs' | 'aws') {
   };
 }
 
+export interface SandboxOptions {
+  /**
+   * Simulated API latency in ms for every call (all of them write): half
+   * before the change is made, half after it, before the answer comes back,
+   * as with a real cloud, where a caller that dies mid-call may or may not
+   * have changed the resource. Default: CONFIX_SANDBOX_LATENCY_MS, else 0.
+   * Tests use it to kill a remediation worker in the middle of an action.
+   */
+  latencyMs?: number;
+}
+
+function latencyFromEnv(): number {
+  const v = process.env.CONFIX_SANDBOX_LATENCY_MS;
+  if (v === undefined || v === '') return 0;
+  if (!/^\d+$/.test(v)) throw new Error(`CONFIX_SANDBOX_LATENCY_MS must be a whole number of milliseconds, not "${v}"`);
+  return Number(v);
+}
+
 export class SandboxCloud implements Provider {
   readonly name = 'sandbox';
   private readonly events = new EventEmitter();
+  private readonly latencyMs: number;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    opts: SandboxOptions = {},
+  ) {
     this.events.setMaxListeners(100);
+    this.latencyMs = opts.latencyMs ?? latencyFromEnv();
   }
 
   resourceTypes(): string[] {
@@ -205,6 +229,14 @@ export class SandboxCloud implements Provider {
 
   /** The sandbox's API: one action (service:Action) with the cloud's own parameter names. */
   async call(action: string, target: CallTarget, rawParams: Record<string, unknown>): Promise<CallResult> {
+    if (!this.latencyMs) return this.callNow(action, target, rawParams);
+    await sleep(this.latencyMs / 2);
+    const out = await this.callNow(action, target, rawParams);
+    await sleep(this.latencyMs / 2);
+    return out;
+  }
+
+  private async callNow(action: string, target: CallTarget, rawParams: Record<string, unknown>): Promise<CallResult> {
     const op = operation(action);
     if (!op) throw new SandboxError('InvalidAction.NotFound', `The action "${action}" is not supported by the sandbox cloud.`, 404);
     const parsed = op.params.safeParse(rawParams);
