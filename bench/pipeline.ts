@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openStore } from '../src/store/index.js';
 import { SandboxCloud, generateEstate } from '../src/providers/sandbox/index.js';
-import { Recorder, type RecordedEvent } from '../src/inventory/index.js';
+import { Inventory, Recorder, type RecordedEvent } from '../src/inventory/index.js';
+import { ExceptionStore } from '../src/remediation/exceptions.js';
 import { RuleStore } from '../src/rules/store.js';
 import { Evaluator, type ComplianceChange } from '../src/evaluation/evaluator.js';
 import { applyPolicy } from '../src/policy/plan.js';
@@ -79,7 +80,7 @@ try {
   await recorder.snapshot('sandbox');
   const resnapMs = performance.now() - t;
 
-  await applyPolicy(db, rules, readPolicyDocuments([EXAMPLE_POLICIES]));
+  await applyPolicy({ db, rules, exceptions: new ExceptionStore(db), inventory: new Inventory(db) }, readPolicyDocuments([EXAMPLE_POLICIES]));
   t = performance.now();
   const firstEval = await evaluator.evaluateRules();
   const evalMs = performance.now() - t;

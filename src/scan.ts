@@ -43,7 +43,7 @@ export async function scan(input: ScanInput): Promise<ScanReport> {
     const { sandbox, recorder, rules, evaluator, compliance } = engine;
     const load = await sandbox.loadEstate(input.estate, { source: input.estateSource, lineOf: input.estateLineOf });
     // Policies are checked before the slow part, so a bad file fails fast.
-    await applyPolicy(db, rules, input.policies);
+    await applyPolicy(engine, input.policies);
     await recorder.snapshot(sandbox.name, {
       onProgress: (p) => input.onProgress?.('record', p.resources, load.resources),
     });

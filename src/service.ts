@@ -75,7 +75,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     await recorder.snapshot(sandbox.name);
     await evaluator.idle();
     if (opts.demo !== false && (await rules.list()).length === 0) {
-      const plan = await applyPolicy(db, rules, readPolicyDocuments([EXAMPLE_POLICIES]));
+      const plan = await applyPolicy(engine, readPolicyDocuments([EXAMPLE_POLICIES]));
       const summary = await evaluator.evaluateRules();
       log.info('no rules yet: applied the example policies', { rules: plan.create.length, evaluations: summary.evaluations });
     }

@@ -4,7 +4,7 @@
  * manual one is refused with the reason, and a queued execution whose
  * resource became exempt is cancelled when it comes to run.
  */
-import type { Db } from '../store/index.js';
+import type { Db, Queryable } from '../store/index.js';
 import type { ResourceKey } from '../providers/types.js';
 
 export interface RemediationException extends ResourceKey {
@@ -14,6 +14,8 @@ export interface RemediationException extends ResourceKey {
   expiresAt: string | null;
   createdAt: string;
   expired: boolean;
+  /** 'policy' when declared in policy files (apply --prune removes it once undeclared), else 'api'. */
+  origin: 'policy' | 'api';
 }
 
 interface Row {
@@ -26,6 +28,7 @@ interface Row {
   reason: string;
   expires_at: Date | null;
   created_at: Date;
+  origin: 'policy' | 'api';
 }
 
 function toException(r: Row, now = new Date()): RemediationException {
@@ -40,6 +43,7 @@ function toException(r: Row, now = new Date()): RemediationException {
     expiresAt: r.expires_at ? new Date(r.expires_at).toISOString() : null,
     createdAt: new Date(r.created_at).toISOString(),
     expired: r.expires_at !== null && new Date(r.expires_at) <= now,
+    origin: r.origin,
   };
 }
 
@@ -50,19 +54,19 @@ export class ExceptionStore {
   constructor(private readonly db: Db) {}
 
   /** Adds or replaces the exception of a resource under a rule. */
-  async put(ruleId: string, key: ResourceKey, reason: string, expiresAt: Date | null): Promise<RemediationException> {
-    await this.db.query(
-      `INSERT INTO remediation_exceptions (rule_id, account_id, region_id, resource_type, resource_id, reason, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (rule_id, account_id, region_id, resource_type, resource_id) DO UPDATE SET reason = EXCLUDED.reason, expires_at = EXCLUDED.expires_at, created_at = now()`,
-      [ruleId, key.accountId, key.regionId, key.resourceType, key.resourceId, reason, expiresAt],
+  async put(ruleId: string, key: ResourceKey, reason: string, expiresAt: Date | null, origin: 'policy' | 'api' = 'api', q: Queryable = this.db): Promise<RemediationException> {
+    await q.query(
+      `INSERT INTO remediation_exceptions (rule_id, account_id, region_id, resource_type, resource_id, reason, expires_at, origin)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (rule_id, account_id, region_id, resource_type, resource_id) DO UPDATE SET reason = EXCLUDED.reason, expires_at = EXCLUDED.expires_at, origin = EXCLUDED.origin, created_at = now()`,
+      [ruleId, key.accountId, key.regionId, key.resourceType, key.resourceId, reason, expiresAt, origin],
     );
-    const [row] = await this.db.query<Row>(`${SELECT} WHERE ${KEY}`, [ruleId, key.accountId, key.regionId, key.resourceType, key.resourceId]);
+    const [row] = await q.query<Row>(`${SELECT} WHERE ${KEY}`, [ruleId, key.accountId, key.regionId, key.resourceType, key.resourceId]);
     return toException(row!);
   }
 
-  async remove(ruleId: string, key: ResourceKey): Promise<boolean> {
-    const rows = await this.db.query(
+  async remove(ruleId: string, key: ResourceKey, q: Queryable = this.db): Promise<boolean> {
+    const rows = await q.query(
       'DELETE FROM remediation_exceptions e WHERE ' + KEY + ' RETURNING 1',
       [ruleId, key.accountId, key.regionId, key.resourceType, key.resourceId],
     );

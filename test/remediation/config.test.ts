@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { validateRule, RuleValidationError } from '../../src/rules/model.js';
 import { freshDb } from '../helpers/db.js';
 import { RuleStore } from '../../src/rules/store.js';
+import { createEngine } from '../../src/engine.js';
 import { planPolicy } from '../../src/policy/plan.js';
 
 const seed003 = {
@@ -57,13 +58,14 @@ test('a bad remediation is refused naming the field', () => {
 test('plan shows a remediation change as part of the rule', async () => {
   const db = await freshDb();
   try {
-    const rules = new RuleStore(db);
+    const engine = createEngine(db);
+    const { rules } = engine;
     const created = await rules.create(validateRule(seed003), 'policy');
     assert.equal((await rules.get(created.name)).remediation?.action, 'ACS-ECS-RevokeSecurityGroupRules');
     const changed = { ...seed003, remediation: { ...seed003.remediation, invokeType: 'MANUAL_EXECUTION' } };
-    const plan = await planPolicy(rules, [{ source: 'x.yaml', kind: 'Rule', body: changed }]);
+    const plan = await planPolicy(engine, [{ source: 'x.yaml', kind: 'Rule', body: changed }]);
     assert.deepEqual(plan.update.map((u) => u.changes.map((c) => [c.path, c.previousValue, c.value])), [[['/remediation/invokeType', 'AUTO_EXECUTION', 'MANUAL_EXECUTION']]]);
-    const removed = await planPolicy(rules, [{ source: 'x.yaml', kind: 'Rule', body: { ...seed003, remediation: undefined } }]);
+    const removed = await planPolicy(engine, [{ source: 'x.yaml', kind: 'Rule', body: { ...seed003, remediation: undefined } }]);
     assert.equal(removed.update[0]!.changes[0]!.op, 'remove');
     await rules.update(created.name, validateRule({ ...seed003, remediation: undefined }));
     assert.equal((await rules.get(created.name)).remediation, undefined);

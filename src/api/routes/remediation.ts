@@ -266,7 +266,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
   const ExceptionSchema = z
     .object({
       ruleId: z.string(), ruleName: z.string(), accountId: z.string(), regionId: z.string(), resourceType: z.string(), resourceId: z.string(),
-      reason: z.string(), expiresAt: z.string().nullable(), createdAt: z.string(), expired: z.boolean(),
+      reason: z.string(), expiresAt: z.string().nullable(), createdAt: z.string(), expired: z.boolean(), origin: z.enum(['policy', 'api']),
     })
     .openapi('RemediationException');
 

@@ -60,6 +60,15 @@ const PlanSchema = z
     delete: z.array(z.string()),
     unchanged: z.array(z.string()),
     notDeclared: z.array(z.string()),
+    exceptions: z
+      .object({
+        create: z.array(z.record(z.string(), z.unknown())),
+        update: z.array(z.record(z.string(), z.unknown())),
+        delete: z.array(z.record(z.string(), z.unknown())),
+        unchanged: z.number(),
+        notDeclared: z.array(z.record(z.string(), z.unknown())),
+      })
+      .openapi({ description: 'Remediation exceptions (kind: RemediationException)' }),
   })
   .openapi('PolicyPlan');
 
@@ -235,7 +244,7 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      return c.json(await planPolicy(deps.rules, body.documents, { prune: body.prune }), 200);
+      return c.json(await planPolicy(deps, body.documents, { prune: body.prune }), 200);
     },
   );
 
@@ -250,7 +259,7 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const plan = await applyPolicy(deps.db, deps.rules, body.documents, { prune: body.prune });
+      const plan = await applyPolicy(deps, body.documents, { prune: body.prune });
       const names = [...plan.create.map((s) => s.name), ...plan.update.map((u) => u.name)];
       const evaluation = names.length
         ? await deps.evaluator.evaluateRules(names)

@@ -48,8 +48,19 @@ function printPlan(plan: Plan): void {
   }
   for (const d of plan.delete) print(pc.red(`- delete rule ${d} (no longer declared)`));
   if (plan.notDeclared.length) print(pc.dim(`  kept: ${plan.notDeclared.join(', ')} (from policy files, not declared here; --prune deletes them)`));
-  const n = plan.create.length + plan.update.length + plan.delete.length;
-  print(`${n ? '' : 'no changes. '}plan: ${plan.create.length} to create, ${plan.update.length} to change, ${plan.delete.length} to delete, ${plan.unchanged.length} unchanged`);
+  const x = plan.exceptions;
+  const until = (e: { expiresAt: string | null }) => (e.expiresAt ? ` until ${time(e.expiresAt)}` : '');
+  for (const e of x.create) print(pc.green(`+ create exception ${e.rule} / ${e.resourceId}${until(e)}: ${e.reason}`));
+  for (const e of x.update) {
+    print(pc.yellow(`~ update exception ${e.rule} / ${e.resourceId}`));
+    if (e.before.reason !== e.reason) print(`    reason: "${e.before.reason}" → "${e.reason}"`);
+    if (e.before.expiresAt !== e.expiresAt) print(`    expires: ${e.before.expiresAt ?? 'never'} → ${e.expiresAt ?? 'never'}`);
+  }
+  for (const e of x.delete) print(pc.red(`- delete exception ${e.rule} / ${e.resourceId} (no longer declared)`));
+  if (x.notDeclared.length) print(pc.dim(`  kept exceptions: ${x.notDeclared.map((e) => `${e.rule} / ${e.resourceId}`).join(', ')} (from policy files, not declared here; --prune deletes them)`));
+  const n = plan.create.length + plan.update.length + plan.delete.length + x.create.length + x.update.length + x.delete.length;
+  const exceptions = x.create.length + x.update.length + x.delete.length + x.unchanged ? `; exceptions: ${x.create.length} to create, ${x.update.length} to change, ${x.delete.length} to delete, ${x.unchanged} unchanged` : '';
+  print(`${n ? '' : 'no changes. '}plan: ${plan.create.length} to create, ${plan.update.length} to change, ${plan.delete.length} to delete, ${plan.unchanged.length} unchanged${exceptions}`);
 }
 
 export function ruleCommands(program: Command, get: Command) {
@@ -161,9 +172,9 @@ export function ruleCommands(program: Command, get: Command) {
 
   program
     .command('plan')
-    .description('Show what applying policy files would create, change and delete')
+    .description('Show what applying policy files (kind Rule and RemediationException) would create, change and delete')
     .requiredOption('-f, --file <path>', 'a policy file or a directory of them')
-    .option('--prune', 'also delete rules that came from policy files but are not declared in these')
+    .option('--prune', 'also delete rules and exceptions that came from policy files but are not declared in these')
     .action(async (o: { file: string; prune?: boolean }, cmd: Command) => {
       const plan = await sendPolicy<Plan>(cmd, '/policy/plan', readPolicyDocuments([o.file]), o.prune);
       if (globals(cmd).json) return printJson(plan);
@@ -172,9 +183,9 @@ export function ruleCommands(program: Command, get: Command) {
 
   program
     .command('apply')
-    .description('Make the rules match policy files, then evaluate what changed')
+    .description('Make the rules, their remediations and the remediation exceptions match policy files, then evaluate what changed')
     .requiredOption('-f, --file <path>', 'a policy file or a directory of them')
-    .option('--prune', 'also delete rules that came from policy files but are not declared in these')
+    .option('--prune', 'also delete rules and exceptions that came from policy files but are not declared in these')
     .action(async (o: { file: string; prune?: boolean }, cmd: Command) => {
       const res = await sendPolicy<{ plan: Plan; evaluation: EvaluationSummary }>(cmd, '/policy/apply', readPolicyDocuments([o.file]), o.prune);
       if (globals(cmd).json) return printJson(res);
