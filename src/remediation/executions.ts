@@ -246,6 +246,16 @@ export class ExecutionStore {
     return rows.length === 1;
   }
 
+  /** Extends the lease while a step runs; false when the lease was lost. */
+  async renew(id: string, owner: string, leaseMs: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE remediation_executions SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+       WHERE execution_id = $1 AND lease_owner = $2 AND status = 'IN_PROGRESS' RETURNING 1`,
+      [id, owner, leaseMs],
+    );
+    return rows.length === 1;
+  }
+
   /** Ends an execution, only if `owner` still holds it: an execution ends exactly once. */
   async finish(id: string, owner: string, outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; steps: Step[]; errorCode?: string; errorMessage?: string }): Promise<boolean> {
     const rows = await this.db.query(

@@ -69,7 +69,11 @@ export class RemediationWorker {
   private readonly pollMs: number;
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
-  private ticking = false;
+  private ticking: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+  /** drain() runs without start(): claims are allowed then. */
+  private draining = false;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly log: Logger;
 
@@ -85,24 +89,41 @@ export class RemediationWorker {
   }
 
   start(): void {
+    this.stopped = false;
     this.timer = setInterval(() => this.wake(), this.pollMs);
     this.timer.unref();
     this.wake();
   }
 
+  /**
+   * Stops claiming, waits for a claim already on its way to the database (what
+   * it returns is run, not lost), then for every execution under way.
+   */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.ticking;
     await Promise.allSettled([...this.inFlight]);
   }
 
   /** Look for work now (after queueing, for instance). */
   wake(): void {
+    if (this.stopped && !this.draining) return; // not started (tests and one-shot runs call drain())
     void this.tick().catch((err: Error) => this.log.error('claiming executions failed', { err }));
   }
 
   /** Claims and runs what is due, waiting for it all (tests and one-shot runs). */
   async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      await this.drainLoop();
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async drainLoop(): Promise<void> {
     for (;;) {
       await this.tick();
       if (this.inFlight.size === 0) return;
@@ -110,36 +131,68 @@ export class RemediationWorker {
     }
   }
 
-  private async tick(): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
-    try {
+  /** One claim at a time; a wake during a claim makes it go round once more, so freed slots are not left idle until the next poll. */
+  private tick(): Promise<void> {
+    if (this.ticking) {
+      this.again = true;
+      return this.ticking;
+    }
+    // (Cleared in a callback: the loop may end before this assignment.)
+    const p: Promise<void> = this.claimLoop().finally(() => {
+      if (this.ticking === p) this.ticking = undefined;
+    });
+    this.ticking = p;
+    return p;
+  }
+
+  private async claimLoop(): Promise<void> {
+    do {
+      this.again = false;
+      if (this.stopped && !this.draining) return;
       const room = this.concurrency - this.running;
       if (room <= 0) return;
       const claimed = await this.deps.executions.claim(this.owner, room, this.leaseMs);
-      for (const x of claimed) {
-        this.running++;
-        const p = this.execute(x)
-          .catch((err: Error) => this.log.error('execution crashed', { executionId: x.executionId, err }))
-          .finally(() => {
-            this.running--;
-            this.inFlight.delete(p);
-            if (this.timer) this.wake();
-          });
-        this.inFlight.add(p);
-      }
-    } finally {
-      this.ticking = false;
-    }
+      for (const x of claimed) this.run(x);
+    } while (this.again);
+  }
+
+  private run(x: Execution): void {
+    this.running++;
+    const p = this.execute(x)
+      .catch((err: Error) => this.log.error('execution crashed', { executionId: x.executionId, err }))
+      .finally(() => {
+        this.running--;
+        this.inFlight.delete(p);
+        if (this.timer) this.wake();
+      });
+    this.inFlight.add(p);
   }
 
   private async execute(x: Execution): Promise<void> {
     const { executions } = this.deps;
     const steps: Step[] = [];
     const key = { accountId: x.accountId, regionId: x.regionId, resourceType: x.resourceType, resourceId: x.resourceId };
+    let lost = false;
     const save = async (extra: { parameters?: Record<string, unknown>; priorState?: unknown } = {}) => {
-      if (!(await executions.progress(x.executionId, this.owner, this.leaseMs, { steps, ...extra }))) throw new LeaseLost();
+      if (lost || !(await executions.progress(x.executionId, this.owner, this.leaseMs, { steps, ...extra }))) throw new LeaseLost();
     };
+    // A provider call may outlast the lease: keep it alive while this worker is.
+    const heartbeat = setInterval(() => {
+      executions.renew(x.executionId, this.owner, this.leaseMs).then(
+        (held) => void (lost ||= !held),
+        (err: Error) => this.log.warn('renewing a lease failed', { executionId: x.executionId, err }),
+      );
+    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    heartbeat.unref();
+    try {
+      await this.executeSteps(x, key, steps, save);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async executeSteps(x: Execution, key: Key, steps: Step[], save: (extra?: { parameters?: Record<string, unknown>; priorState?: unknown }) => Promise<void>): Promise<void> {
+    const { executions } = this.deps;
     const step: StepFn = async (name, fn) => {
       const startedAt = new Date().toISOString();
       try {
@@ -173,8 +226,12 @@ export class RemediationWorker {
       const state = await this.reread(step, key);
       await step('reevaluate', async () => {
         const v = compileRule(rule).evaluate({ ...key, resourceName: state!.resourceName ?? null, tags: state!.tags, configuration: state!.configuration });
-        if (v.complianceType !== 'NON_COMPLIANT')
+        if (v.complianceType !== 'NON_COMPLIANT') {
+          // Fixed meanwhile (by its owner, or by a worker that died after acting): make the stored result say so.
+          await this.deps.recorder.recordOne(this.deps.sandbox.name, key);
+          await this.deps.evaluator.evaluateResource(key);
           throw new Stop('SUCCEEDED', undefined, `already ${v.complianceType} under ${rule.name}: nothing to do (${v.annotation})`);
+        }
         return { message: `still NON_COMPLIANT: ${v.annotation}` };
       });
       const params = await step('parameters', async () => {

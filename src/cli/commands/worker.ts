@@ -39,19 +39,7 @@ async function run(o: WorkerCommandOptions): Promise<void> {
   });
   const { worker, executions } = engine;
 
-  // Stopping must not race a claim already on its way to the database: the
-  // executions it returns would start after stop() looked at what runs. So
-  // claims stop first, the one under way (if any) is waited for, then the
-  // worker finishes what it runs.
   let stopping = false;
-  let claiming: Promise<unknown> = Promise.resolve();
-  const claim = executions.claim.bind(executions);
-  executions.claim = (...args: Parameters<typeof claim>) => {
-    if (stopping) return Promise.resolve([]);
-    const p = claim(...args);
-    claiming = p.catch(() => undefined);
-    return p;
-  };
 
   worker.start();
   log.info('worker started', { owner: worker.owner, concurrency: o.concurrency, leaseSeconds: o.leaseSeconds, pollMs: o.pollMs });
@@ -74,9 +62,7 @@ async function run(o: WorkerCommandOptions): Promise<void> {
       stopping = true;
       log.info('stopping: finishing the executions under way', { signal });
       try {
-        await claiming;
-        await new Promise((r) => setImmediate(r)); // let the worker take up what that claim returned
-        await worker.stop();
+        await worker.stop(); // waits for a claim under way, then for what it runs
         await db.close();
         log.info('stopped', { owner: worker.owner });
       } catch (err) {
