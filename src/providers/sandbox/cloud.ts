@@ -11,6 +11,9 @@ import type { Account, ChangeFeed, DiscoveryScope, Provider, ResourceChange, Res
 import { SandboxError } from './errors.js';
 import { allResourceTypes, operation, resourceType, type OperationContext } from './registry.js';
 import { validateEstate, type NormalizedResource } from './estate.js';
+import { SandboxIam, type AssumedCredentials, type Credentials } from './iam/sandbox-iam.js';
+import { resourceArn } from './iam/resource-arn.js';
+import { parseRoleArn } from './iam/arn.js';
 import './types/index.js';
 
 export interface CallTarget {
@@ -88,8 +91,16 @@ function latencyFromEnv(): number {
   return Number(v);
 }
 
+export interface Organization {
+  managementAccount: string;
+  delegatedAdministrators: string[];
+  folders: { path: string; name: string; parentPath: string | null }[];
+  accounts: { accountId: string; name: string; folderPath: string | null }[];
+}
+
 export class SandboxCloud implements Provider {
   readonly name = 'sandbox';
+  readonly iam: SandboxIam;
   private readonly events = new EventEmitter();
   private readonly latencyMs: number;
 
@@ -99,6 +110,31 @@ export class SandboxCloud implements Provider {
   ) {
     this.events.setMaxListeners(100);
     this.latencyMs = opts.latencyMs ?? latencyFromEnv();
+    this.iam = new SandboxIam(db);
+  }
+
+  /** The resource directory, as its management account sees it; null when the sandbox has none. */
+  async organization(): Promise<Organization | null> {
+    const [o] = await this.db.query<{ management_account: string; delegated_administrators: string[] }>('SELECT management_account, delegated_administrators FROM sandbox_organization');
+    if (!o) return null;
+    const folders = await this.db.query<{ path: string; name: string; parent_path: string | null }>('SELECT path, name, parent_path FROM sandbox_folders ORDER BY path');
+    const accounts = await this.db.query<{ account_id: string; name: string; folder_path: string | null }>('SELECT account_id, name, folder_path FROM sandbox_accounts ORDER BY account_id');
+    return {
+      managementAccount: o.management_account,
+      delegatedAdministrators: o.delegated_administrators,
+      folders: folders.map((f) => ({ path: f.path, name: f.name, parentPath: f.parent_path })),
+      accounts: accounts.map((a) => ({ accountId: a.account_id, name: a.name, folderPath: a.folder_path })),
+    };
+  }
+
+  /**
+   * STS AssumeRole with the caller's credentials: short-lived credentials for
+   * the role, if the caller may assume it and the role trusts the caller.
+   */
+  async assumeRole(caller: Credentials, req: { roleArn: string; sessionName: string; durationSeconds?: number }): Promise<AssumedCredentials> {
+    const dialect = parseRoleArn(req.roleArn)?.dialect ?? 'acs';
+    const principal = await this.iam.authenticate(caller, dialect);
+    return this.iam.assumeRole(principal, req, dialect);
   }
 
   resourceTypes(): string[] {
@@ -177,7 +213,7 @@ export class SandboxCloud implements Provider {
     opts: { replace?: boolean; source?: string; lineOf?: (path: (string | number)[]) => number | undefined } = {},
   ): Promise<LoadSummary> {
     const known = (await this.listAccounts()).map((a) => ({ accountId: a.accountId, regions: a.regions }));
-    const { accounts, resources } = validateEstate(raw, opts.source ?? 'estate', opts.lineOf, known);
+    const { accounts, resources, organization } = validateEstate(raw, opts.source ?? 'estate', opts.lineOf, known);
     const summary: LoadSummary = { accounts: accounts.length, resources: resources.length, created: 0, updated: 0, unchanged: 0, deleted: 0, accountIds: [] };
     const touched = new Set<string>([...accounts.map((a) => a.id), ...resources.map((r) => r.accountId)]);
     summary.accountIds = [...touched].sort();
@@ -194,6 +230,7 @@ export class SandboxCloud implements Provider {
           [a.id, a.name, a.regions, opts.replace ?? false],
         );
       }
+      await this.iam.load(tx, accounts, organization);
       for (const batch of chunks(resources, 2000)) {
         const rows = await tx.query<{ inserted: boolean; changed: boolean }>(
           `INSERT INTO sandbox_resources AS s (account_id, region_id, resource_type, resource_id, tags, configuration)
@@ -227,16 +264,20 @@ export class SandboxCloud implements Provider {
     return summary;
   }
 
-  /** The sandbox's API: one action (service:Action) with the cloud's own parameter names. */
-  async call(action: string, target: CallTarget, rawParams: Record<string, unknown>): Promise<CallResult> {
-    if (!this.latencyMs) return this.callNow(action, target, rawParams);
+  /**
+   * The sandbox's API: one action (service:Action) with the cloud's own
+   * parameter names. With credentials, the caller is authenticated and the
+   * call authorised by IAM; without, it is the account owner at the console.
+   */
+  async call(action: string, target: CallTarget, rawParams: Record<string, unknown>, credentials?: Credentials): Promise<CallResult> {
+    if (!this.latencyMs) return this.callNow(action, target, rawParams, credentials);
     await sleep(this.latencyMs / 2);
-    const out = await this.callNow(action, target, rawParams);
+    const out = await this.callNow(action, target, rawParams, credentials);
     await sleep(this.latencyMs / 2);
     return out;
   }
 
-  private async callNow(action: string, target: CallTarget, rawParams: Record<string, unknown>): Promise<CallResult> {
+  private async callNow(action: string, target: CallTarget, rawParams: Record<string, unknown>, credentials?: Credentials): Promise<CallResult> {
     const op = operation(action);
     if (!op) throw new SandboxError('InvalidAction.NotFound', `The action "${action}" is not supported by the sandbox cloud.`, 404);
     const parsed = op.params.safeParse(rawParams);
@@ -249,6 +290,9 @@ export class SandboxCloud implements Provider {
     const dialect = def?.dialect ?? 'acs';
     const base = { now: new Date(), newId: newIdFor(dialect) };
     let { accountId, regionId } = target;
+    const principal = credentials ? await this.iam.authenticate(credentials, dialect) : undefined;
+    // Credentials say which account a call is made in, unless told otherwise.
+    if (principal && principal.type !== 'service') accountId ??= principal.accountId;
     // For calls on an existing resource, the account and region may be left
     // out when the id alone identifies it.
     if (op.kind !== 'create' && (!accountId || !regionId)) {
@@ -275,6 +319,7 @@ export class SandboxCloud implements Provider {
     const ctxBase = { ...base, accountId, regionId };
     const resourceId = op.target(params, ctxBase);
     const ctx: OperationContext = { ...ctxBase, resourceId };
+    if (principal) await this.iam.authorize(principal, action, { arn: resourceArn(op.resourceType, accountId, regionId, resourceId), accountId }, dialect);
     const key = [accountId, regionId, op.resourceType, resourceId];
     // Optimistic concurrency: read, compute, then write only if the version
     // read is still current, the change notification in the same statement.

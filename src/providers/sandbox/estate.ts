@@ -9,12 +9,62 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { z } from 'zod';
 import { allResourceTypes, resourceType } from './registry.js';
 import type { Configuration, Tags } from '../types.js';
+import { parsePolicyDocument } from './iam/policy.js';
+
+const accountId = z.string().regex(/^\d{12}$/, 'a 12-digit account id (quote it in YAML: "100931896542")');
+/** A policy document as the clouds write it: a mapping, or the JSON text pasted from a console. */
+const policyText = z.union([z.record(z.string(), z.unknown()), z.string()]);
 
 export const estateAccountSchema = z.strictObject({
-  id: z.string().regex(/^\d{12}$/, 'a 12-digit account id (quote it in YAML: "100931896542")'),
+  id: accountId,
   name: z.string().min(1),
   regions: z.array(z.string().regex(/^[a-z]{2}(-[a-z0-9]+)+$/, 'a region id like cn-hangzhou or us-east-1')).min(1),
+  /** The account's own access keys, as its owner would create them in the console. */
+  accessKeys: z
+    .array(
+      z.strictObject({
+        accessKeyId: z.string().regex(/^[A-Za-z0-9]{16,128}$/, 'letters and digits, 16 to 128 of them'),
+        accessKeySecret: z.string().min(16).max(256),
+      }),
+    )
+    .default([]),
+  iam: z
+    .strictObject({
+      policies: z.array(z.strictObject({ name: z.string().regex(/^[A-Za-z0-9_.+=,@-]{1,128}$/, 'a policy name: letters, digits and _.+=,@-'), document: policyText })).default([]),
+      roles: z
+        .array(
+          z.strictObject({
+            name: z.string().regex(/^[A-Za-z0-9_.+=,@-]{1,64}$/, 'a role name: letters, digits and _.+=,@-'),
+            trustPolicy: policyText,
+            policies: z.array(z.string().min(1)).default([]),
+            maxSessionDuration: z.int().min(900).max(43_200).default(3600),
+          }),
+        )
+        .default([]),
+    })
+    .default({ policies: [], roles: [] }),
 });
+
+interface FolderInput {
+  name: string;
+  accounts?: string[];
+  folders?: FolderInput[];
+}
+const folderSchema: z.ZodType<FolderInput> = z.lazy(() =>
+  z.strictObject({
+    name: z.string().regex(/^[A-Za-z0-9 _.-]{1,64}$/, 'a folder name: letters, digits, spaces and _.-'),
+    accounts: z.array(accountId).default([]),
+    folders: z.array(folderSchema).default([]),
+  }),
+);
+
+/** The resource directory: a management account, delegated administrators, member accounts in folders. */
+export const organizationSchema = z.strictObject({
+  managementAccount: accountId,
+  delegatedAdministrators: z.array(accountId).default([]),
+  folders: z.array(folderSchema).default([]),
+});
+export type OrganizationInput = z.output<typeof organizationSchema>;
 
 export const estateResourceSchema = z.strictObject({
   account: z.string().min(1),
@@ -26,6 +76,7 @@ export const estateResourceSchema = z.strictObject({
 });
 
 export const estateSchema = z.strictObject({
+  organization: organizationSchema.optional(),
   accounts: z.array(estateAccountSchema).default([]),
   resources: z.array(estateResourceSchema).default([]),
 });
@@ -81,12 +132,14 @@ export function validateEstate(
   lineOf: (path: (string | number)[]) => number | undefined = () => undefined,
   /** Accounts already in the sandbox, which resources may refer to. */
   knownAccounts: { accountId: string; regions: string[] }[] = [],
-): { accounts: Estate['accounts']; resources: NormalizedResource[] } {
+): { accounts: Estate['accounts']; resources: NormalizedResource[]; organization?: NormalizedOrganization } {
   const issues: EstateIssue[] = [];
   const add = (path: (string | number)[], message: string) => issues.push({ path, message, line: lineOf(path) });
   // Entries are checked one by one so that every problem in the file is
   // reported at once, not just those of the first bad section.
-  const top = z.strictObject({ accounts: z.array(z.unknown()).default([]), resources: z.array(z.unknown()).default([]) }).safeParse(raw ?? {});
+  const top = z
+    .strictObject({ organization: z.unknown().optional(), accounts: z.array(z.unknown()).default([]), resources: z.array(z.unknown()).default([]) })
+    .safeParse(raw ?? {});
   if (!top.success) {
     for (const i of top.error.issues) add(i.path as (string | number)[], i.message);
     throw new EstateError(source, issues);
@@ -108,7 +161,9 @@ export function validateEstate(
   estate.accounts.forEach((a, i) => {
     if (estate.accounts.findIndex((b) => b.id === a.id) !== i) add(['accounts', i, 'id'], `account ${a.id} is declared twice`);
     regionsOf.set(a.id, new Set(a.regions));
+    checkIam(a, i, add);
   });
+  const organization = top.data.organization === undefined ? undefined : checkOrganization(top.data.organization, regionsOf, add);
   const seen = new Set<string>();
   const types = allResourceTypes().map((t) => t.type);
   const resources: NormalizedResource[] = [];
@@ -140,7 +195,92 @@ export function validateEstate(
     }
   });
   if (issues.length) throw new EstateError(source, issues);
-  return { accounts: estate.accounts, resources };
+  return { accounts: estate.accounts, resources, organization };
+}
+
+type Add = (path: (string | number)[], message: string) => void;
+
+/** Policy documents parse in their cloud's grammar, names are unique, roles name policies the account declares. */
+function checkIam(a: Estate['accounts'][number], i: number, add: Add): void {
+  const at = (...p: (string | number)[]) => ['accounts', i, 'iam', ...p];
+  const names = new Set<string>();
+  a.iam.policies.forEach((p, j) => {
+    if (names.has(p.name)) add(at('policies', j, 'name'), `policy ${p.name} is declared twice in account ${a.id}`);
+    names.add(p.name);
+    const r = readPolicy(p.document, 'permission');
+    for (const x of r.issues) add(at('policies', j, 'document', ...x.path), `(${p.name}) ${x.message}`);
+  });
+  const roles = new Set<string>();
+  a.iam.roles.forEach((role, j) => {
+    if (roles.has(role.name.toLowerCase())) add(at('roles', j, 'name'), `role ${role.name} is declared twice in account ${a.id} (role names ignore case)`);
+    roles.add(role.name.toLowerCase());
+    const r = readPolicy(role.trustPolicy, 'trust');
+    for (const x of r.issues) add(at('roles', j, 'trustPolicy', ...x.path), `(${role.name}) ${x.message}`);
+    role.policies.forEach((name, k) => {
+      if (!names.has(name)) add(at('roles', j, 'policies', k), `(${role.name}) no policy named "${name}" in account ${a.id}; declare it under iam.policies`);
+    });
+  });
+  const keys = new Set<string>();
+  a.accessKeys.forEach((k, j) => {
+    if (keys.has(k.accessKeyId)) add(['accounts', i, 'accessKeys', j, 'accessKeyId'], `access key ${k.accessKeyId} is declared twice`);
+    keys.add(k.accessKeyId);
+  });
+}
+
+/** A policy given as a mapping or as pasted JSON text, checked against the cloud's grammar. */
+export function readPolicy(doc: unknown, kind: 'permission' | 'trust'): { json?: Record<string, unknown>; issues: { path: (string | number)[]; message: string }[] } {
+  let value = doc;
+  if (typeof doc === 'string') {
+    try {
+      value = JSON.parse(doc);
+    } catch (err) {
+      return { issues: [{ path: [], message: `not valid JSON: ${(err as Error).message}` }] };
+    }
+  }
+  const r = parsePolicyDocument(value, kind);
+  return 'doc' in r ? { json: value as Record<string, unknown>, issues: [] } : { issues: r.issues };
+}
+
+export interface NormalizedOrganization {
+  managementAccount: string;
+  delegatedAdministrators: string[];
+  folders: { path: string; name: string; parentPath: string | null }[];
+  /** account id → folder path (accounts in no folder sit at the root). */
+  accountFolders: Map<string, string>;
+}
+
+function checkOrganization(raw: unknown, regionsOf: Map<string, Set<string>>, add: Add): NormalizedOrganization | undefined {
+  const parsed = organizationSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const e of parsed.error.issues) add(['organization', ...(e.path as (string | number)[])], e.message);
+    return undefined;
+  }
+  const o = parsed.data;
+  const known = (id: string, path: (string | number)[]) => {
+    if (!regionsOf.has(id)) add(path, `unknown account "${id}": declare it under accounts`);
+  };
+  known(o.managementAccount, ['organization', 'managementAccount']);
+  o.delegatedAdministrators.forEach((id, i) => {
+    known(id, ['organization', 'delegatedAdministrators', i]);
+    if (id === o.managementAccount) add(['organization', 'delegatedAdministrators', i], `${id} is the management account; it administers already`);
+  });
+  const out: NormalizedOrganization = { ...o, folders: [], accountFolders: new Map() };
+  const walk = (list: FolderInput[], parent: string | null, path: (string | number)[]) => {
+    list.forEach((f, i) => {
+      const here = parent ? `${parent}/${f.name}` : f.name;
+      if (out.folders.some((x) => x.path === here)) add([...path, i, 'name'], `folder ${here} is declared twice`);
+      out.folders.push({ path: here, name: f.name, parentPath: parent });
+      (f.accounts ?? []).forEach((id, j) => {
+        known(id, [...path, i, 'accounts', j]);
+        const other = out.accountFolders.get(id);
+        if (other !== undefined) add([...path, i, 'accounts', j], `account ${id} is already in folder ${other}; an account sits in one folder`);
+        else out.accountFolders.set(id, here);
+      });
+      walk(f.folders ?? [], here, [...path, i, 'folders']);
+    });
+  };
+  walk(o.folders as FolderInput[], null, ['organization', 'folders']);
+  return out;
 }
 
 /** Parses estate text (YAML, or JSON for .json files) and keeps a way back from paths to lines. */
