@@ -13,6 +13,8 @@ import { ExceptionStore } from './remediation/exceptions.js';
 import { RemediationControls } from './remediation/controls.js';
 import { RemediationWorker, type WorkerOptions } from './remediation/worker.js';
 import { silentLogger, type Logger } from './util/log.js';
+import { SecretBox } from './security/secret-box.js';
+import { CredentialStore } from './accounts/credentials.js';
 
 export interface Engine {
   db: Db;
@@ -26,9 +28,21 @@ export interface Engine {
   exceptions: ExceptionStore;
   controls: RemediationControls;
   worker: RemediationWorker;
+  credentials: CredentialStore;
 }
 
-export function createEngine(db: Db, opts: { log?: Logger; worker?: WorkerOptions } = {}): Engine {
+export interface EngineOptions {
+  log?: Logger;
+  worker?: WorkerOptions;
+  /**
+   * Seals the stored credentials. Default: SecretBox.ephemeral(), a key that
+   * lives only in this process (tests, one-shot scans); the service and
+   * `confix worker` pass the key loaded with loadSecretBox().
+   */
+  secretBox?: SecretBox;
+}
+
+export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const log = opts.log ?? silentLogger;
   const sandbox = new SandboxCloud(db);
   const recorder = new Recorder(db, [sandbox], log.child({ component: 'recorder' }));
@@ -38,5 +52,6 @@ export function createEngine(db: Db, opts: { log?: Logger; worker?: WorkerOption
   const exceptions = new ExceptionStore(db);
   const controls = new RemediationControls(db);
   const worker = new RemediationWorker({ executions, exceptions, controls, rules, sandbox, recorder, evaluator, log: log.child({ component: 'remediation' }) }, opts.worker);
-  return { db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker };
+  const credentials = new CredentialStore(db, opts.secretBox ?? SecretBox.ephemeral());
+  return { db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker, credentials };
 }

@@ -17,6 +17,7 @@ import { readPolicyDocuments } from './policy/files.js';
 import { attachAutoRemediation } from './remediation/auto.js';
 import { createEngine, type Engine } from './engine.js';
 import { createLogger, type Logger } from './util/log.js';
+import { describeKeySource, loadSecretBox, type SecretBox } from './security/secret-box.js';
 
 export interface ServiceOptions {
   dataDir?: string;
@@ -32,6 +33,14 @@ export interface ServiceOptions {
   log?: Logger;
   /** An already open store (tests). */
   db?: Db;
+  /**
+   * The key that seals stored credentials. Default: loadSecretBox() — an
+   * explicit secretKeyFile, CONFIX_SECRET_KEY, CONFIX_SECRET_KEY_FILE, or (on
+   * the embedded store only) <dataDir>/secret.key, generated on first start.
+   * On a PostgreSQL databaseUrl the service refuses to start without a key.
+   */
+  secretBox?: SecretBox;
+  secretKeyFile?: string;
 }
 
 export interface Service extends Engine {
@@ -48,14 +57,24 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const embedded = !opts.db && !opts.databaseUrl;
   const unlock = embedded ? lockDataDir(dataDir) : () => undefined;
   let db: Db;
+  let secretBox: SecretBox;
   try {
+    // Before the store opens: a missing or bad key stops the start at once.
+    // A key is generated only into an embedded store's data directory, never
+    // for a shared PostgreSQL database (it would strand the credentials).
+    if (opts.secretBox) secretBox = opts.secretBox;
+    else {
+      const loaded = loadSecretBox({ dataDir: opts.databaseUrl ? undefined : dataDir, keyFile: opts.secretKeyFile });
+      secretBox = loaded.box;
+      log.info(`stored credentials are sealed with ${describeKeySource(loaded)}`, { keyId: secretBox.keyId });
+    }
     db = opts.db ?? (await openStore({ dataDir, databaseUrl: opts.databaseUrl }));
   } catch (err) {
     unlock();
     throw err;
   }
   if (!opts.db) log.info('store open', { store: describeStore({ dataDir, databaseUrl: opts.databaseUrl }) });
-  const engine = createEngine(db, { log });
+  const engine = createEngine(db, { log, secretBox });
   const { sandbox, recorder, inventory, rules, evaluator, compliance, executions, exceptions, worker } = engine;
   let timer: NodeJS.Timeout | undefined;
   let detachAuto = () => {};

@@ -7,6 +7,7 @@ import { inventoryRoutes } from './routes/inventory.js';
 import { sandboxRoutes } from './routes/sandbox.js';
 import { ruleRoutes } from './routes/rules.js';
 import { remediationRoutes } from './routes/remediation.js';
+import { credentialRoutes } from './routes/credentials.js';
 import { json } from './schemas.js';
 import { VERSION } from '../version.js';
 
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps) {
   sandboxRoutes(api, deps);
   ruleRoutes(api, deps);
   remediationRoutes(api, deps);
+  credentialRoutes(api, deps);
 
   api.doc31('/openapi.json', {
     openapi: '3.1.0',

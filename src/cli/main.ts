@@ -8,6 +8,7 @@ import { sandboxCommands } from './commands/sandbox.js';
 import { ruleCommands } from './commands/rules.js';
 import { scanCommand } from './commands/scan.js';
 import { remediationCommands } from './commands/remediation.js';
+import { credentialCommands } from './commands/credentials.js';
 
 export function buildProgram(): Command {
   const program = new Command('confix')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   inventoryCommands(program, get);
   ruleCommands(program, get);
   remediationCommands(program, get);
+  credentialCommands(program);
   scanCommand(program);
   sandboxCommands(program);
   return program;

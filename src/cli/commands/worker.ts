@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { openStore, redactUrl } from '../../store/index.js';
 import { createEngine } from '../../engine.js';
 import { createLogger } from '../../util/log.js';
+import { describeKeySource, loadSecretBox } from '../../security/secret-box.js';
 import { intOption } from '../options.js';
 
 interface WorkerCommandOptions {
@@ -29,12 +30,17 @@ async function run(o: WorkerCommandOptions): Promise<void> {
   if (!/^postgres(ql)?:\/\//i.test(databaseUrl))
     throw new Error('the database must be a PostgreSQL URL (postgres://user@host:5432/db); a worker cannot use an embedded PGlite data directory, which only one process can open');
 
+  // The key sealing the stored credentials, shared with the service: it must be
+  // given (CONFIX_SECRET_KEY or CONFIX_SECRET_KEY_FILE); a worker never generates one.
+  const secrets = loadSecretBox();
   const log = createLogger();
   process.stdout.write(`confix: opening PostgreSQL server ${redactUrl(databaseUrl)}…\n`);
   const db = await openStore({ databaseUrl });
   log.info('store open', { store: 'PostgreSQL server' });
+  log.info(`stored credentials are sealed with ${describeKeySource(secrets)}`, { keyId: secrets.box.keyId });
   const engine = createEngine(db, {
     log,
+    secretBox: secrets.box,
     worker: { concurrency: o.concurrency, leaseMs: o.leaseSeconds * 1000, pollMs: o.pollMs },
   });
   const { worker, executions } = engine;
