@@ -171,12 +171,18 @@ export class ExecutionStore {
     return this.db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
       const rows = await tx.query<Row>(
-        `WITH due AS (
-           SELECT x.execution_id, x.rule_id, x.not_before, x.created_at,
-                  row_number() OVER (PARTITION BY x.rule_id ORDER BY x.not_before, x.created_at) AS n
-           FROM remediation_executions x LEFT JOIN remediations m ON m.rule_id = x.rule_id
-           WHERE ((x.status = 'QUEUED' AND x.not_before <= now()) OR (x.status = 'IN_PROGRESS' AND x.lease_expires_at < now()))
-             AND NOT (x.trigger = 'AUTOMATIC' AND m.paused_at IS NOT NULL)),
+        // The oldest due executions only (bounded, so a deep queue costs no more
+        // than a shallow one), then each rule's share of them.
+        `WITH cand AS (
+           (SELECT execution_id, rule_id, not_before, created_at FROM remediation_executions
+            WHERE status = 'QUEUED' AND not_before <= now()
+              AND NOT (trigger = 'AUTOMATIC' AND rule_id IN (SELECT rule_id FROM remediations WHERE paused_at IS NOT NULL))
+            ORDER BY not_before, created_at LIMIT 500)
+           UNION ALL
+           (SELECT execution_id, rule_id, not_before, created_at FROM remediation_executions
+            WHERE status = 'IN_PROGRESS' AND lease_expires_at < now() LIMIT 500)),
+         due AS (
+           SELECT c.*, row_number() OVER (PARTITION BY c.rule_id ORDER BY c.not_before, c.created_at) AS n FROM cand c),
          load AS (
            SELECT d.rule_id,
              (SELECT count(*) FROM remediation_executions r WHERE r.rule_id = d.rule_id AND r.status = 'IN_PROGRESS' AND r.lease_expires_at >= now()) AS running,

@@ -12,6 +12,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
+
+/** Workers on a PostgreSQL store need the key that seals stored credentials. */
+const WORKER_SECRET_KEY = randomBytes(32).toString('base64');
 import { freshDb, postgresUrl } from '../helpers/db.js';
 import { createEngine } from '../../src/engine.js';
 import { validateRule } from '../../src/rules/model.js';
@@ -120,7 +124,7 @@ test(
         const child = spawn(
           process.execPath,
           ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--database-url', urlFor(`${schema}-${name}`), '--lease-seconds', String(LEASE_SECONDS), '--poll-ms', '100', ...args],
-          { cwd: ROOT, env: { ...process.env, CONFIX_SANDBOX_LATENCY_MS: String(LATENCY_MS), CONFIX_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+          { cwd: ROOT, env: { ...process.env, CONFIX_SANDBOX_LATENCY_MS: String(LATENCY_MS), CONFIX_LOG_LEVEL: 'info', CONFIX_SECRET_KEY: WORKER_SECRET_KEY }, stdio: ['ignore', 'pipe', 'pipe'] },
         );
         let out = '';
         child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -11,6 +11,7 @@ ALTER TABLE remediation_exceptions ADD COLUMN origin text NOT NULL DEFAULT 'api'
 ALTER TABLE remediation_executions ADD COLUMN decided_by text;
 ALTER TABLE remediation_executions ADD COLUMN decided_at timestamptz;
 CREATE INDEX remediation_executions_running ON remediation_executions (rule_id) WHERE status = 'IN_PROGRESS';
+CREATE INDEX remediation_executions_due ON remediation_executions (not_before, created_at) WHERE status = 'QUEUED';
 CREATE INDEX remediation_executions_started ON remediation_executions (rule_id, started_at);
 CREATE INDEX remediation_executions_finished ON remediation_executions (rule_id, finished_at);
 `,
