@@ -27,7 +27,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { openStore, type Db } from '../src/store/index.js';
 import { generateEstate } from '../src/providers/sandbox/index.js';
-import { createEngine, type Engine } from '../src/engine.js';
+import { createEngine } from '../src/engine.js';
 import type { ComplianceChange } from '../src/evaluation/evaluator.js';
 import { applyPolicy } from '../src/policy/plan.js';
 import { readPolicyDocuments, type PolicyDocument } from '../src/policy/files.js';
