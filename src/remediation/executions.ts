@@ -181,9 +181,9 @@ export class ExecutionStore {
            UNION ALL
            (SELECT execution_id, rule_id, not_before, created_at FROM remediation_executions
             WHERE status = 'IN_PROGRESS' AND lease_expires_at < now() LIMIT 500)),
-         due AS (
+         due AS MATERIALIZED (
            SELECT c.*, row_number() OVER (PARTITION BY c.rule_id ORDER BY c.not_before, c.created_at) AS n FROM cand c),
-         load AS (
+         load AS MATERIALIZED (
            SELECT d.rule_id,
              (SELECT count(*) FROM remediation_executions r WHERE r.rule_id = d.rule_id AND r.status = 'IN_PROGRESS' AND r.lease_expires_at >= now()) AS running,
              (SELECT count(*) FROM remediation_executions r WHERE r.rule_id = d.rule_id AND r.started_at > now() - interval '1 minute') AS recent
