@@ -27,7 +27,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { openStore, type Db } from '../src/store/index.js';
 import { generateEstate } from '../src/providers/sandbox/index.js';
-import { createEngine } from '../src/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import type { ComplianceChange } from '../src/evaluation/evaluator.js';
 import { applyPolicy } from '../src/policy/plan.js';
 import { readPolicyDocuments, type PolicyDocument } from '../src/policy/files.js';
@@ -221,6 +221,17 @@ const onSignal = (signal: NodeJS.Signals) => {
 };
 
 /** An engine on a fresh embedded store in a temporary data directory, started the way startService does. */
+/** Loads the estate, records and evaluates it, applies the policies and evaluates them: the service's start, in one place. */
+async function prepare(engine: Engine, estate: unknown, docs: Parameters<typeof applyPolicy>[1]): Promise<void> {
+  const { sandbox, recorder, evaluator } = engine;
+  await sandbox.loadEstate(estate);
+  evaluator.attach(recorder);
+  await recorder.snapshot(sandbox.name);
+  await evaluator.idle();
+  await applyPolicy(engine, docs);
+  await evaluator.evaluateRules();
+}
+
 async function openEngine(workerConcurrency: number) {
   const dir = mkdtempSync(join(tmpdir(), 'confix-bench-remediation-'));
   tempDirs.add(dir);
@@ -300,13 +311,8 @@ async function changeToCompliant(o: RemediationBenchOptions): Promise<Remediatio
   const { db, sandbox, recorder, rules, evaluator } = engine;
   try {
     t = performance.now();
-    await sandbox.loadEstate(estate);
-    evaluator.attach(recorder);
-    await recorder.snapshot(sandbox.name);
-    await evaluator.idle();
     const docs = seedPolicies(SG_RULE, { invokeType: 'AUTO_EXECUTION', delaySeconds: 0, executionControls: LATENCY_CONTROLS });
-    await applyPolicy(engine, docs);
-    await evaluator.evaluateRules();
+    await prepare(engine, estate, docs);
     env.start();
     const rule = await rules.get(SG_RULE);
     log(`[remediation 1/2] estate loaded, recorded and evaluated under ${docs.length} seed rules (${secs(performance.now() - t)} s)`);
@@ -452,13 +458,7 @@ async function bulk(o: RemediationBenchOptions): Promise<RemediationBenchResult[
   const { db, sandbox, recorder, rules, evaluator, executions } = engine;
   try {
     t = performance.now();
-    await sandbox.loadEstate(estate);
-    evaluator.attach(recorder);
-    await recorder.snapshot(sandbox.name);
-    await evaluator.idle();
-    const docs = seedPolicies(m.rule, { delaySeconds: 0, executionControls: BULK_CONTROLS });
-    await applyPolicy(engine, docs);
-    await evaluator.evaluateRules();
+    await prepare(engine, estate, seedPolicies(m.rule, { delaySeconds: 0, executionControls: BULK_CONTROLS }));
     env.start();
     const rule = await rules.get(m.rule);
     const before = await resultCounts(db, rule.ruleId);

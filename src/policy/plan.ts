@@ -154,7 +154,7 @@ export async function applyPolicy(deps: PolicyDeps & { db: Db }, docs: PolicyInp
     for (const s of plan.create) await rules.create(s, 'policy', tx);
     for (const u of plan.update) await rules.update(u.name, u.after, 'policy', tx);
     for (const d of plan.delete) await rules.delete(d, tx);
-    const ruleId = async (name: string) => (await tx.query<{ rule_id: string }>('SELECT rule_id FROM rules WHERE name = $1', [name]))[0]!.rule_id;
+    const ruleId = async (name: string) => (await rules.get(name, tx)).ruleId;
     for (const e of [...plan.exceptions.create, ...plan.exceptions.update])
       await exceptions.put(await ruleId(e.rule), e, e.reason, e.expiresAt ? new Date(e.expiresAt) : null, 'policy', tx);
     for (const e of plan.exceptions.delete) await exceptions.remove(await ruleId(e.rule), e, tx);

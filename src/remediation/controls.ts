@@ -55,7 +55,7 @@ export class RemediationControls {
    * recent executions exceed the error percentage. Answers with the reason
    * when this call paused it.
    */
-  async afterFailure(ruleId: string, spec: RemediationSpec): Promise<string | undefined> {
+  async afterFailure(ruleId: string, ruleName: string, spec: RemediationSpec): Promise<string | undefined> {
     const [r] = await this.db.query<{ n: number; failed: number }>(
       `WITH recent AS (
          SELECT x.status FROM remediation_executions x JOIN remediations m ON m.rule_id = x.rule_id
@@ -68,7 +68,7 @@ export class RemediationControls {
     if (!r || r.n < ERROR_MIN_SAMPLE) return undefined;
     const limit = spec.executionControls.errorPercentage;
     if (r.failed * 100 <= limit * r.n) return undefined;
-    const reason = `${r.failed} of the last ${r.n} executions failed (${Math.round((r.failed * 100) / r.n)}%, above the ${limit}% error limit); resume with \`confix remediation resume\` once the cause is fixed`;
+    const reason = `${r.failed} of the last ${r.n} executions failed (${Math.round((r.failed * 100) / r.n)}%, above the ${limit}% error limit); resume with \`confix remediation resume ${ruleName}\` once the cause is fixed`;
     return (await this.pause(ruleId, reason)) ? reason : undefined;
   }
 }

@@ -152,6 +152,13 @@ export class ExecutionStore {
     return toExecution(row);
   }
 
+  /** Several executions by id, in one query (ids not found are left out). */
+  async getMany(ids: string[]): Promise<Execution[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<Row>(`${SELECT} WHERE x.execution_id = ANY($1::text[]) ORDER BY x.created_at, x.execution_id`, [ids]);
+    return rows.map(toExecution);
+  }
+
   async list(f: { ruleId?: string; status?: ExecutionStatus; resource?: ResourceKey; limit?: number } = {}): Promise<Execution[]> {
     const w = new Where().eq('x.rule_id', f.ruleId).eq('x.status', f.status).resource('x', f.resource);
     const rows = await this.db.query<Row>(`${SELECT} ${w} ORDER BY x.created_at DESC, x.execution_id LIMIT ${pageSize(f.limit, 100, 10000)}`, w.params);
@@ -215,7 +222,7 @@ export class ExecutionStore {
        WHERE execution_id = ANY($1::text[]) AND status = 'AWAITING_APPROVAL' RETURNING execution_id`,
       [ids, by],
     );
-    return Promise.all(rows.map((r) => this.get(r.execution_id)));
+    return this.getMany(rows.map((r) => r.execution_id));
   }
 
   /** Rejects executions waiting for approval: they end CANCELLED with the reason, touching nothing. */
@@ -226,7 +233,7 @@ export class ExecutionStore {
        WHERE execution_id = ANY($1::text[]) AND status = 'AWAITING_APPROVAL' RETURNING execution_id`,
       [ids, by, `rejected by ${by}: ${reason}`],
     );
-    return Promise.all(rows.map((r) => this.get(r.execution_id)));
+    return this.getMany(rows.map((r) => r.execution_id));
   }
 
   /** Counts of a rule's executions by status. */

@@ -277,7 +277,7 @@ export class RemediationWorker {
       if (!done) return;
       this.log.info('execution finished', { executionId: x.executionId, status: stop.status, errorCode: stop.code });
       if (stop.status === 'FAILED' && spec && !x.dryRun) {
-        const paused = await this.deps.controls.afterFailure(x.ruleId, spec);
+        const paused = await this.deps.controls.afterFailure(x.ruleId, x.ruleName, spec);
         if (paused) this.log.warn('automatic remediation paused', { rule: x.ruleName, why: paused });
       }
       if (retry?.next) {

@@ -83,8 +83,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       },
     }),
     async (c) => {
-      const rule = await deps.rules.get(c.req.valid('param').name);
-      if (!rule.remediation) throw new ApiError(404, 'NoRemediation', `rule ${rule.name} has no remediation; declare one under remediation: in the rule`);
+      const rule = await withRemediation(c.req.valid('param').name);
       const [state, counts, executions] = await Promise.all([
         deps.controls.state(rule.ruleId),
         deps.executions.counts(rule.ruleId),
@@ -111,7 +110,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const rule = await withRemediation(c.req.valid('param').name);
-      const reason = (await c.req.json().catch(() => ({})) as { reason?: string }).reason ?? 'paused by an operator';
+      const reason = (c.req.valid('json') as { reason?: string } | undefined)?.reason ?? 'paused by an operator';
       if (!(await deps.controls.pause(rule.ruleId, reason))) throw new ApiError(409, 'AlreadyPaused', `automatic remediation of ${rule.name} is already paused`);
       return c.json(await deps.controls.state(rule.ruleId), 200);
     },
@@ -156,12 +155,13 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       }),
       async (c) => {
         const { id } = c.req.valid('param');
-        const body = (await c.req.json().catch(() => ({}))) as { by?: string; reason?: string };
-        const x = await deps.executions.get(id);
-        if (x.status !== 'AWAITING_APPROVAL') throw new ApiError(409, 'NotAwaitingApproval', `${id} is ${x.status}, not AWAITING_APPROVAL`);
+        const body = (c.req.valid('json') ?? {}) as { by?: string; reason?: string };
         const by = body.by ?? 'api';
         const [done] = decision === 'approve' ? await deps.executions.approve([id], by) : await deps.executions.reject([id], by, body.reason!);
-        if (!done) throw new ApiError(409, 'NotAwaitingApproval', `${id} was decided meanwhile`);
+        if (!done) {
+          const x = await deps.executions.get(id); // 404 when there is no such execution
+          throw new ApiError(409, 'NotAwaitingApproval', `${id} is ${x.status}, not AWAITING_APPROVAL`);
+        }
         if (decision === 'approve') deps.worker.wake();
         return c.json(done, 200);
       },
@@ -170,7 +170,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
 
   async function withRemediation(name: string) {
     const rule = await deps.rules.get(name);
-    if (!rule.remediation) throw new ApiError(404, 'NoRemediation', `rule ${rule.name} has no remediation`);
+    if (!rule.remediation) throw new ApiError(404, 'NoRemediation', `rule ${rule.name} has no remediation; declare one under remediation: in the rule`);
     return rule;
   }
 

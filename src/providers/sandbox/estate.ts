@@ -209,6 +209,7 @@ function checkIam(a: Estate['accounts'][number], i: number, add: Add): void {
     names.add(p.name);
     const r = readPolicy(p.document, 'permission');
     for (const x of r.issues) add(at('policies', j, 'document', ...x.path), `(${p.name}) ${x.message}`);
+    if (r.json) p.document = r.json; // pasted JSON text is parsed once, here
   });
   const roles = new Set<string>();
   a.iam.roles.forEach((role, j) => {
@@ -216,6 +217,7 @@ function checkIam(a: Estate['accounts'][number], i: number, add: Add): void {
     roles.add(role.name.toLowerCase());
     const r = readPolicy(role.trustPolicy, 'trust');
     for (const x of r.issues) add(at('roles', j, 'trustPolicy', ...x.path), `(${role.name}) ${x.message}`);
+    if (r.json) role.trustPolicy = r.json;
     role.policies.forEach((name, k) => {
       if (!names.has(name)) add(at('roles', j, 'policies', k), `(${role.name}) no policy named "${name}" in account ${a.id}; declare it under iam.policies`);
     });
@@ -228,7 +230,7 @@ function checkIam(a: Estate['accounts'][number], i: number, add: Add): void {
 }
 
 /** A policy given as a mapping or as pasted JSON text, checked against the cloud's grammar. */
-export function readPolicy(doc: unknown, kind: 'permission' | 'trust'): { json?: Record<string, unknown>; issues: { path: (string | number)[]; message: string }[] } {
+function readPolicy(doc: unknown, kind: 'permission' | 'trust'): { json?: Record<string, unknown>; issues: { path: (string | number)[]; message: string }[] } {
   let value = doc;
   if (typeof doc === 'string') {
     try {

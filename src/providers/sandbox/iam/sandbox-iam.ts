@@ -10,7 +10,6 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db, Queryable } from '../../../store/index.js';
 import { SandboxError, type Dialect } from '../errors.js';
 import type { Estate, NormalizedOrganization } from '../estate.js';
-import { readPolicy } from '../estate.js';
 import { describeDenial, evaluatePermissions, parsePolicyDocumentOrThrow, trustAllows, type PermissionDecision, type TrustDecision } from './policy.js';
 import { parseRoleArn, principalArn, roleArn, type Principal } from './arn.js';
 
@@ -65,9 +64,10 @@ export class SandboxIam {
            ON CONFLICT (access_key_id) DO UPDATE SET account_id = EXCLUDED.account_id, secret_hash = EXCLUDED.secret_hash`,
           [k.accessKeyId, a.id, hashSecret(k.accessKeySecret)],
         );
-      for (const p of a.iam.policies) await this.putPolicy(a.id, p.name, readPolicy(p.document, 'permission').json!, tx);
+      // validateEstate has parsed and checked the documents already.
+      for (const p of a.iam.policies) await this.putPolicy(a.id, p.name, p.document as PolicyJson, tx);
       for (const r of a.iam.roles)
-        await this.putRole(a.id, { name: r.name, trustPolicy: readPolicy(r.trustPolicy, 'trust').json!, policies: r.policies, maxSessionDuration: r.maxSessionDuration }, tx);
+        await this.putRole(a.id, { name: r.name, trustPolicy: r.trustPolicy as PolicyJson, policies: r.policies, maxSessionDuration: r.maxSessionDuration }, tx);
     }
     if (organization) {
       await tx.query(
