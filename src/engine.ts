@@ -15,6 +15,7 @@ import { RemediationWorker, type WorkerOptions } from './remediation/worker.js';
 import { silentLogger, type Logger } from './util/log.js';
 import { SecretBox } from './security/secret-box.js';
 import { CredentialStore } from './accounts/credentials.js';
+import { AccountGroupStore } from './accounts/groups.js';
 
 export interface Engine {
   db: Db;
@@ -29,6 +30,7 @@ export interface Engine {
   controls: RemediationControls;
   worker: RemediationWorker;
   credentials: CredentialStore;
+  groups: AccountGroupStore;
 }
 
 export interface EngineOptions {
@@ -47,11 +49,12 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const sandbox = new SandboxCloud(db);
   const recorder = new Recorder(db, [sandbox], log.child({ component: 'recorder' }));
   const rules = new RuleStore(db);
-  const evaluator = new Evaluator(db, rules, log.child({ component: 'evaluator' }));
+  const groups = new AccountGroupStore(db, sandbox);
+  const evaluator = new Evaluator(db, rules, log.child({ component: 'evaluator' }), groups);
   const executions = new ExecutionStore(db);
   const exceptions = new ExceptionStore(db);
   const controls = new RemediationControls(db);
   const worker = new RemediationWorker({ executions, exceptions, controls, rules, sandbox, recorder, evaluator, log: log.child({ component: 'remediation' }) }, opts.worker);
   const credentials = new CredentialStore(db, opts.secretBox ?? SecretBox.ephemeral());
-  return { db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker, credentials };
+  return { db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker, credentials, groups };
 }

@@ -23,7 +23,12 @@ export interface CompiledRule {
   evaluate(input: EvaluationInput): Verdict;
 }
 
-export function compileRule(rule: Rule): CompiledRule {
+/**
+ * Compiles a rule. `groups` holds each account group's member accounts as
+ * resolved when the rules were loaded: a rule scoped to a group judges only
+ * those accounts' resources (a group missing from it holds none).
+ */
+export function compileRule(rule: Rule, groups?: ReadonlyMap<string, ReadonlySet<string>>): CompiledRule {
   let evaluate: (input: EvaluationInput) => Verdict;
   if ('managed' in rule.source) {
     const m = managedRule(rule.source.managed);
@@ -37,6 +42,7 @@ export function compileRule(rule: Rule): CompiledRule {
   const s = rule.scope;
   const regions = s.regions ? new Set(s.regions) : undefined;
   const accounts = s.accounts ? new Set(s.accounts) : undefined;
+  const members = s.accountGroup !== undefined ? (groups?.get(s.accountGroup) ?? new Set<string>()) : undefined;
   const excluded = s.excludedResourceIds?.length ? new Set(s.excludedResourceIds) : undefined;
   const periods = rule.triggers.flatMap((t) => (t.type === 'Periodic' ? [frequencySeconds(t.frequency) ?? 86400] : []));
   return {
@@ -47,6 +53,7 @@ export function compileRule(rule: Rule): CompiledRule {
     inScope(r) {
       if (regions && !regions.has(r.regionId)) return false;
       if (accounts && !accounts.has(r.accountId)) return false;
+      if (members && !members.has(r.accountId)) return false;
       if (excluded && excluded.has(r.resourceId)) return false;
       if (s.tag) {
         const v = r.tags[s.tag.key];

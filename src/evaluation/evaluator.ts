@@ -33,6 +33,13 @@ export interface ComplianceChange extends ResourceKey {
   recordedAt: Date;
 }
 
+/** Account groups' member accounts, and word when groups change (AccountGroupStore). */
+export interface AccountGroupResolver {
+  resolveAll(): Promise<Map<string, Set<string>>>;
+  on(event: 'changed', listener: (names: string[]) => void): unknown;
+  off(event: 'changed', listener: (names: string[]) => void): unknown;
+}
+
 export interface EvaluationSummary {
   rules: number;
   resources: number;
@@ -102,6 +109,8 @@ function toSubject(r: SubjectRow): Subject {
 export class Evaluator extends EventEmitter {
   private compiled: CompiledRule[] = [];
   private byType = new Map<string, CompiledRule[]>();
+  /** Account groups' members as resolved when the rules were last loaded. */
+  private memberships = new Map<string, Set<string>>();
   private loaded: Promise<void> | undefined;
   /** One evaluation at a time: results of one resource are never written by two at once. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -121,15 +130,20 @@ export class Evaluator extends EventEmitter {
   private readonly onRulesChanged = () => {
     this.loaded = undefined;
   };
+  private readonly onGroupsChanged = (names: string[]) => {
+    void this.refreshGroups(names).catch((err: Error) => this.log.error('evaluation after an account group changed failed', { groups: names, err }));
+  };
 
   constructor(
     private readonly db: Db,
     private readonly rules: RuleStore,
     private readonly log: Logger = silentLogger,
+    private readonly groups?: AccountGroupResolver,
   ) {
     super();
     this.setMaxListeners(100);
     rules.on('changed', this.onRulesChanged);
+    groups?.on('changed', this.onGroupsChanged);
   }
 
   private enqueue<T>(fn: () => Promise<T>): Promise<T> {
@@ -146,11 +160,15 @@ export class Evaluator extends EventEmitter {
   private async ensureLoaded(): Promise<void> {
     this.loaded ??= (async () => {
       const all = await this.rules.list();
+      const memberships = all.some((r) => r.scope.accountGroup !== undefined) && this.groups ? await this.groups.resolveAll() : new Map<string, Set<string>>();
       const compiled: CompiledRule[] = [];
       for (const r of all) {
         if (r.state !== 'ACTIVE') continue;
+        const group = r.scope.accountGroup;
+        if (group !== undefined && !memberships.has(group))
+          this.log.warn('rule is scoped to an account group that does not exist; it judges no resources', { rule: r.name, accountGroup: group });
         try {
-          compiled.push(compileRule(r));
+          compiled.push(compileRule(r, memberships));
         } catch (err) {
           this.log.error('rule cannot be compiled; skipped', { rule: r.name, err: err as Error });
         }
@@ -159,6 +177,7 @@ export class Evaluator extends EventEmitter {
       for (const c of compiled) for (const t of c.types) byType.set(t, [...(byType.get(t) ?? []), c]);
       this.compiled = compiled;
       this.byType = byType;
+      this.memberships = memberships;
     })();
     return this.loaded;
   }
@@ -177,6 +196,37 @@ export class Evaluator extends EventEmitter {
     recorder.off('recorded', this.onRecorded);
     if (this.timer) clearInterval(this.timer);
     this.rules.off('changed', this.onRulesChanged);
+    this.groups?.off('changed', this.onGroupsChanged);
+  }
+
+  /**
+   * Resolves account groups' members again and re-evaluates the rules scoped
+   * to the named groups and to every group whose members changed, so results
+   * of accounts that left a group close and those of accounts that joined
+   * appear. Called when a group changes (the store's 'changed' event) and
+   * when the organization may have (an estate loaded).
+   */
+  refreshGroups(names: string[] = []): Promise<EvaluationSummary> {
+    return this.enqueue(async () => {
+      let before: Map<string, Set<string>> | undefined;
+      if (this.loaded) {
+        try {
+          await this.loaded;
+          before = this.memberships;
+        } catch {
+          before = undefined;
+        }
+      }
+      this.loaded = undefined;
+      await this.ensureLoaded();
+      const after = this.memberships;
+      const same = (a: Set<string> | undefined, b: Set<string> | undefined) => !!a && !!b && a.size === b.size && [...a].every((x) => b.has(x));
+      const changed = new Set(names);
+      for (const g of new Set([...(before?.keys() ?? []), ...after.keys()])) if (!before || !same(before.get(g), after.get(g))) changed.add(g);
+      // Never loaded here: results may come from another process's view, so every group rule is judged again.
+      const rules = this.compiled.filter((c) => c.rule.scope.accountGroup !== undefined && (!before || changed.has(c.rule.scope.accountGroup)));
+      return this.fullEvaluation(rules);
+    });
   }
 
   // --- on change -----------------------------------------------------------

@@ -51,7 +51,7 @@ export const scopeSchema = z.strictObject({
   tag: z.strictObject({ key: z.string().min(1), value: z.string().optional() }).optional(),
   excludedResourceIds: z.array(z.string().min(1)).optional(),
   accounts: z.array(z.string().regex(/^\d{12}$/, 'a 12-digit account id')).min(1).optional(),
-  accountGroup: z.string().min(1).optional(),
+  accountGroup: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'the name of an account group').optional(),
 });
 
 export const ruleSpecSchema = z.strictObject({
@@ -76,6 +76,12 @@ export interface RuleScope {
   tag?: { key: string; value?: string };
   excludedResourceIds?: string[];
   accounts?: string[];
+  /**
+   * Only the resources of this account group's member accounts (and, with
+   * `accounts` too, only those of both). Whether the group exists is checked
+   * where rules are created (API, policy apply), not here.
+   */
+  accountGroup?: string;
 }
 
 /** A rule after validation: what is stored and what the evaluator compiles. */
@@ -164,14 +170,13 @@ export function validateRule(raw: unknown): RuleSpec {
     issues.push(...v.issues);
     remediation = v.spec;
   }
-  if (r.scope.accountGroup)
-    issues.push({ path: ['scope', 'accountGroup'], message: 'account groups are not available yet; list the accounts instead' });
   if (issues.length) throw new RuleValidationError(r.name, issues);
   const scope: RuleScope = { resourceTypes: resourceTypes! };
   if (r.scope.regions) scope.regions = r.scope.regions;
   if (r.scope.tag) scope.tag = r.scope.tag;
   if (r.scope.excludedResourceIds?.length) scope.excludedResourceIds = r.scope.excludedResourceIds;
   if (r.scope.accounts) scope.accounts = r.scope.accounts;
+  if (r.scope.accountGroup) scope.accountGroup = r.scope.accountGroup;
   const spec: RuleSpec = { name: r.name, description: r.description, source: r.source, parameters, scope, triggers: r.triggers, riskLevel, state: r.state };
   if (remediation) spec.remediation = remediation;
   return spec;

@@ -382,6 +382,44 @@ export class SandboxCloud implements Provider {
     return this.accountRegions.get(accountId);
   }
 
+  // --- resource directory: delegated administrators ------------------------
+
+  /**
+   * RegisterDelegatedAdministrator: lets a member account administer the
+   * organization's compliance (own account groups) as the management account
+   * does. Refused for the management account itself, an account outside the
+   * organization, or one already registered; answers with the organization.
+   */
+  async registerDelegatedAdministrator(accountId: string): Promise<Organization> {
+    return this.changeDelegatedAdministrators(accountId, 'register');
+  }
+
+  /** DeregisterDelegatedAdministrator: the account administers no more; refused when it is not registered. */
+  async deregisterDelegatedAdministrator(accountId: string): Promise<Organization> {
+    return this.changeDelegatedAdministrators(accountId, 'deregister');
+  }
+
+  private async changeDelegatedAdministrators(accountId: string, how: 'register' | 'deregister'): Promise<Organization> {
+    await this.db.transaction(async (tx) => {
+      const [o] = await tx.query<{ management_account: string; delegated_administrators: string[] }>(
+        'SELECT management_account, delegated_administrators FROM sandbox_organization FOR UPDATE',
+      );
+      if (!o) throw new SandboxError('EntityNotExists.ResourceDirectory', 'The sandbox has no resource directory; declare an organization in the estate file.', 404);
+      const [member] = await tx.query('SELECT 1 FROM sandbox_accounts WHERE account_id = $1', [accountId]);
+      if (!member) throw new SandboxError('EntityNotExists.Account', `The account "${accountId}" is not a member of the resource directory.`, 404);
+      const registered = o.delegated_administrators.includes(accountId);
+      if (how === 'register') {
+        if (accountId === o.management_account)
+          throw new SandboxError('InvalidParameter.AccountId', `The account "${accountId}" is the management account; it administers the resource directory already and cannot be a delegated administrator.`);
+        if (registered) throw new SandboxError('EntityAlreadyExists.DelegatedAdministrator', `The account "${accountId}" is already a delegated administrator.`, 409);
+        await tx.query('UPDATE sandbox_organization SET delegated_administrators = array_append(delegated_administrators, $1)', [accountId]);
+      } else {
+        if (!registered) throw new SandboxError('EntityNotExists.DelegatedAdministrator', `The account "${accountId}" is not a delegated administrator.`, 404);
+        await tx.query('UPDATE sandbox_organization SET delegated_administrators = array_remove(delegated_administrators, $1)', [accountId]);
+      }
+    });
+    return (await this.organization())!;
+  }
 }
 
 function toRow(r: NormalizedResource) {

@@ -1,0 +1,209 @@
+// Account groups: validated against the organization, resolved to member
+// accounts, and the scope of the rules that name them — a member account
+// outside the group is left alone.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { backends, freshDb } from '../helpers/db.js';
+import { createEngine, type Engine } from '../../src/engine.js';
+import { parseEstateText } from '../../src/providers/sandbox/index.js';
+import { validateRule } from '../../src/rules/model.js';
+import { AccountGroupInUseError, AccountGroupNotFoundError, AccountGroupValidationError, checkAccountGroup } from '../../src/accounts/groups.js';
+import type { ComplianceChange } from '../../src/evaluation/evaluator.js';
+
+const SEED = 'examples/estates/seed-000.yaml';
+const A = '100931896542'; // management
+const B = '178366182654'; // member, folder production
+const C = '139876543210'; // member, folder sandbox
+const REGION = 'cn-hangzhou';
+const TYPE = 'ACS::ECS::Instance';
+const B_INSTANCE = 'i-bp1seed000memberb001';
+const C_INSTANCE = 'i-bp1seed000outsidec01';
+
+/** The seed 000 estate, with a nested folder to test sub-folders. */
+async function seedEstate(extra?: (raw: any) => void) {
+  const { raw } = parseEstateText(await readFile(SEED, 'utf8'), SEED);
+  extra?.(raw);
+  return raw;
+}
+
+async function engineWithSeed(backend: (typeof backends)[number], extra?: (raw: any) => void): Promise<Engine> {
+  const db = await freshDb(backend);
+  const engine = createEngine(db);
+  await engine.sandbox.loadEstate(await seedEstate(extra), { source: SEED });
+  await engine.recorder.snapshot('sandbox');
+  return engine;
+}
+
+const issuesOf = async (p: Promise<unknown>) => {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof AccountGroupValidationError, `refused: ${String(err)}`);
+  return err.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+};
+
+const result = async (engine: Engine, accountId: string, resourceId: string) =>
+  (await engine.compliance.results({ resource: { accountId, regionId: REGION, resourceType: TYPE, resourceId } })).items[0]?.complianceType;
+
+for (const backend of backends) {
+  describe(`account groups (${backend})`, () => {
+    let engine: Engine;
+    before(async () => {
+      engine = await engineWithSeed(backend, (raw) => {
+        // production/web under production, holding no account yet; D in it later.
+        raw.organization.folders[0].folders = [{ name: 'web', accounts: [] }];
+      });
+    });
+    after(async () => {
+      await engine.db.close();
+    });
+
+    test('the owner must be the management account or a delegated administrator', async () => {
+      const g = engine.groups;
+      const byDefault = await g.put({ name: 'ab', members: { accounts: [A, B] } });
+      assert.equal(byDefault.ownerAccountId, A, 'the management account by default');
+      assert.equal(byDefault.created, true);
+      assert.equal(byDefault.origin, 'api');
+
+      const refused = await issuesOf(g.put({ name: 'by-b', ownerAccountId: B, members: { organization: true } }));
+      assert.deepEqual(refused, [
+        `ownerAccountId: account ${B} is neither the management account nor a delegated administrator: only the management account or a delegated administrator may own an account group (the management account is ${A}; delegated administrators: none); register it with \`confix organization delegate ${B}\``,
+      ]);
+      assert.match((await issuesOf(g.put({ name: 'x', ownerAccountId: '999999999999', members: { organization: true } })))[0]!, /account 999999999999 is not in the organization/);
+
+      await engine.sandbox.registerDelegatedAdministrator(B);
+      const owned = await g.put({ name: 'by-b', ownerAccountId: B, members: { organization: true }, readRole: 'ConfigReadRole' });
+      assert.equal(owned.ownerAccountId, B);
+      assert.equal((await g.get('by-b'))!.readRole, 'ConfigReadRole');
+      await g.remove('by-b');
+      await engine.sandbox.deregisterDelegatedAdministrator(B);
+      assert.equal(await g.get('by-b'), undefined);
+    });
+
+    test('delegated administrators: only member accounts, not the management account, once', async () => {
+      const s = engine.sandbox;
+      await assert.rejects(s.registerDelegatedAdministrator(A), { code: 'InvalidParameter.AccountId', message: /is the management account/ });
+      await assert.rejects(s.registerDelegatedAdministrator('111122223333'), { code: 'EntityNotExists.Account' });
+      const org = await s.registerDelegatedAdministrator(C);
+      assert.deepEqual(org.delegatedAdministrators, [C]);
+      await assert.rejects(s.registerDelegatedAdministrator(C), { code: 'EntityAlreadyExists.DelegatedAdministrator' });
+      assert.deepEqual((await s.deregisterDelegatedAdministrator(C)).delegatedAdministrators, []);
+      await assert.rejects(s.deregisterDelegatedAdministrator(C), { code: 'EntityNotExists.DelegatedAdministrator' });
+    });
+
+    test('members must be in the organization; a folder must exist; the form is checked field by field', async () => {
+      const g = engine.groups;
+      assert.deepEqual(await issuesOf(g.put({ name: 'x', members: { accounts: [B, '222233334444'] } })), ['members.accounts.1: account 222233334444 is not in the organization']);
+      assert.deepEqual(await issuesOf(g.put({ name: 'x', members: { folder: 'staging' } })), [
+        'members.folder: no folder "staging" in the organization; its folders are production, production/web, sandbox',
+      ]);
+      assert.deepEqual(await issuesOf(g.put({ name: 'x', members: { accounts: ['12'] } })), [
+        'members.accounts.0: "12" is not a 12-digit account id (quote it in YAML: "100931896542")',
+      ]);
+      assert.match((await issuesOf(g.put({ name: 'x', members: { accounts: [B], folder: 'sandbox' } })))[0]!, /^members: accounts and folder: give only one of/);
+      assert.match((await issuesOf(g.put({ name: 'x', members: { organization: 'yes' } })))[0]!, /^members\.organization: true/);
+      assert.match((await issuesOf(g.put({ name: 'x' })))[0]!, /^members: required/);
+      assert.match((await issuesOf(g.put({ name: 'bad name', members: { organization: true } })))[0]!, /^name: a name of letters/);
+      assert.match((await issuesOf(g.put({ name: 'x', members: { organization: true }, readRole: 'no spaces allowed' })))[0]!, /^readRole: a role name/);
+      assert.match((await issuesOf(g.put({ name: 'x', members: { organization: true }, owner: A })))[0]!, /Unrecognized key.*owner/);
+      // No organization at all.
+      assert.deepEqual(checkAccountGroup({ name: 'x', members: { organization: true } }, null).issues.map((i) => i.message), [
+        'there is no organization (resource directory) to group accounts of; declare one in the estate file (organization: { managementAccount: …, folders: … })',
+      ]);
+      assert.equal(await g.get('x'), undefined, 'nothing refused was stored');
+    });
+
+    test('membership by accounts, by folder (with sub-folders, by path or name) and the whole organization', async () => {
+      const g = engine.groups;
+      await g.put({ name: 'prod', members: { folder: 'production' } });
+      await g.put({ name: 'web', members: { folder: 'web' } }); // by name: stored as its path
+      await g.put({ name: 'all', members: { organization: true }, description: 'every account' });
+      assert.deepEqual((await g.get('web'))!.members, { folder: 'production/web' });
+      assert.deepEqual(await g.members('ab'), [A, B]);
+      assert.deepEqual(await g.members('prod'), [B]);
+      assert.deepEqual(await g.members('web'), []);
+      assert.deepEqual(await g.members('all'), [A, C, B].sort());
+      await assert.rejects(g.members('nope'), AccountGroupNotFoundError);
+
+      // C moves into production/web: it joins both folder groups, nothing to change here.
+      await engine.sandbox.loadEstate(
+        await seedEstate((raw) => {
+          raw.organization.folders = [{ name: 'production', accounts: [B], folders: [{ name: 'web', accounts: [C] }] }, { name: 'sandbox', accounts: [] }];
+        }),
+      );
+      assert.deepEqual(await g.members('prod'), [B, C].sort());
+      assert.deepEqual(await g.members('web'), [C]);
+      const all = await g.resolveAll();
+      assert.deepEqual([...all.keys()].sort(), ['ab', 'all', 'prod', 'web']);
+      assert.deepEqual([...(await g.groupsByAccount()).get(C)!].sort(), ['all', 'prod', 'web']);
+      assert.deepEqual((await g.list()).map((x) => x.name), ['ab', 'all', 'prod', 'web']);
+      for (const n of ['prod', 'web', 'all']) await g.remove(n);
+    });
+  });
+
+  test(`${backend}: a rule scoped to a group judges its member accounts only; a group change re-evaluates it; delete refused while used`, async () => {
+    const engine = await engineWithSeed(backend);
+    const { groups, rules, evaluator } = engine;
+    try {
+      const changes: ComplianceChange[] = [];
+      evaluator.on('compliance-change', (c: ComplianceChange) => changes.push(c));
+      await groups.put({ name: 'seed-000', members: { accounts: [A, B] } });
+      const rule = await rules.create(
+        validateRule({ name: 'ecs-instance-monitor-enabled', source: { managed: 'ecs-instance-monitor-enabled' }, scope: { accountGroup: 'seed-000' } }),
+      );
+      assert.equal(rule.scope.accountGroup, 'seed-000');
+      const first = await evaluator.evaluateRules([rule.name]);
+      assert.equal(first.evaluations, 2, 'A and B, not C');
+      assert.equal(await result(engine, B, B_INSTANCE), 'NON_COMPLIANT');
+      assert.equal(await result(engine, C, C_INSTANCE), undefined, "C's instance, without the agent, gets no result");
+      assert.equal(await result(engine, A, 'i-bp1seed000mgmt00001'), 'COMPLIANT');
+      assert.ok(!changes.some((c) => c.accountId === C), 'and no compliance event, so no remediation');
+
+      // A change in C is not judged either; one in B is.
+      evaluator.attach(engine.recorder, { schedulerMs: 0 });
+      engine.recorder.start(60_000);
+      await engine.sandbox.call('ecs:ModifyInstanceAttribute', { accountId: C }, { InstanceId: C_INSTANCE, InstanceName: 'c-lab-2' });
+      await engine.recorder.drain('sandbox');
+      await evaluator.idle();
+      assert.equal(await result(engine, C, C_INSTANCE), undefined);
+
+      // B leaves the group: its result closes, with an event.
+      changes.length = 0;
+      await groups.put({ name: 'seed-000', members: { accounts: [A] } });
+      await evaluator.idle();
+      assert.equal(await result(engine, B, B_INSTANCE), undefined, "B's result closed");
+      assert.deepEqual(changes.map((c) => [c.accountId, c.previous, c.current]), [[B, 'NON_COMPLIANT', null]]);
+      const closed = (await engine.compliance.timeline({ ruleId: rule.ruleId, limit: 1 }))[0]!;
+      assert.equal(closed.closed, true);
+      assert.equal(closed.resourceId, B_INSTANCE);
+
+      // The whole organization: C joins and is judged.
+      await groups.put({ name: 'seed-000', members: { organization: true } });
+      await evaluator.idle();
+      assert.equal(await result(engine, B, B_INSTANCE), 'NON_COMPLIANT');
+      assert.equal(await result(engine, C, C_INSTANCE), 'NON_COMPLIANT');
+
+      // scope.accounts and the group together: only accounts in both.
+      await rules.update(
+        rule.name,
+        validateRule({ name: rule.name, source: rule.source, scope: { accountGroup: 'seed-000', accounts: [B, '123456789012'] } }),
+      );
+      await evaluator.evaluateRules([rule.name]);
+      const items = (await engine.compliance.results({ ruleId: rule.ruleId })).items;
+      assert.deepEqual(items.map((r) => r.accountId), [B]);
+
+      // Deleting the group is refused while the rule uses it, naming the rule.
+      await assert.rejects(groups.remove('seed-000'), (err: Error) => {
+        assert.ok(err instanceof AccountGroupInUseError);
+        assert.equal(err.message, 'account group "seed-000" is used by rule ecs-instance-monitor-enabled; scope that rule to other accounts or delete it first');
+        return true;
+      });
+      await rules.delete(rule.name);
+      await groups.remove('seed-000');
+      await assert.rejects(groups.remove('seed-000'), AccountGroupNotFoundError);
+      evaluator.detach(engine.recorder);
+      await engine.recorder.stop();
+    } finally {
+      await engine.db.close();
+    }
+  });
+}
