@@ -16,6 +16,8 @@ import { silentLogger, type Logger } from './util/log.js';
 import { SecretBox } from './security/secret-box.js';
 import { CredentialStore } from './accounts/credentials.js';
 import { AccountGroupStore } from './accounts/groups.js';
+import { CredentialBroker, type BrokerOptions } from './accounts/broker.js';
+import type { Rule } from './rules/model.js';
 
 export interface Engine {
   db: Db;
@@ -31,6 +33,7 @@ export interface Engine {
   worker: RemediationWorker;
   credentials: CredentialStore;
   groups: AccountGroupStore;
+  broker: CredentialBroker;
 }
 
 export interface EngineOptions {
@@ -42,6 +45,7 @@ export interface EngineOptions {
    * `confix worker` pass the key loaded with loadSecretBox().
    */
   secretBox?: SecretBox;
+  broker?: BrokerOptions;
 }
 
 export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
@@ -54,7 +58,17 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const executions = new ExecutionStore(db);
   const exceptions = new ExceptionStore(db);
   const controls = new RemediationControls(db);
-  const worker = new RemediationWorker({ executions, exceptions, controls, rules, sandbox, recorder, evaluator, log: log.child({ component: 'remediation' }) }, opts.worker);
   const credentials = new CredentialStore(db, opts.secretBox ?? SecretBox.ephemeral());
-  return { db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker, credentials, groups };
+  const broker = new CredentialBroker(sandbox, credentials, opts.broker);
+  // A rule's role chain starts in its account group's owner (the management
+  // account or a delegated administrator), else the management account.
+  const homeAccount = async (rule: Rule) => {
+    const group = rule.scope.accountGroup ? await groups.get(rule.scope.accountGroup) : undefined;
+    return group?.ownerAccountId ?? (await sandbox.organization())?.managementAccount;
+  };
+  const worker = new RemediationWorker(
+    { executions, exceptions, controls, rules, sandbox, recorder, evaluator, broker, homeAccount, log: log.child({ component: 'remediation' }) },
+    opts.worker,
+  );
+  return { db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker, credentials, broker, groups };
 }

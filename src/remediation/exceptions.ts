@@ -5,7 +5,7 @@
  * resource became exempt is cancelled when it comes to run.
  */
 import type { Db, Queryable } from '../store/index.js';
-import type { ResourceKey } from '../providers/types.js';
+import { keyString, type ResourceKey } from '../providers/types.js';
 
 export interface RemediationException extends ResourceKey {
   ruleId: string;
@@ -88,7 +88,28 @@ export class ExceptionStore {
     ]);
     return row ? toException(row, now) : undefined;
   }
+
+  /** The unexpired exceptions of a rule for many resources, in one query, by keyString of the resource. */
+  async activeMany(ruleId: string, keys: ResourceKey[], now = new Date()): Promise<Map<string, RemediationException>> {
+    const out = new Map<string, RemediationException>();
+    if (keys.length === 0) return out;
+    const rows = await this.db.query<Row>(
+      `${SELECT} JOIN jsonb_to_recordset($2::jsonb) AS k(a text, r text, t text, i text)
+         ON e.account_id = k.a AND e.region_id = k.r AND e.resource_type = k.t AND e.resource_id = k.i
+       WHERE e.rule_id = $1 AND (e.expires_at IS NULL OR e.expires_at > $3)`,
+      [ruleId, keysJson(keys), now],
+    );
+    for (const r of rows) {
+      const x = toException(r, now);
+      out.set(keyString(x), x);
+    }
+    return out;
+  }
 }
+
+/** Rows of (account, region, type, id) as one JSON parameter, for queries over many resources at once. */
+export const keysJson = (keys: ResourceKey[]) =>
+  JSON.stringify(keys.map((k) => ({ a: k.accountId, r: k.regionId, t: k.resourceType, i: k.resourceId })));
 
 export function describeException(e: RemediationException): string {
   return `exempted from remediation${e.expiresAt ? ` until ${e.expiresAt}` : ''}: ${e.reason}`;

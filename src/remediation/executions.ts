@@ -7,14 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../store/index.js';
 import { Where, pageSize } from '../store/where.js';
-import type { ResourceKey } from '../providers/types.js';
+import { keyString, type ResourceKey } from '../providers/types.js';
 
 export type ExecutionStatus = 'QUEUED' | 'AWAITING_APPROVAL' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 export type ExecutionTrigger = 'AUTOMATIC' | 'MANUAL' | 'API';
 export const ACTIVE: ExecutionStatus[] = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS'];
 
 export interface Step {
-  name: 'reread' | 'reevaluate' | 'parameters' | 'preview' | 'apply' | 'verify' | 'confirm';
+  name: 'reread' | 'reevaluate' | 'parameters' | 'credentials' | 'preview' | 'apply' | 'verify' | 'confirm';
   status: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
   startedAt: string;
   finishedAt: string;
@@ -146,6 +146,38 @@ export class ExecutionStore {
     return this.get(id);
   }
 
+  /**
+   * Queues many executions of one kind in one statement (a bulk "remediate
+   * all"). Answers with those queued, and, for resources that already have an
+   * active execution of the rule, its id.
+   */
+  async enqueueMany(e: { ruleId: string; keys: ResourceKey[]; action: string; trigger: ExecutionTrigger; dryRun?: boolean; awaitingApproval?: boolean }): Promise<{ queued: Execution[]; existing: Map<string, string> }> {
+    const existing = new Map<string, string>();
+    if (e.keys.length === 0) return { queued: [], existing };
+    const rows = e.keys.map((k) => ({ id: `rx-${randomBytes(8).toString('hex')}`, a: k.accountId, r: k.regionId, t: k.resourceType, i: k.resourceId }));
+    const inserted = await this.db.query<{ execution_id: string }>(
+      `INSERT INTO remediation_executions (execution_id, rule_id, account_id, region_id, resource_type, resource_id, action, status, trigger, dry_run, attempt, not_before)
+       SELECT k.id, $2, k.a, k.r, k.t, k.i, $3, $4, $5, $6, 1, now() FROM jsonb_to_recordset($1::jsonb) AS k(id text, a text, r text, t text, i text)
+       ON CONFLICT (rule_id, account_id, region_id, resource_type, resource_id) WHERE status IN ('QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS') DO NOTHING
+       RETURNING execution_id`,
+      [JSON.stringify(rows), e.ruleId, e.action, e.awaitingApproval ? 'AWAITING_APPROVAL' : 'QUEUED', e.trigger, e.dryRun ?? false],
+    );
+    if (inserted.length < rows.length) {
+      const got = new Set(inserted.map((r) => r.execution_id));
+      const left = rows.filter((r) => !got.has(r.id));
+      const active = await this.db.query<{ execution_id: string; account_id: string; region_id: string; resource_type: string; resource_id: string }>(
+        `SELECT x.execution_id, x.account_id, x.region_id, x.resource_type, x.resource_id FROM remediation_executions x
+           JOIN jsonb_to_recordset($2::jsonb) AS k(a text, r text, t text, i text)
+             ON x.account_id = k.a AND x.region_id = k.r AND x.resource_type = k.t AND x.resource_id = k.i
+         WHERE x.rule_id = $1 AND x.status IN ('QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS')`,
+        [e.ruleId, JSON.stringify(left)],
+      );
+      for (const x of active)
+        existing.set(keyString({ accountId: x.account_id, regionId: x.region_id, resourceType: x.resource_type, resourceId: x.resource_id }), x.execution_id);
+    }
+    return { queued: await this.getMany(inserted.map((r) => r.execution_id)), existing };
+  }
+
   async get(id: string): Promise<Execution> {
     const [row] = await this.db.query<Row>(`${SELECT} WHERE x.execution_id = $1`, [id]);
     if (!row) throw new ExecutionNotFoundError(id);
@@ -270,11 +302,12 @@ export class ExecutionStore {
   }
 
   /** Ends an execution, only if `owner` still holds it: an execution ends exactly once. */
-  async finish(id: string, owner: string, outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; steps: Step[]; errorCode?: string; errorMessage?: string }): Promise<boolean> {
+  async finish(id: string, owner: string, outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; steps: Step[]; parameters?: Record<string, unknown>; errorCode?: string; errorMessage?: string }): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE remediation_executions SET status = $3, steps = $4, error_code = $5, error_message = $6, finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
+      `UPDATE remediation_executions SET status = $3, steps = $4, error_code = $5, error_message = $6, parameters = COALESCE($7, parameters),
+         finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
        WHERE execution_id = $1 AND lease_owner = $2 AND status = 'IN_PROGRESS' RETURNING 1`,
-      [id, owner, outcome.status, JSON.stringify(outcome.steps), outcome.errorCode ?? null, outcome.errorMessage ?? null],
+      [id, owner, outcome.status, JSON.stringify(outcome.steps), outcome.errorCode ?? null, outcome.errorMessage ?? null, outcome.parameters ? JSON.stringify(outcome.parameters) : null],
     );
     return rows.length === 1;
   }

@@ -9,6 +9,8 @@ import type { ComplianceViews } from '../evaluation/compliance.js';
 import { remediationAction } from './registry.js';
 import { ExecutionExistsError, type Execution, type ExecutionStore, type ExecutionTrigger } from './executions.js';
 import { describeException, type ExceptionStore } from './exceptions.js';
+import { keyString, type ResourceKey } from '../providers/types.js';
+import { chunks } from '../store/index.js';
 
 export interface StartRequest {
   rule: string;
@@ -49,36 +51,35 @@ export async function startRemediation(
       out.failed.push({ resourceId: id, reason: (err as Error).message });
     }
   }
+  const eligible: { resourceId: string; key: ResourceKey }[] = [];
   for (const t of targets) {
     const key = t.key!;
-    if (!rule.scope.resourceTypes.includes(key.resourceType)) {
-      out.failed.push({ resourceId: t.resourceId, reason: `rule ${rule.name} does not cover ${key.resourceType}` });
-      continue;
-    }
-    if (!action.resourceTypes.includes(key.resourceType)) {
-      out.failed.push({ resourceId: t.resourceId, reason: `${action.name} does not fix ${key.resourceType}` });
-      continue;
-    }
-    const exempt = await deps.exceptions.active(rule.ruleId, key);
-    if (exempt) {
-      out.failed.push({ resourceId: t.resourceId, reason: describeException(exempt) });
-      continue;
-    }
-    try {
-      out.queued.push(
-        await deps.executions.enqueue({
-          ruleId: rule.ruleId,
-          key: { accountId: key.accountId, regionId: key.regionId, resourceType: key.resourceType, resourceId: key.resourceId },
-          action: action.name,
-          trigger: req.trigger ?? 'MANUAL',
-          dryRun: req.dryRun,
-          // A dry run changes nothing, so it needs nobody's approval.
-          awaitingApproval: rule.remediation.approval === 'required' && !req.dryRun && !req.skipApproval,
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof ExecutionExistsError)) throw err;
-      out.failed.push({ resourceId: t.resourceId, reason: err.message });
+    if (!rule.scope.resourceTypes.includes(key.resourceType)) out.failed.push({ resourceId: t.resourceId, reason: `rule ${rule.name} does not cover ${key.resourceType}` });
+    else if (!action.resourceTypes.includes(key.resourceType)) out.failed.push({ resourceId: t.resourceId, reason: `${action.name} does not fix ${key.resourceType}` });
+    else eligible.push({ resourceId: t.resourceId, key: { accountId: key.accountId, regionId: key.regionId, resourceType: key.resourceType, resourceId: key.resourceId } });
+  }
+  // In batches: a bulk "remediate all" is a few statements, not several per resource.
+  for (const batch of chunks(eligible, 1000)) {
+    const exempt = await deps.exceptions.activeMany(rule.ruleId, batch.map((t) => t.key));
+    const todo = batch.filter((t) => {
+      const x = exempt.get(keyString(t.key));
+      if (x) out.failed.push({ resourceId: t.resourceId, reason: describeException(x) });
+      return !x;
+    });
+    const { queued, existing } = await deps.executions.enqueueMany({
+      ruleId: rule.ruleId,
+      keys: todo.map((t) => t.key),
+      action: action.name,
+      trigger: req.trigger ?? 'MANUAL',
+      dryRun: req.dryRun,
+      // A dry run changes nothing, so it needs nobody's approval.
+      awaitingApproval: rule.remediation.approval === 'required' && !req.dryRun && !req.skipApproval,
+    });
+    out.queued.push(...queued);
+    const done = new Set(queued.map((x) => keyString(x)));
+    for (const t of todo) {
+      if (done.has(keyString(t.key))) continue;
+      out.failed.push({ resourceId: t.resourceId, reason: new ExecutionExistsError(existing.get(keyString(t.key)) ?? '(finished meanwhile)').message });
     }
   }
   return out;

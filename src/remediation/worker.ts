@@ -1,7 +1,8 @@
 /**
  * The remediation worker: claims executions and runs their steps — re-read
  * the resource, re-evaluate the rule (stop if it is already compliant),
- * resolve the parameters, preview, apply, verify, confirm — saving progress
+ * resolve the parameters, get the credentials (assuming the execution role),
+ * preview, apply, verify, confirm — saving progress
  * as it goes. An execution re-run after its worker died starts again from
  * the re-read, so a fix already made ends as "already compliant", never twice.
  */
@@ -19,6 +20,10 @@ import { resolveParameters } from './bindings.js';
 import type { ActionContext } from './types.js';
 import type { RemediationSpec } from './config.js';
 import type { ResourceState } from '../providers/types.js';
+import { dialectOfResourceType } from '../providers/sandbox/iam/arn.js';
+import type { Credentials } from '../providers/sandbox/iam/sandbox-iam.js';
+import { NoCredentialsError, type Access, type CredentialBroker } from '../accounts/broker.js';
+import type { Rule } from '../rules/model.js';
 import { ExecutionExistsError, type Execution, type ExecutionStore, type Step } from './executions.js';
 import { describeException, type ExceptionStore } from './exceptions.js';
 import type { RemediationControls } from './controls.js';
@@ -32,6 +37,10 @@ export interface WorkerDeps {
   sandbox: SandboxCloud;
   recorder: Recorder;
   evaluator: Evaluator;
+  /** Credentials for acting in an account, assuming the execution role. */
+  broker: CredentialBroker;
+  /** The account a rule's role chain starts from: its account group's owner, else the management account. */
+  homeAccount(rule: Rule): Promise<string | undefined>;
   log?: Logger;
 }
 
@@ -58,6 +67,11 @@ class Stop {
 
 type StepFn = <T>(name: Step['name'], fn: () => Promise<{ message: string; detail?: unknown; value?: T }>) => Promise<T | undefined>;
 type Key = { accountId: string; regionId: string; resourceType: string; resourceId: string };
+
+type Carry = { parameters?: Record<string, unknown> };
+
+/** Steps are saved at least this often while an execution runs (and always before it changes anything). */
+const SAVE_EVERY_MS = 250;
 
 /** The execution's worker lost its lease: someone else runs it now; leave it alone. */
 class LeaseLost extends Error {}
@@ -173,8 +187,10 @@ export class RemediationWorker {
     const steps: Step[] = [];
     const key = { accountId: x.accountId, regionId: x.regionId, resourceType: x.resourceType, resourceId: x.resourceId };
     let lost = false;
-    const save = async (extra: { parameters?: Record<string, unknown>; priorState?: unknown } = {}) => {
-      if (lost || !(await executions.progress(x.executionId, this.owner, this.leaseMs, { steps, ...extra }))) throw new LeaseLost();
+    // The resolved parameters, saved with the next progress or the end.
+    const carry: Carry = {};
+    const save = async (extra: { priorState?: unknown } = {}) => {
+      if (lost || !(await executions.progress(x.executionId, this.owner, this.leaseMs, { steps, parameters: carry.parameters, ...extra }))) throw new LeaseLost();
     };
     // A provider call may outlast the lease: keep it alive while this worker is.
     const heartbeat = setInterval(() => {
@@ -185,20 +201,35 @@ export class RemediationWorker {
     }, Math.max(50, Math.floor(this.leaseMs / 3)));
     heartbeat.unref();
     try {
-      await this.executeSteps(x, key, steps, save);
+      await this.executeSteps(x, key, steps, save, carry);
     } finally {
       clearInterval(heartbeat);
     }
   }
 
-  private async executeSteps(x: Execution, key: Key, steps: Step[], save: (extra?: { parameters?: Record<string, unknown>; priorState?: unknown }) => Promise<void>): Promise<void> {
+  private async executeSteps(
+    x: Execution,
+    key: Key,
+    steps: Step[],
+    save: (extra?: { priorState?: unknown }) => Promise<void>,
+    carry: Carry,
+  ): Promise<void> {
     const { executions } = this.deps;
+    let savedAt = Date.now();
     const step: StepFn = async (name, fn) => {
       const startedAt = new Date().toISOString();
       try {
         const r = await fn();
         steps.push({ name, status: 'SUCCEEDED', startedAt, finishedAt: new Date().toISOString(), message: r.message, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
-        await save();
+        // Progress is saved before the change is made (so a lost lease stops
+        // it), and whenever steps are slow enough for someone to watch them;
+        // a fast execution is not worth a write per step. A worker that dies
+        // loses only steps that are re-run from the start anyway.
+        const beforeChange = name === (x.rollbackOf ? 'credentials' : 'preview');
+        if (beforeChange || Date.now() - savedAt >= SAVE_EVERY_MS) {
+          await save();
+          savedAt = Date.now();
+        }
         return r.value;
       } catch (err) {
         if (err instanceof LeaseLost) throw err;
@@ -219,7 +250,7 @@ export class RemediationWorker {
       const action = remediationAction(x.action);
       if (!action) throw new Stop('FAILED', 'UnknownAction', `action ${x.action} is not in this confix`);
 
-      if (x.rollbackOf) return await this.rollback(x, key, steps, step);
+      if (x.rollbackOf) return await this.rollback(x, rule, key, steps, step);
       // Exempted after it was queued: do not touch the resource.
       const exempt = await this.deps.exceptions.active(x.ruleId, key);
       if (exempt && !x.dryRun) throw new Stop('CANCELLED', 'Exempted', describeException(exempt));
@@ -241,10 +272,11 @@ export class RemediationWorker {
           const i = p.error.issues[0]!;
           throw new Stop('FAILED', 'InvalidParameters', `parameter ${i.path.join('.') || '(all)'}: ${i.message}`);
         }
-        await save({ parameters: resolved });
+        carry.parameters = resolved;
         return { message: `resolved ${Object.keys(resolved).join(', ')}`, detail: resolved, value: p.data as unknown };
       });
-      const ctx = this.actionContext(key, state!);
+      const access = await this.credentials(step, rule, spec, key);
+      const ctx = this.actionContext(key, state!, access.credentials);
       await step('preview', async () => {
         const p = await action.preview(ctx, params);
         if (p.refusal) throw new Stop('FAILED', 'Refused', p.refusal);
@@ -263,8 +295,9 @@ export class RemediationWorker {
         return { message: v.message };
       });
       await this.confirm(step, x, key);
-      await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps });
+      await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps, parameters: carry.parameters });
     } catch (err) {
+      if (err instanceof Stop && err.code && /^(InvalidSecurityToken|ExpiredToken|InvalidClientTokenId)/.test(err.code)) this.deps.broker.forget(x.accountId);
       if (err instanceof LeaseLost) {
         this.log.warn('lost the lease of an execution; another worker has it', { executionId: x.executionId });
         return;
@@ -273,7 +306,7 @@ export class RemediationWorker {
       const failed = stop.status !== 'SUCCEEDED';
       const retry = stop.status === 'FAILED' ? this.retryPlan(x, spec) : undefined;
       const message = failed && retry ? `${stop.message} (${retry.note})` : stop.message;
-      const done = await executions.finish(x.executionId, this.owner, { status: stop.status, steps, errorCode: failed ? stop.code : undefined, errorMessage: failed ? message : undefined });
+      const done = await executions.finish(x.executionId, this.owner, { status: stop.status, steps, parameters: carry.parameters, errorCode: failed ? stop.code : undefined, errorMessage: failed ? message : undefined });
       if (!done) return;
       this.log.info('execution finished', { executionId: x.executionId, status: stop.status, errorCode: stop.code });
       if (stop.status === 'FAILED' && spec && !x.dryRun) {
@@ -295,12 +328,13 @@ export class RemediationWorker {
    * A rollback execution: restore the prior state its original execution
    * recorded, then record and re-evaluate, as a fix is confirmed.
    */
-  private async rollback(x: Execution, key: Key, steps: Step[], step: StepFn): Promise<void> {
+  private async rollback(x: Execution, rule: Rule, key: Key, steps: Step[], step: StepFn): Promise<void> {
     const { executions } = this.deps;
     const original = await executions.get(x.rollbackOf!);
     const action = remediationAction(original.action)!;
     const state = await this.reread(step, key);
-    const ctx = this.actionContext(key, state!);
+    const access = await this.credentials(step, rule, rule.remediation!, key);
+    const ctx = this.actionContext(key, state!, access.credentials);
     await step('apply', async () => {
       const out = await action.rollback!(ctx, original.priorState);
       return { message: `rolled back ${original.executionId}: ${out.summary}` };
@@ -318,13 +352,39 @@ export class RemediationWorker {
     });
   }
 
-  /** What an action runs with: the fresh state, and the provider's API in the resource's account and region. */
-  private actionContext(key: Key, state: ResourceState): ActionContext {
+  /**
+   * Whom the action's calls are made as: the execution role assumed in the
+   * resource's account (chained from the home account's stored key), or,
+   * without a role, the account's own key. A refusal is the provider's own.
+   */
+  private async credentials(step: StepFn, rule: Rule, spec: RemediationSpec, key: Key): Promise<Access> {
+    const got = await step('credentials', async () => {
+      const role = spec.executionRole;
+      try {
+        const a = await this.deps.broker.access({
+          accountId: key.accountId,
+          role,
+          home: role ? await this.deps.homeAccount(rule) : undefined,
+          dialect: dialectOfResourceType(key.resourceType),
+          sessionName: 'confix-remediation',
+        });
+        const how = role ? `assumed ${role} in ${key.accountId}${a.cached ? ' (cached)' : ''}: ${a.via.join(' → ')}` : a.via.join(' → ');
+        return { message: `acting as ${a.principal}; ${how}`, detail: { principal: a.principal, via: a.via, ...(a.expiration ? { expiration: a.expiration } : {}) }, value: a };
+      } catch (err) {
+        if (err instanceof NoCredentialsError) throw new Stop('FAILED', err.code, err.message);
+        throw err;
+      }
+    });
+    return got!;
+  }
+
+  /** What an action runs with: the fresh state, and the provider's API in the resource's account and region, signed with the execution's credentials. */
+  private actionContext(key: Key, state: ResourceState, credentials?: Credentials): ActionContext {
     const { sandbox } = this.deps;
     const where = { accountId: key.accountId, regionId: key.regionId };
     return {
       resource: { ...key, configuration: state.configuration, tags: state.tags },
-      call: (a, p) => sandbox.call(a, where, p),
+      call: (a, p) => sandbox.call(a, where, p, credentials),
       describe: async (type, id) => (await sandbox.describe({ ...where, resourceType: type, resourceId: id }))?.configuration ?? null,
     };
   }

@@ -68,7 +68,7 @@ test('opening port 22 through the sandbox API shows a new configuration item wit
   assert.equal(executions.length, 1);
   assert.equal(executions[0]!.status, 'SUCCEEDED', JSON.stringify(executions[0]));
   assert.equal(executions[0]!.trigger, 'AUTOMATIC');
-  assert.deepEqual(executions[0]!.steps.map((s) => s.name), ['reread', 'reevaluate', 'parameters', 'preview', 'apply', 'verify', 'confirm']);
+  assert.deepEqual(executions[0]!.steps.map((s) => s.name), ['reread', 'reevaluate', 'parameters', 'credentials', 'preview', 'apply', 'verify', 'confirm']);
   await svc.evaluator.idle();
   const r = await svc.api('/compliance?rule=sg-disallow-risky-ports-for-all-ips&resourceId=sg-web-prod');
   assert.equal(r.body.items[0].complianceType, 'COMPLIANT');

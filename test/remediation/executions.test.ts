@@ -14,6 +14,9 @@ import { RemediationWorker } from '../../src/remediation/worker.js';
 import { RemediationControls } from '../../src/remediation/controls.js';
 import { startRemediation, startRollback } from '../../src/remediation/start.js';
 import { DEMO_ESTATE } from '../../src/service.js';
+import { CredentialBroker } from '../../src/accounts/broker.js';
+import { CredentialStore } from '../../src/accounts/credentials.js';
+import { SecretBox } from '../../src/security/secret-box.js';
 
 async function setup(backend: (typeof backends)[number] = 'pglite') {
   const db = await freshDb(backend);
@@ -45,7 +48,8 @@ async function setup(backend: (typeof backends)[number] = 'pglite') {
     }),
   );
   await evaluator.evaluateRules();
-  const deps = { executions, exceptions, controls: new RemediationControls(db), rules, sandbox, recorder, evaluator };
+  const broker = new CredentialBroker(sandbox, new CredentialStore(db, SecretBox.ephemeral()));
+  const deps = { executions, exceptions, controls: new RemediationControls(db), rules, sandbox, recorder, evaluator, broker, homeAccount: async () => undefined };
   const worker = new RemediationWorker(deps, { concurrency: 2 });
   const start = (req: Parameters<typeof startRemediation>[1]) => startRemediation({ rules, inventory, compliance, executions, exceptions }, req);
   const result = async (rule: string, resourceType: string, resourceId: string, accountId: string, regionId: string) =>
@@ -66,9 +70,9 @@ for (const backend of backends) {
       const fixed = by['sg-debug-open']!;
       assert.equal(fixed.status, 'SUCCEEDED', JSON.stringify(fixed.steps));
       assert.deepEqual(fixed.steps.map((s) => [s.name, s.status]), [
-        ['reread', 'SUCCEEDED'], ['reevaluate', 'SUCCEEDED'], ['parameters', 'SUCCEEDED'], ['preview', 'SUCCEEDED'], ['apply', 'SUCCEEDED'], ['verify', 'SUCCEEDED'], ['confirm', 'SUCCEEDED'],
+        ['reread', 'SUCCEEDED'], ['reevaluate', 'SUCCEEDED'], ['parameters', 'SUCCEEDED'], ['credentials', 'SUCCEEDED'], ['preview', 'SUCCEEDED'], ['apply', 'SUCCEEDED'], ['verify', 'SUCCEEDED'], ['confirm', 'SUCCEEDED'],
       ]);
-      assert.match(fixed.steps[6]!.message, /now reports COMPLIANT/);
+      assert.match(fixed.steps[7]!.message, /now reports COMPLIANT/);
       assert.ok(fixed.priorState, 'the prior state is recorded for rollback');
       assert.equal(await result('sg-risky', 'ACS::ECS::SecurityGroup', 'sg-debug-open', '100931896542', 'cn-hangzhou'), 'COMPLIANT');
       const ports = (await sandbox.describe({ accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-debug-open' }))!.configuration as any;
@@ -200,8 +204,8 @@ test('rollback restores the prior state as a new execution linked to the fix; wh
     await worker.drain();
     const done = await executions.get(rb.executionId);
     assert.equal(done.status, 'SUCCEEDED', JSON.stringify(done.steps));
-    assert.deepEqual(done.steps.map((s) => s.name), ['reread', 'apply', 'confirm']);
-    assert.match(done.steps[2]!.message, /now reports NON_COMPLIANT/);
+    assert.deepEqual(done.steps.map((s) => s.name), ['reread', 'credentials', 'apply', 'confirm']);
+    assert.match(done.steps[3]!.message, /now reports NON_COMPLIANT/);
     assert.deepEqual(await portsOf(), before, 'the revoked rules are back');
     assert.equal(await result('sg-risky', key.resourceType, key.resourceId, key.accountId, key.regionId), 'NON_COMPLIANT');
     await assert.rejects(startRollback({ executions }, rb.executionId), /is itself a rollback/);
