@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDb, type Backend } from './db.js';
 import { startService, type Service } from '../../src/service.js';
-import { silentLogger } from '../../src/util/log.js';
+import { silentLogger, type Logger } from '../../src/util/log.js';
 
 /** A real service on a free loopback port, on a fresh store, with the demo estate unless told otherwise. */
-export async function testService(opts: { backend?: Backend; demo?: boolean } = {}): Promise<Service & { api: (path: string, init?: RequestInit & { json?: unknown }) => Promise<{ status: number; body: any }> }> {
+export async function testService(opts: { backend?: Backend; demo?: boolean; log?: Logger } = {}): Promise<Service & { api: (path: string, init?: RequestInit & { json?: unknown }) => Promise<{ status: number; body: any }> }> {
   const db = await freshDb(opts.backend ?? 'pglite');
   const svc = await startService({
     db,
@@ -14,7 +14,7 @@ export async function testService(opts: { backend?: Backend; demo?: boolean } = 
     demo: opts.demo ?? true,
     discoveryIntervalMs: 0,
     dataDir: mkdtempSync(join(tmpdir(), 'confix-svc-')),
-    log: silentLogger,
+    log: opts.log ?? silentLogger,
   });
   const close = svc.close.bind(svc);
   return Object.assign(svc, {

@@ -1,0 +1,190 @@
+/**
+ * The sandbox cloud's IAM and STS over HTTP: roles and permission policies per
+ * account (as RAM and IAM show them), changing a policy as an operator does in
+ * the console, and AssumeRole with the caller's credentials in headers. These
+ * are the sandbox's own APIs, not confix's: confix reaches accounts through
+ * its credential broker.
+ */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps } from '../app.js';
+import { ApiError } from '../errors.js';
+import { errorResponses, json } from '../schemas.js';
+import { parsePolicyDocument, formatIssuePath } from '../../providers/sandbox/iam/document.js';
+import { roleArn, dialectOfResourceType } from '../../providers/sandbox/iam/arn.js';
+import type { Credentials } from '../../providers/sandbox/iam/sandbox-iam.js';
+
+/** The headers a sandbox caller signs with (the sandbox's stand-in for request signing). */
+export const CREDENTIAL_HEADERS = {
+  accessKeyId: 'x-sandbox-access-key-id',
+  accessKeySecret: 'x-sandbox-access-key-secret',
+  securityToken: 'x-sandbox-security-token',
+} as const;
+
+/** The caller's credentials from the request headers; undefined when none are sent (the account owner, as at the console). */
+export function credentialsFromHeaders(header: (name: string) => string | undefined): Credentials | undefined {
+  const accessKeyId = header(CREDENTIAL_HEADERS.accessKeyId);
+  const accessKeySecret = header(CREDENTIAL_HEADERS.accessKeySecret);
+  const securityToken = header(CREDENTIAL_HEADERS.securityToken);
+  if (!accessKeyId && !accessKeySecret && !securityToken) return undefined;
+  if (!accessKeyId || !accessKeySecret)
+    throw new ApiError(400, 'MissingCredentials', `send both ${CREDENTIAL_HEADERS.accessKeyId} and ${CREDENTIAL_HEADERS.accessKeySecret} (and ${CREDENTIAL_HEADERS.securityToken} for temporary credentials)`);
+  return { accessKeyId, accessKeySecret, ...(securityToken ? { securityToken } : {}) };
+}
+
+const accountParam = z.object({ accountId: z.string().regex(/^\d{12}$/, 'a 12-digit account id').openapi({ example: '178366182654' }) });
+const PolicyDocument = z.record(z.string(), z.unknown()).openapi({ description: 'A policy document as the cloud writes it: Version and Statement[]' });
+
+const Role = z
+  .object({
+    name: z.string(),
+    arn: z.string(),
+    trustPolicy: PolicyDocument,
+    policies: z.array(z.string()),
+    maxSessionDuration: z.number().int(),
+  })
+  .openapi('SandboxRole');
+const Policy = z.object({ name: z.string(), version: z.number().int(), document: PolicyDocument }).openapi('SandboxPolicy');
+
+/** Refuses a document that is not a valid policy, with every issue by path. */
+function checkedDocument(raw: unknown, kind: 'permission' | 'trust', field: string): Record<string, unknown> {
+  const parsed = parsePolicyDocument(raw, kind);
+  if (parsed.issues) {
+    const issues = parsed.issues.map((i) => ({ path: `${field}.${formatIssuePath(i.path)}`, pathSegments: [field, ...i.path], message: i.message }));
+    throw new ApiError(400, 'MalformedPolicyDocument', `${field}: ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${issues[0]!.path}: ${issues[0]!.message}`, { issues });
+  }
+  return (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, unknown>;
+}
+
+async function requireAccount(deps: AppDeps, accountId: string): Promise<void> {
+  if (!(await deps.sandbox.listAccounts()).some((a) => a.accountId === accountId))
+    throw new ApiError(404, 'AccountNotFound', `the sandbox has no account ${accountId}`);
+}
+
+export function sandboxIamRoutes(app: OpenAPIHono, deps: AppDeps) {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/sandbox/iam/{accountId}',
+      tags: ['sandbox'],
+      summary: "An account's roles (with trust policies) and permission policies",
+      request: { params: accountParam },
+      responses: { 200: json(z.object({ accountId: z.string(), roles: z.array(Role), policies: z.array(Policy) }), 'IAM'), 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const { accountId } = c.req.valid('param');
+      await requireAccount(deps, accountId);
+      // The dialect of the account's resources decides how role ARNs are spelt; ACS unless it has only AWS ones.
+      const types = await deps.db.query<{ resource_type: string }>('SELECT DISTINCT resource_type FROM sandbox_resources WHERE account_id = $1', [accountId]);
+      const dialect = types.length && types.every((t) => dialectOfResourceType(t.resource_type) === 'aws') ? 'aws' : 'acs';
+      const roles = (await deps.sandbox.iam.roles(accountId)).map((r) => ({ name: r.name, arn: roleArn(dialect, accountId, r.name), trustPolicy: r.trustPolicy, policies: r.policies, maxSessionDuration: r.maxSessionDuration }));
+      const policies = (await deps.sandbox.iam.policies(accountId)).map((p) => ({ name: p.name, version: p.version, document: p.document }));
+      return c.json({ accountId, roles, policies }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/sandbox/iam/{accountId}/policies/{name}',
+      tags: ['sandbox'],
+      summary: 'Create or replace a permission policy (a new version); roles that attach it get the change at once',
+      request: {
+        params: accountParam.extend({ name: z.string().min(1).max(128) }),
+        body: { required: true, content: { 'application/json': { schema: z.object({ document: z.union([PolicyDocument, z.string()]) }) } } },
+      },
+      responses: { 200: json(Policy, 'The policy as stored'), 400: errorResponses[400], 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const { accountId, name } = c.req.valid('param');
+      await requireAccount(deps, accountId);
+      const document = checkedDocument(c.req.valid('json').document, 'permission', 'document');
+      await deps.sandbox.iam.putPolicy(accountId, name, document);
+      const stored = (await deps.sandbox.iam.policy(accountId, name))!;
+      deps.log.info('sandbox policy written', { accountId, policy: name, version: stored.version });
+      return c.json({ name, version: stored.version, document: stored.document }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/sandbox/iam/{accountId}/roles/{name}',
+      tags: ['sandbox'],
+      summary: 'Create or replace a role: its trust policy and the permission policies attached to it',
+      request: {
+        params: accountParam.extend({ name: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'letters, digits and +=,.@-_ (at most 64)') }),
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({
+                trustPolicy: z.union([PolicyDocument, z.string()]),
+                policies: z.array(z.string().min(1)).default([]),
+                maxSessionDuration: z.number().int().min(900).max(43_200).optional(),
+              }),
+            },
+          },
+        },
+      },
+      responses: { 200: json(Role, 'The role as stored'), 400: errorResponses[400], 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const { accountId, name } = c.req.valid('param');
+      await requireAccount(deps, accountId);
+      const body = c.req.valid('json');
+      const trustPolicy = checkedDocument(body.trustPolicy, 'trust', 'trustPolicy');
+      const known = new Set((await deps.sandbox.iam.policies(accountId)).map((p) => p.name));
+      const missing = body.policies.filter((p) => !known.has(p));
+      if (missing.length) throw new ApiError(400, 'NoSuchPolicy', `policies: account ${accountId} has no policy ${missing.join(', ')}; create it first`);
+      await deps.sandbox.iam.putRole(accountId, { name, trustPolicy, policies: body.policies, maxSessionDuration: body.maxSessionDuration });
+      const role = (await deps.sandbox.iam.roles(accountId)).find((r) => r.name.toLowerCase() === name.toLowerCase())!;
+      deps.log.info('sandbox role written', { accountId, role: name });
+      return c.json({ name: role.name, arn: roleArn('acs', accountId, role.name), trustPolicy: role.trustPolicy, policies: role.policies, maxSessionDuration: role.maxSessionDuration }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/sandbox/sts/assume-role',
+      tags: ['sandbox'],
+      summary: "STS AssumeRole, signed with the caller's credentials in the x-sandbox-* headers",
+      description:
+        'The caller must be allowed sts:AssumeRole on the role and the role must trust the caller; a refusal names the action, the role and the caller. The answer holds short-lived credentials for the role.',
+      request: {
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({
+                roleArn: z.string().openapi({ example: 'acs:ram::178366182654:role/configcustomremediationrole' }),
+                roleSessionName: z.string().default('sandbox-session'),
+                durationSeconds: z.number().int().optional(),
+              }),
+            },
+          },
+        },
+      },
+      responses: {
+        200: json(
+          z.object({
+            credentials: z.object({ accessKeyId: z.string(), accessKeySecret: z.string(), securityToken: z.string(), expiration: z.string() }),
+            assumedRoleUser: z.object({ arn: z.string() }),
+          }),
+          'Temporary credentials',
+        ),
+        400: errorResponses[400],
+        403: errorResponses[403],
+        404: errorResponses[404],
+      },
+    }),
+    async (c) => {
+      const caller = credentialsFromHeaders((n) => c.req.header(n));
+      if (!caller) throw new ApiError(400, 'MissingCredentials', `AssumeRole needs the caller's credentials: send ${CREDENTIAL_HEADERS.accessKeyId} and ${CREDENTIAL_HEADERS.accessKeySecret}`);
+      const body = c.req.valid('json');
+      const creds = await deps.sandbox.assumeRole(caller, { roleArn: body.roleArn, sessionName: body.roleSessionName, durationSeconds: body.durationSeconds });
+      const { assumedRoleArn, ...credentials } = creds;
+      return c.json({ credentials, assumedRoleUser: { arn: assumedRoleArn } }, 200);
+    },
+  );
+}
