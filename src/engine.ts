@@ -18,6 +18,7 @@ import { CredentialStore } from './accounts/credentials.js';
 import { AccountGroupStore } from './accounts/groups.js';
 import { CredentialBroker, type BrokerOptions } from './accounts/broker.js';
 import type { Rule } from './rules/model.js';
+import { groupReadAccess } from './accounts/read-access.js';
 
 export interface Engine {
   db: Db;
@@ -60,6 +61,7 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const controls = new RemediationControls(db);
   const credentials = new CredentialStore(db, opts.secretBox ?? SecretBox.ephemeral());
   const broker = new CredentialBroker(sandbox, credentials, opts.broker);
+  recorder.setReadAccess(groupReadAccess(groups, broker));
   // A rule's role chain starts in its account group's owner (the management
   // account or a delegated administrator), else the management account.
   const homeAccount = async (rule: Rule) => {

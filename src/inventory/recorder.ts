@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { chunks, type Db, type Queryable } from '../store/index.js';
-import type { Provider, ResourceKey, ResourceState } from '../providers/types.js';
+import type { Provider, ProviderCredentials, ResourceKey, ResourceState } from '../providers/types.js';
 import { keyString } from '../providers/types.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { contentHash } from './hash.js';
@@ -27,7 +27,15 @@ export interface SnapshotSummary {
   deleted: number;
   unchanged: number;
   durationMs: number;
+  /** Scopes the provider refused to read (a read role without the permission), left as they were recorded. */
+  refused?: { accountId: string; regionId: string; resourceType: string; code: string; message: string }[];
 }
+
+/**
+ * The credentials to read an account's resources of a type with; undefined:
+ * the provider's default access. Throws when they cannot be had (the refusal).
+ */
+export type ReadAccess = (accountId: string, resourceType: string) => Promise<ProviderCredentials | undefined>;
 
 /** Emitted as 'recorded' for every new configuration item. */
 export interface RecordedEvent extends ResourceKey {
@@ -158,6 +166,21 @@ export class Recorder extends EventEmitter {
     for (const p of providers) this.providers.set(p.name, p);
   }
 
+  private readAccess: ReadAccess = async () => undefined;
+
+  /** How accounts are read: account groups with a read role read their members through it. */
+  setReadAccess(access: ReadAccess): void {
+    this.readAccess = access;
+  }
+
+  /** A read the provider (or the credential chain) refused: its code and words, or undefined for other errors. */
+  private refusal(err: unknown): { code: string; message: string } | undefined {
+    const e = err as { code?: unknown; message?: unknown };
+    return typeof e?.code === 'string' && typeof e.message === 'string' && /^(NoPermission|AccessDenied|UnauthorizedOperation|NoCredentials|EntityNotExist|NoSuchEntity|InvalidSecurityToken|ExpiredToken|InvalidAccessKeyId|SignatureDoesNotMatch|InvalidClientTokenId)/.test(e.code)
+      ? { code: e.code, message: e.message }
+      : undefined;
+  }
+
   provider(name: string): Provider {
     const p = this.providers.get(name);
     if (!p) throw new Error(`unknown provider ${name}`);
@@ -190,7 +213,19 @@ export class Recorder extends EventEmitter {
     const liveRegions = new Map(accounts.map((a) => [a.accountId, new Set(a.regions)]));
     for (const scope of scopes.values()) {
       const live = liveRegions.get(scope.accountId)?.has(scope.regionId) ?? false;
-      const states = live ? await provider.discover(scope) : [];
+      let states: ResourceState[] = [];
+      try {
+        states = live ? await provider.discover(scope, await this.readAccess(scope.accountId, scope.resourceType)) : [];
+      } catch (err) {
+        const refused = this.refusal(err);
+        if (!refused) throw err;
+        // Refused, not empty: what was recorded stays as it was (nothing is marked deleted).
+        (summary.refused ??= []).push({ ...scope, ...refused });
+        this.log.warn('discovery refused; the scope keeps its last recorded state', { ...scope, code: refused.code, reason: refused.message });
+        done++;
+        opts.onProgress?.({ scopesDone: done, scopes: scopes.size, resources: summary.resources });
+        continue;
+      }
       await this.recordScope(providerName, scope, states, summary);
       done++;
       opts.onProgress?.({ scopesDone: done, scopes: scopes.size, resources: summary.resources });
@@ -278,7 +313,17 @@ export class Recorder extends EventEmitter {
   ): Promise<number | null> {
     const provider = this.provider(providerName);
     for (let attempt = 1; ; attempt++) {
-      const state = await provider.describe(key);
+      let state: ResourceState | null;
+      try {
+        state = await provider.describe(key, await this.readAccess(key.accountId, key.resourceType));
+      } catch (err) {
+        const refused = this.refusal(err);
+        if (!refused) throw err;
+        // The change is passed by (the feed goes on); the next snapshot says the same, once per scope.
+        this.log.warn('reading a changed resource was refused; it keeps its last recorded state', { ...key, code: refused.code, reason: refused.message });
+        if (cursor) await this.saveCursor(cursor);
+        return null;
+      }
       const hash = contentHash(state?.configuration ?? null, state?.tags ?? {});
       const [cur] = await this.db.query<CurrentRow & { configuration: Record<string, unknown> | null }>(
         `SELECT r.resource_id, r.config_hash, r.status, r.version, c.configuration FROM resources r

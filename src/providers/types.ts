@@ -32,6 +32,13 @@ export interface ResourceChange extends ResourceKey {
   changedAt: Date;
 }
 
+/** An access key, or temporary credentials with their security token. */
+export interface ProviderCredentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+}
+
 export interface Account {
   accountId: string;
   name: string;
@@ -57,10 +64,13 @@ export interface Provider {
   listAccounts(): Promise<Account[]>;
   /** The resource types this provider can discover. */
   resourceTypes(): string[];
-  /** Every resource of one type in one account and region (a full snapshot of that scope). */
-  discover(scope: DiscoveryScope): Promise<ResourceState[]>;
+  /**
+   * Every resource of one type in one account and region (a full snapshot of
+   * that scope). With credentials, the read is authorised by the cloud's IAM.
+   */
+  discover(scope: DiscoveryScope, credentials?: ProviderCredentials): Promise<ResourceState[]>;
   /** One resource's current state, or null when it no longer exists. */
-  describe(key: ResourceKey): Promise<ResourceState | null>;
+  describe(key: ResourceKey, credentials?: ProviderCredentials): Promise<ResourceState | null>;
   changeFeed?: ChangeFeed;
 }
 

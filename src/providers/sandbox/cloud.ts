@@ -12,8 +12,8 @@ import { SandboxError } from './errors.js';
 import { allResourceTypes, operation, resourceType, type OperationContext } from './registry.js';
 import { validateEstate, type NormalizedResource } from './estate.js';
 import { SandboxIam, type AssumedCredentials, type Credentials } from './iam/sandbox-iam.js';
-import { resourceArn } from './iam/resource-arn.js';
-import { parseRoleArn } from './iam/arn.js';
+import { readAction, resourceArn } from './iam/resource-arn.js';
+import { dialectOfResourceType, parseRoleArn } from './iam/arn.js';
 import './types/index.js';
 
 export interface CallTarget {
@@ -148,7 +148,8 @@ export class SandboxCloud implements Provider {
     return rows.map((r) => ({ accountId: r.account_id, name: r.name, regions: r.regions }));
   }
 
-  async discover(scope: DiscoveryScope): Promise<ResourceState[]> {
+  async discover(scope: DiscoveryScope, credentials?: Credentials): Promise<ResourceState[]> {
+    if (credentials) await this.authorizeRead(credentials, scope, '*');
     // One JSON text for the whole scope, parsed once (much cheaper than row-by-row decoding).
     const [row] = await this.db.query<{ j: string | null }>(
       `SELECT json_agg(json_build_array(resource_id, tags, configuration) ORDER BY resource_id)::text AS j FROM sandbox_resources
@@ -161,13 +162,22 @@ export class SandboxCloud implements Provider {
     );
   }
 
-  async describe(key: ResourceKey): Promise<ResourceState | null> {
+  async describe(key: ResourceKey, credentials?: Credentials): Promise<ResourceState | null> {
+    if (credentials) await this.authorizeRead(credentials, key, key.resourceId);
     const [row] = await this.db.query<SandboxRow>(
       `SELECT account_id, region_id, resource_type, resource_id, tags, configuration FROM sandbox_resources
        WHERE account_id = $1 AND region_id = $2 AND resource_type = $3 AND resource_id = $4`,
       [key.accountId, key.regionId, key.resourceType, key.resourceId],
     );
     return row ? toState(row) : null;
+  }
+
+  /** A read with credentials: the caller must be allowed the type's describe action on the resource (or `*` for a listing). */
+  private async authorizeRead(credentials: Credentials, where: DiscoveryScope, resourceId: string): Promise<void> {
+    const dialect = dialectOfResourceType(where.resourceType);
+    const principal = await this.iam.authenticate(credentials, dialect);
+    const arn = resourceArn(where.resourceType, where.accountId, where.regionId, resourceId);
+    await this.iam.authorize(principal, readAction(where.resourceType), { arn, accountId: where.accountId }, dialect);
   }
 
   readonly changeFeed: ChangeFeed = {

@@ -16,3 +16,21 @@ export function resourceArn(resourceType: string, accountId: string, regionId: s
   const [cloud, service, kind] = resourceType.toLowerCase().split('::');
   return `${cloud === 'aws' ? 'arn:aws' : 'acs'}:${service}:${regionId}:${accountId}:${kind}/${resourceId}`;
 }
+
+// The API action each type is read with, as IAM names it: what a discovery
+// (read) role must be allowed to see the type's resources.
+const READ_ACTIONS: Record<string, string> = {
+  'ACS::ECS::SecurityGroup': 'ecs:DescribeSecurityGroups',
+  'ACS::ECS::Instance': 'ecs:DescribeInstances',
+  'ACS::OSS::Bucket': 'oss:GetBucketInfo',
+  'AWS::EC2::SecurityGroup': 'ec2:DescribeSecurityGroups',
+  'AWS::EC2::Instance': 'ec2:DescribeInstances',
+  'AWS::S3::Bucket': 's3:GetBucketAcl',
+};
+
+export function readAction(resourceType: string): string {
+  const known = READ_ACTIONS[resourceType];
+  if (known) return known;
+  const [, service, kind] = resourceType.toLowerCase().split('::');
+  return `${service}:Describe${kind ? kind[0]!.toUpperCase() + kind.slice(1) : ''}s`;
+}
