@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import pc from 'picocolors';
 import { stringify as toYaml } from 'yaml';
 import { client, globals, print, printJson } from '../context.js';
@@ -113,6 +114,35 @@ export function sandboxCommands(program: Command) {
     });
 
   sandbox
+    .command('iam <account>')
+    .description("An account's roles (trust and attached policies) and permission policies in the sandbox")
+    .action(async (account: string, _o: unknown, cmd: Command) => {
+      const res = await client(cmd).get<{
+        roles: { name: string; arn: string; policies: string[]; maxSessionDuration: number; trustPolicy: unknown }[];
+        policies: { name: string; version: number; document: unknown }[];
+      }>(`/sandbox/iam/${encodeURIComponent(account)}`);
+      if (globals(cmd).json) return printJson(res);
+      if (!res.roles.length && !res.policies.length) return print(`account ${account} has no roles or policies`);
+      if (res.roles.length) print(table(['ROLE', 'ARN', 'POLICIES', 'MAX SESSION'], res.roles.map((r) => [r.name, r.arn, r.policies.join(', ') || '-', `${r.maxSessionDuration} s`])));
+      for (const p of res.policies) print(`\n${pc.bold(`policy ${p.name}`)} ${pc.dim(`(version ${p.version})`)}\n${JSON.stringify(p.document, null, 2).replace(/^/gm, '  ')}`);
+    });
+
+  sandbox
+    .command('put-policy <account> <name>')
+    .description("Create or replace a permission policy in a sandbox account, as in the console; roles attaching it get the change at once")
+    .requiredOption('-f, --file <file>', 'the policy document (JSON), or - for standard input')
+    .addHelpText('after', `
+Example (seed 000: take cms:InstallMonitoringAgent away from the member account's role):
+  echo '{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}' |
+    confix sandbox put-policy 178366182654 ConfigCustomRemediationPolicy -f -`)
+    .action(async (account: string, name: string, o: { file: string }, cmd: Command) => {
+      const text = o.file === '-' ? await readStdin() : await readFile(o.file, 'utf8');
+      const res = await client(cmd).put<{ name: string; version: number }>(`/sandbox/iam/${encodeURIComponent(account)}/policies/${encodeURIComponent(name)}`, { document: text });
+      if (globals(cmd).json) return printJson(res);
+      print(`policy ${res.name} in ${account} is now version ${res.version}`);
+    });
+
+  sandbox
     .command('actions')
     .description("List the sandbox API's actions and resource types")
     .option('--type <type>', 'only actions on this resource type')
@@ -122,4 +152,10 @@ export function sandboxCommands(program: Command) {
       if (globals(cmd).json) return printJson({ ...res, actions });
       print(table(['ACTION', 'RESOURCE TYPE', 'KIND', 'DESCRIPTION'], actions.map((a) => [a.action, a.resourceType, a.kind, a.description])));
     });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
