@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Db, Queryable } from '../store/index.js';
 import type { Organization } from '../providers/sandbox/cloud.js';
+import { RuleValidationError, type RuleSpec } from '../rules/model.js';
 
 export type AccountGroupMembers = { accounts: string[] } | { folder: string } | { organization: true };
 
@@ -226,6 +227,11 @@ export function groupProblems(g: AccountGroupSpec, org: Organization | null): st
   return out;
 }
 
+/** Why a rule cannot name this group: for people, with what exists. */
+export function noSuchGroup(name: string, known: string[], where = ''): string {
+  return `no account group named "${name}"${where}; ${known.length ? `the groups are ${known.join(', ')}` : 'there are none yet'} (create it with \`confix account-group put ${name} …\`, or a kind: AccountGroup document)`;
+}
+
 /** The fields that make two groups different (what plan compares). */
 export function groupSpecOf(g: AccountGroupSpec): AccountGroupSpec {
   const spec: AccountGroupSpec = { name: g.name, description: g.description, ownerAccountId: g.ownerAccountId, members: g.members };
@@ -350,6 +356,17 @@ export class AccountGroupStore extends EventEmitter {
     const out = new Map<string, string[]>();
     for (const [name, members] of await this.resolveAll()) for (const a of members) out.set(a, [...(out.get(a) ?? []), name]);
     return out;
+  }
+
+  /**
+   * Refuses a rule scoped to a group that does not exist (where rules are
+   * created and changed through the API), as a RuleValidationError.
+   */
+  async checkRuleScope(spec: Pick<RuleSpec, 'name' | 'scope'>): Promise<void> {
+    const name = spec.scope.accountGroup;
+    if (name === undefined || (await this.get(name))) return;
+    const known = (await this.list()).map((g) => g.name);
+    throw new RuleValidationError(spec.name, [{ path: ['scope', 'accountGroup'], message: noSuchGroup(name, known) }]);
   }
 
   /** Announce changes made inside a caller's transaction (policy apply), once it committed. */

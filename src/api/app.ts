@@ -5,9 +5,11 @@ import type { Engine } from '../engine.js';
 import { ApiError, errorResponse } from './errors.js';
 import { inventoryRoutes } from './routes/inventory.js';
 import { sandboxRoutes } from './routes/sandbox.js';
+import { sandboxIamRoutes } from './routes/sandbox-iam.js';
 import { ruleRoutes } from './routes/rules.js';
 import { remediationRoutes } from './routes/remediation.js';
 import { credentialRoutes } from './routes/credentials.js';
+import { accountRoutes } from './routes/accounts.js';
 import { json } from './schemas.js';
 import { VERSION } from '../version.js';
 
@@ -43,9 +45,11 @@ export function createApp(deps: AppDeps) {
   );
   inventoryRoutes(api, deps);
   sandboxRoutes(api, deps);
+  sandboxIamRoutes(api, deps);
   ruleRoutes(api, deps);
   remediationRoutes(api, deps);
   credentialRoutes(api, deps);
+  accountRoutes(api, deps);
 
   api.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -9,6 +9,7 @@ import { RuleExistsError, RuleNotFoundError } from '../rules/store.js';
 import { PolicyValidationError } from '../policy/plan.js';
 import { StartError } from '../remediation/start.js';
 import { ExecutionNotFoundError } from '../remediation/executions.js';
+import { AccountGroupInUseError, AccountGroupNotFoundError, AccountGroupValidationError } from '../accounts/groups.js';
 
 /** An error the API answers with: a stable code, a status and a message for people. */
 export class ApiError extends Error {
@@ -59,6 +60,13 @@ export function errorResponse(err: unknown, c: Context, log: Logger) {
       } satisfies ErrorBody,
       400,
     );
+  if (err instanceof AccountGroupValidationError)
+    return c.json(
+      { error: { code: 'InvalidAccountGroup', message: err.message, issues: err.issues.map((i) => ({ path: i.path.join('.'), pathSegments: i.path, message: i.message })) } } satisfies ErrorBody,
+      400,
+    );
+  if (err instanceof AccountGroupNotFoundError) return c.json({ error: { code: 'AccountGroupNotFound', message: err.message } } satisfies ErrorBody, 404);
+  if (err instanceof AccountGroupInUseError) return c.json({ error: { code: 'AccountGroupInUse', message: err.message, rules: err.rules } } satisfies ErrorBody, 409);
   if (err instanceof StartError) return c.json({ error: { code: 'CannotRemediate', message: err.message } } satisfies ErrorBody, 400);
   if (err instanceof ExecutionNotFoundError) return c.json({ error: { code: 'ExecutionNotFound', message: err.message } } satisfies ErrorBody, 404);
   if (err instanceof RuleNotFoundError) return c.json({ error: { code: 'RuleNotFound', message: err.message } } satisfies ErrorBody, 404);

@@ -12,6 +12,7 @@ export const ErrorSchema = z
 
 export const errorResponses = {
   400: { content: { 'application/json': { schema: ErrorSchema } }, description: 'Invalid request' },
+  403: { content: { 'application/json': { schema: ErrorSchema } }, description: 'Refused: the caller may not do this (the refusal names the action, the resource and the caller)' },
   404: { content: { 'application/json': { schema: ErrorSchema } }, description: 'Not found' },
   409: { content: { 'application/json': { schema: ErrorSchema } }, description: 'Conflict (for example an ambiguous resource id)' },
 } as const;
@@ -78,12 +79,12 @@ export const SnapshotSummarySchema = z
     deleted: z.number().int(),
     unchanged: z.number().int(),
     durationMs: z.number(),
+    refused: z
+      .array(z.object({ accountId: z.string(), regionId: z.string(), resourceType: z.string(), code: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: "Scopes the provider refused to read (a read role without the permission); they keep their last recorded state" }),
   })
   .openapi('SnapshotSummary');
-
-export const AccountSchema = z
-  .object({ accountId: z.string(), name: z.string(), regions: z.array(z.string()), resources: z.number().int() })
-  .openapi('Account');
 
 export const LookupQuery = z.object({
   accountId: z.string().optional(),

@@ -9,6 +9,7 @@ import { ruleCommands } from './commands/rules.js';
 import { scanCommand } from './commands/scan.js';
 import { remediationCommands } from './commands/remediation.js';
 import { credentialCommands } from './commands/credentials.js';
+import { accountCommands } from './commands/accounts.js';
 
 export function buildProgram(): Command {
   const program = new Command('confix')
@@ -21,8 +22,9 @@ export function buildProgram(): Command {
     .exitOverride(); // inherited by every subcommand: main() decides the exit status
   serveCommand(program);
   workerCommand(program);
-  const get = program.command('get').description('Show things: resources, accounts, rules, compliance, executions');
+  const get = program.command('get').description('Show things: resources, accounts, the organization, account groups, rules, compliance, executions');
   inventoryCommands(program, get);
+  accountCommands(program, get);
   ruleCommands(program, get);
   remediationCommands(program, get);
   credentialCommands(program);

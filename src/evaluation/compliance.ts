@@ -154,6 +154,59 @@ export class ComplianceViews {
     }
     return { totals, byRiskLevel, byAccount, byResourceType };
   }
+
+  /** Results of the given rules broken down by account, for the given accounts only. */
+  async byAccountWithin(rules: { ruleId: string; name: string }[], accountIds: string[]): Promise<GroupCompliance> {
+    const ruleIds = rules.map((r) => r.ruleId);
+    const rows = ruleIds.length && accountIds.length
+      ? await this.db.query<{ account_id: string; rule_id: string; compliance_type: ComplianceType; n: number }>(
+          `SELECT account_id, rule_id, compliance_type, count(*)::int AS n FROM evaluation_results
+           WHERE rule_id = ANY($1::text[]) AND account_id = ANY($2::text[]) GROUP BY 1, 2, 3`,
+          [ruleIds, accountIds],
+        )
+      : [];
+    const nc = ruleIds.length && accountIds.length
+      ? await this.db.query<{ account_id: string; n: number }>(
+          `SELECT account_id, count(DISTINCT (region_id, resource_type, resource_id))::int AS n FROM evaluation_results
+           WHERE compliance_type = 'NON_COMPLIANT' AND rule_id = ANY($1::text[]) AND account_id = ANY($2::text[]) GROUP BY 1`,
+          [ruleIds, accountIds],
+        )
+      : [];
+    const ruleRow = (r: { ruleId: string; name: string }) => ({ ruleName: r.name, ruleId: r.ruleId, ...zeroCounts() });
+    const accounts = new Map<string, AccountCompliance>(
+      [...accountIds].sort().map((a) => [a, { accountId: a, rules: rules.map(ruleRow), totals: { ...zeroCounts(), nonCompliantResources: 0 } }]),
+    );
+    const byRule = new Map(rules.map((r) => [r.ruleId, ruleRow(r)]));
+    const totals = { ...zeroCounts(), nonCompliantResources: 0 };
+    for (const r of rows) {
+      const a = accounts.get(r.account_id)!;
+      const f = field[r.compliance_type];
+      a.rules.find((x) => x.ruleId === r.rule_id)![f] += r.n;
+      a.totals[f] += r.n;
+      byRule.get(r.rule_id)![f] += r.n;
+      totals[f] += r.n;
+    }
+    for (const r of nc) {
+      accounts.get(r.account_id)!.totals.nonCompliantResources = r.n;
+      totals.nonCompliantResources += r.n;
+    }
+    return { accounts: [...accounts.values()], rules: [...byRule.values()], totals };
+  }
+}
+
+/** One account's results within an account group: per rule scoped to the group, and in total. */
+export interface AccountCompliance {
+  accountId: string;
+  rules: ({ ruleName: string; ruleId: string } & Counts)[];
+  totals: Counts & { nonCompliantResources: number };
+}
+
+export interface GroupCompliance {
+  /** Every member account, with zeros where nothing was judged. */
+  accounts: AccountCompliance[];
+  /** Each rule's results over the group's members. */
+  rules: ({ ruleName: string; ruleId: string } & Counts)[];
+  totals: Counts & { nonCompliantResources: number };
 }
 
 export function withCounts<T extends Rule>(rules: T[], counts: Map<string, Counts>): (T & { compliance: Counts })[] {

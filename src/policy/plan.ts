@@ -1,9 +1,10 @@
 /**
- * Plan and apply: compare the rules (with their remediations) and the
- * remediation exceptions declared in policy documents with the store, show
- * what would be created, changed and deleted, and make it so in one
- * transaction. Only what came from policy files is ever deleted, and only
- * when asked to prune (like kubectl apply --prune).
+ * Plan and apply: compare the account groups, the rules (with their
+ * remediations) and the remediation exceptions declared in policy documents
+ * with the store, show what would be created, changed and deleted, and make
+ * it so in one transaction. Groups are applied before rules, so a rule may
+ * name a group declared in the same files. Only what came from policy files
+ * is ever deleted, and only when asked to prune (like kubectl apply --prune).
  */
 import type { Db } from '../store/index.js';
 import { validateRule, RuleValidationError, type RuleSpec } from '../rules/model.js';
@@ -12,12 +13,14 @@ import { diffConfigurations, type DiffOp } from '../inventory/diff.js';
 import type { Inventory } from '../inventory/index.js';
 import type { ExceptionStore } from '../remediation/exceptions.js';
 import { exceptionDocSchema, keyOfException, planExceptions, resolveExceptionResource, type ExceptionPlan, type ExceptionSpec } from './exceptions.js';
+import { accountGroupSchema, checkAccountGroup, groupSpecOf, noSuchGroup, type AccountGroupSpec, type AccountGroupStore } from '../accounts/groups.js';
 
 /** What plan and apply work with (the engine has them all). */
 export interface PolicyDeps {
   rules: RuleStore;
   exceptions: ExceptionStore;
   inventory: Inventory;
+  groups: AccountGroupStore;
 }
 
 export interface PolicyInput {
@@ -54,6 +57,17 @@ export interface Plan {
   notDeclared: string[];
   /** Remediation exceptions (kind: RemediationException). */
   exceptions: ExceptionPlan;
+  /** Account groups (kind: AccountGroup), applied before the rules. */
+  accountGroups: GroupPlan;
+}
+
+export interface GroupPlan {
+  create: AccountGroupSpec[];
+  update: { name: string; changes: DiffOp[]; after: AccountGroupSpec }[];
+  delete: string[];
+  unchanged: string[];
+  /** Groups from policy files that these documents do not declare, kept because prune was not asked for, or because rules still use them. */
+  notDeclared: string[];
 }
 
 export interface PlanOptions {
@@ -70,14 +84,33 @@ export function validatePolicy(docs: PolicyInput[]): RuleSpec[] {
 
 interface CheckedDocuments {
   rules: RuleSpec[];
+  /** Where each of `rules` was declared. */
+  ruleDocs: { document: number; source: string }[];
+  /** AccountGroup documents; `refused` when their shape is wrong already (reported). */
+  groups: { document: number; source: string; body: Record<string, unknown>; refused?: boolean }[];
   exceptions: { document: number; source: string; value: ReturnType<typeof exceptionDocSchema.parse> }[];
   issues: PolicyIssue[];
 }
 
 function checkDocuments(docs: PolicyInput[]): CheckedDocuments {
-  const out: CheckedDocuments = { rules: [], exceptions: [], issues: [] };
+  const out: CheckedDocuments = { rules: [], ruleDocs: [], groups: [], exceptions: [], issues: [] };
   const seen = new Map<string, string>();
+  const seenGroups = new Map<string, string>();
   docs.forEach((d, i) => {
+    if (d.kind === 'AccountGroup') {
+      // The shape here; the organization (owner, accounts, folder) is checked when planning.
+      const parsed = accountGroupSchema.safeParse(d.body);
+      if (!parsed.success) {
+        for (const x of parsed.error.issues) out.issues.push({ document: i, source: d.source, path: x.path as (string | number)[], message: x.message });
+        out.groups.push({ document: i, source: d.source, body: d.body, refused: true });
+        return;
+      }
+      const first = seenGroups.get(parsed.data.name);
+      if (first) out.issues.push({ document: i, source: d.source, path: ['name'], message: `account group "${parsed.data.name}" is also declared in ${first}` });
+      seenGroups.set(parsed.data.name, d.source);
+      out.groups.push({ document: i, source: d.source, body: d.body });
+      return;
+    }
     if (d.kind === 'RemediationException') {
       const parsed = exceptionDocSchema.safeParse(d.body);
       if (parsed.success) out.exceptions.push({ document: i, source: d.source, value: parsed.data });
@@ -85,7 +118,7 @@ function checkDocuments(docs: PolicyInput[]): CheckedDocuments {
       return;
     }
     if (d.kind !== 'Rule') {
-      out.issues.push({ document: i, source: d.source, path: ['kind'], message: `unknown kind "${d.kind}"; expected Rule or RemediationException` });
+      out.issues.push({ document: i, source: d.source, path: ['kind'], message: `unknown kind "${d.kind}"; expected Rule, AccountGroup or RemediationException` });
       return;
     }
     try {
@@ -94,6 +127,7 @@ function checkDocuments(docs: PolicyInput[]): CheckedDocuments {
       if (first) out.issues.push({ document: i, source: d.source, path: ['name'], message: `rule "${spec.name}" is also declared in ${first}` });
       seen.set(spec.name, d.source);
       out.rules.push(spec);
+      out.ruleDocs.push({ document: i, source: d.source });
     } catch (err) {
       if (!(err instanceof RuleValidationError)) throw err;
       for (const x of err.issues) out.issues.push({ document: i, source: d.source, path: x.path, message: x.message });
@@ -107,7 +141,11 @@ export async function planPolicy(deps: PolicyDeps, docs: PolicyInput[], opts: Pl
   const { rules: specs, issues } = checked;
   const current = await deps.rules.list();
   const byName = new Map(current.map((r) => [r.name, r]));
-  const plan: Plan = { create: [], update: [], delete: [], unchanged: [], notDeclared: [], exceptions: { create: [], update: [], delete: [], unchanged: 0, notDeclared: [] } };
+  const plan: Plan = {
+    create: [], update: [], delete: [], unchanged: [], notDeclared: [],
+    exceptions: { create: [], update: [], delete: [], unchanged: 0, notDeclared: [] },
+    accountGroups: { create: [], update: [], delete: [], unchanged: [], notDeclared: [] },
+  };
   for (const s of specs) {
     const cur = byName.get(s.name);
     if (!cur) plan.create.push(s);
@@ -119,6 +157,49 @@ export async function planPolicy(deps: PolicyDeps, docs: PolicyInput[], opts: Pl
   }
   const declared = new Set(specs.map((s) => s.name));
   for (const r of current) if (r.origin === 'policy' && !declared.has(r.name)) (opts.prune ? plan.delete : plan.notDeclared).push(r.name);
+
+  // Account groups: checked against the organization; a rule's group must exist after this apply.
+  {
+    const g = plan.accountGroups;
+    const org = checked.groups.length ? await deps.groups.organization() : null;
+    const currentGroups = await deps.groups.list();
+    const groupByName = new Map(currentGroups.map((x) => [x.name, x]));
+    const declaredGroups = new Set<string>();
+    for (const d of checked.groups) {
+      const { spec, issues: found } = d.refused ? { spec: undefined, issues: [] } : checkAccountGroup(d.body, org);
+      for (const x of found) issues.push({ document: d.document, source: d.source, path: x.path, message: x.message });
+      if (!spec) {
+        // Refused already: rules naming it are not refused a second time.
+        if (typeof d.body.name === 'string') declaredGroups.add(d.body.name);
+        continue;
+      }
+      declaredGroups.add(spec.name);
+      const cur = groupByName.get(spec.name);
+      if (!cur) g.create.push(spec);
+      else {
+        const changes = diffConfigurations(JSON.parse(JSON.stringify(groupSpecOf(cur))), JSON.parse(JSON.stringify(spec)));
+        if (changes.length || cur.origin !== 'policy') g.update.push({ name: spec.name, changes, after: spec });
+        else g.unchanged.push(spec.name);
+      }
+    }
+    // Every rule there will be after this apply, with the group it names.
+    const groupOfRuleAfter = new Map<string, string | undefined>();
+    for (const r of current) if (!plan.delete.includes(r.name)) groupOfRuleAfter.set(r.name, r.scope.accountGroup);
+    for (const s of specs) groupOfRuleAfter.set(s.name, s.scope.accountGroup);
+    for (const cur of currentGroups) {
+      if (cur.origin !== 'policy' || declaredGroups.has(cur.name)) continue;
+      const users = [...groupOfRuleAfter].filter(([, grp]) => grp === cur.name).map(([n]) => n);
+      // A group that rules will still use is kept, not pruned.
+      (opts.prune && users.length === 0 ? g.delete : g.notDeclared).push(cur.name);
+    }
+    const groupAfter = (name: string) => declaredGroups.has(name) || (groupByName.has(name) && !g.delete.includes(name));
+    specs.forEach((s, i) => {
+      const grp = s.scope.accountGroup;
+      if (grp === undefined || groupAfter(grp)) return;
+      const { document, source } = checked.ruleDocs[i]!;
+      issues.push({ document, source, path: ['scope', 'accountGroup'], message: noSuchGroup(grp, [...new Set([...declaredGroups, ...groupByName.keys()])].filter(groupAfter).sort(), ' in the store or in these documents') });
+    });
+  }
 
   // Exceptions: their rule must exist after this apply, their resource must be known.
   const ruleAfter = (name: string) => declared.has(name) || (byName.has(name) && !plan.delete.includes(name));
@@ -148,9 +229,11 @@ export async function planPolicy(deps: PolicyDeps, docs: PolicyInput[], opts: Pl
 
 /** Applies a plan in one transaction; returns it with the names of rules to evaluate. */
 export async function applyPolicy(deps: PolicyDeps & { db: Db }, docs: PolicyInput[], opts: PlanOptions = {}): Promise<Plan> {
-  const { db, rules, exceptions } = deps;
+  const { db, rules, exceptions, groups } = deps;
   const plan = await planPolicy(deps, docs, opts);
+  const g = plan.accountGroups;
   await db.transaction(async (tx) => {
+    for (const s of [...g.create, ...g.update.map((u) => u.after)]) await groups.write(s, 'policy', tx);
     for (const s of plan.create) await rules.create(s, 'policy', tx);
     for (const u of plan.update) await rules.update(u.name, u.after, 'policy', tx);
     for (const d of plan.delete) await rules.delete(d, tx);
@@ -158,7 +241,9 @@ export async function applyPolicy(deps: PolicyDeps & { db: Db }, docs: PolicyInp
     for (const e of [...plan.exceptions.create, ...plan.exceptions.update])
       await exceptions.put(await ruleId(e.rule), e, e.reason, e.expiresAt ? new Date(e.expiresAt) : null, 'policy', tx);
     for (const e of plan.exceptions.delete) await exceptions.remove(await ruleId(e.rule), e, tx);
+    for (const name of g.delete) await groups.remove(name, tx);
   });
   if (plan.create.length || plan.update.length || plan.delete.length) rules.notifyChanged();
+  groups.notifyChanged([...g.create.map((s) => s.name), ...g.update.map((u) => u.name), ...g.delete]);
   return plan;
 }

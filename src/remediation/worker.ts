@@ -71,7 +71,7 @@ type Key = { accountId: string; regionId: string; resourceType: string; resource
 type Carry = { parameters?: Record<string, unknown> };
 
 /** Steps are saved at least this often while an execution runs (and always before it changes anything). */
-const SAVE_EVERY_MS = 250;
+const SAVE_EVERY_MS = 1000;
 
 /** The execution's worker lost its lease: someone else runs it now; leave it alone. */
 class LeaseLost extends Error {}

@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
 import {
-  AccountSchema, ConfigurationItemSchema, LookupQuery, ResourceSchema, SnapshotSummarySchema, errorResponses, json,
+  ConfigurationItemSchema, LookupQuery, ResourceSchema, SnapshotSummarySchema, errorResponses, json,
 } from '../schemas.js';
 
 const tagParam = z
@@ -65,14 +65,6 @@ const summary = createRoute({
   },
 });
 
-const accounts = createRoute({
-  method: 'get',
-  path: '/accounts',
-  tags: ['inventory'],
-  summary: 'Accounts known to the providers, with their regions and resource counts',
-  responses: { 200: json(z.object({ items: z.array(AccountSchema) }), 'Accounts') },
-});
-
 const discover = createRoute({
   method: 'post',
   path: '/discovery',
@@ -120,12 +112,6 @@ export function inventoryRoutes(app: OpenAPIHono, deps: AppDeps) {
   });
 
   app.openapi(summary, async (c) => c.json(await deps.inventory.summary(), 200));
-
-  app.openapi(accounts, async (c) => {
-    const counts = (await deps.inventory.summary()).byAccount;
-    const items = (await deps.sandbox.listAccounts()).map((a) => ({ ...a, resources: counts[a.accountId] ?? 0 }));
-    return c.json({ items }, 200);
-  });
 
   app.openapi(discover, async (c) => {
     const body = (c.req.header('content-type') ?? '').includes('json') ? c.req.valid('json') : {};

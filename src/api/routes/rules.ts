@@ -22,6 +22,7 @@ const RuleSchema = z
       tag: z.object({ key: z.string(), value: z.string().optional() }).optional(),
       excludedResourceIds: z.array(z.string()).optional(),
       accounts: z.array(z.string()).optional(),
+      accountGroup: z.string().optional().openapi({ description: "Only the resources of this account group's member accounts" }),
     }),
     triggers: z.array(z.union([z.object({ type: z.literal('ConfigurationChange') }), z.object({ type: z.literal('Periodic'), frequency: z.string() })])),
     riskLevel: z.number().int(),
@@ -50,7 +51,7 @@ const ResultSchema = z
   .openapi('EvaluationResult');
 const TimelineSchema = ResultSchema.extend({ id: z.number(), previousComplianceType: z.string().nullable(), closed: z.boolean() }).openapi('TimelineEntry');
 const PolicyDocs = z.object({
-  prune: z.boolean().optional().openapi({ description: 'Delete rules that came from policy files but are not in these documents' }),
+  prune: z.boolean().optional().openapi({ description: 'Delete rules, account groups and exceptions that came from policy files but are not in these documents' }),
   documents: z.array(z.object({ source: z.string(), kind: z.string(), body: z.record(z.string(), z.unknown()) })).openapi({ description: 'Policy documents, each with its kind and where it came from' }),
 });
 const PlanSchema = z
@@ -69,6 +70,15 @@ const PlanSchema = z
         notDeclared: z.array(z.record(z.string(), z.unknown())),
       })
       .openapi({ description: 'Remediation exceptions (kind: RemediationException)' }),
+    accountGroups: z
+      .object({
+        create: z.array(z.record(z.string(), z.unknown())),
+        update: z.array(z.object({ name: z.string(), changes: z.array(z.unknown()), after: z.record(z.string(), z.unknown()) })),
+        delete: z.array(z.string()),
+        unchanged: z.array(z.string()),
+        notDeclared: z.array(z.string()),
+      })
+      .openapi({ description: 'Account groups (kind: AccountGroup), applied before the rules' }),
   })
   .openapi('PolicyPlan');
 
@@ -99,6 +109,7 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const spec = validateRule(c.req.valid('json'));
+      await deps.groups.checkRuleScope(spec);
       const rule = await deps.rules.create(spec);
       const evaluation = await deps.evaluator.evaluateRules([rule.name]);
       return c.json({ rule: withCounts([rule], await deps.compliance.byRule())[0]!, evaluation }, 201);
@@ -118,6 +129,7 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
       const { name } = c.req.valid('param');
       const body = c.req.valid('json');
       const spec = validateRule({ name, ...body });
+      await deps.groups.checkRuleScope(spec);
       const rule = await deps.rules.update(name, spec);
       const evaluation = await deps.evaluator.evaluateRules([rule.name]);
       return c.json({ rule: withCounts([rule], await deps.compliance.byRule())[0]!, evaluation }, 200);
@@ -260,6 +272,7 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
     async (c) => {
       const body = c.req.valid('json');
       const plan = await applyPolicy(deps, body.documents, { prune: body.prune });
+      await deps.evaluator.idle(); // changed groups' rules are evaluated again first
       const names = [...plan.create.map((s) => s.name), ...plan.update.map((u) => u.name)];
       const evaluation = names.length
         ? await deps.evaluator.evaluateRules(names)

@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { z as zod } from 'zod';
 import type { AppDeps } from '../app.js';
+import { credentialsFromHeaders } from './sandbox-iam.js';
 import { allOperations, allResourceTypes } from '../../providers/sandbox/index.js';
 import { SnapshotSummarySchema, errorResponses, json } from '../schemas.js';
 
@@ -103,6 +104,8 @@ export function sandboxRoutes(app: OpenAPIHono, deps: AppDeps) {
   app.openapi(loadEstate, async (c) => {
     const { estate, replace } = c.req.valid('json');
     const load = await deps.sandbox.loadEstate(estate, { replace });
+    // The organization may have changed: accounts joining or leaving a folder join or leave its groups.
+    await deps.evaluator.refreshGroups();
     const snapshot = await deps.recorder.snapshot(deps.sandbox.name, { accountIds: load.accountIds });
     return c.json({ load, snapshot }, 200);
   });
@@ -126,7 +129,8 @@ export function sandboxRoutes(app: OpenAPIHono, deps: AppDeps) {
   app.openapi(callAction, async (c) => {
     const { action } = c.req.valid('param');
     const body = c.req.valid('json');
-    const result = await deps.sandbox.call(action, body, body.parameters);
+    // With credentials in the x-sandbox-* headers the call is authorised by the sandbox's IAM.
+    const result = await deps.sandbox.call(action, body, body.parameters, credentialsFromHeaders((n) => c.req.header(n)));
     // Answer once the recorder has the change, so a client that reads the
     // inventory next sees it.
     let configurationItemId: number | null = null;

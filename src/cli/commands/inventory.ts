@@ -73,16 +73,6 @@ export function inventoryCommands(program: Command, get: Command) {
     },
   );
 
-  get
-    .command('accounts')
-    .description('Accounts, their regions and how many resources each holds')
-    .action(async (_o: unknown, cmd: Command) => {
-      const { items } = await client(cmd).get<{ items: { accountId: string; name: string; regions: string[]; resources: number }[] }>('/accounts');
-      if (globals(cmd).json) return printJson(items);
-      if (!items.length) return print('no accounts; load an estate with `confix sandbox load FILE`');
-      print(table(['ACCOUNT', 'NAME', 'REGIONS', 'RESOURCES'], items.map((a) => [a.accountId, a.name, a.regions.join(', '), a.resources])));
-    });
-
   addNarrowOptions(
     program
       .command('history <id>')

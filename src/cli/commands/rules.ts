@@ -37,6 +37,18 @@ async function sendPolicy<T>(cmd: Command, path: string, docs: PolicyDocument[],
 }
 
 function printPlan(plan: Plan): void {
+  const g = plan.accountGroups;
+  for (const s of g.create) {
+    print(pc.green(`+ create account group ${s.name}`));
+    print(pc.green(yaml(s).replace(/^/gm, '    ')));
+  }
+  for (const u of g.update) {
+    print(pc.yellow(`~ update account group ${u.name}`));
+    if (u.changes.length) print(diffLines(u.changes, '    ').join('\n'));
+    else print(pc.dim('    (no change to its definition; it becomes managed by policy files)'));
+  }
+  for (const d of g.delete) print(pc.red(`- delete account group ${d} (no longer declared)`));
+  if (g.notDeclared.length) print(pc.dim(`  kept account groups: ${g.notDeclared.join(', ')} (from policy files, not declared here; --prune deletes those no rule uses)`));
   for (const s of plan.create) {
     print(pc.green(`+ create rule ${s.name}`));
     print(pc.green(yaml(s).replace(/^/gm, '    ')));
@@ -58,9 +70,10 @@ function printPlan(plan: Plan): void {
   }
   for (const e of x.delete) print(pc.red(`- delete exception ${e.rule} / ${e.resourceId} (no longer declared)`));
   if (x.notDeclared.length) print(pc.dim(`  kept exceptions: ${x.notDeclared.map((e) => `${e.rule} / ${e.resourceId}`).join(', ')} (from policy files, not declared here; --prune deletes them)`));
-  const n = plan.create.length + plan.update.length + plan.delete.length + x.create.length + x.update.length + x.delete.length;
+  const n = plan.create.length + plan.update.length + plan.delete.length + x.create.length + x.update.length + x.delete.length + g.create.length + g.update.length + g.delete.length;
+  const groups = g.create.length + g.update.length + g.delete.length + g.unchanged.length ? `; account groups: ${g.create.length} to create, ${g.update.length} to change, ${g.delete.length} to delete, ${g.unchanged.length} unchanged` : '';
   const exceptions = x.create.length + x.update.length + x.delete.length + x.unchanged ? `; exceptions: ${x.create.length} to create, ${x.update.length} to change, ${x.delete.length} to delete, ${x.unchanged} unchanged` : '';
-  print(`${n ? '' : 'no changes. '}plan: ${plan.create.length} to create, ${plan.update.length} to change, ${plan.delete.length} to delete, ${plan.unchanged.length} unchanged${exceptions}`);
+  print(`${n ? '' : 'no changes. '}plan: ${plan.create.length} to create, ${plan.update.length} to change, ${plan.delete.length} to delete, ${plan.unchanged.length} unchanged${groups}${exceptions}`);
 }
 
 export function ruleCommands(program: Command, get: Command) {
@@ -172,9 +185,9 @@ export function ruleCommands(program: Command, get: Command) {
 
   program
     .command('plan')
-    .description('Show what applying policy files (kind Rule and RemediationException) would create, change and delete')
+    .description('Show what applying policy files (kind Rule, AccountGroup and RemediationException) would create, change and delete')
     .requiredOption('-f, --file <path>', 'a policy file or a directory of them')
-    .option('--prune', 'also delete rules and exceptions that came from policy files but are not declared in these')
+    .option('--prune', 'also delete rules, account groups and exceptions that came from policy files but are not declared in these')
     .action(async (o: { file: string; prune?: boolean }, cmd: Command) => {
       const plan = await sendPolicy<Plan>(cmd, '/policy/plan', readPolicyDocuments([o.file]), o.prune);
       if (globals(cmd).json) return printJson(plan);
@@ -183,9 +196,9 @@ export function ruleCommands(program: Command, get: Command) {
 
   program
     .command('apply')
-    .description('Make the rules, their remediations and the remediation exceptions match policy files, then evaluate what changed')
+    .description('Make the account groups, rules, their remediations and the remediation exceptions match policy files, then evaluate what changed')
     .requiredOption('-f, --file <path>', 'a policy file or a directory of them')
-    .option('--prune', 'also delete rules and exceptions that came from policy files but are not declared in these')
+    .option('--prune', 'also delete rules, account groups and exceptions that came from policy files but are not declared in these')
     .action(async (o: { file: string; prune?: boolean }, cmd: Command) => {
       const res = await sendPolicy<{ plan: Plan; evaluation: EvaluationSummary }>(cmd, '/policy/apply', readPolicyDocuments([o.file]), o.prune);
       if (globals(cmd).json) return printJson(res);
