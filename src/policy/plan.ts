@@ -222,7 +222,8 @@ export async function planPolicy(deps: PolicyDeps, docs: PolicyInput[], opts: Pl
     seenExceptions.set(keyOfException(spec), e.source);
     exceptions.push(spec);
   }
-  if (issues.length) throw new PolicyValidationError(issues);
+  // In the order of the documents, as people read them.
+  if (issues.length) throw new PolicyValidationError(issues.sort((x, y) => x.document - y.document));
   plan.exceptions = planExceptions(exceptions, await deps.exceptions.list(), !!opts.prune);
   return plan;
 }

@@ -4,12 +4,17 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { backends, freshDb } from '../helpers/db.js';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { parseEstateText } from '../../src/providers/sandbox/index.js';
 import { validateRule } from '../../src/rules/model.js';
 import { AccountGroupInUseError, AccountGroupNotFoundError, AccountGroupValidationError, checkAccountGroup } from '../../src/accounts/groups.js';
 import type { ComplianceChange } from '../../src/evaluation/evaluator.js';
+import { readPolicyDocuments } from '../../src/policy/files.js';
+import { applyPolicy, planPolicy, PolicyValidationError } from '../../src/policy/plan.js';
 
 const SEED = 'examples/estates/seed-000.yaml';
 const A = '100931896542'; // management
@@ -207,3 +212,99 @@ for (const backend of backends) {
     }
   });
 }
+
+const dir = mkdtempSync(join(tmpdir(), 'confix-groups-'));
+const write = (name: string, text: string) => {
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+};
+
+const GROUP_AND_RULE = `kind: AccountGroup
+name: seed-000
+description: the management account and B
+members:
+  accounts: ["${A}", "${B}"]
+readRole: ConfigReadRole
+---
+kind: Rule
+name: ecs-instance-monitor-enabled
+source: { managed: ecs-instance-monitor-enabled }
+scope: { accountGroup: seed-000 }
+`;
+
+test('policy files: kind AccountGroup is applied before the rules naming it; refusals name file and line; prune only policy groups no rule uses', async () => {
+  const engine = await engineWithSeed('pglite');
+  const { groups, rules, evaluator } = engine;
+  try {
+    const docs = readPolicyDocuments([write('seed.yaml', GROUP_AND_RULE)]);
+    const plan = await planPolicy(engine, docs);
+    assert.deepEqual(plan.accountGroups.create, [
+      { name: 'seed-000', description: 'the management account and B', ownerAccountId: A, members: { accounts: [A, B] }, readRole: 'ConfigReadRole' },
+    ]);
+    assert.deepEqual(plan.create.map((r) => r.name), ['ecs-instance-monitor-enabled']);
+    assert.equal(await groups.get('seed-000'), undefined, 'plan changes nothing');
+    await applyPolicy(engine, docs);
+    assert.equal((await groups.get('seed-000'))!.origin, 'policy');
+    await evaluator.evaluateRules();
+    assert.equal(await result(engine, B, B_INSTANCE), 'NON_COMPLIANT');
+    assert.equal(await result(engine, C, C_INSTANCE), undefined);
+    const again = await planPolicy(engine, docs);
+    assert.deepEqual([again.accountGroups.unchanged, again.accountGroups.create, again.accountGroups.update], [['seed-000'], [], []]);
+
+    // B leaves the group through the file: its result closes once applied.
+    const onlyA = readPolicyDocuments([write('seed.yaml', GROUP_AND_RULE.replace(`["${A}", "${B}"]`, `["${A}"]`))]);
+    const p2 = await planPolicy(engine, onlyA);
+    assert.deepEqual(p2.accountGroups.update.map((u) => [u.name, u.changes.map((c) => [c.op, c.path])]), [['seed-000', [['remove', '/members/accounts/1']]]]);
+    await applyPolicy(engine, onlyA);
+    await evaluator.idle();
+    assert.equal(await result(engine, B, B_INSTANCE), undefined);
+
+    // Refusals: each at its file and line, nothing applied.
+    const bad = write(
+      'bad.yaml',
+      `kind: AccountGroup
+name: by-c
+ownerAccountId: "${C}"
+members: { folder: staging }
+---
+kind: Rule
+name: other
+source: { managed: ecs-instance-monitor-enabled }
+scope:
+  accountGroup: nope
+---
+kind: AccountGroup
+name: broken
+members: { accounts: [] }
+`,
+    );
+    const badDocs = readPolicyDocuments([bad]);
+    const err = await applyPolicy(engine, badDocs).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof PolicyValidationError);
+    assert.deepEqual(
+      err.issues.map((i) => `${badDocs[i.document]!.lineOf(i.path)}: ${i.path.join('.')}: ${i.message}`),
+      [
+        `3: ownerAccountId: account ${C} is neither the management account nor a delegated administrator: only the management account or a delegated administrator may own an account group (the management account is ${A}; delegated administrators: none); register it with \`confix organization delegate ${C}\``,
+        '4: members.folder: no folder "staging" in the organization; its folders are production, sandbox',
+        '10: scope.accountGroup: no account group named "nope" in the store or in these documents; the groups are broken, by-c, seed-000 (create it with `confix account-group put nope …`, or a kind: AccountGroup document)',
+        '14: members.accounts: a list of at least one account id',
+      ],
+    );
+    assert.equal(await rules.get('other').catch(() => undefined), undefined);
+    assert.equal(await groups.get('by-c'), undefined);
+
+    // Prune: a policy group a rule still uses is kept; one made through the API is never pruned.
+    await groups.put({ name: 'made-by-api', members: { organization: true } });
+    await applyPolicy(engine, readPolicyDocuments([write('g2.yaml', `kind: AccountGroup\nname: spare\nmembers: { folder: sandbox }\n`)]));
+    const ruleOnly = readPolicyDocuments([write('rule.yaml', GROUP_AND_RULE.split('---')[1]!)]);
+    const pruned = await planPolicy(engine, ruleOnly, { prune: true });
+    assert.deepEqual([pruned.accountGroups.delete, pruned.accountGroups.notDeclared], [['spare'], ['seed-000']]);
+    await applyPolicy(engine, ruleOnly, { prune: true });
+    assert.deepEqual((await groups.list()).map((g) => g.name), ['made-by-api', 'seed-000']);
+    await applyPolicy(engine, [], { prune: true });
+    assert.deepEqual((await groups.list()).map((g) => g.name), ['made-by-api'], 'with its rule gone, the policy group goes too');
+  } finally {
+    await engine.db.close();
+  }
+});
