@@ -19,6 +19,11 @@ import { AccountGroupStore } from './accounts/groups.js';
 import { CredentialBroker, type BrokerOptions } from './accounts/broker.js';
 import type { Rule } from './rules/model.js';
 import { groupReadAccess } from './accounts/read-access.js';
+import { TopicStore } from './events/topics.js';
+import { DeliveryStore } from './events/deliveries.js';
+import { EventPublisher } from './events/publisher.js';
+import { DeliveryWorker, type DeliveryWorkerOptions } from './events/delivery-worker.js';
+import { webhookPolicyFromEnv, type WebhookPolicy } from './events/webhook.js';
 
 export interface Engine {
   db: Db;
@@ -35,6 +40,10 @@ export interface Engine {
   credentials: CredentialStore;
   groups: AccountGroupStore;
   broker: CredentialBroker;
+  topics: TopicStore;
+  deliveries: DeliveryStore;
+  publisher: EventPublisher;
+  deliveryWorker: DeliveryWorker;
 }
 
 export interface EngineOptions {
@@ -47,6 +56,9 @@ export interface EngineOptions {
    */
   secretBox?: SecretBox;
   broker?: BrokerOptions;
+  /** Where webhooks may go (default: CONFIX_WEBHOOK_ALLOW). */
+  webhooks?: WebhookPolicy;
+  deliveryWorker?: DeliveryWorkerOptions;
 }
 
 export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
@@ -59,7 +71,8 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const executions = new ExecutionStore(db);
   const exceptions = new ExceptionStore(db);
   const controls = new RemediationControls(db);
-  const credentials = new CredentialStore(db, opts.secretBox ?? SecretBox.ephemeral());
+  const credentialsBox = opts.secretBox ?? SecretBox.ephemeral();
+  const credentials = new CredentialStore(db, credentialsBox);
   const broker = new CredentialBroker(sandbox, credentials, opts.broker);
   recorder.setReadAccess(groupReadAccess(groups, broker));
   // A rule's role chain starts in its account group's owner (the management
@@ -72,5 +85,18 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
     { executions, exceptions, controls, rules, sandbox, recorder, evaluator, broker, homeAccount, log: log.child({ component: 'remediation' }) },
     opts.worker,
   );
-  return { db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker, credentials, broker, groups };
+  const webhooks = opts.webhooks ?? webhookPolicyFromEnv();
+  const topics = new TopicStore(db, credentialsBox, webhooks);
+  const deliveries = new DeliveryStore(db);
+  const deliveryWorker = new DeliveryWorker(deliveries, topics, webhooks, log.child({ component: 'events' }), opts.deliveryWorker);
+  const risk = new Map<string, 1 | 2 | 3>();
+  const publisher = new EventPublisher(topics, deliveries, {
+    log: log.child({ component: 'events' }),
+    onQueued: () => deliveryWorker.wake(),
+    riskOf: async (ruleId) => risk.get(ruleId) ?? (await rules.get(ruleId).then((r) => (risk.set(ruleId, r.riskLevel), r.riskLevel), () => 2 as const)),
+  });
+  return {
+    db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker, credentials, broker, groups,
+    topics, deliveries, publisher, deliveryWorker,
+  };
 }

@@ -99,8 +99,10 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       log.info('no rules yet: applied the example policies', { rules: plan.create.length, evaluations: summary.evaluations });
     }
     detachAuto = attachAutoRemediation(evaluator, { rules, executions, exceptions, worker, log: log.child({ component: 'remediation' }) });
+    engine.publisher.attach(evaluator, worker);
     recorder.start();
     worker.start();
+    engine.deliveryWorker.start();
     const interval = opts.discoveryIntervalMs ?? 3_600_000;
     if (interval > 0) {
       timer = setInterval(() => {
@@ -117,7 +119,9 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   } catch (err) {
     if (timer) clearInterval(timer);
     evaluator.detach(recorder);
+    engine.publisher.detach();
     await worker.stop();
+    await engine.deliveryWorker.stop();
     await recorder.stop();
     if (!opts.db) await db.close();
     unlock();
@@ -146,6 +150,9 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       await worker.stop();
       await recorder.stop();
       await evaluator.idle();
+      engine.publisher.detach();
+      await engine.publisher.idle();
+      await engine.deliveryWorker.stop();
       if (!opts.db) await db.close();
       rmSync(infoFile, { force: true });
       unlock();

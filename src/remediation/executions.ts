@@ -175,7 +175,10 @@ export class ExecutionStore {
       for (const x of active)
         existing.set(keyString({ accountId: x.account_id, regionId: x.region_id, resourceType: x.resource_type, resourceId: x.resource_id }), x.execution_id);
     }
-    return { queued: await this.getMany(inserted.map((r) => r.execution_id)), existing };
+    // In the order asked for (one statement gives them all the same created_at).
+    const order = new Map(rows.map((r, i) => [r.id, i]));
+    const queued = (await this.getMany(inserted.map((r) => r.execution_id))).sort((a, b) => order.get(a.executionId)! - order.get(b.executionId)!);
+    return { queued, existing };
   }
 
   async get(id: string): Promise<Execution> {

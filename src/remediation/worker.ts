@@ -7,6 +7,7 @@
  * the re-read, so a fix already made ends as "already compliant", never twice.
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { SandboxCloud } from '../providers/sandbox/index.js';
 import { SandboxError } from '../providers/sandbox/index.js';
@@ -76,7 +77,11 @@ const SAVE_EVERY_MS = 1000;
 /** The execution's worker lost its lease: someone else runs it now; leave it alone. */
 class LeaseLost extends Error {}
 
-export class RemediationWorker {
+/**
+ * Emits 'execution' (kind, execution) when an execution starts, succeeds or
+ * fails (for events; a cancelled one is not announced).
+ */
+export class RemediationWorker extends EventEmitter {
   readonly owner: string;
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -95,6 +100,7 @@ export class RemediationWorker {
     private readonly deps: WorkerDeps,
     opts: WorkerOptions = {},
   ) {
+    super();
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.concurrency = opts.concurrency ?? 4;
     this.leaseMs = opts.leaseMs ?? 30_000;
@@ -170,8 +176,19 @@ export class RemediationWorker {
     } while (this.again);
   }
 
+  /** Announces an execution's start or end to listeners (the event publisher), read fresh when it ended. */
+  private announce(kind: 'started' | 'succeeded' | 'failed', x: Execution): void {
+    if (this.listenerCount('execution') === 0) return;
+    if (kind === 'started') return void this.emit('execution', kind, x);
+    this.deps.executions.get(x.executionId).then(
+      (done) => this.emit('execution', kind, done),
+      (err: Error) => this.log.warn('reading a finished execution for its event failed', { executionId: x.executionId, err }),
+    );
+  }
+
   private run(x: Execution): void {
     this.running++;
+    this.announce('started', x);
     const p = this.execute(x)
       .catch((err: Error) => this.log.error('execution crashed', { executionId: x.executionId, err }))
       .finally(() => {
@@ -295,7 +312,7 @@ export class RemediationWorker {
         return { message: v.message };
       });
       await this.confirm(step, x, key);
-      await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps, parameters: carry.parameters });
+      if (await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps, parameters: carry.parameters })) this.announce('succeeded', x);
     } catch (err) {
       if (err instanceof Stop && err.code && /^(InvalidSecurityToken|ExpiredToken|InvalidClientTokenId)/.test(err.code)) this.deps.broker.forget(x.accountId);
       if (err instanceof LeaseLost) {
@@ -308,6 +325,7 @@ export class RemediationWorker {
       const message = failed && retry ? `${stop.message} (${retry.note})` : stop.message;
       const done = await executions.finish(x.executionId, this.owner, { status: stop.status, steps, parameters: carry.parameters, errorCode: failed ? stop.code : undefined, errorMessage: failed ? message : undefined });
       if (!done) return;
+      if (stop.status !== 'CANCELLED') this.announce(stop.status === 'SUCCEEDED' ? 'succeeded' : 'failed', x);
       this.log.info('execution finished', { executionId: x.executionId, status: stop.status, errorCode: stop.code });
       if (stop.status === 'FAILED' && spec && !x.dryRun) {
         const paused = await this.deps.controls.afterFailure(x.ruleId, x.ruleName, spec);
@@ -340,7 +358,7 @@ export class RemediationWorker {
       return { message: `rolled back ${original.executionId}: ${out.summary}` };
     });
     await this.confirm(step, x, key);
-    await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps });
+    if (await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps })) this.announce('succeeded', x);
   }
 
   /** The resource as the provider has it now; a resource that is gone ends the execution. */
