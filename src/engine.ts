@@ -79,7 +79,7 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   // account or a delegated administrator), else the management account.
   const homeAccount = async (rule: Rule) => {
     const group = rule.scope.accountGroup ? await groups.get(rule.scope.accountGroup) : undefined;
-    return group?.ownerAccountId ?? (await sandbox.organization())?.managementAccount;
+    return group?.ownerAccountId ?? (await sandbox.managementAccount());
   };
   const worker = new RemediationWorker(
     { executions, exceptions, controls, rules, sandbox, recorder, evaluator, broker, homeAccount, log: log.child({ component: 'remediation' }) },
@@ -89,12 +89,7 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const topics = new TopicStore(db, credentialsBox, webhooks);
   const deliveries = new DeliveryStore(db);
   const deliveryWorker = new DeliveryWorker(deliveries, topics, webhooks, log.child({ component: 'events' }), opts.deliveryWorker);
-  const risk = new Map<string, 1 | 2 | 3>();
-  const publisher = new EventPublisher(topics, deliveries, {
-    log: log.child({ component: 'events' }),
-    onQueued: () => deliveryWorker.wake(),
-    riskOf: async (ruleId) => risk.get(ruleId) ?? (await rules.get(ruleId).then((r) => (risk.set(ruleId, r.riskLevel), r.riskLevel), () => 2 as const)),
-  });
+  const publisher = new EventPublisher(topics, deliveries, { log: log.child({ component: 'events' }), onQueued: () => deliveryWorker.wake() });
   return {
     db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker, credentials, broker, groups,
     topics, deliveries, publisher, deliveryWorker,

@@ -10,7 +10,7 @@
  */
 import type { SandboxCloud } from '../providers/sandbox/index.js';
 import { SandboxError, type Dialect } from '../providers/sandbox/errors.js';
-import { roleArn } from '../providers/sandbox/iam/arn.js';
+import { principalArn, roleArn } from '../providers/sandbox/iam/arn.js';
 import type { AssumedCredentials, Credentials } from '../providers/sandbox/iam/sandbox-iam.js';
 import type { CredentialStore } from './credentials.js';
 
@@ -56,6 +56,8 @@ export interface BrokerOptions {
 interface Cached {
   creds: AssumedCredentials;
   via: string[];
+  /** The account the credentials act in (for forget()). */
+  accountId: string;
 }
 
 const MIN_DURATION = 900;
@@ -82,7 +84,7 @@ export class CredentialBroker {
     if (!req.role) {
       const key = await this.keys.secretFor(req.accountId);
       if (!key) return { principal: `the owner of account ${req.accountId}`, via: [`no key stored for ${req.accountId} and no execution role: the account's own access`], cached: false };
-      return { credentials: key, principal: rootArn(req.dialect, req.accountId), via: [`the stored access key ${key.accessKeyId} of account ${req.accountId}`], cached: false };
+      return { credentials: key, principal: principalArn({ type: 'root', accountId: req.accountId }, req.dialect), via: [`the stored access key ${key.accessKeyId} of account ${req.accountId}`], cached: false };
     }
     const home = req.home ?? req.accountId;
     const session = req.sessionName ?? 'confix';
@@ -102,7 +104,7 @@ export class CredentialBroker {
 
   /** Drops cached credentials (after the provider refused them as expired or invalid). */
   forget(accountId?: string): void {
-    for (const k of this.cache.keys()) if (!accountId || k.split('|')[2] === accountId) this.cache.delete(k);
+    for (const [k, c] of this.cache) if (!accountId || c.accountId === accountId) this.cache.delete(k);
   }
 
   private answer(c: Cached, cached: boolean): Access {
@@ -137,7 +139,7 @@ export class CredentialBroker {
     const homeArn = roleArn(dialect, home, role);
     if (target === home) {
       const creds = await assume(key, homeArn);
-      return { creds, via: [...via, `AssumeRole ${homeArn}`] };
+      return { creds, via: [...via, `AssumeRole ${homeArn}`], accountId: target };
     }
     // Seed 000's chain: the home account's role of that name, then the member's.
     let hop: Credentials = key;
@@ -150,10 +152,6 @@ export class CredentialBroker {
     }
     const targetArn = roleArn(dialect, target, role);
     const creds = await assume(hop, targetArn);
-    return { creds, via: [...via, `AssumeRole ${targetArn}`] };
+    return { creds, via: [...via, `AssumeRole ${targetArn}`], accountId: target };
   }
-}
-
-function rootArn(dialect: Dialect, accountId: string): string {
-  return dialect === 'acs' ? `acs:ram::${accountId}:root` : `arn:aws:iam::${accountId}:root`;
 }

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Db, Queryable } from '../store/index.js';
-import { pageSize } from '../store/where.js';
+import { Where, pageSize } from '../store/where.js';
 
 export type DeliveryStatus = 'QUEUED' | 'IN_PROGRESS' | 'DELIVERED' | 'DEAD';
 
@@ -33,6 +33,11 @@ export interface Delivery {
   lastError: string | null;
   createdAt: string;
   deliveredAt: string | null;
+}
+
+/** A claimed delivery carries its event's body: the worker needs nothing else from the events table. */
+export interface ClaimedDelivery extends Delivery {
+  eventBody: Record<string, unknown>;
 }
 
 export interface StoredEvent {
@@ -108,22 +113,9 @@ export class DeliveryStore {
     return inserted.map((r) => r.delivery_id);
   }
 
-  async event(eventId: string): Promise<StoredEvent | undefined> {
-    const [r] = await this.db.query<{ event_id: string; type: string; subject: string | null; time: Date; body: Record<string, unknown> }>('SELECT * FROM events WHERE event_id = $1', [eventId]);
-    return r ? { eventId: r.event_id, type: r.type, subject: r.subject, time: iso(r.time)!, body: r.body } : undefined;
-  }
-
-  async events(f: { type?: string; limit?: number } = {}): Promise<StoredEvent[]> {
-    const rows = await this.db.query<{ event_id: string; type: string; subject: string | null; time: Date; body: Record<string, unknown> }>(
-      `SELECT * FROM events ${f.type ? 'WHERE type = $1' : ''} ORDER BY time DESC, event_id LIMIT ${pageSize(f.limit, 100, 1000)}`,
-      f.type ? [f.type] : [],
-    );
-    return rows.map((r) => ({ eventId: r.event_id, type: r.type, subject: r.subject, time: iso(r.time)!, body: r.body }));
-  }
-
   /** Claims due deliveries (and those whose worker's lease ran out). */
-  async claim(owner: string, limit: number, leaseMs: number): Promise<Delivery[]> {
-    const rows = await this.db.query<Row>(
+  async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    const rows = await this.db.query<Row & { event_body: Record<string, unknown> }>(
       `WITH c AS (
          SELECT delivery_id FROM deliveries
          WHERE (status = 'QUEUED' AND not_before <= now()) OR (status = 'IN_PROGRESS' AND lease_expires_at < now())
@@ -131,10 +123,10 @@ export class DeliveryStore {
        UPDATE deliveries d SET status = 'IN_PROGRESS', attempt = d.attempt + 1, lease_owner = $1,
          lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
        FROM c, events e WHERE d.delivery_id = c.delivery_id AND e.event_id = d.event_id
-       RETURNING d.*, e.type`,
+       RETURNING d.*, e.type, e.body AS event_body`,
       [owner, limit, leaseMs],
     );
-    return rows.map(toDelivery);
+    return rows.map((r) => ({ ...toDelivery(r), eventBody: r.event_body }));
   }
 
   /**
@@ -175,21 +167,8 @@ export class DeliveryStore {
   }
 
   async list(f: { topic?: string; subscription?: string; status?: DeliveryStatus; eventId?: string; limit?: number } = {}): Promise<Delivery[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const eq = (col: string, v: unknown) => {
-      if (v === undefined) return;
-      params.push(v);
-      where.push(`${col} = $${params.length}`);
-    };
-    eq('d.topic', f.topic);
-    eq('d.subscription', f.subscription);
-    eq('d.status', f.status);
-    eq('d.event_id', f.eventId);
-    const rows = await this.db.query<Row>(
-      `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.created_at DESC, d.delivery_id LIMIT ${pageSize(f.limit, 100, 10000)}`,
-      params,
-    );
+    const w = new Where().eq('d.topic', f.topic).eq('d.subscription', f.subscription).eq('d.status', f.status).eq('d.event_id', f.eventId);
+    const rows = await this.db.query<Row>(`${SELECT} ${w} ORDER BY d.created_at DESC, d.delivery_id LIMIT ${pageSize(f.limit, 100, 10000)}`, w.params);
     return rows.map(toDelivery);
   }
 }

@@ -92,13 +92,29 @@ export interface EventBridgeEvent<D = Record<string, unknown>> {
   detail: D;
 }
 
-export interface ComplianceChangeDetail {
+/** The rule and resource fields every confix EventBridge detail starts with, in AWS's order. */
+interface DetailHead {
   resourceId: string;
   awsRegion: string;
   awsAccountId: string;
   configRuleName: string;
   recordVersion: '1.0';
   configRuleARN: string;
+}
+
+function detailHead(e: ConfixEvent): DetailHead {
+  const { resource, rule } = e.data;
+  return {
+    resourceId: resource.resourceId,
+    awsRegion: resource.regionId,
+    awsAccountId: resource.accountId,
+    configRuleName: rule.name,
+    recordVersion: '1.0',
+    configRuleARN: configRuleArn(e),
+  };
+}
+
+export interface ComplianceChangeDetail extends DetailHead {
   messageType: 'ComplianceChangeNotification';
   newEvaluationResult: EventBridgeEvaluationResult;
   oldEvaluationResult?: EventBridgeEvaluationResult;
@@ -131,20 +147,14 @@ function ebResult(e: ComplianceEvent, r: EvaluationResultData): EventBridgeEvalu
  * The EventBridge id is the native id (a UUID already).
  */
 export function eventBridgeCompliance(e: ComplianceEvent): EventBridgeEvent<ComplianceChangeDetail> {
-  const { resource, rule } = e.data;
   const old = e.data.oldEvaluationResult;
   const detail: ComplianceChangeDetail = {
-    resourceId: resource.resourceId,
-    awsRegion: resource.regionId,
-    awsAccountId: resource.accountId,
-    configRuleName: rule.name,
-    recordVersion: '1.0',
-    configRuleARN: configRuleArn(e),
+    ...detailHead(e),
     messageType: 'ComplianceChangeNotification',
     newEvaluationResult: ebResult(e, e.data.newEvaluationResult),
     ...(old ? { oldEvaluationResult: ebResult(e, old) } : {}),
     notificationCreationTime: e.time,
-    resourceType: resource.resourceType,
+    resourceType: e.data.resource.resourceType,
   };
   return envelope(e, 'Config Rules Compliance Change', detail);
 }
@@ -165,13 +175,7 @@ export function eventBridgeCompliance(e: ComplianceEvent): EventBridgeEvent<Comp
  *       errorCode?, errorMessage? },
  *     notificationCreationTime, resourceType }
  */
-export interface RemediationStatusDetail {
-  resourceId: string;
-  awsRegion: string;
-  awsAccountId: string;
-  configRuleName: string;
-  recordVersion: '1.0';
-  configRuleARN: string;
+export interface RemediationStatusDetail extends DetailHead {
   messageType: 'RemediationExecutionStatusChangeNotification';
   remediationExecutionStatus: {
     executionId: string;
@@ -190,7 +194,7 @@ export interface RemediationStatusDetail {
 }
 
 export function eventBridgeRemediation(e: RemediationEvent): EventBridgeEvent<RemediationStatusDetail> {
-  const { resource, rule, execution: x } = e.data;
+  const { resource, execution: x } = e.data;
   const status: RemediationStatusDetail['remediationExecutionStatus'] = {
     executionId: x.id,
     state: x.status,
@@ -204,12 +208,7 @@ export function eventBridgeRemediation(e: RemediationEvent): EventBridgeEvent<Re
   if (x.errorCode) status.errorCode = x.errorCode;
   if (x.errorMessage) status.errorMessage = x.errorMessage;
   return envelope(e, 'Config Remediation Execution Status Change', {
-    resourceId: resource.resourceId,
-    awsRegion: resource.regionId,
-    awsAccountId: resource.accountId,
-    configRuleName: rule.name,
-    recordVersion: '1.0',
-    configRuleARN: configRuleArn(e),
+    ...detailHead(e),
     messageType: 'RemediationExecutionStatusChangeNotification',
     remediationExecutionStatus: status,
     notificationCreationTime: e.time,

@@ -40,7 +40,7 @@ export class EventPublisher {
   constructor(
     private readonly topics: TopicStore,
     private readonly deliveries: DeliveryStore,
-    private readonly opts: { log?: Logger; onQueued?: () => void; riskOf?: (ruleId: string) => Promise<1 | 2 | 3> } = {},
+    private readonly opts: { log?: Logger; onQueued?: () => void } = {},
   ) {}
 
   private get log(): Logger {
@@ -54,7 +54,7 @@ export class EventPublisher {
     this.listeners.push(() => evaluator.off('compliance-change', onChange));
     if (worker) {
       const onExecution = (kind: ExecutionEventKind, x: Execution) =>
-        void this.enqueue(async () => this.publish(remediationEvent(kind, x, { ruleId: x.ruleId, name: x.ruleName, riskLevel: (await this.opts.riskOf?.(x.ruleId)) ?? 2 })));
+        void this.enqueue(() => this.publish(remediationEvent(kind, x, { ruleId: x.ruleId, name: x.ruleName, riskLevel: x.ruleRiskLevel })));
       worker.on('execution', onExecution);
       this.listeners.push(() => worker.off('execution', onExecution));
     }

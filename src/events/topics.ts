@@ -229,9 +229,10 @@ export class TopicStore {
     if (!rows.length) throw new SubscriptionNotFoundError(topic, name);
   }
 
-  /** The webhook signing secret, for the delivery worker only. */
-  async secretFor(topic: string, name: string): Promise<string | undefined> {
-    const [row] = await this.db.query<{ secret_sealed: string | null }>('SELECT secret_sealed FROM subscriptions WHERE topic = $1 AND name = $2', [topic, name]);
-    return row?.secret_sealed ? this.box.open(row.secret_sealed, `subscription:${topic}/${name}`) : undefined;
+  /** A subscription with its webhook signing secret opened, in one read: for the delivery worker only. Undefined when deleted. */
+  async target(topic: string, name: string): Promise<{ sub: Subscription; secret?: string } | undefined> {
+    const [row] = await this.db.query<SubRow & { secret_sealed: string | null }>('SELECT * FROM subscriptions WHERE topic = $1 AND name = $2', [topic, name]);
+    if (!row) return undefined;
+    return { sub: toSub(row), ...(row.secret_sealed ? { secret: this.box.open(row.secret_sealed, `subscription:${topic}/${name}`) } : {}) };
   }
 }

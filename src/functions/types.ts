@@ -3,6 +3,7 @@
  * shape. Function authors may `import type { FunctionContext } from …` this
  * file; type-only imports vanish when the code is compiled.
  */
+import type { CallResult } from '../providers/sandbox/cloud.js';
 
 /** Short-lived credentials, as Function Compute's context.credentials holds them. */
 export interface FunctionCredentials {
@@ -43,17 +44,7 @@ export interface CloudCallInput {
 /** The sandbox cloud's operations, signed with credentials (the context's by default). */
 export interface CloudClient {
   /** One API action, e.g. `ecs:RevokeSecurityGroup` → POST /api/v1/sandbox/actions/{action}. */
-  call(action: string, input?: CloudCallInput, credentials?: FunctionCredentials): Promise<{
-    requestId: string;
-    action: string;
-    accountId: string;
-    regionId: string;
-    resourceType: string;
-    resourceId: string;
-    changed: boolean;
-    result: Record<string, unknown>;
-    configurationItemId: number | null;
-  }>;
+  call(action: string, input?: CloudCallInput, credentials?: FunctionCredentials): Promise<CallResult & { configurationItemId: number | null }>;
   /** STS AssumeRole with the caller's credentials (the context's by default). */
   assumeRole(
     input: { roleArn: string; roleSessionName: string; durationSeconds?: number },

@@ -6,6 +6,7 @@
  */
 import type { Db, Queryable } from '../store/index.js';
 import { keyString, type ResourceKey } from '../providers/types.js';
+import { keysJson } from '../store/where.js';
 
 export interface RemediationException extends ResourceKey {
   ruleId: string;
@@ -106,10 +107,6 @@ export class ExceptionStore {
     return out;
   }
 }
-
-/** Rows of (account, region, type, id) as one JSON parameter, for queries over many resources at once. */
-export const keysJson = (keys: ResourceKey[]) =>
-  JSON.stringify(keys.map((k) => ({ a: k.accountId, r: k.regionId, t: k.resourceType, i: k.resourceId })));
 
 export function describeException(e: RemediationException): string {
   return `exempted from remediation${e.expiresAt ? ` until ${e.expiresAt}` : ''}: ${e.reason}`;

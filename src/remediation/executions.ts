@@ -26,6 +26,8 @@ export interface Execution extends ResourceKey {
   executionId: string;
   ruleId: string;
   ruleName: string;
+  /** The rule's risk level now (1 critical, 2 warning, 3 info). */
+  ruleRiskLevel: 1 | 2 | 3;
   action: string;
   status: ExecutionStatus;
   trigger: ExecutionTrigger;
@@ -52,6 +54,7 @@ interface Row {
   execution_id: string;
   rule_id: string;
   name: string;
+  risk_level: 1 | 2 | 3;
   account_id: string;
   region_id: string;
   resource_type: string;
@@ -84,6 +87,7 @@ function toExecution(r: Row): Execution {
     executionId: r.execution_id,
     ruleId: r.rule_id,
     ruleName: r.name,
+    ruleRiskLevel: r.risk_level,
     accountId: r.account_id,
     regionId: r.region_id,
     resourceType: r.resource_type,
@@ -113,7 +117,7 @@ function toExecution(r: Row): Execution {
 /** Serialises claims across workers (an arbitrary constant, confix's own). */
 const CLAIM_LOCK = 0x636f6e66;
 
-const SELECT = `SELECT x.*, r.name FROM remediation_executions x JOIN rules r ON r.rule_id = x.rule_id`;
+const SELECT = `SELECT x.*, r.name, r.risk_level FROM remediation_executions x JOIN rules r ON r.rule_id = x.rule_id`;
 
 export class ExecutionExistsError extends Error {
   constructor(readonly executionId: string) {
@@ -240,7 +244,7 @@ export class ExecutionStore {
          UPDATE remediation_executions x SET status = 'IN_PROGRESS', lease_owner = $1,
            lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), started_at = COALESCE(x.started_at, now())
          FROM c, rules r WHERE x.execution_id = c.execution_id AND r.rule_id = x.rule_id
-         RETURNING x.*, r.name`,
+         RETURNING x.*, r.name, r.risk_level`,
         [owner, limit, leaseMs],
       );
       return rows.map(toExecution);

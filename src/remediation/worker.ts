@@ -16,6 +16,7 @@ import type { RuleStore } from '../rules/store.js';
 import type { Evaluator } from '../evaluation/evaluator.js';
 import { compileRule } from '../evaluation/compiled.js';
 import { silentLogger, type Logger } from '../util/log.js';
+import { ClaimLoop } from '../util/claim-loop.js';
 import { remediationAction } from './registry.js';
 import { resolveParameters } from './bindings.js';
 import type { ActionContext } from './types.js';
@@ -83,17 +84,8 @@ class LeaseLost extends Error {}
  */
 export class RemediationWorker extends EventEmitter {
   readonly owner: string;
-  private readonly concurrency: number;
   private readonly leaseMs: number;
-  private readonly pollMs: number;
-  private running = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
-  private again = false;
-  private stopped = true;
-  /** drain() runs without start(): claims are allowed then. */
-  private draining = false;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly loop: ClaimLoop<Execution>;
   private readonly log: Logger;
 
   constructor(
@@ -102,78 +94,42 @@ export class RemediationWorker extends EventEmitter {
   ) {
     super();
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    this.concurrency = opts.concurrency ?? 4;
     this.leaseMs = opts.leaseMs ?? 30_000;
-    this.pollMs = opts.pollMs ?? 500;
     this.log = deps.log ?? silentLogger;
+    this.loop = new ClaimLoop<Execution>({
+      concurrency: opts.concurrency ?? 4,
+      pollMs: opts.pollMs ?? 500,
+      claim: (room) => deps.executions.claim(this.owner, room, this.leaseMs),
+      run: (x) => {
+        this.announce('started', x);
+        return this.execute(x);
+      },
+      log: this.log,
+      names: { many: 'executions', one: 'execution' },
+      describe: (x) => ({ executionId: x.executionId }),
+    });
   }
 
   start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => this.wake(), this.pollMs);
-    this.timer.unref();
-    this.wake();
+    this.loop.start();
   }
 
   /**
    * Stops claiming, waits for a claim already on its way to the database (what
    * it returns is run, not lost), then for every execution under way.
    */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.ticking;
-    await Promise.allSettled([...this.inFlight]);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Look for work now (after queueing, for instance). */
   wake(): void {
-    if (this.stopped && !this.draining) return; // not started (tests and one-shot runs call drain())
-    void this.tick().catch((err: Error) => this.log.error('claiming executions failed', { err }));
+    this.loop.wake();
   }
 
   /** Claims and runs what is due, waiting for it all (tests and one-shot runs). */
-  async drain(): Promise<void> {
-    this.draining = true;
-    try {
-      await this.drainLoop();
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  private async drainLoop(): Promise<void> {
-    for (;;) {
-      await this.tick();
-      if (this.inFlight.size === 0) return;
-      await Promise.race([...this.inFlight]);
-    }
-  }
-
-  /** One claim at a time; a wake during a claim makes it go round once more, so freed slots are not left idle until the next poll. */
-  private tick(): Promise<void> {
-    if (this.ticking) {
-      this.again = true;
-      return this.ticking;
-    }
-    // (Cleared in a callback: the loop may end before this assignment.)
-    const p: Promise<void> = this.claimLoop().finally(() => {
-      if (this.ticking === p) this.ticking = undefined;
-    });
-    this.ticking = p;
-    return p;
-  }
-
-  private async claimLoop(): Promise<void> {
-    do {
-      this.again = false;
-      if (this.stopped && !this.draining) return;
-      const room = this.concurrency - this.running;
-      if (room <= 0) return;
-      const claimed = await this.deps.executions.claim(this.owner, room, this.leaseMs);
-      for (const x of claimed) this.run(x);
-    } while (this.again);
+  drain(): Promise<void> {
+    return this.loop.drain();
   }
 
   /** Announces an execution's start or end to listeners (the event publisher), read fresh when it ended. */
@@ -184,19 +140,6 @@ export class RemediationWorker extends EventEmitter {
       (done) => this.emit('execution', kind, done),
       (err: Error) => this.log.warn('reading a finished execution for its event failed', { executionId: x.executionId, err }),
     );
-  }
-
-  private run(x: Execution): void {
-    this.running++;
-    this.announce('started', x);
-    const p = this.execute(x)
-      .catch((err: Error) => this.log.error('execution crashed', { executionId: x.executionId, err }))
-      .finally(() => {
-        this.running--;
-        this.inFlight.delete(p);
-        if (this.timer) this.wake();
-      });
-    this.inFlight.add(p);
   }
 
   private async execute(x: Execution): Promise<void> {

@@ -37,3 +37,10 @@ export class Where {
 export function pageSize(value: number | undefined, dflt: number, max: number): number {
   return Math.min(Math.max(value ?? dflt, 1), max);
 }
+
+/**
+ * Resource keys as one JSON parameter of rows {a, r, t, i} (account, region,
+ * type, id), for queries over many resources at once
+ * (`jsonb_to_recordset($n::jsonb) AS k(a text, r text, t text, i text)`).
+ */
+export const keysJson = (keys: ResourceKey[]) => JSON.stringify(keys.map((k) => ({ a: k.accountId, r: k.regionId, t: k.resourceType, i: k.resourceId })));

@@ -98,6 +98,7 @@ function execution(over: Partial<Execution> = {}): Execution {
   return {
     executionId: 'rx-00aa11bb22cc33dd',
     ruleId: AMI_RULE.ruleId,
+    ruleRiskLevel: 2,
     ruleName: AMI_RULE.name,
     accountId: '123456789012',
     regionId: 'eu-central-1',

@@ -10,7 +10,7 @@ import { ERROR_MIN_SAMPLE, ERROR_WINDOW } from '../../remediation/controls.js';
 const StepSchema = z.object({ name: z.string(), status: z.string(), startedAt: z.string(), finishedAt: z.string(), message: z.string(), detail: z.unknown().optional() });
 const ExecutionSchema = z
   .object({
-    executionId: z.string(), ruleId: z.string(), ruleName: z.string(), accountId: z.string(), regionId: z.string(), resourceType: z.string(), resourceId: z.string(),
+    executionId: z.string(), ruleId: z.string(), ruleName: z.string(), ruleRiskLevel: z.number().int(), accountId: z.string(), regionId: z.string(), resourceType: z.string(), resourceId: z.string(),
     action: z.string(), status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']), trigger: z.enum(['AUTOMATIC', 'MANUAL', 'API']),
     dryRun: z.boolean(), attempt: z.number(), notBefore: z.string(), leaseOwner: z.string().nullable(), leaseExpiresAt: z.string().nullable(),
     parameters: z.record(z.string(), z.unknown()).nullable(), steps: z.array(StepSchema), errorCode: z.string().nullable(), errorMessage: z.string().nullable(),

@@ -12,6 +12,7 @@ import { errorResponses, json } from '../schemas.js';
 import { parsePolicyDocument, formatIssuePath } from '../../providers/sandbox/iam/document.js';
 import { roleArn, dialectOfResourceType } from '../../providers/sandbox/iam/arn.js';
 import type { Credentials } from '../../providers/sandbox/iam/sandbox-iam.js';
+import type { Dialect } from '../../providers/sandbox/errors.js';
 
 /** The headers a sandbox caller signs with (the sandbox's stand-in for request signing). */
 export const CREDENTIAL_HEADERS = {
@@ -60,6 +61,12 @@ async function requireAccount(deps: AppDeps, accountId: string): Promise<void> {
     throw new ApiError(404, 'AccountNotFound', `the sandbox has no account ${accountId}`);
 }
 
+/** How the account's role ARNs are spelt: AWS when it holds only AWS resources, else Alibaba Cloud's. */
+async function accountDialect(deps: AppDeps, accountId: string): Promise<Dialect> {
+  const types = await deps.db.query<{ resource_type: string }>('SELECT DISTINCT resource_type FROM sandbox_resources WHERE account_id = $1', [accountId]);
+  return types.length && types.every((t) => dialectOfResourceType(t.resource_type) === 'aws') ? 'aws' : 'acs';
+}
+
 export function sandboxIamRoutes(app: OpenAPIHono, deps: AppDeps) {
   app.openapi(
     createRoute({
@@ -73,9 +80,7 @@ export function sandboxIamRoutes(app: OpenAPIHono, deps: AppDeps) {
     async (c) => {
       const { accountId } = c.req.valid('param');
       await requireAccount(deps, accountId);
-      // The dialect of the account's resources decides how role ARNs are spelt; ACS unless it has only AWS ones.
-      const types = await deps.db.query<{ resource_type: string }>('SELECT DISTINCT resource_type FROM sandbox_resources WHERE account_id = $1', [accountId]);
-      const dialect = types.length && types.every((t) => dialectOfResourceType(t.resource_type) === 'aws') ? 'aws' : 'acs';
+      const dialect = await accountDialect(deps, accountId);
       const roles = (await deps.sandbox.iam.roles(accountId)).map((r) => ({ name: r.name, arn: roleArn(dialect, accountId, r.name), trustPolicy: r.trustPolicy, policies: r.policies, maxSessionDuration: r.maxSessionDuration }));
       const policies = (await deps.sandbox.iam.policies(accountId)).map((p) => ({ name: p.name, version: p.version, document: p.document }));
       return c.json({ accountId, roles, policies }, 200);
@@ -139,7 +144,7 @@ export function sandboxIamRoutes(app: OpenAPIHono, deps: AppDeps) {
       await deps.sandbox.iam.putRole(accountId, { name, trustPolicy, policies: body.policies, maxSessionDuration: body.maxSessionDuration });
       const role = (await deps.sandbox.iam.roles(accountId)).find((r) => r.name.toLowerCase() === name.toLowerCase())!;
       deps.log.info('sandbox role written', { accountId, role: name });
-      return c.json({ name: role.name, arn: roleArn('acs', accountId, role.name), trustPolicy: role.trustPolicy, policies: role.policies, maxSessionDuration: role.maxSessionDuration }, 200);
+      return c.json({ name: role.name, arn: roleArn(await accountDialect(deps, accountId), accountId, role.name), trustPolicy: role.trustPolicy, policies: role.policies, maxSessionDuration: role.maxSessionDuration }, 200);
     },
   );
 

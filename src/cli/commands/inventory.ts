@@ -108,5 +108,7 @@ export function inventoryCommands(program: Command, get: Command) {
       print(
         `snapshot: ${s.resources} resources in ${s.scopes} scopes: ${s.created} new, ${s.updated} changed, ${s.deleted} deleted, ${s.unchanged} unchanged (${(s.durationMs / 1000).toFixed(1)} s)`,
       );
+      // A read role without a permission: say which scopes kept their last recorded state, and why.
+      for (const r of s.refused ?? []) print(`refused: ${r.accountId}/${r.regionId} ${r.resourceType} kept as last recorded: ${r.code}: ${r.message}`);
     });
 }

@@ -127,6 +127,12 @@ export class SandboxCloud implements Provider {
     };
   }
 
+  /** The resource directory's management account (one query; organization() reads the whole tree). */
+  async managementAccount(): Promise<string | undefined> {
+    const [o] = await this.db.query<{ management_account: string }>('SELECT management_account FROM sandbox_organization');
+    return o?.management_account;
+  }
+
   /**
    * STS AssumeRole with the caller's credentials: short-lived credentials for
    * the role, if the caller may assume it and the role trusts the caller.

@@ -6,6 +6,7 @@
  * trust policy and hands out short-lived credentials. Secrets are stored only
  * as hashes; each is shown once, when it is made.
  */
+import type { ProviderCredentials } from '../../types.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db, Queryable } from '../../../store/index.js';
 import { SandboxError, type Dialect } from '../errors.js';
@@ -29,12 +30,8 @@ function crossAccount(dialect: Dialect, action: string, resource: string, princi
     : new SandboxError(action.startsWith('ec2:') ? 'UnauthorizedOperation' : 'AccessDenied', `User: ${who} is not authorized to perform: ${action} on resource: ${resource} because the resource belongs to another account; assume a role in that account`, 403);
 }
 
-export interface Credentials {
-  accessKeyId: string;
-  accessKeySecret: string;
-  /** Present for the temporary credentials AssumeRole returns. */
-  securityToken?: string;
-}
+/** An access key, or the temporary credentials AssumeRole returns (with their security token). */
+export type Credentials = ProviderCredentials;
 
 export interface AssumedCredentials extends Required<Credentials> {
   /** ISO time. */
