@@ -81,7 +81,7 @@ try {
   await recorder.snapshot('sandbox');
   const resnapMs = performance.now() - t;
 
-  await applyPolicy({ db, rules, exceptions: new ExceptionStore(db), inventory: new Inventory(db), groups: new AccountGroupStore(db, sandbox) }, readPolicyDocuments([EXAMPLE_POLICIES]));
+  await applyPolicy({ db, rules, exceptions: new ExceptionStore(db), inventory: new Inventory(db), groups: new AccountGroupStore(db, sandbox), sandbox }, readPolicyDocuments([EXAMPLE_POLICIES]));
   t = performance.now();
   const firstEval = await evaluator.evaluateRules();
   const evalMs = performance.now() - t;

@@ -24,7 +24,7 @@ export class PolicyFileError extends Error {
   }
 }
 
-export const KINDS = ['Rule', 'AccountGroup', 'RemediationException'] as const;
+export const KINDS = ['Rule', 'AccountGroup', 'Organization', 'RemediationException'] as const;
 
 function listFiles(path: string): string[] {
   let st;

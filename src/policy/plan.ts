@@ -1,19 +1,23 @@
 /**
- * Plan and apply: compare the account groups, the rules (with their
+ * Plan and apply: compare the organization's delegated administrators and
+ * folders, the account groups, the rules (with their
  * remediations) and the remediation exceptions declared in policy documents
  * with the store, show what would be created, changed and deleted, and make
  * it so in one transaction. Groups are applied before rules, so a rule may
- * name a group declared in the same files. Only what came from policy files
+ * name a group declared in the same files (and groups are checked against the
+ * organization as declared). Only what came from policy files
  * is ever deleted, and only when asked to prune (like kubectl apply --prune).
  */
-import type { Db } from '../store/index.js';
+import type { Db, Queryable } from '../store/index.js';
 import { validateRule, RuleValidationError, type RuleSpec } from '../rules/model.js';
 import { RuleStore, specOf } from '../rules/store.js';
 import { diffConfigurations, type DiffOp } from '../inventory/diff.js';
 import type { Inventory } from '../inventory/index.js';
 import type { ExceptionStore } from '../remediation/exceptions.js';
 import { exceptionDocSchema, keyOfException, planExceptions, resolveExceptionResource, type ExceptionPlan, type ExceptionSpec } from './exceptions.js';
-import { accountGroupSchema, checkAccountGroup, groupSpecOf, noSuchGroup, type AccountGroupSpec, type AccountGroupStore } from '../accounts/groups.js';
+import { accountGroupSchema, checkAccountGroup, groupProblems, groupSpecOf, noSuchGroup, type AccountGroupSpec, type AccountGroupStore } from '../accounts/groups.js';
+import { checkOrganizationDocument, type OrganizationPlan } from '../accounts/organization-policy.js';
+import type { DirectoryChange } from '../providers/sandbox/directory.js';
 
 /** What plan and apply work with (the engine has them all). */
 export interface PolicyDeps {
@@ -21,6 +25,8 @@ export interface PolicyDeps {
   exceptions: ExceptionStore;
   inventory: Inventory;
   groups: AccountGroupStore;
+  /** Writes the resource directory (kind: Organization). */
+  sandbox: { changeOrganization(change: DirectoryChange, q?: Queryable): Promise<void> };
 }
 
 export interface PolicyInput {
@@ -59,6 +65,8 @@ export interface Plan {
   exceptions: ExceptionPlan;
   /** Account groups (kind: AccountGroup), applied before the rules. */
   accountGroups: GroupPlan;
+  /** The organization (kind: Organization), applied first; null when no document declares it. */
+  organization: { changes: OrganizationPlan['changes'] } | null;
 }
 
 export interface GroupPlan {
@@ -89,6 +97,8 @@ interface CheckedDocuments {
   /** AccountGroup documents; `refused` when their shape is wrong already (reported). */
   groups: { document: number; source: string; body: Record<string, unknown>; refused?: boolean }[];
   exceptions: { document: number; source: string; value: ReturnType<typeof exceptionDocSchema.parse> }[];
+  /** The Organization document, if any (there is one organization). */
+  organization?: { document: number; source: string; body: Record<string, unknown> };
   issues: PolicyIssue[];
 }
 
@@ -97,6 +107,11 @@ function checkDocuments(docs: PolicyInput[]): CheckedDocuments {
   const seen = new Map<string, string>();
   const seenGroups = new Map<string, string>();
   docs.forEach((d, i) => {
+    if (d.kind === 'Organization') {
+      if (out.organization) out.issues.push({ document: i, source: d.source, path: [], message: `the organization is also declared in ${out.organization.source}; there is one` });
+      else out.organization = { document: i, source: d.source, body: d.body };
+      return;
+    }
     if (d.kind === 'AccountGroup') {
       // The shape here; the organization (owner, accounts, folder) is checked when planning.
       const parsed = accountGroupSchema.safeParse(d.body);
@@ -118,7 +133,7 @@ function checkDocuments(docs: PolicyInput[]): CheckedDocuments {
       return;
     }
     if (d.kind !== 'Rule') {
-      out.issues.push({ document: i, source: d.source, path: ['kind'], message: `unknown kind "${d.kind}"; expected Rule, AccountGroup or RemediationException` });
+      out.issues.push({ document: i, source: d.source, path: ['kind'], message: `unknown kind "${d.kind}"; expected Rule, AccountGroup, Organization or RemediationException` });
       return;
     }
     try {
@@ -137,6 +152,11 @@ function checkDocuments(docs: PolicyInput[]): CheckedDocuments {
 }
 
 export async function planPolicy(deps: PolicyDeps, docs: PolicyInput[], opts: PlanOptions = {}): Promise<Plan> {
+  return (await preparePolicy(deps, docs, opts)).plan;
+}
+
+/** The plan, and the directory change it holds (written by apply). */
+async function preparePolicy(deps: PolicyDeps, docs: PolicyInput[], opts: PlanOptions): Promise<{ plan: Plan; orgChange?: OrganizationPlan }> {
   const checked = checkDocuments(docs);
   const { rules: specs, issues } = checked;
   const current = await deps.rules.list();
@@ -145,6 +165,7 @@ export async function planPolicy(deps: PolicyDeps, docs: PolicyInput[], opts: Pl
     create: [], update: [], delete: [], unchanged: [], notDeclared: [],
     exceptions: { create: [], update: [], delete: [], unchanged: 0, notDeclared: [] },
     accountGroups: { create: [], update: [], delete: [], unchanged: [], notDeclared: [] },
+    organization: null,
   };
   for (const s of specs) {
     const cur = byName.get(s.name);
@@ -158,10 +179,23 @@ export async function planPolicy(deps: PolicyDeps, docs: PolicyInput[], opts: Pl
   const declared = new Set(specs.map((s) => s.name));
   for (const r of current) if (r.origin === 'policy' && !declared.has(r.name)) (opts.prune ? plan.delete : plan.notDeclared).push(r.name);
 
+  // The organization first: groups are checked against the directory as this apply leaves it.
+  let orgChange: OrganizationPlan | undefined;
+  const orgNow = checked.organization || checked.groups.length ? await deps.groups.organization() : null;
+  if (checked.organization) {
+    const { document, source, body } = checked.organization;
+    const found = checkOrganizationDocument(body, orgNow);
+    for (const x of found.issues) issues.push({ document, source, path: x.path, message: x.message });
+    if (found.plan) {
+      orgChange = found.plan;
+      plan.organization = { changes: found.plan.changes };
+    }
+  }
+
   // Account groups: checked against the organization; a rule's group must exist after this apply.
   {
     const g = plan.accountGroups;
-    const org = checked.groups.length ? await deps.groups.organization() : null;
+    const org = orgChange?.after ?? orgNow;
     const currentGroups = await deps.groups.list();
     const groupByName = new Map(currentGroups.map((x) => [x.name, x]));
     const declaredGroups = new Set<string>();
@@ -191,6 +225,16 @@ export async function planPolicy(deps: PolicyDeps, docs: PolicyInput[], opts: Pl
       const users = [...groupOfRuleAfter].filter(([, grp]) => grp === cur.name).map(([n]) => n);
       // A group that rules will still use is kept, not pruned.
       (opts.prune && users.length === 0 ? g.delete : g.notDeclared).push(cur.name);
+    }
+    // A stored group this apply keeps as it is must still be valid in the organization it leaves.
+    if (orgChange?.changes.length && checked.organization) {
+      const { document, source } = checked.organization;
+      for (const cur of currentGroups) {
+        if (declaredGroups.has(cur.name) || g.delete.includes(cur.name)) continue;
+        const before = new Set(groupProblems(cur, orgNow));
+        for (const p of groupProblems(cur, orgChange.after))
+          if (!before.has(p)) issues.push({ document, source, path: [], message: `account group ${cur.name} would break: ${p}; change or delete the group in the same apply` });
+      }
     }
     const groupAfter = (name: string) => declaredGroups.has(name) || (groupByName.has(name) && !g.delete.includes(name));
     specs.forEach((s, i) => {
@@ -225,15 +269,16 @@ export async function planPolicy(deps: PolicyDeps, docs: PolicyInput[], opts: Pl
   // In the order of the documents, as people read them.
   if (issues.length) throw new PolicyValidationError(issues.sort((x, y) => x.document - y.document));
   plan.exceptions = planExceptions(exceptions, await deps.exceptions.list(), !!opts.prune);
-  return plan;
+  return { plan, orgChange: orgChange?.changes.length ? orgChange : undefined };
 }
 
 /** Applies a plan in one transaction; returns it with the names of rules to evaluate. */
 export async function applyPolicy(deps: PolicyDeps & { db: Db }, docs: PolicyInput[], opts: PlanOptions = {}): Promise<Plan> {
   const { db, rules, exceptions, groups } = deps;
-  const plan = await planPolicy(deps, docs, opts);
+  const { plan, orgChange } = await preparePolicy(deps, docs, opts);
   const g = plan.accountGroups;
   await db.transaction(async (tx) => {
+    if (orgChange) await deps.sandbox.changeOrganization(orgChange.change, tx);
     for (const s of [...g.create, ...g.update.map((u) => u.after)]) await groups.write(s, 'policy', tx);
     for (const s of plan.create) await rules.create(s, 'policy', tx);
     for (const u of plan.update) await rules.update(u.name, u.after, 'policy', tx);
@@ -245,6 +290,8 @@ export async function applyPolicy(deps: PolicyDeps & { db: Db }, docs: PolicyInp
     for (const name of g.delete) await groups.remove(name, tx);
   });
   if (plan.create.length || plan.update.length || plan.delete.length) rules.notifyChanged();
-  groups.notifyChanged([...g.create.map((s) => s.name), ...g.update.map((u) => u.name), ...g.delete]);
+  // Folders moved: every group may hold other accounts now.
+  const touched = orgChange ? (await groups.list()).map((x) => x.name) : [];
+  groups.notifyChanged([...new Set([...touched, ...g.create.map((s) => s.name), ...g.update.map((u) => u.name), ...g.delete])]);
   return plan;
 }

@@ -308,3 +308,98 @@ members: { accounts: [] }
     await engine.db.close();
   }
 });
+
+test('policy files: kind Organization delegates administrators and moves accounts between folders; groups are checked against it; bad input is refused at its line', async () => {
+  const engine = await engineWithSeed('pglite');
+  const { groups, rules, evaluator, sandbox } = engine;
+  try {
+    // B administers and owns a group of the production folder, both declared in one apply.
+    const ORG = `kind: Organization
+managementAccount: "${A}"
+delegatedAdministrators: ["${B}"]
+folders:
+  - name: production
+    accounts: ["${B}"]
+    folders:
+      - name: web
+        accounts: []
+  - name: sandbox
+    accounts: ["${C}"]
+---
+kind: AccountGroup
+name: prod
+ownerAccountId: "${B}"
+members: { folder: production }
+---
+kind: Rule
+name: ecs-instance-monitor-enabled
+source: { managed: ecs-instance-monitor-enabled }
+scope: { accountGroup: prod }
+`;
+    const docs = readPolicyDocuments([write('org.yaml', ORG)]);
+    const plan = await planPolicy(engine, docs);
+    assert.deepEqual(
+      plan.organization!.changes.map((c) => [c.op, c.path, c.value]),
+      [
+        ['add', '/delegatedAdministrators/0', B],
+        ['add', '/folders/production~1web', []],
+      ],
+    );
+    assert.deepEqual((await sandbox.organization())!.delegatedAdministrators, [], 'plan changes nothing');
+    await applyPolicy(engine, docs);
+    const org = (await sandbox.organization())!;
+    assert.deepEqual(org.delegatedAdministrators, [B]);
+    assert.deepEqual(org.folders.map((f) => f.path), ['production', 'production/web', 'sandbox']);
+    assert.equal((await groups.get('prod'))!.ownerAccountId, B);
+    assert.deepEqual((await planPolicy(engine, docs)).organization!.changes, [], 'applied: nothing left to change');
+    await evaluator.evaluateRules();
+    assert.equal(await result(engine, B, B_INSTANCE), 'NON_COMPLIANT');
+    assert.equal(await result(engine, C, C_INSTANCE), undefined, 'C is in sandbox, not production');
+
+    // C moves to production/web: the folder group now holds it, and its instance is judged.
+    const moved = readPolicyDocuments([write('org.yaml', ORG.replace(`accounts: []`, `accounts: ["${C}"]`).replace(`- name: sandbox\n    accounts: ["${C}"]`, '- name: sandbox\n    accounts: []'))]);
+    const p2 = await planPolicy(engine, moved);
+    assert.deepEqual(p2.organization!.changes.map((c) => [c.op, c.path]).sort(), [['add', '/folders/production~1web/0'], ['remove', '/folders/sandbox/0']]);
+    await applyPolicy(engine, moved);
+    await evaluator.idle();
+    assert.deepEqual(await groups.members('prod'), [B, C].sort());
+    assert.equal(await result(engine, C, C_INSTANCE), 'NON_COMPLIANT');
+
+    // Refused, each at its line: an unknown account, the management account as administrator,
+    // a different management account, an account in two folders, and B's group left without an owner.
+    const bad = readPolicyDocuments([
+      write(
+        'bad-org.yaml',
+        `kind: Organization
+managementAccount: "${B}"
+delegatedAdministrators: ["${A}", "999999999999"]
+folders:
+  - name: production
+    accounts: ["${B}", "${B}"]
+`,
+      ),
+    ]);
+    const err = await applyPolicy(engine, bad).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof PolicyValidationError);
+    assert.deepEqual(
+      err.issues.map((i) => `${bad[i.document]!.lineOf(i.path)}: ${i.path.join('.')}: ${i.message}`),
+      [
+        `2: managementAccount: the organization's management account is ${A}, not ${B}; it cannot be changed by a policy`,
+        `3: delegatedAdministrators.0: ${A} is the management account; it administers already`,
+        `3: delegatedAdministrators.1: account 999999999999 is not in the organization (its accounts are ${[A, B, C].sort().join(', ')}); accounts come from the cloud, a policy only places them`,
+        `6: folders.0.accounts.1: account ${B} is already in folder production; an account sits in one folder`,
+      ],
+    );
+    const orphan = readPolicyDocuments([write('orphan.yaml', `kind: Organization\ndelegatedAdministrators: []\n`)]);
+    const err2 = await planPolicy(engine, orphan).then(() => undefined, (e: unknown) => e);
+    assert.ok(err2 instanceof PolicyValidationError);
+    assert.match(err2.issues[0]!.message, /^account group prod would break: owner 178366182654 is no longer the management account or a delegated administrator/);
+    assert.deepEqual((await sandbox.organization())!.delegatedAdministrators, [B], 'nothing was changed');
+    // Declared twice is refused too.
+    const twice = readPolicyDocuments([write('twice.yaml', `kind: Organization\n---\nkind: Organization\n`)]);
+    await assert.rejects(planPolicy(engine, twice), /twice\.yaml#2: \(document\): the organization is also declared in \S*twice\.yaml#1; there is one/);
+    assert.ok(await rules.get('ecs-instance-monitor-enabled'));
+  } finally {
+    await engine.db.close();
+  }
+});

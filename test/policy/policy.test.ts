@@ -54,6 +54,7 @@ test('plan and apply create, change and (with prune) delete; only policy rules a
     assert.deepEqual(await planPolicy(engine, docs), { create: [], update: [], delete: [], unchanged: ['no-ssh', 'tagged-owner'], notDeclared: [],
       exceptions: { create: [], update: [], delete: [], unchanged: 0, notDeclared: [] },
       accountGroups: { create: [], update: [], delete: [], unchanged: [], notDeclared: [] },
+      organization: null,
     });
 
     // Change one parameter, drop the other rule.
@@ -105,7 +106,7 @@ source: { managed: ecs-instance-monitor-enabled }
 
 test('policy files: syntax errors, unknown kinds and missing paths are named', () => {
   assert.throws(() => readPolicyDocuments([write('syntax.yaml', 'kind: Rule\nname: [unclosed\n')]), (e: PolicyFileError) => /syntax\.yaml:\d+:/.test(e.message));
-  assert.throws(() => readPolicyDocuments([write('kind.yaml', 'kind: Widget\nname: w\n')]), /kind\.yaml:1: kind: expected one of Rule, AccountGroup, RemediationException, got "Widget"/);
+  assert.throws(() => readPolicyDocuments([write('kind.yaml', 'kind: Widget\nname: w\n')]), /kind\.yaml:1: kind: expected one of Rule, AccountGroup, Organization, RemediationException, got "Widget"/);
   assert.throws(() => readPolicyDocuments([join(dir, 'nope.yaml')]), /nope\.yaml: no such file or directory/);
 });
 

@@ -79,6 +79,10 @@ const PlanSchema = z
         notDeclared: z.array(z.string()),
       })
       .openapi({ description: 'Account groups (kind: AccountGroup), applied before the rules' }),
+    organization: z
+      .object({ changes: z.array(z.unknown()) })
+      .nullable()
+      .openapi({ description: 'The organization (kind: Organization): changes to its delegated administrators and folders, applied first; null when not declared' }),
   })
   .openapi('PolicyPlan');
 

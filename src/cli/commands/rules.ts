@@ -38,6 +38,11 @@ async function sendPolicy<T>(cmd: Command, path: string, docs: PolicyDocument[],
 
 function printPlan(plan: Plan): void {
   const g = plan.accountGroups;
+  const o = plan.organization;
+  if (o?.changes.length) {
+    print(pc.yellow('~ update organization'));
+    print(diffLines(o.changes, '    ').join('\n'));
+  }
   for (const s of g.create) {
     print(pc.green(`+ create account group ${s.name}`));
     print(pc.green(yaml(s).replace(/^/gm, '    ')));
@@ -70,10 +75,11 @@ function printPlan(plan: Plan): void {
   }
   for (const e of x.delete) print(pc.red(`- delete exception ${e.rule} / ${e.resourceId} (no longer declared)`));
   if (x.notDeclared.length) print(pc.dim(`  kept exceptions: ${x.notDeclared.map((e) => `${e.rule} / ${e.resourceId}`).join(', ')} (from policy files, not declared here; --prune deletes them)`));
-  const n = plan.create.length + plan.update.length + plan.delete.length + x.create.length + x.update.length + x.delete.length + g.create.length + g.update.length + g.delete.length;
+  const n = (o?.changes.length ? 1 : 0) + plan.create.length + plan.update.length + plan.delete.length + x.create.length + x.update.length + x.delete.length + g.create.length + g.update.length + g.delete.length;
   const groups = g.create.length + g.update.length + g.delete.length + g.unchanged.length ? `; account groups: ${g.create.length} to create, ${g.update.length} to change, ${g.delete.length} to delete, ${g.unchanged.length} unchanged` : '';
   const exceptions = x.create.length + x.update.length + x.delete.length + x.unchanged ? `; exceptions: ${x.create.length} to create, ${x.update.length} to change, ${x.delete.length} to delete, ${x.unchanged} unchanged` : '';
-  print(`${n ? '' : 'no changes. '}plan: ${plan.create.length} to create, ${plan.update.length} to change, ${plan.delete.length} to delete, ${plan.unchanged.length} unchanged${groups}${exceptions}`);
+  const org = o ? `; organization: ${o.changes.length ? `${o.changes.length} change${o.changes.length === 1 ? '' : 's'}` : 'unchanged'}` : '';
+  print(`${n ? '' : 'no changes. '}plan: ${plan.create.length} to create, ${plan.update.length} to change, ${plan.delete.length} to delete, ${plan.unchanged.length} unchanged${org}${groups}${exceptions}`);
 }
 
 export function ruleCommands(program: Command, get: Command) {
@@ -185,7 +191,7 @@ export function ruleCommands(program: Command, get: Command) {
 
   program
     .command('plan')
-    .description('Show what applying policy files (kind Rule, AccountGroup and RemediationException) would create, change and delete')
+    .description('Show what applying policy files (kind Rule, AccountGroup, Organization and RemediationException) would create, change and delete')
     .requiredOption('-f, --file <path>', 'a policy file or a directory of them')
     .option('--prune', 'also delete rules, account groups and exceptions that came from policy files but are not declared in these')
     .action(async (o: { file: string; prune?: boolean }, cmd: Command) => {

@@ -11,6 +11,7 @@ import type { Account, ChangeFeed, DiscoveryScope, Provider, ResourceChange, Res
 import { SandboxError } from './errors.js';
 import { allResourceTypes, operation, resourceType, type OperationContext } from './registry.js';
 import { validateEstate, type NormalizedResource } from './estate.js';
+import { changeDirectory, type DirectoryChange } from './directory.js';
 import { SandboxIam, type AssumedCredentials, type Credentials } from './iam/sandbox-iam.js';
 import { readAction, resourceArn } from './iam/resource-arn.js';
 import { dialectOfResourceType, parseRoleArn } from './iam/arn.js';
@@ -398,7 +399,16 @@ export class SandboxCloud implements Provider {
     return this.accountRegions.get(accountId);
   }
 
-  // --- resource directory: delegated administrators ------------------------
+  // --- resource directory: delegated administrators, folders ---------------
+
+  /**
+   * Changes the directory as a policy document declares it (delegated
+   * administrators, folders), in the caller's transaction; the caller has
+   * checked the accounts against organization().
+   */
+  async changeOrganization(change: DirectoryChange, q: Queryable = this.db): Promise<void> {
+    await changeDirectory(q, change);
+  }
 
   /**
    * RegisterDelegatedAdministrator: lets a member account administer the

@@ -45,7 +45,7 @@ export const estateAccountSchema = z.strictObject({
     .default({ policies: [], roles: [] }),
 });
 
-interface FolderInput {
+export interface FolderInput {
   name: string;
   accounts?: string[];
   folders?: FolderInput[];
@@ -65,6 +65,21 @@ export const organizationSchema = z.strictObject({
   folders: z.array(folderSchema).default([]),
 });
 export type OrganizationInput = z.output<typeof organizationSchema>;
+
+/**
+ * The organization as a policy document (kind: Organization) declares it:
+ * what is given is made so (delegated administrators exactly as listed,
+ * folders and the accounts in them exactly as nested; an account in no folder
+ * sits at the root); what is left out is left as it is. Accounts themselves
+ * come from the cloud (the estate), and the management account cannot move:
+ * when given, it must be the directory's.
+ */
+export const policyOrganizationSchema = z.strictObject({
+  managementAccount: accountId.optional(),
+  delegatedAdministrators: z.array(accountId).optional(),
+  folders: z.array(folderSchema).optional(),
+});
+export type PolicyOrganizationInput = z.output<typeof policyOrganizationSchema>;
 
 export const estateResourceSchema = z.strictObject({
   account: z.string().min(1),
@@ -198,7 +213,7 @@ export function validateEstate(
   return { accounts: estate.accounts, resources, organization };
 }
 
-type Add = (path: (string | number)[], message: string) => void;
+export type Add = (path: (string | number)[], message: string) => void;
 
 /** Policy documents parse in their cloud's grammar, names are unique, roles name policies the account declares. */
 function checkIam(a: Estate['accounts'][number], i: number, add: Add): void {
@@ -266,7 +281,22 @@ function checkOrganization(raw: unknown, regionsOf: Map<string, Set<string>>, ad
     known(id, ['organization', 'delegatedAdministrators', i]);
     if (id === o.managementAccount) add(['organization', 'delegatedAdministrators', i], `${id} is the management account; it administers already`);
   });
-  const out: NormalizedOrganization = { ...o, folders: [], accountFolders: new Map() };
+  return { ...o, ...flattenFolders(o.folders, known, add, ['organization', 'folders']) };
+}
+
+/**
+ * Folders as declared (nested, each with its accounts) flattened to paths
+ * ("production/web") and each account's folder; `known` reports an account
+ * that does not exist, and an account placed twice or a folder declared twice
+ * is reported at its path.
+ */
+export function flattenFolders(
+  declared: FolderInput[],
+  known: (id: string, path: (string | number)[]) => void,
+  add: Add,
+  at: (string | number)[],
+): Pick<NormalizedOrganization, 'folders' | 'accountFolders'> {
+  const out: Pick<NormalizedOrganization, 'folders' | 'accountFolders'> = { folders: [], accountFolders: new Map() };
   const walk = (list: FolderInput[], parent: string | null, path: (string | number)[]) => {
     list.forEach((f, i) => {
       const here = parent ? `${parent}/${f.name}` : f.name;
@@ -281,7 +311,7 @@ function checkOrganization(raw: unknown, regionsOf: Map<string, Set<string>>, ad
       walk(f.folders ?? [], here, [...path, i, 'folders']);
     });
   };
-  walk(o.folders as FolderInput[], null, ['organization', 'folders']);
+  walk(declared, null, at);
   return out;
 }
 

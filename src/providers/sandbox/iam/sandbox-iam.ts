@@ -11,6 +11,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db, Queryable } from '../../../store/index.js';
 import { SandboxError, type Dialect } from '../errors.js';
 import type { Estate, NormalizedOrganization } from '../estate.js';
+import { writeDirectory } from '../directory.js';
 import { describeDenial, evaluatePermissions, parsePolicyDocumentOrThrow, trustAllows, type PermissionDecision, type TrustDecision } from './policy.js';
 import { parseRoleArn, principalArn, roleArn, type Principal } from './arn.js';
 
@@ -66,17 +67,7 @@ export class SandboxIam {
       for (const r of a.iam.roles)
         await this.putRole(a.id, { name: r.name, trustPolicy: r.trustPolicy as PolicyJson, policies: r.policies, maxSessionDuration: r.maxSessionDuration }, tx);
     }
-    if (organization) {
-      await tx.query(
-        `INSERT INTO sandbox_organization (id, management_account, delegated_administrators) VALUES (true, $1, $2)
-         ON CONFLICT (id) DO UPDATE SET management_account = EXCLUDED.management_account, delegated_administrators = EXCLUDED.delegated_administrators`,
-        [organization.managementAccount, organization.delegatedAdministrators],
-      );
-      await tx.query('DELETE FROM sandbox_folders');
-      for (const f of organization.folders) await tx.query('INSERT INTO sandbox_folders (path, name, parent_path) VALUES ($1, $2, $3)', [f.path, f.name, f.parentPath]);
-      await tx.query('UPDATE sandbox_accounts SET folder_path = NULL');
-      for (const [account, path] of organization.accountFolders) await tx.query('UPDATE sandbox_accounts SET folder_path = $2 WHERE account_id = $1', [account, path]);
-    }
+    if (organization) await writeDirectory(tx, organization);
   }
 
   /** Creates or replaces a permission policy (a new version when its document changes). */
