@@ -24,6 +24,9 @@ import { DeliveryStore } from './events/deliveries.js';
 import { EventPublisher } from './events/publisher.js';
 import { DeliveryWorker, type DeliveryWorkerOptions } from './events/delivery-worker.js';
 import { webhookPolicyFromEnv, type WebhookPolicy } from './events/webhook.js';
+import { FunctionStore } from './functions/store.js';
+import { InvocationStore } from './functions/invocations.js';
+import { FunctionWorker, type FunctionWorkerOptions } from './functions/worker.js';
 
 export interface Engine {
   db: Db;
@@ -44,6 +47,9 @@ export interface Engine {
   deliveries: DeliveryStore;
   publisher: EventPublisher;
   deliveryWorker: DeliveryWorker;
+  functions: FunctionStore;
+  invocations: InvocationStore;
+  functionWorker: FunctionWorker;
 }
 
 export interface EngineOptions {
@@ -59,6 +65,7 @@ export interface EngineOptions {
   /** Where webhooks may go (default: CONFIX_WEBHOOK_ALLOW). */
   webhooks?: WebhookPolicy;
   deliveryWorker?: DeliveryWorkerOptions;
+  functionWorker?: FunctionWorkerOptions;
 }
 
 export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
@@ -89,9 +96,12 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const topics = new TopicStore(db, credentialsBox, webhooks);
   const deliveries = new DeliveryStore(db);
   const deliveryWorker = new DeliveryWorker(deliveries, topics, webhooks, log.child({ component: 'events' }), opts.deliveryWorker);
+  const functions = new FunctionStore(db);
+  const invocations = new InvocationStore(db);
+  const functionWorker = new FunctionWorker({ functions, invocations, sandbox, log: log.child({ component: 'functions' }) }, opts.functionWorker);
   const publisher = new EventPublisher(topics, deliveries, { log: log.child({ component: 'events' }), onQueued: () => deliveryWorker.wake() });
   return {
     db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker, credentials, broker, groups,
-    topics, deliveries, publisher, deliveryWorker,
+    topics, deliveries, publisher, deliveryWorker, functions, invocations, functionWorker,
   };
 }

@@ -122,6 +122,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     engine.publisher.detach();
     await worker.stop();
     await engine.deliveryWorker.stop();
+    await engine.functionWorker.stop();
     await recorder.stop();
     if (!opts.db) await db.close();
     unlock();
@@ -130,6 +131,9 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port ?? 8080;
   const url = `http://${host}:${port}`;
+  // Functions' context.confix and context.cloud call this service.
+  engine.functionWorker.setApi({ baseUrl: url });
+  engine.functionWorker.start();
   const infoFile = join(dataDir, 'service.json');
   if (embedded || existsSync(dataDir)) writeFileSync(infoFile, JSON.stringify({ url, pid: process.pid }) + '\n');
 
@@ -153,6 +157,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       engine.publisher.detach();
       await engine.publisher.idle();
       await engine.deliveryWorker.stop();
+      await engine.functionWorker.stop();
       if (!opts.db) await db.close();
       rmSync(infoFile, { force: true });
       unlock();

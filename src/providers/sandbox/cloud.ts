@@ -144,6 +144,17 @@ export class SandboxCloud implements Provider {
     return this.iam.assumeRole(principal, req, dialect);
   }
 
+  /**
+   * AssumeRole as a cloud service (a function's role, assumed by the function
+   * service: fc.aliyuncs.com or lambda.amazonaws.com, by the role's dialect);
+   * the role's trust policy must name the service.
+   */
+  async assumeRoleAsService(req: { roleArn: string; sessionName: string; durationSeconds?: number }): Promise<AssumedCredentials & { service: string }> {
+    const dialect = parseRoleArn(req.roleArn)?.dialect ?? 'acs';
+    const service = dialect === 'aws' ? 'lambda.amazonaws.com' : 'fc.aliyuncs.com';
+    return { ...(await this.iam.assumeRole({ type: 'service', service }, req, dialect)), service };
+  }
+
   resourceTypes(): string[] {
     return allResourceTypes().map((t) => t.type);
   }

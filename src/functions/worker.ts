@@ -1,0 +1,193 @@
+/**
+ * The function worker: claims queued invocations and runs each in the
+ * runtime (one process per invocation, time and memory limits enforced),
+ * with the short-lived credentials of the function's role, assumed through
+ * the sandbox IAM by the function service. It keeps the leases of what it
+ * runs and stops an invocation someone cancelled. Emits 'finished' with
+ * every invocation it ends.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import type { SandboxCloud } from '../providers/sandbox/index.js';
+import { SandboxError } from '../providers/sandbox/index.js';
+import { parseRoleArn } from '../providers/sandbox/iam/arn.js';
+import { ClaimLoop } from '../util/claim-loop.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { invoke, type FunctionCredentials, type InvocationHandle } from './runtime.js';
+import { definitionOf, type FunctionStore } from './store.js';
+import { FINAL, type Invocation, type InvocationSource, type InvocationStore } from './invocations.js';
+
+export interface FunctionWorkerOptions {
+  /** Invocations run at once (default 4). */
+  concurrency?: number;
+  leaseMs?: number;
+  pollMs?: number;
+  /** How often running invocations' leases are kept and cancel requests looked for (default 500 ms). */
+  heartbeatMs?: number;
+}
+
+/** Where functions' context.confix and context.cloud send their calls. */
+export interface FunctionApi {
+  baseUrl: string;
+  token?: string;
+}
+
+/** Credentials are reused until this long before they expire. */
+const RENEW_BEFORE_MS = 5 * 60_000;
+
+export class FunctionWorker extends EventEmitter {
+  readonly owner = `${hostname()}:${process.pid}:fn-${randomBytes(3).toString('hex')}`;
+  private readonly loop: ClaimLoop<Invocation>;
+  private readonly running = new Map<string, InvocationHandle>();
+  private readonly leaseMs: number;
+  private readonly heartbeat: NodeJS.Timeout;
+  private api: FunctionApi | undefined;
+  private readonly roleCache = new Map<string, Promise<FunctionCredentials & { expiration: string }>>();
+
+  constructor(
+    private readonly deps: { functions: FunctionStore; invocations: InvocationStore; sandbox: SandboxCloud; log?: Logger },
+    opts: FunctionWorkerOptions = {},
+  ) {
+    super();
+    this.setMaxListeners(0);
+    const log = deps.log ?? silentLogger;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.loop = new ClaimLoop<Invocation>({
+      concurrency: opts.concurrency ?? 4,
+      pollMs: opts.pollMs ?? 500,
+      claim: (room) => deps.invocations.claim(this.owner, room, this.leaseMs),
+      run: (i) => this.run(i),
+      log,
+      names: { many: 'invocations', one: 'invocation' },
+      describe: (i) => ({ invocationId: i.invocationId, function: i.functionName }),
+    });
+    this.heartbeat = setInterval(() => void this.beat().catch((err: Error) => log.warn('keeping invocation leases failed', { err })), opts.heartbeatMs ?? 500);
+    this.heartbeat.unref();
+  }
+
+  /** Functions reach confix's API (and the sandbox cloud's) here; set once the service listens. */
+  setApi(api: FunctionApi | undefined): void {
+    this.api = api;
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
+    await this.loop.stop();
+  }
+
+  wake(): void {
+    this.loop.wake();
+  }
+
+  drain(): Promise<void> {
+    return this.loop.drain();
+  }
+
+  /**
+   * Queues an invocation and waits for its end (a remediation or a
+   * subscription's delivery running a function). The idempotency key makes
+   * a retried caller find the invocation it started before.
+   */
+  async invokeAndWait(req: { functionName: string; version?: number; input: unknown; idempotencyKey?: string; source: InvocationSource }): Promise<Invocation> {
+    const queued = await this.deps.invocations.enqueue(req);
+    this.wake();
+    return this.wait(queued.invocationId);
+  }
+
+  /** Waits for an invocation's end: told by this worker, or read every second (another process may run it). */
+  wait(id: string): Promise<Invocation> {
+    return new Promise<Invocation>((resolve, reject) => {
+      let done = false;
+      const finish = (i: Invocation) => {
+        if (done) return;
+        done = true;
+        this.off('finished', onFinished);
+        clearInterval(poll);
+        resolve(i);
+      };
+      const onFinished = (i: Invocation) => {
+        if (i.invocationId === id) finish(i);
+      };
+      const check = () =>
+        this.deps.invocations.get(id).then(
+          (i) => {
+            if (FINAL.includes(i.status)) finish(i);
+          },
+          (err: Error) => {
+            if (done) return;
+            done = true;
+            this.off('finished', onFinished);
+            clearInterval(poll);
+            reject(err);
+          },
+        );
+      this.on('finished', onFinished);
+      const poll = setInterval(check, 1000);
+      void check();
+    });
+  }
+
+  private async beat(): Promise<void> {
+    const ids = [...this.running.keys()];
+    if (!ids.length) return;
+    for (const id of await this.deps.invocations.renew(ids, this.owner, this.leaseMs)) this.running.get(id)?.cancel('cancelled by request');
+  }
+
+  private async run(inv: Invocation): Promise<void> {
+    const { functions, invocations } = this.deps;
+    let handle: InvocationHandle;
+    try {
+      const version = await functions.version(inv.functionName, inv.version);
+      const credentials = version.role ? await this.roleCredentials(version.name, version.role) : undefined;
+      handle = invoke(definitionOf(version), { event: inv.input ?? undefined, requestId: inv.invocationId, credentials, api: this.api });
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const ended = await invocations.fail(inv.invocationId, this.owner, {
+        type: err instanceof SandboxError ? 'AssumeRoleFailed' : e.name || 'Error',
+        message: err instanceof SandboxError ? `the function's role could not be assumed: ${e.code}: ${e.message}` : e.message,
+        ...(e.code ? { code: e.code } : {}),
+      });
+      if (ended) this.emit('finished', ended);
+      return;
+    }
+    this.running.set(inv.invocationId, handle);
+    try {
+      const result = await handle.done;
+      const ended = await invocations.finish(inv.invocationId, this.owner, result);
+      if (ended) this.emit('finished', ended);
+    } finally {
+      this.running.delete(inv.invocationId);
+    }
+  }
+
+  /**
+   * The function role's credentials: a role name is the management account's
+   * role; an ARN names its account and dialect. The function service assumes
+   * it, so the role's trust policy must name fc.aliyuncs.com (or
+   * lambda.amazonaws.com). Cached until shortly before they expire.
+   */
+  private async roleCredentials(functionName: string, role: string): Promise<FunctionCredentials> {
+    let arn = role;
+    if (!parseRoleArn(role)) {
+      const home = await this.deps.sandbox.managementAccount();
+      if (!home) throw new SandboxError('EntityNotExist.Role', `role "${role}" is a bare name, and the sandbox has no management account to find it in; give the role's ARN`, 404);
+      arn = `acs:ram::${home}:role/${role}`;
+    }
+    const cached = this.roleCache.get(arn);
+    if (cached) {
+      const c = await cached.catch(() => undefined);
+      if (c && Date.parse(c.expiration) - Date.now() > RENEW_BEFORE_MS) return c;
+    }
+    const p = this.deps.sandbox
+      .assumeRoleAsService({ roleArn: arn, sessionName: `fn-${functionName}`.slice(0, 64) })
+      .then((c) => ({ accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken, expiration: c.expiration }));
+    this.roleCache.set(arn, p);
+    p.catch(() => this.roleCache.delete(arn));
+    return p;
+  }
+}
