@@ -27,6 +27,7 @@ import { webhookPolicyFromEnv, type WebhookPolicy } from './events/webhook.js';
 import { FunctionStore } from './functions/store.js';
 import { InvocationStore } from './functions/invocations.js';
 import { FunctionWorker, type FunctionWorkerOptions } from './functions/worker.js';
+import { FunctionRuleRunner } from './evaluation/function-rules.js';
 
 export interface Engine {
   db: Db;
@@ -50,6 +51,8 @@ export interface Engine {
   functions: FunctionStore;
   invocations: InvocationStore;
   functionWorker: FunctionWorker;
+  /** Runs rules judged by functions (source: { function }); attached to the evaluator. */
+  functionRules: FunctionRuleRunner;
 }
 
 export interface EngineOptions {
@@ -93,15 +96,18 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
     opts.worker,
   );
   const webhooks = opts.webhooks ?? webhookPolicyFromEnv();
-  const topics = new TopicStore(db, credentialsBox, webhooks);
-  const deliveries = new DeliveryStore(db);
-  const deliveryWorker = new DeliveryWorker(deliveries, topics, webhooks, log.child({ component: 'events' }), opts.deliveryWorker);
   const functions = new FunctionStore(db);
   const invocations = new InvocationStore(db);
   const functionWorker = new FunctionWorker({ functions, invocations, sandbox, log: log.child({ component: 'functions' }) }, opts.functionWorker);
+  const topics = new TopicStore(db, credentialsBox, webhooks, functions);
+  const deliveries = new DeliveryStore(db);
+  // Subscriptions to functions are delivered by invoking them through the function worker.
+  const deliveryWorker = new DeliveryWorker(deliveries, topics, webhooks, log.child({ component: 'events' }), opts.deliveryWorker, { worker: functionWorker, db });
+  const functionRules = new FunctionRuleRunner({ evaluator, functions, invocations, functionWorker, log: log.child({ component: 'functions' }) });
+  functionRules.attach();
   const publisher = new EventPublisher(topics, deliveries, { log: log.child({ component: 'events' }), onQueued: () => deliveryWorker.wake() });
   return {
     db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker, credentials, broker, groups,
-    topics, deliveries, publisher, deliveryWorker, functions, invocations, functionWorker,
+    topics, deliveries, publisher, deliveryWorker, functions, invocations, functionWorker, functionRules,
   };
 }

@@ -20,7 +20,10 @@ export interface CompiledRule {
   /** Shortest periodic frequency, in seconds, if the rule is periodic. */
   periodicSeconds?: number;
   inScope(r: ScopeSubject): boolean;
+  /** Judges one resource; throws for a rule whose judge is a function (`external`). */
   evaluate(input: EvaluationInput): Verdict;
+  /** Set when a deployed function judges the rule's resources: invoked asynchronously, its verdicts written when it answers. */
+  external?: { functionName: string };
 }
 
 /**
@@ -30,7 +33,14 @@ export interface CompiledRule {
  */
 export function compileRule(rule: Rule, groups?: ReadonlyMap<string, ReadonlySet<string>>): CompiledRule {
   let evaluate: (input: EvaluationInput) => Verdict;
-  if ('managed' in rule.source) {
+  let external: CompiledRule['external'];
+  if ('function' in rule.source) {
+    const fn = rule.source.function;
+    external = { functionName: fn };
+    evaluate = () => {
+      throw new Error(`rule ${rule.name} is judged by function ${fn}, asynchronously; read its stored result`);
+    };
+  } else if ('managed' in rule.source) {
     const m = managedRule(rule.source.managed);
     if (!m) throw new Error(`rule ${rule.name}: managed rule ${rule.source.managed} is not in this confix`);
     const params = m.parameters.parse(rule.parameters);
@@ -62,5 +72,6 @@ export function compileRule(rule: Rule, groups?: ReadonlyMap<string, ReadonlySet
       return true;
     },
     evaluate,
+    ...(external ? { external } : {}),
   };
 }

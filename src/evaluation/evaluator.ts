@@ -33,6 +33,19 @@ export interface ComplianceChange extends ResourceKey {
   recordedAt: Date;
 }
 
+/**
+ * A resource a function-judged rule must see: handed to the function rule
+ * runner, whose verdict comes back through putFunctionVerdict().
+ */
+export interface FunctionRuleRequest {
+  rule: Rule;
+  functionName: string;
+  resource: ResourceKey & { resourceName: string | null; tags: Tags; configuration: Configuration; ciId: number; capturedAt: Date };
+  /** Why it is judged: a configuration change, or a periodic/full evaluation (then `invokedAt` is that evaluation's start). */
+  messageType: 'ConfigurationItemChangeNotification' | 'ScheduledNotification';
+  invokedAt: Date;
+}
+
 /** Account groups' member accounts, and word when groups change (AccountGroupStore). */
 export interface AccountGroupResolver {
   resolveAll(): Promise<Map<string, Set<string>>>;
@@ -117,6 +130,9 @@ export class Evaluator extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   /** Items recorded but not yet judged: judged together, so a snapshot's thousands cost a few statements. */
   private pending: RecordedEvent[] = [];
+  /** Resources function-judged rules must see, gathered while judging and handed over after each write. */
+  private functionRequests: FunctionRuleRequest[] = [];
+  private functionRunner: ((requests: FunctionRuleRequest[]) => void) | undefined;
   private readonly onRecorded = (ev: RecordedEvent) => {
     this.pending.push(ev);
     if (this.pending.length > 1) return; // a flush is already queued
@@ -180,6 +196,48 @@ export class Evaluator extends EventEmitter {
       this.memberships = memberships;
     })();
     return this.loaded;
+  }
+
+  /**
+   * Who runs function-judged rules (the service's function rule runner).
+   * Without one, such rules keep the results they have.
+   */
+  setFunctionRunner(runner: ((requests: FunctionRuleRequest[]) => void) | undefined): void {
+    this.functionRunner = runner;
+  }
+
+  private handOverFunctionRequests(): void {
+    const reqs = this.functionRequests;
+    if (!reqs.length) return;
+    this.functionRequests = [];
+    if (!this.functionRunner) {
+      this.log.warn('rules judged by functions were not evaluated: no function runner here (the service runs them)', { rules: [...new Set(reqs.map((r) => r.rule.name))] });
+      return;
+    }
+    this.functionRunner(reqs);
+  }
+
+  /**
+   * Writes the verdict a rule's function gave for a resource as it was at
+   * `ciId`. Ignored (false) when the resource has changed since (its newer
+   * item is being judged), was deleted, or left the rule's scope, or when the
+   * rule is no longer judged by a function.
+   */
+  putFunctionVerdict(req: { ruleId: string; key: ResourceKey; ciId: number }, verdict: Verdict): Promise<boolean> {
+    return this.enqueue(async () => {
+      await this.ensureLoaded();
+      const rule = this.compiled.find((c) => c.rule.ruleId === req.ruleId);
+      if (!rule?.external) return false;
+      const k = req.key;
+      const rows = await this.db.query<SubjectRow>(`${SUBJECT_SQL} WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = $4`, [
+        k.accountId, k.regionId, k.resourceType, k.resourceId,
+      ]);
+      const s = rows[0] ? toSubject(rows[0]) : undefined;
+      if (!s || s.deleted || Number(s.ciId) !== Number(req.ciId) || !rule.inScope(s)) return false;
+      const existing = await this.existingFor([s], [rule]);
+      await this.write([{ rule, subject: s, previous: existing.get(keyOf(rule.rule.ruleId, s)), verdict }], new Date());
+      return true;
+    });
   }
 
   /** Follow a recorder's configuration items, and run periodic rules on their schedule. */
@@ -270,8 +328,10 @@ export class Evaluator extends EventEmitter {
     }
     const rules = [...new Set(subjects.flatMap((s) => (this.byType.get(s.resourceType) ?? []).filter((c) => c.onChange)))];
     const existing = await this.existingFor(subjects, rules);
-    const writes = this.judge(subjects, rules, existing, false);
-    await this.write(writes, new Date());
+    const now = new Date();
+    const writes = this.judge(subjects, rules, existing, false, undefined, { messageType: 'ConfigurationItemChangeNotification', invokedAt: now });
+    await this.write(writes, now);
+    this.handOverFunctionRequests();
   }
 
   // --- full evaluations ---------------------------------------------------
@@ -304,8 +364,9 @@ export class Evaluator extends EventEmitter {
       const subjects = rows.map(toSubject);
       const existing = await this.existingFor(subjects, rules);
       const counter = { evaluations: 0 };
-      const writes = this.judge(subjects, rules, existing, false, counter);
+      const writes = this.judge(subjects, rules, existing, false, counter, { messageType: 'ConfigurationItemChangeNotification', invokedAt: new Date(started) });
       const { changed, closed } = await this.write(writes, new Date(started));
+      this.handOverFunctionRequests();
       return { rules: rules.length, resources: subjects.length, evaluations: counter.evaluations, changed, closed, durationMs: Date.now() - started };
     });
   }
@@ -379,11 +440,12 @@ export class Evaluator extends EventEmitter {
         }));
         const writes: ResultWrite[] = [];
         for (const s of subjects) {
-          for (const w of this.judge([s], rs, existing, true, counter)) writes.push(w);
+          for (const w of this.judge([s], rs, existing, true, counter, { messageType: 'ScheduledNotification', invokedAt: started })) writes.push(w);
           for (const r of rs) visited.add(keyOf(r.rule.ruleId, s));
         }
         summary.resources += subjects.length;
         const out = await this.write(writes, started);
+        this.handOverFunctionRequests();
         summary.changed += out.changed;
         summary.closed += out.closed;
         const last = page[page.length - 1]!;
@@ -439,7 +501,14 @@ export class Evaluator extends EventEmitter {
   }
 
   /** Verdicts (or closings) for subjects under rules; a rule that throws gives INSUFFICIENT_DATA for that resource only. */
-  private judge(subjects: Subject[], rules: CompiledRule[], existing: Map<string, Existing>, onlyChanges: boolean, counter = { evaluations: 0 }): ResultWrite[] {
+  private judge(
+    subjects: Subject[],
+    rules: CompiledRule[],
+    existing: Map<string, Existing>,
+    onlyChanges: boolean,
+    counter = { evaluations: 0 },
+    why: Pick<FunctionRuleRequest, 'messageType' | 'invokedAt'> = { messageType: 'ConfigurationItemChangeNotification', invokedAt: new Date() },
+  ): ResultWrite[] {
     const out: ResultWrite[] = [];
     for (const s of subjects) {
       for (const rule of rules) {
@@ -449,6 +518,16 @@ export class Evaluator extends EventEmitter {
         if (s.deleted || !s.configuration || !rule.inScope(s)) {
           if (!previous) continue;
           verdict = null;
+        } else if (rule.external) {
+          // Judged by a function, asynchronously: its verdict is written when it answers.
+          counter.evaluations++;
+          this.functionRequests.push({
+            rule: rule.rule,
+            functionName: rule.external.functionName,
+            resource: { accountId: s.accountId, regionId: s.regionId, resourceType: s.resourceType, resourceId: s.resourceId, resourceName: s.resourceName, tags: s.tags, configuration: s.configuration, ciId: s.ciId, capturedAt: s.capturedAt },
+            ...why,
+          });
+          continue;
         } else {
           counter.evaluations++;
           try {

@@ -211,6 +211,13 @@ export class InvocationStore {
     throw new InvocationFinishedError(await this.get(id));
   }
 
+  /** Those of `ids` that have ended. */
+  async finishedAmong(ids: string[]): Promise<Invocation[]> {
+    if (!ids.length) return [];
+    const rows = await this.db.query<Row>(`SELECT * FROM invocations WHERE invocation_id = ANY($1::text[]) AND status = ANY($2::text[])`, [ids, FINAL]);
+    return rows.map(toInvocation);
+  }
+
   async get(id: string): Promise<Invocation> {
     const [row] = await this.db.query<Row>('SELECT * FROM invocations WHERE invocation_id = $1', [id]);
     if (!row) throw new InvocationNotFoundError(id);

@@ -57,9 +57,14 @@ export const scopeSchema = z.strictObject({
 export const ruleSpecSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a name of letters, digits, ".", "_" and "-" (at most 128)'),
   description: z.string().default(''),
-  source: z.union([z.strictObject({ managed: z.string().min(1) }), z.strictObject({ cel: z.string().min(1) })], {
-    error: 'either { managed: IDENTIFIER } or { cel: EXPRESSION }',
-  }),
+  source: z.union(
+    [
+      z.strictObject({ managed: z.string().min(1) }),
+      z.strictObject({ cel: z.string().min(1) }),
+      z.strictObject({ function: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'the name of a deployed function') }),
+    ],
+    { error: 'one of { managed: IDENTIFIER }, { cel: EXPRESSION } or { function: NAME }' },
+  ),
   parameters: z.record(z.string(), paramValue).default({}),
   scope: scopeSchema.default({}),
   triggers: z.array(triggerSchema).min(1).default([{ type: 'ConfigurationChange' }]),
@@ -88,7 +93,8 @@ export interface RuleScope {
 export interface RuleSpec {
   name: string;
   description: string;
-  source: { managed: string } | { cel: string };
+  /** A managed rule, a CEL expression, or a deployed function (a custom rule as Function Compute and Lambda run them). */
+  source: { managed: string } | { cel: string } | { function: string };
   /** As the clouds pass them: strings (lists comma-separated). */
   parameters: Record<string, string>;
   scope: RuleScope;
@@ -156,6 +162,9 @@ export function validateRule(raw: unknown): RuleSpec {
         issues.push({ path: ['scope', 'resourceTypes'], message: `${m.identifier} evaluates ${m.resourceTypes.join(', ')}, not ${foreign.join(', ')}` });
       riskLevel = r.riskLevel ?? m.defaultRiskLevel;
     }
+  } else if ('function' in r.source) {
+    // Whether the function is deployed is seen at evaluation (INSUFFICIENT_DATA saying so): functions and rules are deployed in either order.
+    if (!resourceTypes) issues.push({ path: ['scope', 'resourceTypes'], message: 'a custom rule needs the resource types it evaluates' });
   } else {
     try {
       compileCelRule(r.source.cel);

@@ -14,7 +14,7 @@ const RuleSchema = z
     ruleId: z.string(),
     name: z.string(),
     description: z.string(),
-    source: z.union([z.object({ managed: z.string() }), z.object({ cel: z.string() })]),
+    source: z.union([z.object({ managed: z.string() }), z.object({ cel: z.string() }), z.object({ function: z.string() })]),
     parameters: z.record(z.string(), z.string()),
     scope: z.object({
       resourceTypes: z.array(z.string()),

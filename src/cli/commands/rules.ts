@@ -95,7 +95,7 @@ export function ruleCommands(program: Command, get: Command) {
           ['NAME', 'SOURCE', 'RISK', 'STATE', 'NON_COMPLIANT', 'COMPLIANT', 'N/A', 'INSUFFICIENT', 'EVALUATED'],
           items.map((r) => [
             r.name,
-            'managed' in r.source ? r.source.managed : 'cel',
+            'managed' in r.source ? r.source.managed : 'function' in r.source ? `function ${r.source.function}` : 'cel',
             RISK[r.riskLevel],
             r.state === 'ACTIVE' ? r.state : pc.dim(r.state),
             r.compliance.nonCompliant ? pc.red(String(r.compliance.nonCompliant)) : '0',
