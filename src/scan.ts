@@ -48,6 +48,8 @@ export async function scan(input: ScanInput): Promise<ScanReport> {
       onProgress: (p) => input.onProgress?.('record', p.resources, load.resources),
     });
     const summary = await evaluator.evaluateRules(undefined, { onProgress: (d, t) => input.onProgress?.('evaluate', d, t) });
+    // Rules judged by functions: a scan deploys none, so they say so (INSUFFICIENT_DATA) rather than stay silent.
+    await engine.functionRules.idle();
     const rulesReport = async (): Promise<ScanRuleReport[]> => {
       const counts = await compliance.byRule();
       const out: ScanRuleReport[] = [];
