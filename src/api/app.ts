@@ -10,6 +10,7 @@ import { ruleRoutes } from './routes/rules.js';
 import { remediationRoutes } from './routes/remediation.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { accountRoutes } from './routes/accounts.js';
+import { eventRoutes } from './routes/events.js';
 import { json } from './schemas.js';
 import { VERSION } from '../version.js';
 
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps) {
   remediationRoutes(api, deps);
   credentialRoutes(api, deps);
   accountRoutes(api, deps);
+  eventRoutes(api, deps);
 
   api.doc31('/openapi.json', {
     openapi: '3.1.0',

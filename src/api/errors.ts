@@ -10,6 +10,8 @@ import { PolicyValidationError } from '../policy/plan.js';
 import { StartError } from '../remediation/start.js';
 import { ExecutionNotFoundError } from '../remediation/executions.js';
 import { AccountGroupInUseError, AccountGroupNotFoundError, AccountGroupValidationError } from '../accounts/groups.js';
+import { EventConfigError, SubscriptionNotFoundError, TopicNotFoundError } from '../events/topics.js';
+import { DeliveryNotFoundError, EventNotFoundError } from '../events/deliveries.js';
 
 /** An error the API answers with: a stable code, a status and a message for people. */
 export class ApiError extends Error {
@@ -71,6 +73,17 @@ export function errorResponse(err: unknown, c: Context, log: Logger) {
   if (err instanceof ExecutionNotFoundError) return c.json({ error: { code: 'ExecutionNotFound', message: err.message } } satisfies ErrorBody, 404);
   if (err instanceof RuleNotFoundError) return c.json({ error: { code: 'RuleNotFound', message: err.message } } satisfies ErrorBody, 404);
   if (err instanceof RuleExistsError) return c.json({ error: { code: 'RuleExists', message: err.message } } satisfies ErrorBody, 409);
+  if (err instanceof EventConfigError) {
+    const pathSegments = err.path === '(body)' ? [] : err.path.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    return c.json(
+      { error: { code: 'InvalidEventConfig', message: err.message, issues: [{ path: err.path, pathSegments, message: err.message.slice(err.path.length + 2) }] } } satisfies ErrorBody,
+      400,
+    );
+  }
+  if (err instanceof TopicNotFoundError) return c.json({ error: { code: 'TopicNotFound', message: err.message } } satisfies ErrorBody, 404);
+  if (err instanceof SubscriptionNotFoundError) return c.json({ error: { code: 'SubscriptionNotFound', message: err.message } } satisfies ErrorBody, 404);
+  if (err instanceof DeliveryNotFoundError) return c.json({ error: { code: 'DeliveryNotFound', message: err.message } } satisfies ErrorBody, 404);
+  if (err instanceof EventNotFoundError) return c.json({ error: { code: 'EventNotFound', message: err.message } } satisfies ErrorBody, 404);
   if (err instanceof HTTPException && err.status < 500)
     return c.json({ error: { code: 'InvalidRequest', message: err.message || 'invalid request' } } satisfies ErrorBody, err.status as ContentfulStatusCode);
   if (err instanceof SyntaxError && /JSON/.test(err.message))

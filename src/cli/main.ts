@@ -10,6 +10,7 @@ import { scanCommand } from './commands/scan.js';
 import { remediationCommands } from './commands/remediation.js';
 import { credentialCommands } from './commands/credentials.js';
 import { accountCommands } from './commands/accounts.js';
+import { eventCommands } from './commands/events.js';
 
 export function buildProgram(): Command {
   const program = new Command('confix')
@@ -22,11 +23,12 @@ export function buildProgram(): Command {
     .exitOverride(); // inherited by every subcommand: main() decides the exit status
   serveCommand(program);
   workerCommand(program);
-  const get = program.command('get').description('Show things: resources, accounts, the organization, account groups, rules, compliance, executions');
+  const get = program.command('get').description('Show things: resources, accounts, the organization, account groups, rules, compliance, executions, topics, subscriptions, deliveries, events');
   inventoryCommands(program, get);
   accountCommands(program, get);
   ruleCommands(program, get);
   remediationCommands(program, get);
+  eventCommands(program, get);
   credentialCommands(program);
   scanCommand(program);
   sandboxCommands(program);

@@ -87,6 +87,21 @@ export class DeliveryNotFoundError extends Error {
   }
 }
 
+export class EventNotFoundError extends Error {
+  constructor(readonly eventId: string) {
+    super(`no event ${eventId}`);
+  }
+}
+
+interface EventRow {
+  event_id: string;
+  type: string;
+  subject: string | null;
+  time: Date;
+  body: Record<string, unknown>;
+}
+const toEvent = (r: EventRow): StoredEvent => ({ eventId: r.event_id, type: r.type, subject: r.subject, time: iso(r.time)!, body: r.body });
+
 /** Exponential backoff with jitter: 2 s, 4 s, 8 s … capped at 10 minutes. */
 export function backoffMs(attempt: number, random = Math.random): number {
   const base = Math.min(600_000, 2000 * 2 ** Math.max(0, attempt - 1));
@@ -153,6 +168,38 @@ export class DeliveryStore {
       [ids],
     );
     return this.getMany(rows.map((r) => r.delivery_id));
+  }
+
+  /** Queues every dead letter again (of one topic and/or subscription when given), with a fresh round of attempts. */
+  async redeliverDead(f: { topic?: string; subscription?: string } = {}): Promise<Delivery[]> {
+    const w = new Where().add("status = 'DEAD'").eq('topic', f.topic).eq('subscription', f.subscription);
+    const rows = await this.db.query<{ delivery_id: string }>(
+      `UPDATE deliveries SET status = 'QUEUED', attempt = 0, not_before = now(), delivered_at = NULL ${w} RETURNING delivery_id`,
+      w.params,
+    );
+    return this.getMany(rows.map((r) => r.delivery_id));
+  }
+
+  /** Dead letters by subscription (the partial index answers it). */
+  async deadCounts(): Promise<{ topic: string; subscription: string; dead: number }[]> {
+    const rows = await this.db.query<{ topic: string; subscription: string; n: number | string }>(
+      "SELECT topic, subscription, count(*) AS n FROM deliveries WHERE status = 'DEAD' GROUP BY topic, subscription",
+    );
+    return rows.map((r) => ({ topic: r.topic, subscription: r.subscription, dead: Number(r.n) }));
+  }
+
+  /** Stored events, newest first. */
+  async events(f: { type?: string; subject?: string; since?: Date; limit?: number } = {}): Promise<StoredEvent[]> {
+    const w = new Where().eq('type', f.type).eq('subject', f.subject);
+    if (f.since) w.add(`time >= ${w.param(f.since.toISOString())}`);
+    const rows = await this.db.query<EventRow>(`SELECT * FROM events ${w} ORDER BY time DESC, created_at DESC, event_id LIMIT ${pageSize(f.limit, 50, 10000)}`, w.params);
+    return rows.map(toEvent);
+  }
+
+  async event(id: string): Promise<StoredEvent> {
+    const [row] = await this.db.query<EventRow>('SELECT * FROM events WHERE event_id = $1', [id]);
+    if (!row) throw new EventNotFoundError(id);
+    return toEvent(row);
   }
 
   async get(id: string): Promise<Delivery> {
