@@ -1,15 +1,28 @@
 /**
  * The delivery worker: claims due deliveries, formats each event as its
- * subscription asks, and sends it; a failure is retried with backoff until
- * the subscription's attempts run out, then the delivery is dead-lettered.
+ * subscription asks, and sends it: POSTed to a webhook, or given to a
+ * function as its input. A failure is retried with backoff until the
+ * subscription's attempts run out, then the delivery is dead-lettered.
+ *
+ * A function is invoked through the function worker and waited for; the
+ * delivery's lease is kept meanwhile (a function may run for minutes, and
+ * wait in the invocation queue before that). Each attempt is one invocation,
+ * under the idempotency key `delivery:<deliveryId>:<n>`, n counting the
+ * delivery's recorded attempts (across redeliveries by hand): a worker that
+ * takes up a delivery whose worker died waits for the invocation already
+ * started instead of starting another, while a retry or a redelivery runs
+ * the function again.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Queryable } from '../store/index.js';
+import type { FunctionWorker } from '../functions/worker.js';
+import type { Invocation } from '../functions/invocations.js';
 import type { Logger } from '../util/log.js';
 import { ClaimLoop } from '../util/claim-loop.js';
 import { silentLogger } from '../util/log.js';
-import type { ClaimedDelivery, DeliveryStore } from './deliveries.js';
-import { formatEvent } from './formats.js';
+import type { AttemptRecord, ClaimedDelivery, DeliveryStore } from './deliveries.js';
+import { formatEvent, type EventFormat } from './formats.js';
 import type { ConfixEvent } from './types.js';
 import type { TopicStore } from './topics.js';
 import { sendWebhook, type WebhookPolicy } from './webhook.js';
@@ -20,9 +33,44 @@ export interface DeliveryWorkerOptions {
   pollMs?: number;
 }
 
+/** What delivering to function endpoints needs. */
+export interface DeliveryFunctions {
+  /** Runs a function and waits for its end: the function worker. */
+  worker: Pick<FunctionWorker, 'invokeAndWait'>;
+  /** The deliveries' database, to keep a delivery's lease while its function runs. */
+  db: Queryable;
+}
+
+/** An attempt at a function endpoint also names its invocation (`confix get invocation ID`). */
+export interface FunctionAttemptRecord extends AttemptRecord {
+  invocationId?: string;
+}
+
+/**
+ * A function's input: the event in the subscription's format. For 'mns' it
+ * is what Function Compute's MNS trigger passes a handler: the message body
+ * alone, the base64 Cloud Config notification (MNS's simplified form, a
+ * string), which seed 001's handler base64-decodes; the other formats are
+ * the JSON documents a webhook would get, as objects.
+ */
+export function functionInput(event: ConfixEvent, format: EventFormat): unknown {
+  return formatEvent(event, format, { mns: { envelope: 'simplified' } });
+}
+
+/** Extends a claimed delivery's lease; false when the worker no longer holds it. */
+export async function renewDeliveryLease(db: Queryable, deliveryId: string, owner: string, leaseMs: number): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE deliveries SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'IN_PROGRESS' RETURNING 1`,
+    [deliveryId, owner, leaseMs],
+  );
+  return rows.length > 0;
+}
+
 export class DeliveryWorker {
   readonly owner = `${hostname()}:${process.pid}:dl-${randomBytes(3).toString('hex')}`;
   private readonly loop: ClaimLoop<ClaimedDelivery>;
+  private readonly leaseMs: number;
 
   constructor(
     private readonly deliveries: DeliveryStore,
@@ -30,8 +78,10 @@ export class DeliveryWorker {
     private readonly policy: WebhookPolicy,
     private readonly log: Logger = silentLogger,
     opts: DeliveryWorkerOptions = {},
+    /** Without it, deliveries to functions fail (and are retried, then dead-lettered). */
+    private readonly functions?: DeliveryFunctions,
   ) {
-    const leaseMs = opts.leaseMs ?? 60_000;
+    const leaseMs = (this.leaseMs = opts.leaseMs ?? 60_000);
     this.loop = new ClaimLoop<ClaimedDelivery>({
       concurrency: opts.concurrency ?? 8,
       pollMs: opts.pollMs ?? 500,
@@ -65,14 +115,56 @@ export class DeliveryWorker {
     const target = await this.topics.target(d.topic, d.subscription);
     if (!target) return; // deleted meanwhile: its deliveries went with it
     const { sub, secret } = target;
-    const body = JSON.stringify(formatEvent(d.eventBody as unknown as ConfixEvent, sub.format, { mns: { topicName: d.topic, subscriptionName: d.subscription } }));
-    if (sub.endpoint.type !== 'webhook') {
-      await this.deliveries.record(d.deliveryId, this.owner, { attempt: d.attempt, at, ok: false, error: `endpoint type ${sub.endpoint.type} cannot be delivered by this confix`, durationMs: 0 }, d.attempt);
-      return;
+    const event = d.eventBody as unknown as ConfixEvent;
+    let a: FunctionAttemptRecord;
+    if (sub.endpoint.type === 'function') {
+      a = await this.invoke(d, sub.endpoint.function, functionInput(event, sub.format), at);
+    } else {
+      const body = JSON.stringify(formatEvent(event, sub.format, { mns: { topicName: d.topic, subscriptionName: d.subscription } }));
+      const r = await sendWebhook({ url: sub.endpoint.url, timeoutMs: sub.endpoint.timeoutMs, secret }, { eventId: d.eventId, deliveryId: d.deliveryId, attempt: d.attempt, body }, this.policy);
+      a = { attempt: d.attempt, at, ok: r.ok, statusCode: r.statusCode, error: r.error, durationMs: r.durationMs };
     }
-    const r = await sendWebhook({ url: sub.endpoint.url, timeoutMs: sub.endpoint.timeoutMs, secret }, { eventId: d.eventId, deliveryId: d.deliveryId, attempt: d.attempt, body }, this.policy);
-    const status = await this.deliveries.record(d.deliveryId, this.owner, { attempt: d.attempt, at, ok: r.ok, statusCode: r.statusCode, error: r.error, durationMs: r.durationMs }, sub.maxAttempts);
-    if (status === 'DEAD') this.log.warn('delivery dead-lettered after its last attempt', { deliveryId: d.deliveryId, topic: d.topic, subscription: d.subscription, error: r.error });
-    else if (!r.ok) this.log.info('delivery failed; will retry', { deliveryId: d.deliveryId, attempt: d.attempt, error: r.error });
+    const status = await this.deliveries.record(d.deliveryId, this.owner, a, sub.maxAttempts);
+    const more = a.invocationId ? { invocationId: a.invocationId } : {};
+    if (status === 'DEAD') this.log.warn('delivery dead-lettered after its last attempt', { deliveryId: d.deliveryId, topic: d.topic, subscription: d.subscription, error: a.error, ...more });
+    else if (!a.ok) this.log.info('delivery failed; will retry', { deliveryId: d.deliveryId, attempt: d.attempt, error: a.error, ...more });
+  }
+
+  /** One attempt at a function endpoint: an invocation, waited for with the delivery's lease kept. */
+  private async invoke(d: ClaimedDelivery, functionName: string, input: unknown, at: string): Promise<FunctionAttemptRecord> {
+    const started = performance.now();
+    const attempt = (ok: boolean, extra: { error?: string; invocationId?: string }): FunctionAttemptRecord => ({
+      attempt: d.attempt,
+      at,
+      ok,
+      ...(extra.error !== undefined ? { error: extra.error } : {}),
+      durationMs: Math.round(performance.now() - started),
+      ...(extra.invocationId ? { invocationId: extra.invocationId } : {}),
+    });
+    if (!this.functions) return attempt(false, { error: `function endpoints cannot be delivered by this confix (no function worker): ${functionName}` });
+    const { worker, db } = this.functions;
+    const keep = setInterval(() => {
+      renewDeliveryLease(db, d.deliveryId, this.owner, this.leaseMs).then(
+        (held) => held || this.log.warn('lost the lease of a delivery while its function ran', { deliveryId: d.deliveryId, function: functionName }),
+        (err: Error) => this.log.warn('keeping a delivery lease failed', { deliveryId: d.deliveryId, err }),
+      );
+    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    keep.unref();
+    let inv: Invocation;
+    try {
+      inv = await worker.invokeAndWait({
+        functionName,
+        input,
+        idempotencyKey: `delivery:${d.deliveryId}:${d.attempts.length + 1}`,
+        source: { type: 'subscription', id: d.deliveryId, subscription: `${d.topic}/${d.subscription}` },
+      });
+    } catch (err) {
+      return attempt(false, { error: `invoking function ${functionName} failed: ${(err as Error).message}` });
+    } finally {
+      clearInterval(keep);
+    }
+    if (inv.status === 'SUCCEEDED') return attempt(true, { invocationId: inv.invocationId });
+    const error = inv.error ? `${inv.error.type}: ${inv.error.message}` : `function ${functionName} ended ${inv.status}`;
+    return attempt(false, { error, invocationId: inv.invocationId });
   }
 }

@@ -10,6 +10,7 @@ import type { Db } from '../store/index.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { compilePattern } from './pattern.js';
 import { checkWebhookUrl, type WebhookPolicy } from './webhook.js';
+import { FUNCTION_NAME, FunctionNotFoundError, type FunctionStore } from '../functions/store.js';
 
 import { EVENT_FORMATS, type EventFormat } from './formats.js';
 export type { EventFormat };
@@ -85,7 +86,7 @@ const subscriptionInput = z.strictObject({
           timeoutSeconds: z.number().min(1).max(60).default(10),
         }),
       }),
-      z.strictObject({ function: name }),
+      z.strictObject({ function: z.string().regex(FUNCTION_NAME, 'a function name: a letter, then letters, digits, "_" or "-" (at most 64)') }),
     ],
     { error: 'either { webhook: { url, secret?, timeoutSeconds? } } or { function: NAME }' },
   ),
@@ -149,6 +150,8 @@ export class TopicStore {
     private readonly db: Db,
     private readonly box: SecretBox,
     private readonly webhooks: WebhookPolicy,
+    /** Where function endpoints are looked up; without it they are refused. */
+    private readonly functions?: Pick<FunctionStore, 'get'>,
   ) {}
 
   async putTopic(raw: unknown): Promise<Topic & { created: boolean }> {
@@ -183,7 +186,9 @@ export class TopicStore {
   /**
    * Creates or replaces a subscription. A webhook's URL is checked against
    * the allow-list now (and again at every delivery); its secret is sealed,
-   * and answered (`secret`) only when generated here, once.
+   * and answered (`secret`) only when generated here, once. A function must
+   * be deployed already; it has no secret (nothing leaves confix), and is
+   * invoked with each event as its input (see DeliveryWorker).
    */
   async putSubscription(raw: unknown): Promise<Subscription & { created: boolean; secret?: string }> {
     const s = parse(subscriptionInput, raw);
@@ -200,8 +205,16 @@ export class TopicStore {
       const secret = w.secret ?? (generated = `whsec_${randomBytes(24).toString('base64url')}`);
       sealed = this.box.seal(secret, `subscription:${s.topic}/${s.name}`);
     } else {
-      // Functions as subscribers arrive with the function runtime's store; refused until then rather than accepted and never delivered.
-      throw new EventConfigError('endpoint.function', 'function subscribers are not available yet in this confix; use a webhook');
+      const fn = s.endpoint.function;
+      if (!this.functions) throw new EventConfigError('endpoint.function', 'this confix has no function store, so function subscribers are refused; use a webhook');
+      try {
+        await this.functions.get(fn);
+      } catch (err) {
+        if (err instanceof FunctionNotFoundError)
+          throw new EventConfigError('endpoint.function', `no function named "${fn}"; deploy it first with \`confix function deploy ${fn} --file …\``);
+        throw err;
+      }
+      endpoint = { type: 'function', function: fn };
     }
     const [row] = await this.db.query<SubRow & { inserted: boolean }>(
       `INSERT INTO subscriptions (topic, name, format, filter, endpoint, secret_sealed, max_attempts, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
