@@ -7,7 +7,7 @@
  * again before every delivery (a name that changes address between the check
  * and the connection is not caught: a known limit of checking in-process).
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
@@ -84,7 +84,10 @@ export function verifySignature(secret: string, header: string, body: string, to
   const parts = Object.fromEntries(header.split(',').map((p) => p.split('=') as [string, string]));
   const t = Number(parts.t);
   if (!Number.isFinite(t) || Math.abs(now / 1000 - t) > toleranceSeconds) return false;
-  return signature(secret, t, body) === header;
+  // Constant time: the comparison must not tell an attacker how much of a forged signature was right.
+  const want = Buffer.from(signature(secret, t, body));
+  const got = Buffer.from(header);
+  return want.length === got.length && timingSafeEqual(want, got);
 }
 
 export interface WebhookAttempt {
