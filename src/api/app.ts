@@ -10,6 +10,7 @@ import { ruleRoutes } from './routes/rules.js';
 import { remediationRoutes } from './routes/remediation.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { accountRoutes } from './routes/accounts.js';
+import { functionRoutes } from './routes/functions.js';
 import { eventRoutes } from './routes/events.js';
 import { json } from './schemas.js';
 import { VERSION } from '../version.js';
@@ -51,6 +52,7 @@ export function createApp(deps: AppDeps) {
   remediationRoutes(api, deps);
   credentialRoutes(api, deps);
   accountRoutes(api, deps);
+  functionRoutes(api, deps);
   eventRoutes(api, deps);
 
   api.doc31('/openapi.json', {

@@ -9,6 +9,8 @@ import { RuleExistsError, RuleNotFoundError } from '../rules/store.js';
 import { PolicyValidationError } from '../policy/plan.js';
 import { StartError } from '../remediation/start.js';
 import { ExecutionNotFoundError } from '../remediation/executions.js';
+import { FunctionInUseError, FunctionNotFoundError, FunctionValidationError } from '../functions/store.js';
+import { InvocationFinishedError, InvocationNotFoundError } from '../functions/invocations.js';
 import { AccountGroupInUseError, AccountGroupNotFoundError, AccountGroupValidationError } from '../accounts/groups.js';
 import { EventConfigError, SubscriptionNotFoundError, TopicNotFoundError } from '../events/topics.js';
 import { DeliveryNotFoundError, EventNotFoundError } from '../events/deliveries.js';
@@ -71,6 +73,16 @@ export function errorResponse(err: unknown, c: Context, log: Logger) {
   if (err instanceof AccountGroupInUseError) return c.json({ error: { code: 'AccountGroupInUse', message: err.message, rules: err.rules } } satisfies ErrorBody, 409);
   if (err instanceof StartError) return c.json({ error: { code: 'CannotRemediate', message: err.message } } satisfies ErrorBody, 400);
   if (err instanceof ExecutionNotFoundError) return c.json({ error: { code: 'ExecutionNotFound', message: err.message } } satisfies ErrorBody, 404);
+  if (err instanceof FunctionValidationError)
+    return c.json(
+      { error: { code: 'InvalidFunction', message: err.message, issues: err.issues.map((i) => ({ path: i.path.join('.'), pathSegments: i.path, message: i.message })) } } satisfies ErrorBody,
+      400,
+    );
+  if (err instanceof FunctionNotFoundError) return c.json({ error: { code: 'FunctionNotFound', message: err.message } } satisfies ErrorBody, 404);
+  if (err instanceof FunctionInUseError) return c.json({ error: { code: 'FunctionInUse', message: err.message, users: err.users } } satisfies ErrorBody, 409);
+  if (err instanceof InvocationNotFoundError) return c.json({ error: { code: 'InvocationNotFound', message: err.message } } satisfies ErrorBody, 404);
+  if (err instanceof InvocationFinishedError)
+    return c.json({ error: { code: 'InvocationFinished', message: err.message, status: err.invocation.status } } satisfies ErrorBody, 409);
   if (err instanceof RuleNotFoundError) return c.json({ error: { code: 'RuleNotFound', message: err.message } } satisfies ErrorBody, 404);
   if (err instanceof RuleExistsError) return c.json({ error: { code: 'RuleExists', message: err.message } } satisfies ErrorBody, 409);
   if (err instanceof EventConfigError) {

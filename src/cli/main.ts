@@ -8,6 +8,7 @@ import { sandboxCommands } from './commands/sandbox.js';
 import { ruleCommands } from './commands/rules.js';
 import { scanCommand } from './commands/scan.js';
 import { remediationCommands } from './commands/remediation.js';
+import { functionCommands } from './commands/functions.js';
 import { credentialCommands } from './commands/credentials.js';
 import { accountCommands } from './commands/accounts.js';
 import { eventCommands } from './commands/events.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   accountCommands(program, get);
   ruleCommands(program, get);
   remediationCommands(program, get);
+  functionCommands(program, get);
   eventCommands(program, get);
   credentialCommands(program);
   scanCommand(program);

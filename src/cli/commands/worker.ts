@@ -1,11 +1,16 @@
 /**
- * `confix worker`: remediation workers only — no API, no change following, no
- * scheduler — on a PostgreSQL database shared with `confix serve` and other
- * workers. Executions are claimed with FOR UPDATE SKIP LOCKED and a lease, so
- * any number of worker processes can share the queue, and the executions of a
- * worker that dies are taken over by the others once their lease runs out.
+ * `confix worker`: remediation and function workers only — no API, no change
+ * following, no scheduler — on a PostgreSQL database shared with `confix
+ * serve` and other workers. Executions and invocations are claimed with FOR
+ * UPDATE SKIP LOCKED and a lease, so any number of worker processes can share
+ * the queues, and the work of a worker that dies is taken over by the others
+ * once its lease runs out. Functions reach confix's API (context.confix,
+ * context.cloud) only when the service's address is given (--url or
+ * CONFIX_URL): a worker has no API of its own and cannot guess where the
+ * service listens.
  */
 import type { Command } from 'commander';
+import { globals } from '../context.js';
 import { openStore, redactUrl } from '../../store/index.js';
 import { createEngine } from '../../engine.js';
 import { createLogger } from '../../util/log.js';
@@ -18,9 +23,19 @@ interface WorkerCommandOptions {
   concurrency: number;
   leaseSeconds: number;
   pollMs: number;
+  functionConcurrency: number;
 }
 
-async function run(o: WorkerCommandOptions): Promise<void> {
+/** The service's address, when it was given: --url or CONFIX_URL (a worker never guesses one). */
+function serviceUrl(url: string | undefined): string | undefined {
+  const u = url || process.env.CONFIX_URL;
+  if (!u) return undefined;
+  if (!/^https?:\/\/[^/]/i.test(u)) throw new Error(`--url / CONFIX_URL must be the service's http(s) address (http://confix:8080), not "${u}"`);
+  return u.replace(/\/+$/, '');
+}
+
+async function run(o: WorkerCommandOptions, url: string | undefined): Promise<void> {
+  const apiUrl = serviceUrl(url);
   const databaseUrl = o.databaseUrl ?? o.database ?? process.env.CONFIX_DATABASE_URL;
   if (!databaseUrl)
     throw new Error(
@@ -42,17 +57,24 @@ async function run(o: WorkerCommandOptions): Promise<void> {
     log,
     secretBox: secrets.box,
     worker: { concurrency: o.concurrency, leaseMs: o.leaseSeconds * 1000, pollMs: o.pollMs },
+    functionWorker: { concurrency: o.functionConcurrency, leaseMs: o.leaseSeconds * 1000, pollMs: o.pollMs },
   });
-  const { worker, executions } = engine;
+  const { worker, functionWorker } = engine;
 
   let stopping = false;
 
   worker.start();
+  // Functions' context.confix and context.cloud call the service, when we know where it is.
+  functionWorker.setApi(apiUrl ? { baseUrl: apiUrl } : undefined);
+  functionWorker.start();
   log.info('worker started', { owner: worker.owner, concurrency: o.concurrency, leaseSeconds: o.leaseSeconds, pollMs: o.pollMs });
+  log.info('function worker started', { owner: functionWorker.owner, concurrency: o.functionConcurrency, api: apiUrl ?? null });
   process.stdout.write(
     `confix worker ${worker.owner}: running up to ${o.concurrency} remediation executions at once ` +
       `(lease ${o.leaseSeconds} s, polling every ${o.pollMs} ms)\n` +
-      `  stop with Ctrl-C: executions under way finish first (Ctrl-C again to stop at once)\n`,
+      `  and up to ${o.functionConcurrency} function invocations at once; ` +
+      (apiUrl ? `functions call the confix API at ${apiUrl}\n` : `functions run without the confix API (context.confix and context.cloud fail): give --url or CONFIX_URL\n`) +
+      `  stop with Ctrl-C: executions and invocations under way finish first (Ctrl-C again to stop at once)\n`,
   );
 
   // The worker's own timers do not keep the process alive; this does, until stopped.
@@ -61,14 +83,15 @@ async function run(o: WorkerCommandOptions): Promise<void> {
     const stop = async (signal: NodeJS.Signals) => {
       if (stopping) {
         process.stderr.write(
-          `confix worker: stopping at once (${signal}); executions under way are taken over by another worker once their lease runs out (${o.leaseSeconds} s)\n`,
+          `confix worker: stopping at once (${signal}); executions and invocations under way are taken over by another worker once their lease runs out (${o.leaseSeconds} s)\n`,
         );
         process.exit(130);
       }
       stopping = true;
       log.info('stopping: finishing the executions under way', { signal });
       try {
-        await worker.stop(); // waits for a claim under way, then for what it runs
+        // Each waits for a claim under way, then for what it runs.
+        await Promise.all([worker.stop(), functionWorker.stop()]);
         await db.close();
         log.info('stopped', { owner: worker.owner });
       } catch (err) {
@@ -87,7 +110,7 @@ export function workerCommand(program: Command) {
   program
     .command('worker')
     .description(
-      'Run remediation workers only (no API, no change following, no scheduler) on a PostgreSQL database shared with `confix serve` and other workers',
+      'Run remediation and function workers only (no API, no change following, no scheduler) on a PostgreSQL database shared with `confix serve` and other workers',
     )
     .option('--database-url <url>', 'the shared PostgreSQL server (or CONFIX_DATABASE_URL); the embedded store cannot be shared')
     .option('--database <url>', 'same as --database-url')
@@ -99,7 +122,8 @@ export function workerCommand(program: Command) {
       intOption('--lease-seconds', 1, 86_400),
       30,
     )
-    .option('--poll-ms <ms>', 'how often to look for due executions', intOption('--poll-ms', 10, 600_000), 500)
+    .option('--poll-ms <ms>', 'how often to look for due executions and invocations', intOption('--poll-ms', 10, 600_000), 500)
+    .option('--function-concurrency <n>', 'function invocations this worker runs at once (a process each)', intOption('--function-concurrency', 1, 1000), 4)
     .addHelpText(
       'after',
       `
@@ -111,12 +135,19 @@ A worker that dies leaves its executions IN_PROGRESS; once their lease runs out
 another worker takes them over and starts them again from re-reading the
 resource, so a fix that already landed ends as "already compliant".
 
+Function invocations are claimed the same way, each run in a process of its
+own. Functions reach confix's API (context.confix, context.cloud) only when
+the service's address is given with --url or CONFIX_URL: a worker serves no
+API and cannot know where the service listens, so without one those calls
+fail with NoEndpoint (the rest of the function runs as usual).
+
 A schema other than the user's default is chosen in the URL, as libpq does:
   postgres://confix@db:5432/confix?options=-c%20search_path%3Dconfix
 
 Examples:
   confix worker --database-url postgres://confix@127.0.0.1:5432/confix
-  CONFIX_DATABASE_URL=postgres://… confix worker --concurrency 16 --lease-seconds 60`,
+  CONFIX_DATABASE_URL=postgres://… confix worker --concurrency 16 --lease-seconds 60
+  confix worker --database-url postgres://… --url http://confix.internal:8080`,
     )
-    .action((o: WorkerCommandOptions) => run(o));
+    .action((o: WorkerCommandOptions, cmd: Command) => run(o, globals(cmd).url));
 }
