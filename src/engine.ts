@@ -91,14 +91,15 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
     const group = rule.scope.accountGroup ? await groups.get(rule.scope.accountGroup) : undefined;
     return group?.ownerAccountId ?? (await sandbox.managementAccount());
   };
-  const worker = new RemediationWorker(
-    { executions, exceptions, controls, rules, sandbox, recorder, evaluator, broker, homeAccount, log: log.child({ component: 'remediation' }) },
-    opts.worker,
-  );
-  const webhooks = opts.webhooks ?? webhookPolicyFromEnv();
   const functions = new FunctionStore(db);
   const invocations = new InvocationStore(db);
   const functionWorker = new FunctionWorker({ functions, invocations, sandbox, log: log.child({ component: 'functions' }) }, opts.functionWorker);
+  // Remediations by function invoke through the function worker and wait for the end.
+  const worker = new RemediationWorker(
+    { executions, exceptions, controls, rules, sandbox, recorder, evaluator, broker, homeAccount, functions, functionWorker, log: log.child({ component: 'remediation' }) },
+    opts.worker,
+  );
+  const webhooks = opts.webhooks ?? webhookPolicyFromEnv();
   const topics = new TopicStore(db, credentialsBox, webhooks, functions);
   const deliveries = new DeliveryStore(db);
   // Subscriptions to functions are delivered by invoking them through the function worker.

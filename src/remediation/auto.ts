@@ -26,7 +26,8 @@ export function attachAutoRemediation(
       const rule = await deps.rules.get(c.ruleId);
       const spec = rule.remediation;
       if (!spec || spec.invokeType !== 'AUTO_EXECUTION') return;
-      if (!remediationAction(spec.action)?.resourceTypes.includes(c.resourceType)) return;
+      // A function is given whatever the rule covers; an action, only what it fixes.
+      if (!spec.function && !remediationAction(spec.action)?.resourceTypes.includes(c.resourceType)) return;
       const exempt = await deps.exceptions.active(rule.ruleId, c);
       if (exempt) {
         log.info('automatic remediation skipped', { rule: rule.name, resourceId: c.resourceId, why: describeException(exempt) });

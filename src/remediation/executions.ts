@@ -13,8 +13,15 @@ export type ExecutionStatus = 'QUEUED' | 'AWAITING_APPROVAL' | 'IN_PROGRESS' | '
 export type ExecutionTrigger = 'AUTOMATIC' | 'MANUAL' | 'API';
 export const ACTIVE: ExecutionStatus[] = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS'];
 
+/**
+ * An action runs reread, reevaluate, parameters, credentials, preview, apply,
+ * verify, confirm; a function (action `function:NAME`) reread, reevaluate,
+ * preview, invoke, confirm; a rollback reread, credentials, apply, confirm.
+ */
+export const STEP_NAMES = ['reread', 'reevaluate', 'parameters', 'credentials', 'preview', 'apply', 'invoke', 'verify', 'confirm'] as const;
+
 export interface Step {
-  name: 'reread' | 'reevaluate' | 'parameters' | 'credentials' | 'preview' | 'apply' | 'verify' | 'confirm';
+  name: (typeof STEP_NAMES)[number];
   status: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
   startedAt: string;
   finishedAt: string;
@@ -28,6 +35,7 @@ export interface Execution extends ResourceKey {
   ruleName: string;
   /** The rule's risk level now (1 critical, 2 warning, 3 info). */
   ruleRiskLevel: 1 | 2 | 3;
+  /** The built-in action's name, or `function:NAME` for a function remediation. */
   action: string;
   status: ExecutionStatus;
   trigger: ExecutionTrigger;

@@ -7,6 +7,7 @@ import type { Inventory } from '../inventory/index.js';
 import type { RuleStore } from '../rules/store.js';
 import type { ComplianceViews } from '../evaluation/compliance.js';
 import { remediationAction } from './registry.js';
+import { checkRemediationFunction, functionOfAction, type FunctionLookup } from './config.js';
 import { ExecutionExistsError, type Execution, type ExecutionStore, type ExecutionTrigger } from './executions.js';
 import { describeException, type ExceptionStore } from './exceptions.js';
 import { keyString, type ResourceKey } from '../providers/types.js';
@@ -30,12 +31,17 @@ export interface StartResult {
 export class StartError extends Error {}
 
 export async function startRemediation(
-  deps: { rules: RuleStore; inventory: Inventory; compliance: ComplianceViews; executions: ExecutionStore; exceptions: ExceptionStore },
+  deps: { rules: RuleStore; inventory: Inventory; compliance: ComplianceViews; executions: ExecutionStore; exceptions: ExceptionStore; functions?: FunctionLookup },
   req: StartRequest,
 ): Promise<StartResult> {
   const rule = await deps.rules.get(req.rule);
   if (!rule.remediation) throw new StartError(`rule ${rule.name} has no remediation; declare one under remediation: in the rule`);
-  const action = remediationAction(rule.remediation.action)!;
+  // A function remediation fixes whatever the rule covers; an action, only what it fixes.
+  const action = rule.remediation.function ? undefined : remediationAction(rule.remediation.action)!;
+  if (deps.functions) {
+    const missing = await checkRemediationFunction(rule.remediation, deps.functions);
+    if (missing) throw new StartError(`rule ${rule.name}: ${missing.message}`);
+  }
   if (!req.allNonCompliant && !req.resourceIds?.length) throw new StartError('name resources, or ask for all non-compliant ones');
   const out: StartResult = { queued: [], failed: [] };
   const targets: { resourceId: string; key?: { accountId: string; regionId: string; resourceType: string; resourceId: string } }[] = [];
@@ -55,7 +61,7 @@ export async function startRemediation(
   for (const t of targets) {
     const key = t.key!;
     if (!rule.scope.resourceTypes.includes(key.resourceType)) out.failed.push({ resourceId: t.resourceId, reason: `rule ${rule.name} does not cover ${key.resourceType}` });
-    else if (!action.resourceTypes.includes(key.resourceType)) out.failed.push({ resourceId: t.resourceId, reason: `${action.name} does not fix ${key.resourceType}` });
+    else if (action && !action.resourceTypes.includes(key.resourceType)) out.failed.push({ resourceId: t.resourceId, reason: `${action.name} does not fix ${key.resourceType}` });
     else eligible.push({ resourceId: t.resourceId, key: { accountId: key.accountId, regionId: key.regionId, resourceType: key.resourceType, resourceId: key.resourceId } });
   }
   // In batches: a bulk "remediate all" is a few statements, not several per resource.
@@ -69,7 +75,7 @@ export async function startRemediation(
     const { queued, existing } = await deps.executions.enqueueMany({
       ruleId: rule.ruleId,
       keys: todo.map((t) => t.key),
-      action: action.name,
+      action: rule.remediation.action,
       trigger: req.trigger ?? 'MANUAL',
       dryRun: req.dryRun,
       // A dry run changes nothing, so it needs nobody's approval.
@@ -88,6 +94,11 @@ export async function startRemediation(
 /** Queues the rollback of a successful execution, as a new execution that links back to it. */
 export async function startRollback(deps: { executions: ExecutionStore }, executionId: string, trigger: ExecutionTrigger = 'MANUAL'): Promise<Execution> {
   const original = await deps.executions.get(executionId);
+  const fn = functionOfAction(original.action);
+  if (fn !== undefined)
+    throw new StartError(
+      `${executionId} invoked function ${fn}: what a function changes is its own business, and confix recorded no prior state to restore, so it cannot be rolled back; undo it by hand or with another function`,
+    );
   const action = remediationAction(original.action);
   if (original.rollbackOf) throw new StartError(`${executionId} is itself a rollback; remediate again instead`);
   if (original.status !== 'SUCCEEDED') throw new StartError(`${executionId} is ${original.status}; only a SUCCEEDED execution can be rolled back`);

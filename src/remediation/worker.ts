@@ -3,7 +3,11 @@
  * the resource, re-evaluate the rule (stop if it is already compliant),
  * resolve the parameters, get the credentials (assuming the execution role),
  * preview, apply, verify, confirm — saving progress
- * as it goes. An execution re-run after its worker died starts again from
+ * as it goes. A remediation by function (action `function:NAME`) runs
+ * re-read, re-evaluate, preview (what would be invoked), invoke (the
+ * function, with the resource as Cloud Config's event, waiting for its end)
+ * and confirm, which fails the execution if the rule still finds the
+ * resource non-compliant. An execution re-run after its worker died starts again from
  * the re-read, so a fix already made ends as "already compliant", never twice.
  */
 import { randomBytes } from 'node:crypto';
@@ -20,7 +24,10 @@ import { ClaimLoop } from '../util/claim-loop.js';
 import { remediationAction } from './registry.js';
 import { resolveParameters } from './bindings.js';
 import type { ActionContext } from './types.js';
-import type { RemediationSpec } from './config.js';
+import { functionOfAction, type RemediationSpec } from './config.js';
+import { FunctionNotFoundError, type FunctionStore } from '../functions/store.js';
+import type { FunctionWorker } from '../functions/worker.js';
+import { MAX_ATTEMPTS as INVOCATION_ATTEMPTS, type Invocation } from '../functions/invocations.js';
 import type { ResourceState } from '../providers/types.js';
 import { dialectOfResourceType } from '../providers/sandbox/iam/arn.js';
 import type { Credentials } from '../providers/sandbox/iam/sandbox-iam.js';
@@ -43,7 +50,20 @@ export interface WorkerDeps {
   broker: CredentialBroker;
   /** The account a rule's role chain starts from: its account group's owner, else the management account. */
   homeAccount(rule: Rule): Promise<string | undefined>;
+  /** Deployed functions and their worker, for remediations by function; without them those executions fail (FunctionsUnavailable). */
+  functions?: Pick<FunctionStore, 'version'>;
+  functionWorker?: Pick<FunctionWorker, 'invokeAndWait'>;
   log?: Logger;
+}
+
+/** The resource as Cloud Config hands it to a remediation function (seeds 000 and 003 read these fields). */
+export interface RemediationEventItem {
+  accountId: string;
+  regionId: string;
+  resourceId: string;
+  resourceType: string;
+  configRuleId: string;
+  configRuleName: string;
 }
 
 export interface WorkerOptions {
@@ -71,6 +91,15 @@ type StepFn = <T>(name: Step['name'], fn: () => Promise<{ message: string; detai
 type Key = { accountId: string; regionId: string; resourceType: string; resourceId: string };
 
 type Carry = { parameters?: Record<string, unknown> };
+
+/** How long an execution waits for its function beyond the function's own time limit, each attempt (queueing, starting). */
+const FUNCTION_WAIT_SLACK_S = 300;
+
+/** One line of JSON, cut to `max` characters. */
+function brief(v: unknown, max = 300): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
 
 /** Steps are saved at least this often while an execution runs (and always before it changes anything). */
 const SAVE_EVERY_MS = 1000;
@@ -207,16 +236,27 @@ export class RemediationWorker extends EventEmitter {
       const rule = await this.deps.rules.get(x.ruleId);
       spec = rule.remediation;
       if (!spec) throw new Stop('FAILED', 'NoRemediation', `rule ${rule.name} no longer has a remediation`);
-      const action = remediationAction(x.action);
-      if (!action) throw new Stop('FAILED', 'UnknownAction', `action ${x.action} is not in this confix`);
+      const fn = functionOfAction(x.action);
+      const found = fn === undefined ? remediationAction(x.action) : undefined;
+      if (fn === undefined && !found) throw new Stop('FAILED', 'UnknownAction', `action ${x.action} is not in this confix`);
 
-      if (x.rollbackOf) return await this.rollback(x, rule, key, steps, step);
+      if (x.rollbackOf) {
+        if (fn !== undefined) throw new Stop('FAILED', 'RollbackUnsupported', `function ${fn} recorded no prior state, so its executions cannot be rolled back`);
+        return await this.rollback(x, rule, key, steps, step);
+      }
       // Exempted after it was queued: do not touch the resource.
       const exempt = await this.deps.exceptions.active(x.ruleId, key);
       if (exempt && !x.dryRun) throw new Stop('CANCELLED', 'Exempted', describeException(exempt));
       const state = await this.reread(step, key);
+      const compiled = compileRule(rule);
       await step('reevaluate', async () => {
-        const v = compileRule(rule).evaluate({ ...key, resourceName: state!.resourceName ?? null, tags: state!.tags, configuration: state!.configuration });
+        if (compiled.external) {
+          // Judged by a function, asynchronously: the stored verdict is the latest there is.
+          const [r] = await this.deps.evaluator.resultFor(x.ruleId, key);
+          if (r && r.compliance_type !== 'NON_COMPLIANT') throw new Stop('SUCCEEDED', undefined, `already ${r.compliance_type} under ${rule.name}: nothing to do (${r.annotation})`);
+          return { message: `judged by function ${compiled.external.functionName}; its latest verdict: ${r ? `${r.compliance_type}: ${r.annotation}` : 'none yet'}` };
+        }
+        const v = compiled.evaluate({ ...key, resourceName: state!.resourceName ?? null, tags: state!.tags, configuration: state!.configuration });
         if (v.complianceType !== 'NON_COMPLIANT') {
           // Fixed meanwhile (by its owner, or by a worker that died after acting): make the stored result say so.
           await this.deps.recorder.recordOne(this.deps.sandbox.name, key);
@@ -225,6 +265,13 @@ export class RemediationWorker extends EventEmitter {
         }
         return { message: `still NON_COMPLIANT: ${v.annotation}` };
       });
+      if (fn !== undefined) {
+        const invoked = await this.invokeFunction(step, x, rule, key, fn);
+        await this.confirm(step, x, key, { function: fn, invoked, judgedLater: !!compiled.external });
+        if (await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps })) this.announce('succeeded', x);
+        return;
+      }
+      const action = found!;
       const params = await step('parameters', async () => {
         const resolved = resolveParameters(spec!.parameters, { ...key, configuration: state!.configuration });
         const p = action.parameters.safeParse(resolved);
@@ -350,12 +397,103 @@ export class RemediationWorker extends EventEmitter {
     };
   }
 
-  /** Confirms by the path that found the problem: record the resource, re-evaluate it, report the rule's result. */
-  private confirm(step: StepFn, x: Execution, key: Key) {
+  /**
+   * A function remediation: preview says what would be invoked (a dry run
+   * ends there), invoke runs the function with the resource as Cloud
+   * Config's event — the JSON text of a list of one — and waits for its end.
+   * The invocation's failure is the execution's. Answers the invocation.
+   */
+  private async invokeFunction(step: StepFn, x: Execution, rule: Rule, key: Key, name: string): Promise<Invocation> {
+    const { functions, functionWorker } = this.deps;
+    const event: RemediationEventItem[] = [{ ...key, configRuleId: rule.ruleId, configRuleName: rule.name }];
+    const target = `[${key.resourceType} ${key.resourceId} in ${key.accountId}/${key.regionId}]`;
+    const notDeployed = () =>
+      new Stop('FAILED', 'FunctionNotFound', `rule ${rule.name} remediates with function ${name}, which is not deployed; deploy it (confix function deploy ${name} --file …), then retry`);
+    const planned = await step('preview', async () => {
+      if (!functions || !functionWorker) throw new Stop('FAILED', 'FunctionsUnavailable', `this confix runs no functions, so function ${name} cannot be invoked`);
+      let v;
+      try {
+        v = await functions.version(name);
+      } catch (err) {
+        if (err instanceof FunctionNotFoundError) throw notDeployed();
+        throw err;
+      }
+      const what = `function ${name} v${v.version}${v.role ? ` as role ${v.role}` : ' (it has no role)'} with ${target}`;
+      const detail = { function: name, version: v.version, role: v.role, timeoutSeconds: v.timeoutSeconds, event };
+      if (x.dryRun) throw new Stop('SUCCEEDED', undefined, `dry run, nothing invoked: would invoke ${what}`, detail);
+      return { message: `will invoke ${what}`, detail, value: v };
+    });
+    const v = planned!;
+    const invocation = await step('invoke', async () => {
+      // A worker that re-runs this execution (its first died) finds the same invocation by the key.
+      const waiting = functionWorker!.invokeAndWait({
+        functionName: name,
+        version: v.version,
+        input: JSON.stringify(event),
+        idempotencyKey: `execution:${x.executionId}`,
+        source: { type: 'remediation', id: x.executionId },
+      });
+      // Bounded, should no function worker ever take it: the function's time limit for each of its attempts, plus slack.
+      const limitS = (v.timeoutSeconds + FUNCTION_WAIT_SLACK_S) * INVOCATION_ATTEMPTS;
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Stop('FAILED', 'FunctionTimedOut', `function ${name} v${v.version} did not end within ${limitS} s; is a function worker running?`)),
+          limitS * 1000,
+        );
+        timer.unref();
+      });
+      let inv: Invocation;
+      try {
+        inv = await Promise.race([waiting, gaveUp]);
+      } catch (err) {
+        if (err instanceof FunctionNotFoundError) throw notDeployed();
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+      const took = inv.durationMs === null ? '' : ` in ${inv.durationMs} ms`;
+      const detail = {
+        invocationId: inv.invocationId,
+        function: inv.functionName,
+        version: inv.version,
+        status: inv.status,
+        durationMs: inv.durationMs,
+        ...(inv.result !== null && inv.result !== undefined ? { result: inv.result } : {}),
+        ...(inv.error ? { error: { type: inv.error.type, message: inv.error.message, ...(inv.error.code ? { code: inv.error.code } : {}) } } : {}),
+      };
+      const ref = `function ${name} v${inv.version}, invocation ${inv.invocationId}`;
+      if (inv.status === 'SUCCEEDED')
+        return { message: `invocation ${inv.invocationId} of ${name} v${inv.version} SUCCEEDED${took}${detail.result !== undefined ? `, returning ${brief(detail.result)}` : ''}`, detail, value: inv };
+      const e = inv.error;
+      const code = inv.status === 'TIMED_OUT' ? 'FunctionTimedOut' : inv.status === 'CANCELLED' ? 'FunctionCancelled' : e?.type || 'FunctionFailed';
+      const message = e ? `${e.code ? `${e.code}: ` : ''}${e.message}` : `the function ended ${inv.status}`;
+      throw new Stop('FAILED', code, `${message} (${ref}, ${inv.status}${took})`, detail);
+    });
+    return invocation!;
+  }
+
+  /**
+   * Confirms by the path that found the problem: record the resource,
+   * re-evaluate it, report the rule's result. A function reports success on
+   * its own say-so, so its execution succeeds only if the rule no longer
+   * finds the resource non-compliant.
+   */
+  private confirm(step: StepFn, x: Execution, key: Key, fn?: { function: string; invoked: Invocation; judgedLater: boolean }) {
     return step('confirm', async () => {
       await this.deps.recorder.recordOne(this.deps.sandbox.name, key);
       await this.deps.evaluator.evaluateResource(key);
       const [r] = await this.deps.evaluator.resultFor(x.ruleId, key);
+      // A rule judged by a function gives its new verdict later: the stored one may be the old.
+      if (fn?.judgedLater) return { message: `${x.ruleName} is judged by a function; its verdict on the fixed resource is written when it answers` };
+      if (fn && r?.compliance_type === 'NON_COMPLIANT') {
+        const returned = fn.invoked.result !== null && fn.invoked.result !== undefined ? `; it returned ${brief(fn.invoked.result)}` : '';
+        throw new Stop(
+          'FAILED',
+          'PostconditionFailed',
+          `function ${fn.function} succeeded (invocation ${fn.invoked.invocationId}), but ${x.ruleName} still reports NON_COMPLIANT: ${r.annotation}${returned}`,
+        );
+      }
       return { message: r ? `${x.ruleName} now reports ${r.compliance_type}: ${r.annotation}` : `${x.ruleName} has no result for the resource now` };
     });
   }

@@ -11,7 +11,7 @@ const StepSchema = z.object({ name: z.string(), status: z.string(), startedAt: z
 const ExecutionSchema = z
   .object({
     executionId: z.string(), ruleId: z.string(), ruleName: z.string(), ruleRiskLevel: z.number().int(), accountId: z.string(), regionId: z.string(), resourceType: z.string(), resourceId: z.string(),
-    action: z.string(), status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']), trigger: z.enum(['AUTOMATIC', 'MANUAL', 'API']),
+    action: z.string().openapi({ description: 'The built-in action, or function:NAME for a remediation by function (its invoke step names the invocation)' }), status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']), trigger: z.enum(['AUTOMATIC', 'MANUAL', 'API']),
     dryRun: z.boolean(), attempt: z.number(), notBefore: z.string(), leaseOwner: z.string().nullable(), leaseExpiresAt: z.string().nullable(),
     parameters: z.record(z.string(), z.unknown()).nullable(), steps: z.array(StepSchema), errorCode: z.string().nullable(), errorMessage: z.string().nullable(),
     priorState: z.unknown(), rollbackOf: z.string().nullable(), decidedBy: z.string().nullable(), decidedAt: z.string().nullable(), createdAt: z.string(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(),
