@@ -149,8 +149,10 @@ export class FunctionStore {
     const check = await checkFunctionCode(d.source, d.fileName, { handler: d.handler, memoryMb: Math.max(d.memoryMb, 128), timeoutSeconds: Math.min(d.timeoutSeconds, 10), env: d.env });
     if (!check.ok) {
       const e = check.error;
+      // A compile error's message starts with its place (and shows the line); a load error's does not.
       const where = e.line ? `${d.fileName}:${e.line}${e.column ? `:${e.column}` : ''}: ` : '';
-      throw new FunctionValidationError([{ path: ['source'], message: `${where}${e.type}: ${e.message}${e.lineText ? `\n    ${e.lineText}` : ''}` }]);
+      const message = where && e.message.startsWith(where) ? e.message.slice(where.length) : e.message;
+      throw new FunctionValidationError([{ path: ['source'], message: `${where}${e.type}: ${message}` }]);
     }
     const version = await this.db.transaction(async (tx) => {
       const [f] = await tx.query<{ latest_version: number }>(
