@@ -20,6 +20,7 @@ import { applyPolicy } from '../src/policy/plan.js';
 import { readPolicyDocuments } from '../src/policy/files.js';
 import { EXAMPLE_POLICIES } from '../src/service.js';
 import { Rng } from '../src/util/random.js';
+import { FunctionStore } from '../src/functions/store.js';
 import { AccountGroupStore } from '../src/accounts/groups.js';
 
 const { values } = parseArgs({
@@ -81,7 +82,7 @@ try {
   await recorder.snapshot('sandbox');
   const resnapMs = performance.now() - t;
 
-  await applyPolicy({ db, rules, exceptions: new ExceptionStore(db), inventory: new Inventory(db), groups: new AccountGroupStore(db, sandbox), sandbox }, readPolicyDocuments([EXAMPLE_POLICIES]));
+  await applyPolicy({ db, rules, exceptions: new ExceptionStore(db), inventory: new Inventory(db), groups: new AccountGroupStore(db, sandbox), sandbox, functions: new FunctionStore(db) }, readPolicyDocuments([EXAMPLE_POLICIES]));
   t = performance.now();
   const firstEval = await evaluator.evaluateRules();
   const evalMs = performance.now() - t;

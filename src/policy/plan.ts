@@ -18,6 +18,8 @@ import { exceptionDocSchema, keyOfException, planExceptions, resolveExceptionRes
 import { accountGroupSchema, checkAccountGroup, groupProblems, groupSpecOf, noSuchGroup, type AccountGroupSpec, type AccountGroupStore } from '../accounts/groups.js';
 import { checkOrganizationDocument, type OrganizationPlan } from '../accounts/organization-policy.js';
 import type { DirectoryChange } from '../providers/sandbox/directory.js';
+import type { FunctionLookup } from '../remediation/config.js';
+import { ruleFunctionIssues } from '../rules/function-check.js';
 
 /** What plan and apply work with (the engine has them all). */
 export interface PolicyDeps {
@@ -25,6 +27,8 @@ export interface PolicyDeps {
   exceptions: ExceptionStore;
   inventory: Inventory;
   groups: AccountGroupStore;
+  /** Functions rules name must be deployed. */
+  functions: FunctionLookup;
   /** Writes the resource directory (kind: Organization). */
   sandbox: { changeOrganization(change: DirectoryChange, q?: Queryable): Promise<void> };
 }
@@ -243,6 +247,12 @@ async function preparePolicy(deps: PolicyDeps, docs: PolicyInput[], opts: PlanOp
       const { document, source } = checked.ruleDocs[i]!;
       issues.push({ document, source, path: ['scope', 'accountGroup'], message: noSuchGroup(grp, [...new Set([...declaredGroups, ...groupByName.keys()])].filter(groupAfter).sort(), ' in the store or in these documents') });
     });
+  }
+
+  // Functions the rules name (judge or remediation) must be deployed.
+  for (const [i, s] of specs.entries()) {
+    const { document, source } = checked.ruleDocs[i]!;
+    for (const x of await ruleFunctionIssues(s, deps.functions)) issues.push({ document, source, path: x.path, message: x.message });
   }
 
   // Exceptions: their rule must exist after this apply, their resource must be known.

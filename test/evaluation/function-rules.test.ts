@@ -10,6 +10,7 @@ import { createEngine, type Engine } from '../../src/engine.js';
 import { parseEstateText } from '../../src/providers/sandbox/index.js';
 import { validateRule, RuleValidationError } from '../../src/rules/model.js';
 import { verdictOf } from '../../src/evaluation/function-rules.js';
+import { planPolicy, PolicyValidationError } from '../../src/policy/plan.js';
 
 const SEED = 'examples/estates/seed-000.yaml';
 const A = '100931896542';
@@ -108,4 +109,22 @@ test('a failing function, a bad answer and an undeployed function give INSUFFICI
   assert.match(bad.annotation, /function f \(version 3\) answered \{"ok":true\}; a rule's function returns \{ complianceType/);
   assert.deepEqual(verdictOf({ status: 'SUCCEEDED', result: 'NOT_APPLICABLE', error: null, functionName: 'f', version: 1 }), { complianceType: 'NOT_APPLICABLE', annotation: 'judged by function f (version 1)' });
   assert.equal(verdictOf({ status: 'TIMED_OUT', result: null, error: { type: 'FunctionTimeout', message: 'slow' }, functionName: 'f', version: 1 }).annotation, 'function f (version 1) timed out: FunctionTimeout: slow');
+});
+
+test('policy files may name only deployed functions, as judge or as remediation', async () => {
+  const docs = [
+    { source: 'r.yaml', kind: 'Rule', body: { name: 'judged', source: { function: 'not-here' }, scope: { resourceTypes: [TYPE] } } },
+    { source: 'r.yaml#2', kind: 'Rule', body: { name: 'fixed', source: { managed: 'ecs-instance-monitor-enabled' }, remediation: { function: 'nor-here' } } },
+    { source: 'r.yaml#3', kind: 'Rule', body: { name: 'fine', source: { function: 'agent-check' }, scope: { resourceTypes: [TYPE] } } },
+  ];
+  const err = await planPolicy(engine, docs).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof PolicyValidationError);
+  assert.deepEqual(
+    err.issues.map((i) => `${i.source}: ${i.path.join('.')}: ${i.message}`),
+    [
+      'r.yaml: source.function: no function named "not-here" is deployed; deploy it first (confix function deploy not-here --file …)',
+      'r.yaml#2: remediation.function: no function named "nor-here" is deployed; deploy it first (confix function deploy nor-here --file …)',
+    ],
+  );
+  assert.equal((await planPolicy(engine, [docs[2]!])).create.length, 1);
 });

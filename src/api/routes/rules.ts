@@ -1,10 +1,11 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
-import { validateRule } from '../../rules/model.js';
+import { validateRule, RuleValidationError } from '../../rules/model.js';
 import { allManagedRules } from '../../rules/registry.js';
 import { withCounts } from '../../evaluation/compliance.js';
 import { COMPLIANCE_TYPES, type ComplianceType } from '../../rules/types.js';
 import { planPolicy, applyPolicy } from '../../policy/plan.js';
+import { ruleFunctionIssues } from '../../rules/function-check.js';
 import { ApiError } from '../errors.js';
 import { LookupQuery, errorResponses, json } from '../schemas.js';
 
@@ -114,6 +115,8 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
     async (c) => {
       const spec = validateRule(c.req.valid('json'));
       await deps.groups.checkRuleScope(spec);
+      const missing = await ruleFunctionIssues(spec, deps.functions);
+      if (missing.length) throw new RuleValidationError(spec.name, missing);
       const rule = await deps.rules.create(spec);
       const evaluation = await deps.evaluator.evaluateRules([rule.name]);
       return c.json({ rule: withCounts([rule], await deps.compliance.byRule())[0]!, evaluation }, 201);
@@ -134,6 +137,8 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
       const body = c.req.valid('json');
       const spec = validateRule({ name, ...body });
       await deps.groups.checkRuleScope(spec);
+      const missing = await ruleFunctionIssues(spec, deps.functions);
+      if (missing.length) throw new RuleValidationError(spec.name, missing);
       const rule = await deps.rules.update(name, spec);
       const evaluation = await deps.evaluator.evaluateRules([rule.name]);
       return c.json({ rule: withCounts([rule], await deps.compliance.byRule())[0]!, evaluation }, 200);
