@@ -103,7 +103,7 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const topics = new TopicStore(db, credentialsBox, webhooks, functions);
   const deliveries = new DeliveryStore(db);
   // Subscriptions to functions are delivered by invoking them through the function worker.
-  const deliveryWorker = new DeliveryWorker(deliveries, topics, webhooks, log.child({ component: 'events' }), opts.deliveryWorker, { worker: functionWorker, db });
+  const deliveryWorker = new DeliveryWorker(deliveries, topics, webhooks, log.child({ component: 'events' }), opts.deliveryWorker, functionWorker);
   const functionRules = new FunctionRuleRunner({ evaluator, functions, invocations, functionWorker, log: log.child({ component: 'functions' }) });
   functionRules.attach();
   const publisher = new EventPublisher(topics, deliveries, { log: log.child({ component: 'events' }), onQueued: () => deliveryWorker.wake() });

@@ -18,6 +18,8 @@ export interface AttemptRecord {
   statusCode?: number;
   error?: string;
   durationMs: number;
+  /** A function endpoint's invocation (`confix get invocation ID`). */
+  invocationId?: string;
 }
 
 export interface Delivery {
@@ -142,6 +144,16 @@ export class DeliveryStore {
       [owner, limit, leaseMs],
     );
     return rows.map((r) => ({ ...toDelivery(r), eventBody: r.event_body }));
+  }
+
+  /** Extends a claimed delivery's lease (while its function runs); false when `owner` no longer holds it. */
+  async renew(id: string, owner: string, leaseMs: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE deliveries SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+       WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'IN_PROGRESS' RETURNING 1`,
+      [id, owner, leaseMs],
+    );
+    return rows.length > 0;
   }
 
   /**

@@ -15,7 +15,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Queryable } from '../store/index.js';
 import type { FunctionWorker } from '../functions/worker.js';
 import type { Invocation } from '../functions/invocations.js';
 import type { Logger } from '../util/log.js';
@@ -33,18 +32,8 @@ export interface DeliveryWorkerOptions {
   pollMs?: number;
 }
 
-/** What delivering to function endpoints needs. */
-export interface DeliveryFunctions {
-  /** Runs a function and waits for its end: the function worker. */
-  worker: Pick<FunctionWorker, 'invokeAndWait'>;
-  /** The deliveries' database, to keep a delivery's lease while its function runs. */
-  db: Queryable;
-}
-
-/** An attempt at a function endpoint also names its invocation (`confix get invocation ID`). */
-export interface FunctionAttemptRecord extends AttemptRecord {
-  invocationId?: string;
-}
+/** Runs a function and waits for its end: the function worker. */
+export type DeliveryFunctions = Pick<FunctionWorker, 'invokeAndWait'>;
 
 /**
  * A function's input: the event in the subscription's format. For 'mns' it
@@ -55,16 +44,6 @@ export interface FunctionAttemptRecord extends AttemptRecord {
  */
 export function functionInput(event: ConfixEvent, format: EventFormat): unknown {
   return formatEvent(event, format, { mns: { envelope: 'simplified' } });
-}
-
-/** Extends a claimed delivery's lease; false when the worker no longer holds it. */
-export async function renewDeliveryLease(db: Queryable, deliveryId: string, owner: string, leaseMs: number): Promise<boolean> {
-  const rows = await db.query(
-    `UPDATE deliveries SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
-     WHERE delivery_id = $1 AND lease_owner = $2 AND status = 'IN_PROGRESS' RETURNING 1`,
-    [deliveryId, owner, leaseMs],
-  );
-  return rows.length > 0;
 }
 
 export class DeliveryWorker {
@@ -115,8 +94,13 @@ export class DeliveryWorker {
     const target = await this.topics.target(d.topic, d.subscription);
     if (!target) return; // deleted meanwhile: its deliveries went with it
     const { sub, secret } = target;
+    if (sub.state === 'DISABLED') {
+      // Disabled after it was queued (or redelivered to while disabled): not sent; it waits on the dead-letter list.
+      await this.deliveries.record(d.deliveryId, this.owner, { attempt: d.attempt, at, ok: false, error: 'the subscription is disabled; enable it and redeliver', durationMs: 0 }, d.attempt);
+      return;
+    }
     const event = d.eventBody as unknown as ConfixEvent;
-    let a: FunctionAttemptRecord;
+    let a: AttemptRecord;
     if (sub.endpoint.type === 'function') {
       a = await this.invoke(d, sub.endpoint.function, functionInput(event, sub.format), at);
     } else {
@@ -131,9 +115,9 @@ export class DeliveryWorker {
   }
 
   /** One attempt at a function endpoint: an invocation, waited for with the delivery's lease kept. */
-  private async invoke(d: ClaimedDelivery, functionName: string, input: unknown, at: string): Promise<FunctionAttemptRecord> {
+  private async invoke(d: ClaimedDelivery, functionName: string, input: unknown, at: string): Promise<AttemptRecord> {
     const started = performance.now();
-    const attempt = (ok: boolean, extra: { error?: string; invocationId?: string }): FunctionAttemptRecord => ({
+    const attempt = (ok: boolean, extra: { error?: string; invocationId?: string }): AttemptRecord => ({
       attempt: d.attempt,
       at,
       ok,
@@ -142,9 +126,9 @@ export class DeliveryWorker {
       ...(extra.invocationId ? { invocationId: extra.invocationId } : {}),
     });
     if (!this.functions) return attempt(false, { error: `function endpoints cannot be delivered by this confix (no function worker): ${functionName}` });
-    const { worker, db } = this.functions;
+    const worker = this.functions;
     const keep = setInterval(() => {
-      renewDeliveryLease(db, d.deliveryId, this.owner, this.leaseMs).then(
+      this.deliveries.renew(d.deliveryId, this.owner, this.leaseMs).then(
         (held) => held || this.log.warn('lost the lease of a delivery while its function ran', { deliveryId: d.deliveryId, function: functionName }),
         (err: Error) => this.log.warn('keeping a delivery lease failed', { deliveryId: d.deliveryId, err }),
       );

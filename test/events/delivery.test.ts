@@ -84,6 +84,19 @@ test('compliance and remediation events reach webhook subscriptions in their for
     assert.equal(dead[0]!.attempts.length, 2);
     assert.match(dead[0]!.lastError!, /answered 503/);
     failing = false;
+    // Disabled, a subscription gets nothing, even by hand: the delivery goes back to the dead letters, saying why.
+    const brokenSub = await svc.topics.subscription('default', 'broken');
+    await svc.topics.putSubscription({ name: 'broken', maxAttempts: 2, filter: brokenSub.filter, state: 'DISABLED', endpoint: { webhook: { url: `${base}/broken`, secret: 'a-long-enough-secret-5678' } } });
+    const sentBefore = got.filter((g) => g.path === '/broken').length;
+    await svc.deliveries.redeliver(dead.map((d) => d.deliveryId));
+    svc.deliveryWorker.wake();
+    const refused = await until('the disabled redelivery', async () => {
+      const d = await svc.deliveries.get(dead[0]!.deliveryId);
+      return d.status === 'DEAD' && d.attempts.length === 3 ? d : undefined;
+    });
+    assert.equal(refused.lastError, 'the subscription is disabled; enable it and redeliver');
+    assert.equal(got.filter((g) => g.path === '/broken').length, sentBefore, 'nothing was sent');
+    await svc.topics.putSubscription({ name: 'broken', maxAttempts: 2, filter: brokenSub.filter, endpoint: { webhook: { url: `${base}/broken`, secret: 'a-long-enough-secret-5678' } } });
     await svc.deliveries.redeliver(dead.map((d) => d.deliveryId));
     svc.deliveryWorker.wake();
     await until('the redelivery', async () => ((await svc.deliveries.get(dead[0]!.deliveryId)).status === 'DELIVERED' ? true : undefined));

@@ -18,7 +18,7 @@ const SLOW = `export async function handler(event: { n: number }) {
 test('a function slower than the delivery lease is delivered once, by the worker that claimed it', async () => {
   const leaseMs = 1000; // the function runs three leases long
   const engine = createEngine(await freshDb(), { deliveryWorker: { leaseMs, pollMs: 50 }, functionWorker: { pollMs: 50, heartbeatMs: 100 } });
-  const other = new DeliveryWorker(engine.deliveries, engine.topics, webhookPolicyFromEnv(), undefined, { leaseMs, pollMs: 50 }, { worker: engine.functionWorker, db: engine.db });
+  const other = new DeliveryWorker(engine.deliveries, engine.topics, webhookPolicyFromEnv(), undefined, { leaseMs, pollMs: 50 }, engine.functionWorker);
   try {
     await engine.functions.deploy({ name: 'slow', fileName: 'slow.ts', source: SLOW });
     await engine.topics.putSubscription({ name: 'slow', endpoint: { function: 'slow' } });

@@ -12,8 +12,7 @@ import { testService } from '../helpers/service.js';
 import { parseEstateText } from '../../src/providers/sandbox/index.js';
 import { readPolicyDocuments } from '../../src/policy/files.js';
 import { FunctionInUseError } from '../../src/functions/store.js';
-import type { Delivery } from '../../src/events/deliveries.js';
-import type { FunctionAttemptRecord } from '../../src/events/delivery-worker.js';
+import type { AttemptRecord, Delivery } from '../../src/events/deliveries.js';
 import type { Invocation } from '../../src/functions/invocations.js';
 
 const ESTATE = 'examples/estates/seed-001.yaml';
@@ -43,7 +42,7 @@ function notification(inv: Invocation): any {
 }
 
 const ruleOf = (inv: Invocation) => notification(inv).evaluationResultIdentifier.evaluationResultQualifier.configRuleName as string;
-const attemptsOf = (d: Delivery) => d.attempts as FunctionAttemptRecord[];
+const attemptsOf = (d: Delivery) => d.attempts as AttemptRecord[];
 
 test('seed 001: a public bucket is made private by the function subscribed to the MNS topic; other rules are ignored; failures retry and dead-letter', async (t) => {
   const svc = await testService({ demo: false });

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { testService } from '../helpers/service.js';
 import { parseEstateText } from '../../src/providers/sandbox/index.js';
 import { readPolicyDocuments } from '../../src/policy/files.js';
-import type { FunctionAttemptRecord } from '../../src/events/delivery-worker.js';
+import type { AttemptRecord } from '../../src/events/deliveries.js';
 
 const ESTATE = 'examples/estates/seed-002.yaml';
 const POLICY = 'examples/policies/seed-002-approved-amis.yaml';
@@ -67,7 +67,7 @@ test('seed 002: an instance from an unapproved AMI is stopped by the remediation
         const ds = await svc.deliveries.list({ topic: 'default', subscription: SUB, status: 'DELIVERED' });
         return ds.length ? ds : undefined;
       });
-      const a = d!.attempts as FunctionAttemptRecord[];
+      const a = d!.attempts as AttemptRecord[];
       const inv = await svc.invocations.get(a[0]!.invocationId!);
       assert.equal(inv.status, 'SUCCEEDED', JSON.stringify(inv.error));
       assert.deepEqual(inv.source, { type: 'subscription', id: d!.deliveryId, subscription: `default/${SUB}` });
