@@ -38,6 +38,11 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv = process.argv): Promise<number> {
+  // A reader that stopped reading (`confix get … | head`) is not an error: stop quietly, as Unix tools do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
