@@ -274,6 +274,12 @@ test('events are listed newest first, filtered, and fetched as native CloudEvent
   const badSince = await svc.api('/events?since=yesterday-ish');
   assert.equal(badSince.status, 400);
   assert.match(badSince.body.error.message, /^since: "yesterday-ish" is neither a time/);
+  // Each event names its data's schema, served as JSON Schema; the event's data validates against it.
+  const schemas = (await svc.api('/events/schemas')).body as Record<string, { type: string; required: string[] }>;
+  const schema = schemas[nonCompliant.dataschema];
+  assert.ok(schema, `the schema ${nonCompliant.dataschema} is served`);
+  assert.equal(schema.type, 'object');
+  for (const field of schema.required) assert.ok(field in nonCompliant.data, `data has ${field}`);
   const missing = await svc.api('/events/nope');
   assert.equal(missing.status, 404);
   assert.deepEqual(missing.body, { error: { code: 'EventNotFound', message: 'no event nope' } });
@@ -281,7 +287,7 @@ test('events are listed newest first, filtered, and fetched as native CloudEvent
 
 test('the OpenAPI document describes the events routes, the generated secret and not a stored one', async () => {
   const doc = (await svc.api('/openapi.json')).body;
-  for (const p of ['/topics', '/topics/{name}', '/subscriptions', '/topics/{topic}/subscriptions/{name}', '/deliveries', '/deliveries/{id}', '/deliveries/{id}/redeliver', '/deliveries/redeliver', '/events', '/events/{id}'])
+  for (const p of ['/topics', '/topics/{name}', '/subscriptions', '/topics/{topic}/subscriptions/{name}', '/deliveries', '/deliveries/{id}', '/deliveries/{id}/redeliver', '/deliveries/redeliver', '/events', '/events/schemas', '/events/{id}'])
     assert.ok(doc.paths[p], `OpenAPI documents ${p}`);
   assert.deepEqual(doc.paths['/topics'].get.tags, ['events']);
   const withSecret = doc.components.schemas.SubscriptionWithSecret;

@@ -9,7 +9,7 @@ import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
 import { errorResponses, json } from '../schemas.js';
 import { EVENT_FORMATS, type EventFormat } from '../../events/formats.js';
-import { EVENT_TYPES } from '../../events/types.js';
+import { EVENT_DATA_JSON_SCHEMAS, EVENT_TYPES } from '../../events/types.js';
 import type { Subscription } from '../../events/topics.js';
 import type { Delivery } from '../../events/deliveries.js';
 import { frequencySeconds } from '../../rules/model.js';
@@ -416,6 +416,17 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
       const events = await deps.deliveries.events({ type: q.type, subject: q.subject, since: q.since ? sinceTime(q.since) : undefined, limit: q.limit });
       return c.json({ items: events.map((e) => e.body as z.infer<typeof CloudEventSchema>) }, 200);
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/events/schemas',
+      tags: ['events'],
+      summary: "The versioned JSON Schemas (draft 2020-12) of native events' data, keyed by the URI each event names in `dataschema`",
+      responses: { 200: json(z.record(z.string(), z.record(z.string(), z.unknown())), 'Schemas') },
+    }),
+    (c) => c.json(EVENT_DATA_JSON_SCHEMAS, 200),
   );
 
   app.openapi(
