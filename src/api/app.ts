@@ -12,6 +12,8 @@ import { credentialRoutes } from './routes/credentials.js';
 import { accountRoutes } from './routes/accounts.js';
 import { functionRoutes } from './routes/functions.js';
 import { eventRoutes } from './routes/events.js';
+import { trendRoutes } from './routes/trend.js';
+import { consoleRoutes } from './console.js';
 import { json } from './schemas.js';
 import { VERSION } from '../version.js';
 
@@ -54,6 +56,7 @@ export function createApp(deps: AppDeps) {
   accountRoutes(api, deps);
   functionRoutes(api, deps);
   eventRoutes(api, deps);
+  trendRoutes(api, deps);
 
   api.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -66,9 +69,8 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => c.json({ error: { code: 'NotFound', message: `no route ${c.req.method} ${c.req.path}; the API is described at /api/v1/openapi.json` } }, 404));
   app.route('/api/v1', api);
   app.get('/openapi.json', (c) => c.redirect('/api/v1/openapi.json'));
-  app.get('/', (c) =>
-    c.json({ name: 'confix', version: VERSION, api: '/api/v1', openapi: '/api/v1/openapi.json' }),
-  );
+  // The console at / (JSON for Accept: application/json, and at /api).
+  consoleRoutes(app, () => ({ name: 'confix', version: VERSION, api: '/api/v1', openapi: '/api/v1/openapi.json', console: '/' }));
   return app;
 }
 

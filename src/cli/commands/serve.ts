@@ -44,6 +44,7 @@ async function run(o: ServeOptions, live: boolean): Promise<void> {
   const summary = await svc.inventory.summary();
   process.stdout.write(
     `confix API listening on ${svc.url}/api/v1  (OpenAPI: ${svc.url}/api/v1/openapi.json)\n` +
+      `  console: open ${svc.url}/ in a browser\n` +
       `  ${summary.total} resources recorded in ${Object.keys(summary.byAccount).length} accounts; try: npx confix get resources\n` +
       `  stop with Ctrl-C\n`,
   );

@@ -1,0 +1,350 @@
+import { useEffect, useState } from 'react';
+import { api, useApi } from '../api';
+import { A, ago, Badge, Can, ErrorBox, Field, fmtTime, href, Json, Show, Table } from '../ui';
+
+export function AccountsPage() {
+  const accounts = useApi<{ items: any[] }>('/accounts');
+  const org = useApi<any>('/organization', undefined, false);
+  const groups = useApi<{ items: any[] }>('/account-groups');
+  return (
+    <>
+      <h1>Accounts</h1>
+      <Show r={accounts}>
+        {(d) => (
+          <Table
+            rows={d.items}
+            rowKey={(a) => a.accountId}
+            cols={[
+              ['Account', (a) => a.accountId],
+              ['Name', (a) => a.name],
+              ['Regions', (a) => a.regions.join(', ')],
+              ['Resources', (a) => <A to={'#/resources'}>{a.resources}</A>],
+              ['Organization', (a) => `${a.organizationRole}${a.folderPath ? ` · ${a.folderPath}` : ''}`],
+              ['Credentials', (a) => (a.credentials ? 'stored' : 'none')],
+              ['Groups', (a) => a.groups.join(', ') || '—'],
+            ]}
+          />
+        )}
+      </Show>
+      <h2>Organization</h2>
+      {org.error ? <p className="muted">{org.error.message}</p> : <Show r={org}>{(o) => <Json value={o} label="Organization" />}</Show>}
+      <h2>Account groups</h2>
+      <Show r={groups}>
+        {(d) => (
+          <Table
+            rows={d.items}
+            empty="No account groups."
+            rowKey={(g) => g.name}
+            cols={[
+              ['Group', (g) => g.name],
+              ['Owner', (g) => g.ownerAccountId ?? g.owner ?? '—'],
+              ['Members', (g) => (g.accounts ?? g.members ?? g.accountIds ?? []).map((m: any) => (typeof m === 'string' ? m : m.accountId)).join(', ')],
+              ['Rules', (g) => (g.rules ?? []).join(', ') || '—'],
+            ]}
+          />
+        )}
+      </Show>
+    </>
+  );
+}
+
+export function ExceptionsPage() {
+  const rules = useApi<{ items: any[] }>('/rules', undefined, false);
+  const [items, setItems] = useState<any[] | undefined>();
+  const [err, setErr] = useState<unknown>();
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (!rules.data) return;
+    const withRemediation = rules.data.items.filter((r) => r.remediation);
+    Promise.all(withRemediation.map((r) => api<{ items: any[] }>(`/rules/${encodeURIComponent(r.name)}/remediation/exceptions`).then((d) => d.items.map((e) => ({ ...e, rule: r.name })))))
+      .then((all) => setItems(all.flat()))
+      .catch(setErr);
+  }, [rules.data, tick]);
+  const remove = async (e: any) => {
+    try {
+      await api(`/rules/${encodeURIComponent(e.rule)}/remediation/exceptions/${encodeURIComponent(e.resourceId)}`, { method: 'DELETE', query: { accountId: e.accountId, regionId: e.regionId, resourceType: e.resourceType } });
+      setTick((t) => t + 1);
+    } catch (x) {
+      setErr(x);
+    }
+  };
+  return (
+    <>
+      <h1>Remediation exceptions</h1>
+      <p className="muted">Resources exempted from a rule's remediation (add them with <code>confix exception add</code> or in policy files).</p>
+      <ErrorBox error={err} />
+      {items === undefined ? (
+        <ErrorBox error={rules.error} />
+      ) : (
+        <Table
+          rows={items}
+          empty="No exceptions."
+          cols={[
+            ['Rule', (e) => <A to={href('rules', e.rule)}>{e.rule}</A>],
+            ['Resource', (e) => <A to={href('resources', e.resourceId, e.accountId)}>{e.resourceId}</A>],
+            ['Reason', (e) => e.reason],
+            ['Expires', (e) => (e.expiresAt ? fmtTime(e.expiresAt) : 'never')],
+            ['Origin', (e) => e.origin ?? ''],
+            [
+              '',
+              (e) => (
+                <Can role="operator">
+                  <button type="button" onClick={() => window.confirm(`Remove the exception of ${e.resourceId} from ${e.rule}?`) && remove(e)}>
+                    Remove
+                  </button>
+                </Can>
+              ),
+            ],
+          ]}
+        />
+      )}
+    </>
+  );
+}
+
+export function EventsPage() {
+  const topics = useApi<{ items: any[] }>('/topics');
+  const subs = useApi<{ items: any[] }>('/subscriptions');
+  const [status, setStatus] = useState('DEAD');
+  const deliveries = useApi<{ items: any[] }>('/deliveries', { status, limit: 100 });
+  const events = useApi<{ items: any[] }>('/events', { limit: 30 });
+  const [err, setErr] = useState<unknown>();
+  const redeliver = async (ids: string[]) => {
+    setErr(undefined);
+    try {
+      await api('/deliveries/redeliver', { json: { ids } });
+      deliveries.reload();
+    } catch (e) {
+      setErr(e);
+    }
+  };
+  return (
+    <>
+      <h1>Events</h1>
+      <h2>Topics</h2>
+      <Show r={topics}>
+        {(d) => (
+          <Table
+            rows={d.items}
+            rowKey={(t) => t.name}
+            cols={[
+              ['Topic', (t) => t.name],
+              ['Description', (t) => t.description],
+              ['Filter', (t) => (t.filter ? <code>{JSON.stringify(t.filter)}</code> : 'every event')],
+              ['Subscriptions', (t) => t.subscriptions],
+            ]}
+          />
+        )}
+      </Show>
+      <h2>Subscriptions</h2>
+      <Show r={subs}>
+        {(d) => (
+          <Table
+            rows={d.items}
+            empty="No subscriptions."
+            rowKey={(s) => `${s.topic}/${s.name}`}
+            cols={[
+              ['Subscription', (s) => `${s.topic} / ${s.name}`],
+              ['Format', (s) => s.format],
+              ['Endpoint', (s) => (s.endpoint.type === 'webhook' ? s.endpoint.url : `function ${s.endpoint.name ?? s.endpoint.function ?? ''}`)],
+              ['State', (s) => <Badge value={s.state} />],
+              ['Dead letters', (s) => <span className={s.deadLetters ? 'text-bad' : ''}>{s.deadLetters}</span>],
+            ]}
+          />
+        )}
+      </Show>
+      <h2>Deliveries</h2>
+      <div className="filters">
+        <label>
+          Status
+          <select value={status} onChange={(e) => setStatus(e.target.value)}>
+            <option value="">any</option>
+            <option value="DEAD">DEAD (dead letters)</option>
+            <option>QUEUED</option>
+            <option>IN_PROGRESS</option>
+            <option>DELIVERED</option>
+          </select>
+        </label>
+      </div>
+      <ErrorBox error={err} />
+      <Show r={deliveries}>
+        {(d) => (
+          <>
+            {status === 'DEAD' && d.items.length > 0 && (
+              <Can role="operator">
+                <button type="button" onClick={() => redeliver(d.items.map((x) => x.deliveryId))}>
+                  Redeliver all {d.items.length} shown
+                </button>
+              </Can>
+            )}
+            <Table
+              rows={d.items}
+              empty="No deliveries."
+              rowKey={(x) => x.deliveryId}
+              cols={[
+                ['Delivery', (x) => <A to={href('deliveries', x.deliveryId)}>{x.deliveryId}</A>],
+                ['Status', (x) => <Badge value={x.status} />],
+                ['Subscription', (x) => `${x.topic} / ${x.subscription}`],
+                ['Event', (x) => x.eventType],
+                ['Attempts', (x) => x.attempts.length],
+                ['Last error', (x) => <span className="text-bad">{x.lastError ?? ''}</span>],
+                ['Created', (x) => ago(x.createdAt)],
+                [
+                  '',
+                  (x) =>
+                    x.status === 'DEAD' || x.status === 'DELIVERED' ? (
+                      <Can role="operator">
+                        <button type="button" onClick={() => redeliver([x.deliveryId])}>
+                          Redeliver
+                        </button>
+                      </Can>
+                    ) : null,
+                ],
+              ]}
+            />
+          </>
+        )}
+      </Show>
+      <h2>Recent events</h2>
+      <Show r={events}>
+        {(d) => (
+          <Table
+            rows={d.items}
+            empty="No events yet."
+            rowKey={(e) => e.id}
+            cols={[
+              ['Time', (e) => fmtTime(e.time)],
+              ['Type', (e) => e.type],
+              ['Subject', (e) => e.subject ?? ''],
+              ['Id', (e) => <code>{e.id}</code>],
+            ]}
+          />
+        )}
+      </Show>
+    </>
+  );
+}
+
+export function DeliveryPage({ id }: { id: string }) {
+  const r = useApi<any>(`/deliveries/${encodeURIComponent(id)}`);
+  return (
+    <Show r={r}>
+      {(d) => (
+        <>
+          <p className="crumbs">
+            <A to="#/events">Events</A> /
+          </p>
+          <h1>
+            Delivery {d.deliveryId} <Badge value={d.status} />
+          </h1>
+          <dl className="fields">
+            <Field label="Subscription">{`${d.topic} / ${d.subscription}`}</Field>
+            <Field label="Event">{`${d.eventType} (${d.eventId})`}</Field>
+            <Field label="Next attempt">{fmtTime(d.notBefore)}</Field>
+            <Field label="Delivered">{fmtTime(d.deliveredAt)}</Field>
+          </dl>
+          <Table<any>
+            rows={d.attempts}
+            empty="No attempts yet."
+            cols={[
+              ['#', (a) => a.attempt],
+              ['At', (a) => fmtTime(a.at)],
+              ['Outcome', (a) => (a.ok ? <Badge value="SUCCEEDED" /> : <Badge value="FAILED" />)],
+              ['HTTP status', (a) => a.statusCode ?? ''],
+              ['Error', (a) => a.error ?? ''],
+              ['Duration', (a) => `${a.durationMs} ms`],
+            ]}
+          />
+        </>
+      )}
+    </Show>
+  );
+}
+
+export function FunctionsPage() {
+  const fns = useApi<{ items: any[] }>('/functions');
+  const inv = useApi<{ items: any[] }>('/invocations', { limit: 50 });
+  return (
+    <>
+      <h1>Functions</h1>
+      <Show r={fns}>
+        {(d) => (
+          <Table
+            rows={d.items}
+            empty="No functions deployed (confix function deploy NAME --file …)."
+            rowKey={(f) => f.name}
+            cols={[
+              ['Function', (f) => <A to={href('functions', f.name)}>{f.name}</A>],
+              ['Description', (f) => f.description],
+              ['Version', (f) => f.latestVersion],
+              ['Role', (f) => f.latest.role ?? '—'],
+              ['Timeout', (f) => `${f.latest.timeoutSeconds} s`],
+              ['Updated', (f) => ago(f.updatedAt)],
+            ]}
+          />
+        )}
+      </Show>
+      <h2>Recent invocations</h2>
+      <Show r={inv}>{(d) => <Invocations items={d.items} />}</Show>
+    </>
+  );
+}
+
+function Invocations({ items }: { items: any[] }) {
+  return (
+    <Table
+      rows={items}
+      empty="No invocations."
+      rowKey={(i) => i.invocationId}
+      cols={[
+        ['Invocation', (i) => <code>{i.invocationId}</code>],
+        ['Function', (i) => `${i.functionName} v${i.version}`],
+        ['Status', (i) => <Badge value={i.status} />],
+        ['Source', (i) => (i.source.type === 'remediation' && i.source.id ? <A to={href('executions', i.source.id)}>{i.source.id}</A> : `${i.source.type}${i.source.rule ? ` ${i.source.rule}` : ''}${i.source.subscription ? ` ${i.source.subscription}` : ''}`)],
+        ['Error', (i) => (i.error ? <span className="text-bad">{`${i.error.type}: ${i.error.message}`}</span> : '')],
+        ['Duration', (i) => (i.durationMs == null ? '—' : `${Math.round(i.durationMs)} ms`)],
+        ['Created', (i) => ago(i.createdAt)],
+      ]}
+    />
+  );
+}
+
+export function FunctionPage({ name }: { name: string }) {
+  const f = useApi<any>(`/functions/${encodeURIComponent(name)}`);
+  const inv = useApi<{ items: any[] }>('/invocations', { function: name, limit: 50 });
+  const logs = useApi<{ items: any[] }>(`/functions/${encodeURIComponent(name)}/logs`, { limit: 200 });
+  return (
+    <Show r={f}>
+      {(d) => (
+        <>
+          <p className="crumbs">
+            <A to="#/functions">Functions</A> /
+          </p>
+          <h1>{d.name}</h1>
+          <p>{d.description}</p>
+          <dl className="fields">
+            <Field label="Latest version">{d.latestVersion}</Field>
+            <Field label="Role">{d.latest.role ?? '—'}</Field>
+            <Field label="Handler">{`${d.latest.fileName} · ${d.latest.handler}`}</Field>
+            <Field label="Limits">{`${d.latest.timeoutSeconds} s, ${d.latest.memoryMb} MB`}</Field>
+            <Field label="Used by">{d.usedBy.join(', ') || '—'}</Field>
+          </dl>
+          <h2>Invocations</h2>
+          <Show r={inv}>{(x) => <Invocations items={x.items} />}</Show>
+          <h2>Logs</h2>
+          <Show r={logs}>
+            {(x) =>
+              x.items.length ? (
+                <pre className="json logs" tabIndex={0} aria-label="Logs">
+                  {x.items.map((l: any) => `${l.time} ${l.level.toUpperCase().padEnd(5)} ${l.invocationId ?? ''} ${l.message}`).join('\n')}
+                </pre>
+              ) : (
+                <p className="muted">No log lines.</p>
+              )
+            }
+          </Show>
+        </>
+      )}
+    </Show>
+  );
+}
