@@ -28,6 +28,8 @@ import { FunctionStore } from './functions/store.js';
 import { InvocationStore } from './functions/invocations.js';
 import { FunctionWorker, type FunctionWorkerOptions } from './functions/worker.js';
 import { FunctionRuleRunner } from './evaluation/function-rules.js';
+import { TokenStore } from './security/tokens.js';
+import { AuditLog } from './security/audit.js';
 
 export interface Engine {
   db: Db;
@@ -53,6 +55,10 @@ export interface Engine {
   functionWorker: FunctionWorker;
   /** Runs rules judged by functions (source: { function }); attached to the evaluator. */
   functionRules: FunctionRuleRunner;
+  /** API bearer tokens (access control). */
+  tokens: TokenStore;
+  /** Who did what through the API. */
+  audit: AuditLog;
 }
 
 export interface EngineOptions {
@@ -93,7 +99,9 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   };
   const functions = new FunctionStore(db);
   const invocations = new InvocationStore(db);
-  const functionWorker = new FunctionWorker({ functions, invocations, sandbox, log: log.child({ component: 'functions' }) }, opts.functionWorker);
+  const tokens = new TokenStore(db, log.child({ component: 'tokens' }));
+  // Each invocation gets its own short-lived token for context.confix and context.cloud.
+  const functionWorker = new FunctionWorker({ functions, invocations, sandbox, tokens, log: log.child({ component: 'functions' }) }, opts.functionWorker);
   // Remediations by function invoke through the function worker and wait for the end.
   const worker = new RemediationWorker(
     { executions, exceptions, controls, rules, sandbox, recorder, evaluator, broker, homeAccount, functions, functionWorker, log: log.child({ component: 'remediation' }) },
@@ -109,6 +117,6 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const publisher = new EventPublisher(topics, deliveries, { log: log.child({ component: 'events' }), onQueued: () => deliveryWorker.wake() });
   return {
     db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker, credentials, broker, groups,
-    topics, deliveries, publisher, deliveryWorker, functions, invocations, functionWorker, functionRules,
+    topics, deliveries, publisher, deliveryWorker, functions, invocations, functionWorker, functionRules, tokens, audit: new AuditLog(db),
   };
 }

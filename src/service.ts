@@ -18,6 +18,7 @@ import { attachAutoRemediation } from './remediation/auto.js';
 import { createEngine, type Engine } from './engine.js';
 import { createLogger, type Logger } from './util/log.js';
 import { describeKeySource, loadSecretBox, type SecretBox } from './security/secret-box.js';
+import { adminTokenFile, ensureBootstrapAdmin } from './security/tokens.js';
 
 export interface ServiceOptions {
   dataDir?: string;
@@ -41,10 +42,18 @@ export interface ServiceOptions {
    */
   secretBox?: SecretBox;
   secretKeyFile?: string;
+  /**
+   * Where the first start writes the admin API token (mode 0600): this,
+   * CONFIX_ADMIN_TOKEN_FILE, or <dataDir>/admin.token (also with a PostgreSQL
+   * databaseUrl: dataDir defaults to ./.confix, next to the service's note).
+   */
+  adminTokenFile?: string;
 }
 
 export interface Service extends Engine {
   url: string;
+  /** Where the bootstrap admin token is (written on the first start only). */
+  adminTokenFile: string;
   close(): Promise<void>;
 }
 
@@ -78,11 +87,14 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const { sandbox, recorder, inventory, rules, evaluator, compliance, executions, exceptions, worker } = engine;
   let timer: NodeJS.Timeout | undefined;
   let detachAuto = () => {};
+  const tokenFile = resolve(adminTokenFile({ file: opts.adminTokenFile, dataDir }));
   const server: Server = createServer(
-    getRequestListener(createApp({ ...engine, log: log.child({ component: 'api' }) }).fetch),
+    getRequestListener(createApp({ ...engine, log: log.child({ component: 'api' }), adminTokenFile: tokenFile }).fetch),
   );
   const host = opts.host ?? '127.0.0.1';
   try {
+    // The first start (no API token at all) creates the admin token, into a file only its owner reads.
+    await ensureBootstrapAdmin(engine.tokens, tokenFile, log);
     if (opts.demo !== false && (await sandbox.listAccounts()).length === 0) {
       const text = await readFile(DEMO_ESTATE, 'utf8');
       const { raw, lineOf } = parseEstateText(text, DEMO_ESTATE);
@@ -141,6 +153,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   return {
     ...engine,
     url,
+    adminTokenFile: tokenFile,
     async close() {
       if (closed) return;
       closed = true;

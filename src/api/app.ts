@@ -12,6 +12,8 @@ import { credentialRoutes } from './routes/credentials.js';
 import { accountRoutes } from './routes/accounts.js';
 import { functionRoutes } from './routes/functions.js';
 import { eventRoutes } from './routes/events.js';
+import { accessRoutes } from './routes/access.js';
+import { accessControl } from './access-control.js';
 import { trendRoutes } from './routes/trend.js';
 import { consoleRoutes } from './console.js';
 import { json } from './schemas.js';
@@ -19,6 +21,8 @@ import { VERSION } from '../version.js';
 
 export interface AppDeps extends Engine {
   log: Logger;
+  /** Where the bootstrap admin token was written (named in 401 answers). */
+  adminTokenFile?: string;
 }
 
 export function createApp(deps: AppDeps) {
@@ -42,7 +46,8 @@ export function createApp(deps: AppDeps) {
       method: 'get',
       path: '/health',
       tags: ['system'],
-      summary: 'Liveness and what the service runs on',
+      summary: 'Liveness and what the service runs on (needs no token)',
+      security: [],
       responses: { 200: json(z.object({ status: z.literal('ok'), version: z.string(), store: z.enum(['pglite', 'postgres']) }), 'Healthy') },
     }),
     (c) => c.json({ status: 'ok' as const, version: VERSION, store: deps.db.kind }, 200),
@@ -56,17 +61,22 @@ export function createApp(deps: AppDeps) {
   accountRoutes(api, deps);
   functionRoutes(api, deps);
   eventRoutes(api, deps);
+  accessRoutes(api, deps);
   trendRoutes(api, deps);
 
   api.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'confix API', version: VERSION, description: 'Continuous cloud compliance and remediation. All routes are under /api/v1.' },
     servers: [{ url: '/api/v1' }],
+    // Every route but /health and this document needs a bearer token (README: Access control).
+    security: [{ bearer: [] }],
   });
+  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'An API token (cfx_…): confix token create, or the bootstrap admin token file' });
 
   const app = new OpenAPIHono();
   app.onError((err, c) => errorResponse(err, c, deps.log));
   app.notFound((c) => c.json({ error: { code: 'NotFound', message: `no route ${c.req.method} ${c.req.path}; the API is described at /api/v1/openapi.json` } }, 404));
+  app.use('/api/v1/*', accessControl(api, deps, { adminTokenFile: deps.adminTokenFile }));
   app.route('/api/v1', api);
   app.get('/openapi.json', (c) => c.redirect('/api/v1/openapi.json'));
   // The console at / (JSON for Accept: application/json, and at /api).

@@ -14,6 +14,7 @@ import { InvocationFinishedError, InvocationNotFoundError } from '../functions/i
 import { AccountGroupInUseError, AccountGroupNotFoundError, AccountGroupValidationError } from '../accounts/groups.js';
 import { EventConfigError, SubscriptionNotFoundError, TopicNotFoundError } from '../events/topics.js';
 import { DeliveryNotFoundError, EventNotFoundError } from '../events/deliveries.js';
+import { TokenExistsError, TokenNotFoundError, TokenValidationError } from '../security/tokens.js';
 
 /** An error the API answers with: a stable code, a status and a message for people. */
 export class ApiError extends Error {
@@ -96,6 +97,13 @@ export function errorResponse(err: unknown, c: Context, log: Logger) {
   if (err instanceof SubscriptionNotFoundError) return c.json({ error: { code: 'SubscriptionNotFound', message: err.message } } satisfies ErrorBody, 404);
   if (err instanceof DeliveryNotFoundError) return c.json({ error: { code: 'DeliveryNotFound', message: err.message } } satisfies ErrorBody, 404);
   if (err instanceof EventNotFoundError) return c.json({ error: { code: 'EventNotFound', message: err.message } } satisfies ErrorBody, 404);
+  if (err instanceof TokenValidationError)
+    return c.json(
+      { error: { code: 'InvalidRequest', message: `${err.field}: ${err.message}`, issues: [{ path: err.field, pathSegments: [err.field], message: err.message }] } } satisfies ErrorBody,
+      400,
+    );
+  if (err instanceof TokenExistsError) return c.json({ error: { code: 'TokenExists', message: err.message } } satisfies ErrorBody, 409);
+  if (err instanceof TokenNotFoundError) return c.json({ error: { code: 'TokenNotFound', message: err.message } } satisfies ErrorBody, 404);
   if (err instanceof HTTPException && err.status < 500)
     return c.json({ error: { code: 'InvalidRequest', message: err.message || 'invalid request' } } satisfies ErrorBody, err.status as ContentfulStatusCode);
   if (err instanceof SyntaxError && /JSON/.test(err.message))

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { ApiClient, resolveServiceUrl } from './client.js';
+import { ApiClient, resolveServiceUrl, resolveToken } from './client.js';
 
 export interface GlobalOptions {
   url?: string;
   json?: boolean;
+  token?: string;
 }
 
 /** The global options, from wherever on the command line they were given. */
@@ -13,7 +14,8 @@ export function globals(cmd: Command): GlobalOptions {
 
 export function client(cmd: Command): ApiClient {
   const g = cmd.optsWithGlobals() as GlobalOptions & { data?: string };
-  return new ApiClient(resolveServiceUrl(g));
+  const url = resolveServiceUrl(g);
+  return new ApiClient(url, resolveToken(g, url));
 }
 
 export function print(text: string): void {

@@ -12,12 +12,14 @@ import { functionCommands } from './commands/functions.js';
 import { credentialCommands } from './commands/credentials.js';
 import { accountCommands } from './commands/accounts.js';
 import { eventCommands } from './commands/events.js';
+import { tokenCommands } from './commands/tokens.js';
 
 export function buildProgram(): Command {
   const program = new Command('confix')
     .description('Continuous cloud compliance and automatic remediation, self-hosted')
     .version(VERSION)
     .option('--url <url>', 'the confix service (default: CONFIX_URL, the running service\'s note in .confix/, or http://127.0.0.1:8080)')
+    .option('--token <token>', 'the API token (default: CONFIX_TOKEN, or on the service\'s machine the admin token file .confix/admin.token); prefer CONFIX_TOKEN, a command line is kept in shell history')
     .option('--json', 'print JSON for scripts instead of tables')
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ showGlobalOptions: true })
@@ -32,6 +34,7 @@ export function buildProgram(): Command {
   functionCommands(program, get);
   eventCommands(program, get);
   credentialCommands(program);
+  tokenCommands(program, get);
   scanCommand(program);
   sandboxCommands(program);
   return program;

@@ -17,6 +17,7 @@ import { silentLogger, type Logger } from '../util/log.js';
 import { invoke, type FunctionCredentials, type InvocationHandle } from './runtime.js';
 import { definitionOf, type FunctionStore } from './store.js';
 import { FINAL, type Invocation, type InvocationSource, type InvocationStore } from './invocations.js';
+import type { TokenStore } from '../security/tokens.js';
 
 export interface FunctionWorkerOptions {
   /** Invocations run at once (default 4). */
@@ -27,11 +28,19 @@ export interface FunctionWorkerOptions {
   heartbeatMs?: number;
 }
 
-/** Where functions' context.confix and context.cloud send their calls. */
+/**
+ * Where functions' context.confix and context.cloud send their calls. With a
+ * TokenStore the worker mints each invocation its own operator token
+ * (fn:<function>:<invocation>, expiring with the function's timeout, revoked
+ * when it ends); a fixed `token` is used only without one.
+ */
 export interface FunctionApi {
   baseUrl: string;
   token?: string;
 }
+
+/** An invocation's token outlives the function's timeout by this much (start-up, the last call's answer). */
+const TOKEN_GRACE_MS = 60_000;
 
 /** Credentials are reused until this long before they expire. */
 const RENEW_BEFORE_MS = 5 * 60_000;
@@ -46,7 +55,7 @@ export class FunctionWorker extends EventEmitter {
   private readonly roleCache = new Map<string, Promise<FunctionCredentials & { expiration: string }>>();
 
   constructor(
-    private readonly deps: { functions: FunctionStore; invocations: InvocationStore; sandbox: SandboxCloud; log?: Logger },
+    private readonly deps: { functions: FunctionStore; invocations: InvocationStore; sandbox: SandboxCloud; tokens?: TokenStore; log?: Logger },
     opts: FunctionWorkerOptions = {},
   ) {
     super();
@@ -141,11 +150,19 @@ export class FunctionWorker extends EventEmitter {
   private async run(inv: Invocation): Promise<void> {
     const { functions, invocations } = this.deps;
     let handle: InvocationHandle;
+    let tokenId: string | undefined;
     try {
       const version = await functions.version(inv.functionName, inv.version);
       const credentials = version.role ? await this.roleCredentials(version.name, version.role) : undefined;
-      handle = invoke(definitionOf(version), { event: inv.input ?? undefined, requestId: inv.invocationId, credentials, api: this.api });
+      let api = this.api;
+      if (api && this.deps.tokens) {
+        const minted = await this.deps.tokens.mintForInvocation(inv.functionName, inv.invocationId, inv.attempt, version.timeoutSeconds * 1000 + TOKEN_GRACE_MS);
+        tokenId = minted.record.id;
+        api = { ...api, token: minted.token };
+      }
+      handle = invoke(definitionOf(version), { event: inv.input ?? undefined, requestId: inv.invocationId, credentials, api });
     } catch (err) {
+      if (tokenId) await this.revokeToken(tokenId);
       const e = err as Error & { code?: string };
       const ended = await invocations.fail(inv.invocationId, this.owner, {
         type: err instanceof SandboxError ? 'AssumeRoleFailed' : e.name || 'Error',
@@ -162,7 +179,13 @@ export class FunctionWorker extends EventEmitter {
       if (ended) this.emit('finished', ended);
     } finally {
       this.running.delete(inv.invocationId);
+      if (tokenId) await this.revokeToken(tokenId);
     }
+  }
+
+  /** The invocation's token ends with it. */
+  private async revokeToken(id: string): Promise<void> {
+    await this.deps.tokens?.revoke(id).catch((err: Error) => (this.deps.log ?? silentLogger).warn("revoking an invocation's API token failed; it expires by itself", { err }));
   }
 
   /**

@@ -141,11 +141,15 @@ describe('credentials through the API and the CLI', () => {
   const logLines: string[] = [];
   const bodies: string[] = [];
   const cliOutput: string[] = [];
+  const adminToken = () => readFileSync(svc.adminTokenFile, 'utf8').trim();
 
   async function api(path: string, init: { method?: string; json?: unknown; body?: string; contentType?: string } = {}) {
     const res = await fetch(`${svc.url}/api/v1${path}`, {
       method: init.method ?? (init.json !== undefined || init.body !== undefined ? 'POST' : 'GET'),
-      headers: init.json !== undefined || init.body !== undefined ? { 'content-type': init.contentType ?? 'application/json' } : {},
+      headers: {
+        authorization: `Bearer ${adminToken()}`,
+        ...(init.json !== undefined || init.body !== undefined ? { 'content-type': init.contentType ?? 'application/json' } : {}),
+      },
       body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
     });
     const text = await res.text();
@@ -156,7 +160,7 @@ describe('credentials through the API and the CLI', () => {
   /** The real CLI against the service, with what it is given on standard input. */
   function confix(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((ok, fail) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CONFIX_URL: '', ...opts.env };
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: adminToken(), ...opts.env };
       if (!opts.env?.CONFIX_ACCESS_KEY_SECRET) delete env.CONFIX_ACCESS_KEY_SECRET;
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', svc.url, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';

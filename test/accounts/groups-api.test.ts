@@ -21,7 +21,7 @@ let seed: any;
 async function confix(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', svc.url, ...args], {
-      env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '' },
+      env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: svc.token },
     });
     return { code: 0, stdout, stderr };
   } catch (err) {

@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'confix-cli-'));
 async function confix(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', svc.url, ...args], {
-      env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '' },
+      env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: svc.token },
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -214,7 +214,7 @@ test('exceptions from the command line: add, list, remove', async () => {
 test('approvals, the remediation detail and the pause from the command line', async () => {
   const created = await fetch(`${svc.url}/api/v1/rules`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${svc.token}` },
     body: JSON.stringify({
       name: 'sg-open-with-approval',
       source: { managed: 'sg-risky-ports-check' },

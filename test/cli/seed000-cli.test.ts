@@ -12,7 +12,7 @@ type Svc = Awaited<ReturnType<typeof testService>>;
 
 function confix(svc: Svc, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', svc.url, ...args], { env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '' } });
+    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', svc.url, ...args], { env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: svc.token } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));

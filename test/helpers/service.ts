@@ -1,12 +1,19 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDb, type Backend } from './db.js';
 import { startService, type Service } from '../../src/service.js';
 import { silentLogger, type Logger } from '../../src/util/log.js';
 
-/** A real service on a free loopback port, on a fresh store, with the demo estate unless told otherwise. */
-export async function testService(opts: { backend?: Backend; demo?: boolean; log?: Logger } = {}): Promise<Service & { api: (path: string, init?: RequestInit & { json?: unknown }) => Promise<{ status: number; body: any }> }> {
+/**
+ * A real service on a free loopback port, on a fresh store, with the demo
+ * estate unless told otherwise. `token` is its bootstrap admin token, which
+ * api() sends unless the request has its own Authorization header (or
+ * `token: null` / another token is given).
+ */
+export async function testService(opts: { backend?: Backend; demo?: boolean; log?: Logger } = {}): Promise<
+  Service & { token: string; api: (path: string, init?: RequestInit & { json?: unknown; token?: string | null }) => Promise<{ status: number; body: any }> }
+> {
   const db = await freshDb(opts.backend ?? 'pglite');
   const svc = await startService({
     db,
@@ -17,17 +24,23 @@ export async function testService(opts: { backend?: Backend; demo?: boolean; log
     log: opts.log ?? silentLogger,
   });
   const close = svc.close.bind(svc);
+  const token = readFileSync(svc.adminTokenFile, 'utf8').trim();
   return Object.assign(svc, {
+    token,
     async close() {
       await close();
       await db.close();
     },
-    async api(path: string, init: RequestInit & { json?: unknown } = {}) {
-      const { json, ...rest } = init;
+    async api(path: string, init: RequestInit & { json?: unknown; token?: string | null } = {}) {
+      const { json, token: as, ...rest } = init;
+      const bearer = as === undefined ? token : as;
+      const headers = new Headers(rest.headers);
+      if (json !== undefined) headers.set('content-type', 'application/json');
+      if (bearer !== null && !headers.has('authorization')) headers.set('authorization', `Bearer ${bearer}`);
       const res = await fetch(`${svc.url}/api/v1${path}`, {
         ...rest,
         method: rest.method ?? (json !== undefined ? 'POST' : 'GET'),
-        headers: json !== undefined ? { 'content-type': 'application/json' } : rest.headers,
+        headers,
         body: json !== undefined ? JSON.stringify(json) : rest.body,
       });
       const text = await res.text();
