@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { startService } from '../../service.js';
 import { describeStore, redactUrl } from '../../store/index.js';
@@ -45,6 +46,9 @@ async function run(o: ServeOptions, live: boolean): Promise<void> {
   process.stdout.write(
     `confix API listening on ${svc.url}/api/v1  (OpenAPI: ${svc.url}/api/v1/openapi.json)\n` +
       `  console: open ${svc.url}/ in a browser\n` +
+      (existsSync(svc.adminTokenFile)
+        ? `  API token: the admin token is in ${svc.adminTokenFile} (the CLI here finds it by itself; paste it to sign in to the console)\n`
+        : `  API token: give the CLI one with CONFIX_TOKEN (an admin makes them with \`confix token create\`)\n`) +
       `  ${summary.total} resources recorded in ${Object.keys(summary.byAccount).length} accounts; try: npx confix get resources\n` +
       `  stop with Ctrl-C\n`,
   );
