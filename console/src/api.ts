@@ -5,12 +5,12 @@ const TOKEN_KEY = 'confix.token';
 export type Role = 'viewer' | 'operator' | 'admin';
 
 /**
- * Where the console learns the token's role. Until the service answers it
- * (404: no access control yet) every caller is treated as admin; the API
- * still decides, and a refusal is shown as such.
+ * Where the console learns the token's role. Should a service not answer it
+ * (404), the console offers only what a viewer may use; the API decides in
+ * any case, and a refusal is shown as such.
  */
 export const ROLE_ENDPOINT = '/tokens/self';
-export const ROLE_WITHOUT_ENDPOINT: Role = 'admin';
+export const ROLE_WITHOUT_ENDPOINT: Role = 'viewer';
 
 export const token = {
   get: (): string | null => sessionStorage.getItem(TOKEN_KEY),
