@@ -112,8 +112,11 @@ test('seed 003: a security group opened to the world is non-compliant, fixed aut
     const r = await call('/executions?resourceId=sg-web-prod&status=SUCCEEDED');
     return r.body.items.find((e: any) => e.trigger === 'AUTOMATIC');
   });
-  // The resource page: its compliance history (NON_COMPLIANT, then COMPLIANT again), the diff that opened it, the execution.
-  await page.goto(`${svc.url}/#/resources/sg-web-prod`);
+  // Followed as a person would: from the overview's recent executions to the resource, its compliance
+  // history (NON_COMPLIANT, then COMPLIANT again), the diff that opened it, and the execution that fixed it.
+  await page.goto(`${svc.url}/#/`);
+  const recent = page.getByRole('region', { name: 'Recent executions' });
+  await recent.getByRole('link', { name: 'sg-web-prod' }).first().click();
   await page.getByRole('heading', { name: /sg-web-prod/ }).waitFor();
   const timeline = page.getByRole('list', { name: 'Configuration timeline' });
   await timeline.getByText('0.0.0.0/0').first().waitFor();
