@@ -2,13 +2,11 @@
 // on the seed 000 estate: A manages, B and C are members.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { testService } from '../helpers/service.js';
+import { cliFor } from '../helpers/cli.js';
 import { parseEstateText } from '../../src/providers/sandbox/index.js';
 
-const run = promisify(execFile);
 const SEED = 'examples/estates/seed-000.yaml';
 const A = '100931896542';
 const B = '178366182654';
@@ -18,17 +16,8 @@ const RULE = 'ecs-instance-monitor-enabled';
 let svc: Awaited<ReturnType<typeof testService>>;
 let seed: any;
 
-async function confix(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', svc.url, ...args], {
-      env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: svc.token },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** The real CLI, as a user runs it, against the test service. */
+const confix = (...args: string[]) => cliFor(svc)(...args);
 
 const put = (name: string, json: unknown) => svc.api(`/account-groups/${name}`, { method: 'PUT', json });
 const resultsOf = async (rule: string) =>

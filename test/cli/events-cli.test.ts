@@ -3,17 +3,15 @@
 // endpoint's dead letters listed and redelivered, events read back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { testService } from '../helpers/service.js';
+import { cliFor } from '../helpers/cli.js';
 import { verifySignature } from '../../src/events/webhook.js';
 
-const run = promisify(execFile);
 let svc: Awaited<ReturnType<typeof testService>>;
 let server: Server;
 let base: string;
@@ -21,17 +19,8 @@ let failing = true;
 const got: { path: string; headers: IncomingMessage['headers']; body: string }[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'confix-events-cli-'));
 
-async function confix(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', svc.url, ...args], {
-      env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: svc.token },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** The real CLI, as a user runs it, against the test service. */
+const confix = (...args: string[]) => cliFor(svc)(...args);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;

@@ -3,29 +3,17 @@
 // bad code is refused at its file and line.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { testService } from '../helpers/service.js';
+import { cliFor } from '../helpers/cli.js';
 
-const run = promisify(execFile);
 let svc: Awaited<ReturnType<typeof testService>>;
 const dir = mkdtempSync(join(tmpdir(), 'confix-fn-cli-'));
 
-/** Runs the real CLI as a user would, against the test service. */
-async function confix(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', svc.url, ...args], {
-      env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: svc.token },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** The real CLI, as a user runs it, against the test service. */
+const confix = (...args: string[]) => cliFor(svc)(...args);
 
 before(async () => {
   svc = await testService({ demo: false });

@@ -5,22 +5,13 @@
 // `confix sandbox put-policy` and see the next execution refused, naming it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { testService } from '../helpers/service.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 
 type Svc = Awaited<ReturnType<typeof testService>>;
 
-function confix(svc: Svc, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', svc.url, ...args], { env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: svc.token } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(input ?? '');
-  });
+function confix(svc: Svc, args: string[], input?: string): Promise<CliResult> {
+  return runCli(['--url', svc.url, ...args], { CONFIX_TOKEN: svc.token }, input);
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
