@@ -27,7 +27,7 @@ export function AccountsPage() {
         )}
       </Show>
       <h2>Organization</h2>
-      {org.error ? <p className="muted">{org.error.message}</p> : <Show r={org}>{(o) => <Json value={o} label="Organization" />}</Show>}
+      {org.error ? <p className="muted">{org.error.message}</p> : <Show r={org}>{(o) => <OrganizationTree org={o} />}</Show>}
       <h2>Account groups</h2>
       <Show r={groups}>
         {(d) => (
@@ -37,14 +37,63 @@ export function AccountsPage() {
             rowKey={(g) => g.name}
             cols={[
               ['Group', (g) => g.name],
-              ['Owner', (g) => g.ownerAccountId ?? g.owner ?? '—'],
-              ['Members', (g) => (g.accounts ?? g.members ?? g.accountIds ?? []).map((m: any) => (typeof m === 'string' ? m : m.accountId)).join(', ')],
-              ['Rules', (g) => (g.rules ?? []).join(', ') || '—'],
+              ['Owner', (g) => g.ownerAccountId],
+              ['Members', (g) => `${describeMembers(g.members)}: ${(g.memberAccounts ?? []).join(', ') || 'no accounts'}`],
+              ['Rules', (g) => (g.rules ?? []).map((r: string) => <A key={r} to={href('rules', r)}>{r} </A>)],
+              ['Problems', (g) => <span className="text-bad">{(g.problems ?? []).join('; ')}</span>],
             ]}
           />
         )}
       </Show>
     </>
+  );
+}
+
+interface Org {
+  managementAccount: string;
+  delegatedAdministrators: string[];
+  folders: { path: string; name: string; parentPath: string | null }[];
+  accounts: { accountId: string; name: string; folderPath: string | null }[];
+}
+
+function describeMembers(m: { accounts?: string[]; folder?: string; organization?: true } | undefined): string {
+  if (!m) return '';
+  if (m.organization) return 'the whole organization';
+  if (m.folder) return `folder ${m.folder}`;
+  return 'listed';
+}
+
+/** The resource directory as a tree: folders with their accounts, the management account and delegated administrators marked. */
+function OrganizationTree({ org }: { org: Org }) {
+  const role = (id: string) => (id === org.managementAccount ? ' [management]' : org.delegatedAdministrators.includes(id) ? ' [delegated administrator]' : '');
+  const accountsIn = (path: string | null) =>
+    org.accounts
+      .filter((a) => a.folderPath === path)
+      .map((a) => (
+        <li key={a.accountId}>
+          {a.accountId} <span className="muted">{a.name}</span>
+          <strong>{role(a.accountId)}</strong>
+        </li>
+      ));
+  const folder = (f: Org['folders'][number]) => (
+    <li key={f.path}>
+      <strong>{f.name}/</strong>
+      <ul>
+        {org.folders.filter((c) => c.parentPath === f.path).map(folder)}
+        {accountsIn(f.path)}
+      </ul>
+    </li>
+  );
+  return (
+    <ul aria-label="Organization" className="tree">
+      <li>
+        (root)
+        <ul>
+          {accountsIn(null)}
+          {org.folders.filter((f) => f.parentPath === null).map(folder)}
+        </ul>
+      </li>
+    </ul>
   );
 }
 
