@@ -18,6 +18,7 @@ import { attachAutoRemediation } from './remediation/auto.js';
 import { createEngine, type Engine } from './engine.js';
 import { createLogger, type Logger } from './util/log.js';
 import { describeKeySource, loadSecretBox, type SecretBox } from './security/secret-box.js';
+import { prune, retentionDaysFromEnv } from './store/retention.js';
 import { adminTokenFile, ensureBootstrapAdmin } from './security/tokens.js';
 
 export interface ServiceOptions {
@@ -31,6 +32,8 @@ export interface ServiceOptions {
   schedulerMs?: number;
   /** Full snapshot interval in ms (0: never). Default one hour. */
   discoveryIntervalMs?: number;
+  /** Days events and ended function invocations are kept (default CONFIX_RETENTION_DAYS, else 30); pruned hourly. */
+  retentionDays?: number;
   log?: Logger;
   /** An already open store (tests). */
   db?: Db;
@@ -86,6 +89,8 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const engine = createEngine(db, { log, secretBox });
   const { sandbox, recorder, inventory, rules, evaluator, compliance, executions, exceptions, worker } = engine;
   let timer: NodeJS.Timeout | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
+  let pruning: Promise<unknown> = Promise.resolve();
   let detachAuto = () => {};
   const tokenFile = resolve(adminTokenFile({ file: opts.adminTokenFile, dataDir }));
   const server: Server = createServer(
@@ -115,6 +120,16 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     recorder.start();
     worker.start();
     engine.deliveryWorker.start();
+    // Events and ended invocations older than the retention go, hourly (and once now).
+    const retentionDays = opts.retentionDays ?? retentionDaysFromEnv();
+    const pruneNow = () =>
+      prune(db, retentionDays).then(
+        (n) => (n.events || n.invocations ? log.info('pruned what is older than the retention', { retentionDays, ...n }) : undefined),
+        (err: Error) => log.error('pruning old events and invocations failed', { err }),
+      );
+    pruning = pruneNow();
+    pruneTimer = setInterval(() => (pruning = pruneNow()), 3_600_000);
+    pruneTimer.unref();
     const interval = opts.discoveryIntervalMs ?? 3_600_000;
     if (interval > 0) {
       timer = setInterval(() => {
@@ -130,12 +145,14 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     });
   } catch (err) {
     if (timer) clearInterval(timer);
+    if (pruneTimer) clearInterval(pruneTimer);
     evaluator.detach(recorder);
     engine.publisher.detach();
     await worker.stop();
     await engine.deliveryWorker.stop();
     await engine.functionWorker.stop();
     await recorder.stop();
+    await pruning;
     if (!opts.db) await db.close();
     unlock();
     throw err;
@@ -158,6 +175,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       if (closed) return;
       closed = true;
       if (timer) clearInterval(timer);
+      if (pruneTimer) clearInterval(pruneTimer);
       await new Promise<void>((ok) => {
         server.close(() => ok());
         server.closeAllConnections();
@@ -171,6 +189,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       await engine.publisher.idle();
       await engine.deliveryWorker.stop();
       await engine.functionWorker.stop();
+      await pruning;
       if (!opts.db) await db.close();
       rmSync(infoFile, { force: true });
       unlock();
