@@ -176,6 +176,12 @@ export class InvocationStore {
     return rows.filter((r) => r.cancel_requested).map((r) => r.invocation_id);
   }
 
+  /** Appends log lines to a running invocation (seen before it ends); the end records the whole list again. */
+  async appendLogs(id: string, owner: string, lines: LogLine[]): Promise<void> {
+    if (!lines.length) return;
+    await this.db.query(`UPDATE invocations SET logs = logs || $3::jsonb WHERE invocation_id = $1 AND lease_owner = $2 AND status = 'RUNNING'`, [id, owner, JSON.stringify(lines)]);
+  }
+
   /** Records the end, only if `owner` still holds it: an invocation ends once. */
   async finish(id: string, owner: string, r: InvocationResult): Promise<Invocation | undefined> {
     const rows = await this.db.query<Row>(

@@ -135,6 +135,8 @@ export interface InvokeOptions {
   credentials?: FunctionCredentials;
   /** Where context.confix and context.cloud send their calls: the confix service's base URL (without /api/v1); the token goes with both as a bearer. */
   api?: { baseUrl: string; token?: string; cloudBaseUrl?: string };
+  /** Told each log line kept, as it comes (the worker saves them while the invocation runs). */
+  onLog?: (line: LogLine) => void;
   /** Cap on captured log text (default 256 KiB); lines past it are counted in logsTruncated. */
   maxLogBytes?: number;
   /** Cap on the JSON of the result (default 6 MiB, as Lambda's). */
@@ -508,6 +510,7 @@ class Invocation {
     }
     this.logBytes += size;
     this.logs.push(line);
+    this.spec.opts.onLog?.(line);
   }
 }
 

@@ -14,7 +14,7 @@ import { SandboxError } from '../providers/sandbox/index.js';
 import { parseRoleArn } from '../providers/sandbox/iam/arn.js';
 import { ClaimLoop } from '../util/claim-loop.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { invoke, type FunctionCredentials, type InvocationHandle } from './runtime.js';
+import { invoke, type FunctionCredentials, type InvocationHandle, type LogLine } from './runtime.js';
 import { definitionOf, type FunctionStore } from './store.js';
 import { FINAL, type Invocation, type InvocationSource, type InvocationStore } from './invocations.js';
 import type { TokenStore } from '../security/tokens.js';
@@ -49,6 +49,8 @@ export class FunctionWorker extends EventEmitter {
   readonly owner = `${hostname()}:${process.pid}:fn-${randomBytes(3).toString('hex')}`;
   private readonly loop: ClaimLoop<Invocation>;
   private readonly running = new Map<string, InvocationHandle>();
+  /** Log lines of running invocations not saved yet (saved with each heartbeat). */
+  private readonly unsaved = new Map<string, LogLine[]>();
   private readonly leaseMs: number;
   private readonly heartbeat: NodeJS.Timeout;
   private api: FunctionApi | undefined;
@@ -144,6 +146,12 @@ export class FunctionWorker extends EventEmitter {
   private async beat(): Promise<void> {
     const ids = [...this.running.keys()];
     if (!ids.length) return;
+    // Lines so far, so `confix logs --follow` and the console show a long invocation as it runs.
+    for (const [id, lines] of this.unsaved) {
+      if (!lines.length) continue;
+      this.unsaved.set(id, []);
+      await this.deps.invocations.appendLogs(id, this.owner, lines);
+    }
     for (const id of await this.deps.invocations.renew(ids, this.owner, this.leaseMs)) this.running.get(id)?.cancel('cancelled by request');
   }
 
@@ -160,8 +168,17 @@ export class FunctionWorker extends EventEmitter {
         tokenId = minted.record.id;
         api = { ...api, token: minted.token };
       }
-      handle = invoke(definitionOf(version), { event: inv.input ?? undefined, requestId: inv.invocationId, credentials, api });
+      const unsaved: LogLine[] = [];
+      this.unsaved.set(inv.invocationId, unsaved);
+      handle = invoke(definitionOf(version), {
+        event: inv.input ?? undefined,
+        requestId: inv.invocationId,
+        credentials,
+        api,
+        onLog: (line) => this.unsaved.get(inv.invocationId)?.push(line),
+      });
     } catch (err) {
+      this.unsaved.delete(inv.invocationId);
       if (tokenId) await this.revokeToken(tokenId);
       const e = err as Error & { code?: string };
       const ended = await invocations.fail(inv.invocationId, this.owner, {
@@ -179,6 +196,7 @@ export class FunctionWorker extends EventEmitter {
       if (ended) this.emit('finished', ended);
     } finally {
       this.running.delete(inv.invocationId);
+      this.unsaved.delete(inv.invocationId);
       if (tokenId) await this.revokeToken(tokenId);
     }
   }

@@ -126,3 +126,32 @@ test('a function a subscription or rule names cannot be deleted; otherwise it go
   await assert.rejects(functions.get('echo'), FunctionNotFoundError);
   assert.deepEqual(await invocations.list({ functionName: 'echo' }), []);
 });
+
+test("a running invocation's log lines are saved as they come, and once more, whole and without repeats, at its end", async () => {
+  const { functions, invocations, functionWorker } = engine;
+  await functions.deploy({
+    name: 'chatty',
+    fileName: 'chatty.ts',
+    source: `export async function handler(_e: unknown, ctx: any) {
+  ctx.logger.info('one');
+  await new Promise((r) => setTimeout(r, 1500));
+  ctx.logger.info('two');
+  await new Promise((r) => setTimeout(r, 1500));
+  return 'done';
+}
+`,
+  });
+  const queued = await invocations.enqueue({ functionName: 'chatty', input: {} });
+  functionWorker.wake();
+  let seen: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    const now = await invocations.get(queued.invocationId);
+    seen = now.logs.map((l) => l.message);
+    if (now.status === 'RUNNING' && seen.length) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual(seen, ['one'], 'the first line is there while the function still runs');
+  const done = await functionWorker.wait(queued.invocationId);
+  assert.equal(done.status, 'SUCCEEDED');
+  assert.deepEqual(done.logs.map((l) => l.message), ['one', 'two']);
+});

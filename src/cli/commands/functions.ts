@@ -275,12 +275,13 @@ Examples:
     .description("A function's log lines across its invocations, oldest first: TIME LEVEL [invocation] message")
     .option('--since <when>', 'only lines after this: an ISO time, or a duration back from now like 10m, 2h, 7d')
     .option('--limit <n>', 'at most this many lines (the newest)', intOption('--limit', 1, 10_000), 200)
-    .option('-f, --follow', 'keep printing the lines of invocations as they end, every second, until Ctrl-C')
+    .option('-f, --follow', 'keep printing new lines of running and ending invocations, every second, until Ctrl-C')
     .addHelpText(
       'after',
       `
-Lines are recorded when their invocation ends; --follow prints each ended
-invocation's lines as it finds it. With --json: a list, or with --follow one
+Lines are saved while their invocation runs (about every half second) and
+whole when it ends; --follow prints new lines of running and ending
+invocations every second. With --json: a list, or with --follow one
 JSON object per line.
 
 Examples:
@@ -299,23 +300,31 @@ Examples:
         for (const l of items) emit(l);
         return;
       }
-      // Invocations that had ended before the first lines were read are shown by them (or are older);
-      // after that, every invocation that ends is printed once, whole.
+      // Lines are saved while an invocation runs (about every half second) and again, whole, when it ends:
+      // each invocation's lines are printed once, in order, by counting those already printed.
+      const printed = new Map<string, number>();
+      const finished = new Set<string>();
       const list = () => api.get<{ items: InvocationSummary[] }>('/invocations', { function: name, limit: 200 }).then((r) => r.items);
-      const seen = new Set((await list()).filter((i) => ENDED.includes(i.status)).map((i) => i.invocationId));
+      const before = await list();
       const { items } = await api.get<{ items: FunctionLogLine[] }>(`${path}/logs`, { since: o.since, limit: o.limit });
       for (const l of items) {
-        seen.add(l.invocationId);
+        printed.set(l.invocationId, (printed.get(l.invocationId) ?? 0) + 1);
         emit(l);
       }
+      // Ended before we looked: their lines were shown above (or are older than asked).
+      for (const i of before) if (ENDED.includes(i.status)) finished.add(i.invocationId);
       for (;;) {
         await new Promise((r) => setTimeout(r, 1000));
-        const ended = (await list()).filter((i) => ENDED.includes(i.status) && !seen.has(i.invocationId)).reverse();
-        for (const s of ended) {
-          seen.add(s.invocationId);
+        const open = (await list()).filter((i) => !finished.has(i.invocationId) && i.status !== 'QUEUED').reverse();
+        for (const s of open) {
           const i = await api.get<Invocation>(`/invocations/${encodeURIComponent(s.invocationId)}`);
-          for (const l of i.logs) emit({ ...l, invocationId: i.invocationId, version: i.version });
-          if (i.logsTruncated && !json) print(pc.dim(`… [${i.invocationId}] ${i.logsTruncated} more line${i.logsTruncated === 1 ? '' : 's'} dropped past the log cap`));
+          const from = printed.get(i.invocationId) ?? 0;
+          for (const l of i.logs.slice(from)) emit({ ...l, invocationId: i.invocationId, version: i.version });
+          printed.set(i.invocationId, Math.max(from, i.logs.length));
+          if (ENDED.includes(i.status)) {
+            finished.add(i.invocationId);
+            if (i.logsTruncated && !json) print(pc.dim(`… [${i.invocationId}] ${i.logsTruncated} more line${i.logsTruncated === 1 ? '' : 's'} dropped past the log cap`));
+          }
         }
       }
     });
