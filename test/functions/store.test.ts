@@ -155,3 +155,12 @@ test("a running invocation's log lines are saved as they come, and once more, wh
   assert.equal(done.status, 'SUCCEEDED');
   assert.deepEqual(done.logs.map((l) => l.message), ['one', 'two']);
 });
+
+test("an invocation's input and result keep their keys in the order given", async () => {
+  const { functions, functionWorker } = engine;
+  await functions.deploy({ name: 'order', fileName: 'order.js', source: 'export const handler = (e) => ({ seen: Object.keys(e).join(","), zeta: 1, alpha: 2 });\n' });
+  const done = await functionWorker.invokeAndWait({ functionName: 'order', input: { version: '0', id: 'x', 'detail-type': 'y', detail: {} }, source: { type: 'manual' } });
+  assert.equal((done.result as { seen: string }).seen, 'version,id,detail-type,detail');
+  assert.deepEqual(Object.keys(done.input as object), ['version', 'id', 'detail-type', 'detail']);
+  assert.deepEqual(Object.keys(done.result as object), ['seen', 'zeta', 'alpha']);
+});
