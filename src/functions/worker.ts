@@ -52,7 +52,6 @@ export class FunctionWorker extends EventEmitter {
   /** Log lines of running invocations not saved yet (saved with each heartbeat). */
   private readonly unsaved = new Map<string, LogLine[]>();
   private readonly leaseMs: number;
-  private readonly heartbeat: NodeJS.Timeout;
   private api: FunctionApi | undefined;
   private readonly roleCache = new Map<string, Promise<FunctionCredentials & { expiration: string }>>();
 
@@ -73,8 +72,8 @@ export class FunctionWorker extends EventEmitter {
       names: { many: 'invocations', one: 'invocation' },
       describe: (i) => ({ invocationId: i.invocationId, function: i.functionName }),
     });
-    this.heartbeat = setInterval(() => void this.beat().catch((err: Error) => log.warn('keeping invocation leases failed', { err })), opts.heartbeatMs ?? 500);
-    this.heartbeat.unref();
+    // Unref'd, and idle while nothing runs: it lives as long as the worker.
+    setInterval(() => void this.beat().catch((err: Error) => log.warn('keeping invocation leases failed', { err })), opts.heartbeatMs ?? 500).unref();
   }
 
   /** Functions reach confix's API (and the sandbox cloud's) here; set once the service listens. */
@@ -86,9 +85,22 @@ export class FunctionWorker extends EventEmitter {
     this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.heartbeat);
-    await this.loop.stop();
+  /**
+   * Stops claiming and waits for the invocations under way, keeping their
+   * leases meanwhile (so no other worker runs them twice); those still
+   * running after `graceMs` (default 30 s) are cancelled.
+   */
+  async stop(opts: { graceMs?: number } = {}): Promise<void> {
+    const late = setTimeout(() => {
+      for (const h of this.running.values()) h.cancel('the worker stopped before the invocation ended');
+    }, opts.graceMs ?? 30_000);
+    late.unref();
+    try {
+      await this.loop.stop();
+    } finally {
+      // The heartbeat stays (it does nothing while nothing runs), so a worker started again keeps its leases.
+      clearTimeout(late);
+    }
   }
 
   wake(): void {

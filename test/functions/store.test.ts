@@ -164,3 +164,26 @@ test("an invocation's input and result keep their keys in the order given", asyn
   assert.deepEqual(Object.keys(done.input as object), ['version', 'id', 'detail-type', 'detail']);
   assert.deepEqual(Object.keys(done.result as object), ['seen', 'zeta', 'alpha']);
 });
+
+test('stopping a worker keeps the leases of what it runs, and cancels what outlasts the grace', async () => {
+  const { functions, invocations, db } = engine;
+  const { createEngine: make } = await import('../../src/engine.js');
+  const other = make(db, { functionWorker: { pollMs: 50, heartbeatMs: 50, leaseMs: 300 } });
+  await functions.deploy({ name: 'long', fileName: 'long.js', source: 'export const handler = () => new Promise((r) => setTimeout(() => r("late"), 60000));\n', timeoutSeconds: 120 });
+  // The shared engine's worker must not take it: this test's worker runs it.
+  await engine.functionWorker.stop();
+  try {
+    other.functionWorker.start();
+    const q = await invocations.enqueue({ functionName: 'long', input: {} });
+    other.functionWorker.wake();
+    for (let i = 0; i < 100 && (await invocations.get(q.invocationId)).status !== 'RUNNING'; i++) await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await other.functionWorker.stop({ graceMs: 1500 });
+    const ended = await invocations.get(q.invocationId);
+    assert.equal(ended.status, 'CANCELLED', 'cancelled after the grace, by the worker that held it');
+    assert.equal(ended.attempt, 1, 'never taken by anyone else: the lease (300 ms) was kept during the grace');
+    assert.ok(Date.now() - started >= 1400 && Date.now() - started < 10_000);
+  } finally {
+    engine.functionWorker.start();
+  }
+});
