@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, useApi } from '../api';
-import { A, ago, Badge, Can, Diff, duration, ErrorBox, Field, fmtTime, href, Json, Show, Table } from '../ui';
+import { A, Badge, Can, Choice, Diff, ErrorBox, Field, Json, Show, Table, ago, duration, fmtTime, href } from '../ui';
 
 export const STATUSES = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 
@@ -35,35 +35,9 @@ export function ExecutionsPage() {
     <>
       <h1>Executions</h1>
       <form className="filters" aria-label="Filter executions" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Rule
-          <select value={rule} onChange={(e) => setRule(e.target.value)}>
-            <option value="">any</option>
-            {rules.data?.items.map((r) => (
-              <option key={r.name}>{r.name}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select value={status} onChange={(e) => setStatus(e.target.value)}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Account
-          <select value={accountId} onChange={(e) => setAccount(e.target.value)}>
-            <option value="">any</option>
-            {accounts.data?.items.map((a) => (
-              <option key={a.accountId} value={a.accountId}>
-                {a.accountId} ({a.name})
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice label="Rule" value={rule} onChange={setRule} options={(rules.data?.items ?? []).map((r) => r.name as string)} />
+        <Choice label="Status" value={status} onChange={setStatus} options={STATUSES} />
+        <Choice label="Account" value={accountId} onChange={setAccount} options={(accounts.data?.items ?? []).map((a): [string, string] => [a.accountId, `${a.accountId} (${a.name})`])} />
       </form>
       <Show r={list}>{(d) => <ExecutionTable items={d.items} />}</Show>
     </>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, useApi } from '../api';
-import { A, ago, Badge, Can, ErrorBox, Field, fmtTime, href, Json, Show, Table } from '../ui';
+import { A, Badge, Can, Choice, ErrorBox, Field, Json, Show, Table, ago, fmtTime, href } from '../ui';
 
 export function AccountsPage() {
   const accounts = useApi<{ items: any[] }>('/accounts');
@@ -204,16 +204,7 @@ export function EventsPage() {
       </Show>
       <h2>Deliveries</h2>
       <div className="filters">
-        <label>
-          Status
-          <select value={status} onChange={(e) => setStatus(e.target.value)}>
-            <option value="">any</option>
-            <option value="DEAD">DEAD (dead letters)</option>
-            <option>QUEUED</option>
-            <option>IN_PROGRESS</option>
-            <option>DELIVERED</option>
-          </select>
-        </label>
+        <Choice label="Status" value={status} onChange={setStatus} options={[['DEAD', 'DEAD (dead letters)'], 'QUEUED', 'IN_PROGRESS', 'DELIVERED']} />
       </div>
       <ErrorBox error={err} />
       <Show r={deliveries}>

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, useApi } from '../api';
-import { A, ago, Badge, Can, Diff, ErrorBox, Field, fmtTime, href, Json, Risk, Show, Table, Tabs } from '../ui';
+import { A, Badge, Can, Choice, Diff, ErrorBox, Field, Json, Risk, Show, Table, Tabs, ago, fmtTime, href } from '../ui';
 import { ExecutionTable } from './executions';
 
 export function ResourcesPage() {
@@ -23,26 +23,8 @@ export function ResourcesPage() {
           Search
           <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="id or name" />
         </label>
-        <label>
-          Type
-          <select value={resourceType} onChange={(e) => setType(e.target.value)}>
-            <option value="">any</option>
-            {types.map((t) => (
-              <option key={t}>{t}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Account
-          <select value={accountId} onChange={(e) => setAccount(e.target.value)}>
-            <option value="">any</option>
-            {accounts.data?.items.map((a) => (
-              <option key={a.accountId} value={a.accountId}>
-                {a.accountId} ({a.name})
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice label="Type" value={resourceType} onChange={setType} options={types} />
+        <Choice label="Account" value={accountId} onChange={setAccount} options={(accounts.data?.items ?? []).map((a): [string, string] => [a.accountId, `${a.accountId} (${a.name})`])} />
         <label>
           Tag (key=value)
           <input value={tag} onChange={(e) => setTag(e.target.value)} placeholder="env=prod" />
