@@ -26,7 +26,7 @@ export function buildProgram(): Command {
     .exitOverride(); // inherited by every subcommand: main() decides the exit status
   serveCommand(program);
   workerCommand(program);
-  const get = program.command('get').description('Show things: resources, accounts, the organization, account groups, rules, compliance, executions, topics, subscriptions, deliveries, events');
+  const get = program.command('get').description('Show things: resources, accounts, the organization, account groups, rules, compliance, executions, topics, subscriptions, deliveries, events, functions, invocations, the audit log');
   inventoryCommands(program, get);
   accountCommands(program, get);
   ruleCommands(program, get);

@@ -202,7 +202,7 @@ export function ruleCommands(program: Command, get: Command) {
 
   program
     .command('apply')
-    .description('Make the account groups, rules, their remediations and the remediation exceptions match policy files, then evaluate what changed')
+    .description('Make the organization, account groups, rules, their remediations and the remediation exceptions match policy files, then evaluate what changed')
     .requiredOption('-f, --file <path>', 'a policy file or a directory of them')
     .option('--prune', 'also delete rules, account groups and exceptions that came from policy files but are not declared in these')
     .action(async (o: { file: string; prune?: boolean }, cmd: Command) => {
