@@ -3,24 +3,12 @@
  * served at / with index.html for any other page path (the console routes by
  * hash, so this is only a fallback). Without a build, / says how to make one.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { extname, join, sep } from 'node:path';
+import { serveStatic } from '@hono/node-server/serve-static';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.txt': 'text/plain; charset=utf-8',
-  '.woff2': 'font/woff2',
-};
 
 /** Where the built console is: next to the compiled service (dist/console), or, running from source, ../dist/console. */
 export function findConsoleDir(explicit?: string): string | undefined {
@@ -35,35 +23,30 @@ const NOT_BUILT = `<!doctype html>
 <p>The API is at <a href="/api/v1/openapi.json">/api/v1</a>.</p></body></html>`;
 
 export function consoleRoutes(app: OpenAPIHono, info: () => Record<string, unknown>, dir = findConsoleDir()) {
-  const file = (rel: string): { body: Buffer; type: string } | undefined => {
-    if (!dir) return undefined;
-    const path = normalize(join(dir, rel));
-    if (!path.startsWith(normalize(dir + sep))) return undefined;
-    if (!existsSync(path) || !statSync(path).isFile()) return undefined;
-    return { body: readFileSync(path), type: TYPES[extname(path)] ?? 'application/octet-stream' };
-  };
-  const index = (c: Context) => {
-    const f = file('index.html');
-    if (!f) return c.html(NOT_BUILT, 200);
-    return c.body(new Uint8Array(f.body), 200, { 'content-type': f.type, 'cache-control': 'no-cache' });
+  // Scripts asking for JSON get what / always answered: where the API is.
+  const wantsJson = (c: Context) => {
+    const accept = c.req.header('accept') ?? '';
+    return accept.includes('application/json') && !accept.includes('text/html');
   };
   app.get('/api', (c) => c.json(info()));
-  app.get('/', (c) => {
-    const accept = c.req.header('accept') ?? '';
-    // Scripts asking for JSON get what / always answered: where the API is.
-    if (accept.includes('application/json') && !accept.includes('text/html')) return c.json(info());
-    return index(c);
-  });
-  app.get('/*', (c, next) => {
+  if (!dir) {
+    app.get('/', (c) => (wantsJson(c) ? c.json(info()) : c.html(NOT_BUILT, 200)));
+    return;
+  }
+  const index = serveStatic({ root: dir, path: 'index.html', onFound: (_p, c) => void c.header('cache-control', 'no-cache') });
+  // Built assets have hashed names: cached for good; everything else is checked again.
+  const files = serveStatic({ root: dir, onFound: (p, c) => void c.header('cache-control', p.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache') });
+  // index.html, or (removed since the service started) how to build it.
+  const page = async (c: Context) => (await index(c, async () => {})) ?? c.html(NOT_BUILT, 200);
+  app.get('/', async (c) => (wantsJson(c) ? c.json(info()) : page(c)));
+  app.get('/*', async (c, next) => {
     const p = c.req.path;
     if (p.startsWith('/api/') || p === '/openapi.json') return next();
-    const f = file(decodeURIComponent(p.slice(1)));
-    if (f) {
-      const immutable = p.startsWith('/assets/');
-      return c.body(new Uint8Array(f.body), 200, { 'content-type': f.type, 'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache' });
-    }
+    let missing = false;
+    const found = await files(c, async () => void (missing = true));
+    if (!missing) return found;
     // A page path (no extension) asked for by a browser: the console routes it.
-    if (!extname(p) && (c.req.header('accept') ?? '').includes('text/html')) return index(c);
+    if (!extname(p) && (c.req.header('accept') ?? '').includes('text/html')) return page(c);
     return next();
   });
 }

@@ -228,11 +228,7 @@ export class Evaluator extends EventEmitter {
       await this.ensureLoaded();
       const rule = this.compiled.find((c) => c.rule.ruleId === req.ruleId);
       if (!rule?.external) return false;
-      const k = req.key;
-      const rows = await this.db.query<SubjectRow>(`${SUBJECT_SQL} WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = $4`, [
-        k.accountId, k.regionId, k.resourceType, k.resourceId,
-      ]);
-      const s = rows[0] ? toSubject(rows[0]) : undefined;
+      const [s] = await this.subjectsOf(req.key);
       if (!s || s.deleted || Number(s.ciId) !== Number(req.ciId) || !rule.inScope(s)) return false;
       const existing = await this.existingFor([s], [rule]);
       await this.write([{ rule, subject: s, previous: existing.get(keyOf(rule.rule.ruleId, s)), verdict }], new Date());
@@ -356,12 +352,8 @@ export class Evaluator extends EventEmitter {
     return this.enqueue(async () => {
       const started = Date.now();
       await this.ensureLoaded();
-      const rows = await this.db.query<SubjectRow>(
-        `${SUBJECT_SQL} WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = $4`,
-        [key.accountId, key.regionId, key.resourceType, key.resourceId],
-      );
       const rules = this.byType.get(key.resourceType) ?? [];
-      const subjects = rows.map(toSubject);
+      const subjects = await this.subjectsOf(key);
       const existing = await this.existingFor(subjects, rules);
       const counter = { evaluations: 0 };
       const writes = this.judge(subjects, rules, existing, false, counter, { messageType: 'ConfigurationItemChangeNotification', invokedAt: new Date(started) });
@@ -369,6 +361,14 @@ export class Evaluator extends EventEmitter {
       this.handOverFunctionRequests();
       return { rules: rules.length, resources: subjects.length, evaluations: counter.evaluations, changed, closed, durationMs: Date.now() - started };
     });
+  }
+
+  /** One resource as recorded now (none when it was never recorded). */
+  private async subjectsOf(key: ResourceKey): Promise<Subject[]> {
+    const rows = await this.db.query<SubjectRow>(`${SUBJECT_SQL} WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = $4`, [
+      key.accountId, key.regionId, key.resourceType, key.resourceId,
+    ]);
+    return rows.map(toSubject);
   }
 
   /** The current result of a rule for one resource (empty when it has none). */

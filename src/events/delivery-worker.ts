@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import type { FunctionWorker } from '../functions/worker.js';
 import type { Invocation } from '../functions/invocations.js';
 import type { Logger } from '../util/log.js';
-import { ClaimLoop } from '../util/claim-loop.js';
+import { ClaimLoop, ClaimingWorker } from '../util/claim-loop.js';
 import { silentLogger } from '../util/log.js';
 import type { AttemptRecord, ClaimedDelivery, DeliveryStore } from './deliveries.js';
 import { formatEvent, type EventFormat } from './formats.js';
@@ -46,9 +46,8 @@ export function functionInput(event: ConfixEvent, format: EventFormat): unknown 
   return formatEvent(event, format, { mns: { envelope: 'simplified' } });
 }
 
-export class DeliveryWorker {
+export class DeliveryWorker extends ClaimingWorker<ClaimedDelivery> {
   readonly owner = `${hostname()}:${process.pid}:dl-${randomBytes(3).toString('hex')}`;
-  private readonly loop: ClaimLoop<ClaimedDelivery>;
   private readonly leaseMs: number;
 
   constructor(
@@ -60,6 +59,7 @@ export class DeliveryWorker {
     /** Without it, deliveries to functions fail (and are retried, then dead-lettered). */
     private readonly functions?: DeliveryFunctions,
   ) {
+    super();
     const leaseMs = (this.leaseMs = opts.leaseMs ?? 60_000);
     this.loop = new ClaimLoop<ClaimedDelivery>({
       concurrency: opts.concurrency ?? 8,
@@ -70,23 +70,6 @@ export class DeliveryWorker {
       names: { many: 'deliveries', one: 'delivery' },
       describe: (d) => ({ deliveryId: d.deliveryId }),
     });
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
-  }
-
-  wake(): void {
-    this.loop.wake();
-  }
-
-  /** Delivers everything due now and waits for it (tests, one-shot runs). */
-  drain(): Promise<void> {
-    return this.loop.drain();
   }
 
   private async deliver(d: ClaimedDelivery): Promise<void> {

@@ -142,7 +142,8 @@ export class FunctionStore {
       latest.memoryMb === d.memoryMb &&
       JSON.stringify(sortKeys(latest.env)) === JSON.stringify(sortKeys(d.env));
     if (same) {
-      if ((await this.get(d.name)).description !== d.description) await this.db.query('UPDATE functions SET description = $2, updated_at = now() WHERE name = $1', [d.name, d.description]);
+      // The description alone may change without a version.
+      await this.db.query('UPDATE functions SET description = $2, updated_at = now() WHERE name = $1 AND description <> $2', [d.name, d.description]);
       return { fn: await this.get(d.name), version: latest, created: false };
     }
     // Compiled and loaded as at a cold start (top-level code runs, briefly) before anything is kept.
@@ -173,17 +174,24 @@ export class FunctionStore {
   }
 
   async list(): Promise<FunctionInfo[]> {
-    const rows = await this.db.query<VersionRow & { description: string; latest_version: number; f_created: Date; f_updated: Date }>(
-      `SELECT ${VERSION_COLUMNS}, f.description, f.latest_version, f.created_at AS f_created, f.updated_at AS f_updated
-       FROM functions f JOIN function_versions v ON v.name = f.name AND v.version = f.latest_version ORDER BY f.name`,
-    );
-    return rows.map((r) => ({ name: r.name, description: r.description, latestVersion: r.latest_version, createdAt: new Date(r.f_created).toISOString(), updatedAt: new Date(r.f_updated).toISOString(), latest: toVersion(r) }));
+    return this.read();
   }
 
   async get(name: string): Promise<FunctionInfo> {
-    const f = (await this.list()).find((x) => x.name === name);
+    const [f] = await this.read(name);
     if (!f) throw new FunctionNotFoundError(name);
     return f;
+  }
+
+  /** Functions with their latest version's settings: all, or the one named. */
+  private async read(name?: string): Promise<FunctionInfo[]> {
+    const rows = await this.db.query<VersionRow & { description: string; latest_version: number; f_created: Date; f_updated: Date }>(
+      `SELECT ${VERSION_COLUMNS}, f.description, f.latest_version, f.created_at AS f_created, f.updated_at AS f_updated
+       FROM functions f JOIN function_versions v ON v.name = f.name AND v.version = f.latest_version
+       ${name === undefined ? '' : 'WHERE f.name = $1'} ORDER BY f.name`,
+      name === undefined ? [] : [name],
+    );
+    return rows.map((r) => ({ name: r.name, description: r.description, latestVersion: r.latest_version, createdAt: new Date(r.f_created).toISOString(), updatedAt: new Date(r.f_updated).toISOString(), latest: toVersion(r) }));
   }
 
   /** Every version, newest first (without code). */

@@ -7,12 +7,11 @@
  * every invocation it ends.
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { SandboxCloud } from '../providers/sandbox/index.js';
 import { SandboxError } from '../providers/sandbox/index.js';
 import { parseRoleArn } from '../providers/sandbox/iam/arn.js';
-import { ClaimLoop } from '../util/claim-loop.js';
+import { ClaimLoop, ClaimingWorker } from '../util/claim-loop.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { invoke, type FunctionCredentials, type InvocationHandle, type LogLine } from './runtime.js';
 import { definitionOf, type FunctionStore } from './store.js';
@@ -45,9 +44,8 @@ const TOKEN_GRACE_MS = 60_000;
 /** Credentials are reused until this long before they expire. */
 const RENEW_BEFORE_MS = 5 * 60_000;
 
-export class FunctionWorker extends EventEmitter {
+export class FunctionWorker extends ClaimingWorker<Invocation> {
   readonly owner = `${hostname()}:${process.pid}:fn-${randomBytes(3).toString('hex')}`;
-  private readonly loop: ClaimLoop<Invocation>;
   private readonly running = new Map<string, InvocationHandle>();
   /** Log lines of running invocations not saved yet (saved with each heartbeat). */
   private readonly unsaved = new Map<string, LogLine[]>();
@@ -81,16 +79,12 @@ export class FunctionWorker extends EventEmitter {
     this.api = api;
   }
 
-  start(): void {
-    this.loop.start();
-  }
-
   /**
    * Stops claiming and waits for the invocations under way, keeping their
    * leases meanwhile (so no other worker runs them twice); those still
    * running after `graceMs` (default 30 s) are cancelled.
    */
-  async stop(opts: { graceMs?: number } = {}): Promise<void> {
+  override async stop(opts: { graceMs?: number } = {}): Promise<void> {
     const late = setTimeout(() => {
       for (const h of this.running.values()) h.cancel('the worker stopped before the invocation ended');
     }, opts.graceMs ?? 30_000);
@@ -101,14 +95,6 @@ export class FunctionWorker extends EventEmitter {
       // The heartbeat stays (it does nothing while nothing runs), so a worker started again keeps its leases.
       clearTimeout(late);
     }
-  }
-
-  wake(): void {
-    this.loop.wake();
-  }
-
-  drain(): Promise<void> {
-    return this.loop.drain();
   }
 
   /**

@@ -11,7 +11,6 @@
  * the re-read, so a fix already made ends as "already compliant", never twice.
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { SandboxCloud } from '../providers/sandbox/index.js';
 import { SandboxError } from '../providers/sandbox/index.js';
@@ -20,7 +19,7 @@ import type { RuleStore } from '../rules/store.js';
 import type { Evaluator } from '../evaluation/evaluator.js';
 import { compileRule } from '../evaluation/compiled.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { ClaimLoop } from '../util/claim-loop.js';
+import { ClaimLoop, ClaimingWorker } from '../util/claim-loop.js';
 import { remediationAction } from './registry.js';
 import { resolveParameters } from './bindings.js';
 import type { ActionContext } from './types.js';
@@ -111,10 +110,9 @@ class LeaseLost extends Error {}
  * Emits 'execution' (kind, execution) when an execution starts, succeeds or
  * fails (for events; a cancelled one is not announced).
  */
-export class RemediationWorker extends EventEmitter {
+export class RemediationWorker extends ClaimingWorker<Execution> {
   readonly owner: string;
   private readonly leaseMs: number;
-  private readonly loop: ClaimLoop<Execution>;
   private readonly log: Logger;
 
   constructor(
@@ -137,28 +135,6 @@ export class RemediationWorker extends EventEmitter {
       names: { many: 'executions', one: 'execution' },
       describe: (x) => ({ executionId: x.executionId }),
     });
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  /**
-   * Stops claiming, waits for a claim already on its way to the database (what
-   * it returns is run, not lost), then for every execution under way.
-   */
-  stop(): Promise<void> {
-    return this.loop.stop();
-  }
-
-  /** Look for work now (after queueing, for instance). */
-  wake(): void {
-    this.loop.wake();
-  }
-
-  /** Claims and runs what is due, waiting for it all (tests and one-shot runs). */
-  drain(): Promise<void> {
-    return this.loop.drain();
   }
 
   /** Announces an execution's start or end to listeners (the event publisher), read fresh when it ended. */

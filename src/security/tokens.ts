@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, openSync, closeSync, writeSync, rmSyn
 import { dirname } from 'node:path';
 import type { Db } from '../store/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
+import { parseDuration } from '../util/duration.js';
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -69,15 +70,6 @@ const TOKEN = /^cfx_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
 
 /** The function worker's per-invocation tokens are named fn:<function>:<invocation>. */
 export const FUNCTION_TOKEN_PREFIX = 'fn:';
-
-/** "30d", "12h", "15m", "45s", "2w" → milliseconds; undefined when it is not one. */
-export function parseDuration(text: string): number | undefined {
-  const m = /^\s*(\d+)\s*(s|m|h|d|w)\s*$/i.exec(text);
-  if (!m) return undefined;
-  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd' | 'w'];
-  const ms = Number(m[1]) * unit;
-  return ms > 0 ? ms : undefined;
-}
 
 /**
  * An expiry given as a duration from now ("30d") or a date (ISO 8601);

@@ -5,6 +5,7 @@
  * time; a wake during a claim makes it go round once more, so freed slots are
  * not left idle until the next poll.
  */
+import { EventEmitter } from 'node:events';
 import type { Logger } from './log.js';
 
 export interface ClaimLoopOptions<T> {
@@ -105,5 +106,36 @@ export class ClaimLoop<T> {
         if (this.timer) this.wake();
       });
     this.inFlight.add(p);
+  }
+}
+
+/**
+ * A durable queue's worker (remediation executions, event deliveries,
+ * function invocations): its loop, made in the subclass's constructor, is
+ * started, stopped, woken and drained the same way for each.
+ */
+export abstract class ClaimingWorker<T> extends EventEmitter {
+  protected loop!: ClaimLoop<T>;
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /**
+   * Stops claiming, waits for a claim already on its way to the database (what
+   * it returns is run, not lost), then for everything under way.
+   */
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Look for work now (after queueing, for instance). */
+  wake(): void {
+    this.loop.wake();
+  }
+
+  /** Claims and runs what is due, waiting for it all (tests and one-shot runs). */
+  drain(): Promise<void> {
+    return this.loop.drain();
   }
 }

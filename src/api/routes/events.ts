@@ -12,7 +12,7 @@ import { EVENT_FORMATS, type EventFormat } from '../../events/formats.js';
 import { EVENT_DATA_JSON_SCHEMAS, EVENT_TYPES } from '../../events/types.js';
 import type { Subscription } from '../../events/topics.js';
 import type { Delivery } from '../../events/deliveries.js';
-import { frequencySeconds } from '../../rules/model.js';
+import { timeOrDuration } from '../time.js';
 
 const FORMATS = EVENT_FORMATS as [EventFormat, ...EventFormat[]];
 const STATUSES = ['QUEUED', 'IN_PROGRESS', 'DELIVERED', 'DEAD'] as const;
@@ -142,14 +142,6 @@ const limit = z.coerce.number().int().min(1).max(10000).optional();
 function samePath(body: Record<string, unknown>, field: string, value: string): void {
   if (body[field] !== undefined && body[field] !== value)
     throw new ApiError(400, 'InvalidRequest', `${field}: the body names "${String(body[field])}" but the path "${value}"; the path decides`);
-}
-
-/** An ISO time, or a duration back from now (7d, 12h, 30m). */
-function sinceTime(since: string): Date {
-  const secs = frequencySeconds(since);
-  const at = secs !== undefined ? new Date(Date.now() - secs * 1000) : new Date(since);
-  if (Number.isNaN(at.getTime())) throw new ApiError(400, 'InvalidRequest', `since: "${since}" is neither a time (2026-01-31T00:00:00Z) nor a duration back from now (30m, 12h, 7d)`);
-  return at;
 }
 
 export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
@@ -413,7 +405,7 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const events = await deps.deliveries.events({ type: q.type, subject: q.subject, since: q.since ? sinceTime(q.since) : undefined, limit: q.limit });
+      const events = await deps.deliveries.events({ type: q.type, subject: q.subject, since: q.since ? timeOrDuration('since', q.since, 'ago') : undefined, limit: q.limit });
       return c.json({ items: events.map((e) => e.body as z.infer<typeof CloudEventSchema>) }, 200);
     },
   );

@@ -7,7 +7,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
 import { errorResponses, json } from '../schemas.js';
-import { frequencySeconds } from '../../rules/model.js';
+import { timeOrDuration } from '../time.js';
 import { FINAL, type Invocation, type InvocationSource } from '../../functions/invocations.js';
 import type { FunctionVersion } from '../../functions/store.js';
 
@@ -128,15 +128,6 @@ const CANCEL_WAIT_MS = 5000;
 
 const withoutSource = ({ source: _s, ...v }: FunctionVersion): FunctionVersion => v;
 const summary = ({ input: _i, result: _r, logs: _l, ...rest }: Invocation) => rest;
-
-/** "2026-05-01T10:00:00Z" or a duration back from now ("10m", "2h", "7d"). */
-function parseSince(since: string | undefined): Date | undefined {
-  if (since === undefined || since === '') return undefined;
-  const secs = /^\d+\s*[smhd]$/.test(since.trim()) ? frequencySeconds(since) : undefined;
-  const d = secs !== undefined ? new Date(Date.now() - secs * 1000) : new Date(since);
-  if (Number.isNaN(d.getTime())) throw new ApiError(400, 'InvalidRequest', `since: "${since}" is neither a time (2026-05-01T10:00:00Z) nor a duration back from now (30s, 10m, 2h, 7d)`);
-  return d;
-}
 
 /** "remediation" or "remediation:ID": a source type, and optionally the one source. */
 function parseSource(source: string | undefined): { sourceType?: InvocationSource['type']; sourceId?: string } {
@@ -402,7 +393,7 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
     async (c) => {
       const { name } = c.req.valid('param');
       const q = c.req.valid('query');
-      const since = parseSince(q.since);
+      const since = q.since ? timeOrDuration('since', q.since, 'ago') : undefined;
       await deps.functions.get(name);
       return c.json({ items: await deps.invocations.logs(name, { since, limit: q.limit }) }, 200);
     },

@@ -3,7 +3,7 @@ import type { AppDeps } from '../app.js';
 import { startRemediation, startRollback } from '../../remediation/start.js';
 import { errorResponses, json, LookupQuery } from '../schemas.js';
 import { ApiError } from '../errors.js';
-import { frequencySeconds } from '../../rules/model.js';
+import { timeOrDuration } from '../time.js';
 import { allActions } from '../../remediation/registry.js';
 import { ERROR_MIN_SAMPLE, ERROR_WINDOW } from '../../remediation/controls.js';
 
@@ -311,9 +311,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       const key = await deps.inventory.resolve(body.resourceId, body);
       let expiresAt: Date | null = null;
       if (body.expires) {
-        const secs = frequencySeconds(body.expires);
-        expiresAt = secs !== undefined ? new Date(Date.now() + secs * 1000) : new Date(body.expires);
-        if (Number.isNaN(expiresAt.getTime())) throw new ApiError(400, 'InvalidRequest', `expires: "${body.expires}" is neither a time (2026-12-31T00:00:00Z) nor a duration (7d, 12h, 30m)`);
+        expiresAt = timeOrDuration('expires', body.expires, 'ahead');
         if (expiresAt <= new Date()) throw new ApiError(400, 'InvalidRequest', `expires: ${expiresAt.toISOString()} is already past`);
       }
       return c.json(await deps.exceptions.put(rule.ruleId, key, body.reason, expiresAt), 200);

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from 'commander';
 import { client, globals, print, printJson } from '../context.js';
 import { table, time } from '../format.js';
 import { intOption } from '../options.js';
-import { parseDuration } from '../../security/tokens.js';
+import { parseDuration } from '../../util/duration.js';
 
 interface TokenRecord {
   id: string;
