@@ -15,38 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { testService } from '../helpers/service.js';
 import { parseEstateText } from '../../src/providers/sandbox/index.js';
 import { readPolicyDocuments } from '../../src/policy/files.js';
+import { until } from '../helpers/wait.js';
+import { A, A_SECRET, B, C, INSTANCE_B, INSTANCE_B2, INSTANCE_C, POLICY, RULE, SEED_000, seedPolicy } from '../helpers/seed000.js';
 
 const path = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
-const SEED_000 = path('examples/estates/seed-000.yaml');
 const FUNCTION = path('examples/seed-000/install-monitoring-agent.ts');
 const POLICY_FILE = path('examples/seed-000/policy-function.yaml');
-const A = '100931896542';
-const B = '178366182654';
-const C = '139876543210';
-const A_SECRET = 'seed000-management-secret-do-not-print';
-const POLICY = 'ConfigCustomRemediationPolicy';
-const RULE = 'ecs-instance-monitor-enabled';
-const INSTANCE_B = 'i-bp1seed000memberb001';
-const INSTANCE_B2 = 'i-bp1seed000memberb002';
-const INSTANCE_C = 'i-bp1seed000outsidec01';
-
-const seedPolicy = (actions: string[]) => ({
-  Version: '1',
-  Statement: [
-    ...actions.map((a) => ({ Effect: 'Allow', Action: a, Resource: '*' })),
-    { Action: 'sts:AssumeRole', Effect: 'Allow', Resource: '*' },
-  ],
-});
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('seed 000 by function: the function assumes the member role and installs the agent; NoPermission fails it; the retry succeeds', async () => {
   const svc = await testService({ demo: false });

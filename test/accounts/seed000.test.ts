@@ -9,39 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { testService } from '../helpers/service.js';
 import { parseEstateText } from '../../src/providers/sandbox/index.js';
 import { createLogger } from '../../src/util/log.js';
+import { until } from '../helpers/wait.js';
+import { A, A_SECRET, B, C, INSTANCE_B, INSTANCE_B2, INSTANCE_C, POLICY, RULE, SEED_000, seedPolicy } from '../helpers/seed000.js';
 
-const SEED_000 = fileURLToPath(new URL('../../examples/estates/seed-000.yaml', import.meta.url));
-const A = '100931896542';
-const B = '178366182654';
-const C = '139876543210';
-const A_SECRET = 'seed000-management-secret-do-not-print';
-const POLICY = 'ConfigCustomRemediationPolicy';
-const RULE = 'ecs-instance-monitor-enabled';
-const INSTANCE_B = 'i-bp1seed000memberb001';
-const INSTANCE_B2 = 'i-bp1seed000memberb002';
-const INSTANCE_C = 'i-bp1seed000outsidec01';
-
-const seedPolicy = (actions: string[]) => ({
-  Version: '1',
-  Statement: [
-    ...actions.map((a) => ({ Effect: 'Allow', Action: a, Resource: '*' })),
-    { Action: 'sts:AssumeRole', Effect: 'Allow', Resource: '*' },
-  ],
-});
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('seed 000: cross-account remediation through an account group and assumed roles, refused and fixed by the policy, with no secret shown', async () => {
   const logLines: string[] = [];

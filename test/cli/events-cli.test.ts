@@ -3,55 +3,35 @@
 // endpoint's dead letters listed and redelivered, events read back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testService } from '../helpers/service.js';
 import { cliFor } from '../helpers/cli.js';
 import { verifySignature } from '../../src/events/webhook.js';
+import { until } from '../helpers/wait.js';
+import { webhookReceiver, type Received, type Receiver } from '../helpers/webhook.js';
 
 let svc: Awaited<ReturnType<typeof testService>>;
-let server: Server;
+let receiver: Receiver;
 let base: string;
 let failing = true;
-const got: { path: string; headers: IncomingMessage['headers']; body: string }[] = [];
+let got: Received[];
 const dir = mkdtempSync(join(tmpdir(), 'confix-events-cli-'));
 
 /** The real CLI, as a user runs it, against the test service. */
 const confix = (...args: string[]) => cliFor(svc)(...args);
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 before(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      got.push({ path: req.url ?? '', headers: req.headers, body });
-      res.statusCode = failing ? 500 : 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  receiver = await webhookReceiver(() => (failing ? 500 : 204));
+  ({ base, got } = receiver);
   process.env.CONFIX_WEBHOOK_ALLOW = '127.0.0.1';
   svc = await testService();
 });
 
 after(async () => {
   await svc.close();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await receiver.close();
   delete process.env.CONFIX_WEBHOOK_ALLOW;
 });
 

@@ -7,21 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testService } from '../helpers/service.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 
 type Svc = Awaited<ReturnType<typeof testService>>;
 
 function confix(svc: Svc, args: string[], input?: string): Promise<CliResult> {
   return runCli(['--url', svc.url, ...args], { CONFIX_TOKEN: svc.token }, input);
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 test("seed 000 through the CLI as the README shows it; the refusal after `sandbox put-policy` names the permission", async () => {

@@ -13,6 +13,7 @@ import { freshDb } from '../helpers/db.js';
 import { startService, type Service } from '../../src/service.js';
 import { silentLogger } from '../../src/util/log.js';
 import { browserMissing, ensureConsoleBuilt, launch, SCREENSHOTS } from '../helpers/browser.js';
+import { until } from '../helpers/wait.js';
 
 const missing = browserMissing();
 let svc: Service;
@@ -29,16 +30,6 @@ async function call(path: string, init: { method?: string; json?: unknown; token
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });

@@ -4,36 +4,15 @@
 // fails is retried and dead-lettered, then redelivered by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { testService } from '../helpers/service.js';
 import { verifySignature } from '../../src/events/webhook.js';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from '../helpers/wait.js';
+import { webhookReceiver } from '../helpers/webhook.js';
 
 test('compliance and remediation events reach webhook subscriptions in their formats, signed; failures dead-letter and redeliver', async () => {
   process.env.CONFIX_WEBHOOK_ALLOW = '127.0.0.1';
-  const got: { path: string; headers: IncomingMessage['headers']; body: string }[] = [];
   let failing = true;
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      got.push({ path: req.url ?? '', headers: req.headers, body });
-      res.statusCode = req.url === '/broken' && failing ? 503 : 200;
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { base, got, close } = await webhookReceiver((path) => (path === '/broken' && failing ? 503 : 200));
   const svc = await testService();
   try {
     const eb = await svc.topics.putSubscription({
@@ -102,8 +81,7 @@ test('compliance and remediation events reach webhook subscriptions in their for
     await until('the redelivery', async () => ((await svc.deliveries.get(dead[0]!.deliveryId)).status === 'DELIVERED' ? true : undefined));
   } finally {
     await svc.close();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await close();
     delete process.env.CONFIX_WEBHOOK_ALLOW;
   }
 });

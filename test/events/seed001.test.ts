@@ -14,6 +14,7 @@ import { readPolicyDocuments } from '../../src/policy/files.js';
 import { FunctionInUseError } from '../../src/functions/store.js';
 import type { AttemptRecord, Delivery } from '../../src/events/deliveries.js';
 import type { Invocation } from '../../src/functions/invocations.js';
+import { until } from '../helpers/wait.js';
 
 const ESTATE = 'examples/estates/seed-001.yaml';
 const POLICY = 'examples/seed-001/policy.yaml';
@@ -24,16 +25,6 @@ const FN = 'oss_repair_acl_trigger';
 const TOPIC = 'MNSTestConfig';
 const SUB = 'ConfigRuleNonComplianceMNSTrigger';
 const BUCKET = 'config-snapshot';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The Cloud Config notification an invocation was given (the base64 MNS message body). */
 function notification(inv: Invocation): any {

@@ -14,6 +14,7 @@ import { testService } from '../helpers/service.js';
 import { parseEstateText } from '../../src/providers/sandbox/index.js';
 import { readPolicyDocuments } from '../../src/policy/files.js';
 import type { AttemptRecord } from '../../src/events/deliveries.js';
+import { until } from '../helpers/wait.js';
 
 const ESTATE = 'examples/estates/seed-002.yaml';
 const POLICY = 'examples/policies/seed-002-approved-amis.yaml';
@@ -23,16 +24,6 @@ const FN = 'start-remediation';
 const SUB = 'approved-amis-remediation';
 const ACCOUNT = '123456789012';
 const REGION = 'eu-central-1';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('seed 002: an instance from an unapproved AMI is stopped by the remediation the subscribed function starts', async (t) => {
   const svc = await testService({ demo: false });

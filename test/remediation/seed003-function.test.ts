@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { testService } from '../helpers/service.js';
 import { parseEstateText } from '../../src/providers/sandbox/index.js';
 import { readPolicyDocuments } from '../../src/policy/files.js';
+import { until } from '../helpers/wait.js';
 
 const path = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const ESTATE = path('examples/estates/seed-003.yaml');
@@ -23,16 +24,6 @@ const REGION = 'cn-shenzhen';
 const ROLE = `acs:ram::${ACCOUNT}:role/tf-example-role-30003`;
 const RULE = 'sg-disallow-risky-ports-for-all-ips';
 const SG = (id: string) => ({ accountId: ACCOUNT, regionId: REGION, resourceType: 'ACS::ECS::SecurityGroup', resourceId: id });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('seed 003 by function: the open group loses its 0.0.0.0/0 rules, the service-managed one is skipped, all recorded', async () => {
   const svc = await testService({ demo: false });
