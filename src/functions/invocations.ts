@@ -142,16 +142,24 @@ export class InvocationStore {
   }
 
   /**
+   * Fails the running invocations whose worker's lease ran out MAX_ATTEMPTS
+   * times (RuntimeLost); answers them, so their API tokens can be revoked.
+   */
+  async failLost(): Promise<{ invocationId: string; functionName: string }[]> {
+    const rows = await this.db.query<{ invocation_id: string; function_name: string }>(
+      `UPDATE invocations SET status = 'FAILED', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+         error = jsonb_build_object('type', 'RuntimeLost', 'message', 'the worker running the invocation stopped ' || attempt || ' times before it ended')
+       WHERE status = 'RUNNING' AND lease_expires_at < now() AND attempt >= $1 RETURNING invocation_id, function_name`,
+      [MAX_ATTEMPTS],
+    );
+    return rows.map((r) => ({ invocationId: r.invocation_id, functionName: r.function_name }));
+  }
+
+  /**
    * Claims queued invocations, and running ones whose worker's lease ran out
    * (their attempt counts; past MAX_ATTEMPTS they fail instead).
    */
   async claim(owner: string, limit: number, leaseMs: number): Promise<Invocation[]> {
-    await this.db.query(
-      `UPDATE invocations SET status = 'FAILED', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
-         error = jsonb_build_object('type', 'RuntimeLost', 'message', 'the worker running the invocation stopped ' || attempt || ' times before it ended')
-       WHERE status = 'RUNNING' AND lease_expires_at < now() AND attempt >= $1`,
-      [MAX_ATTEMPTS],
-    );
     const rows = await this.db.query<Row>(
       `WITH c AS (
          SELECT invocation_id FROM invocations

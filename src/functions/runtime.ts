@@ -60,8 +60,8 @@
  * host; for untrusted tenants run this runtime inside a container or VM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -214,9 +214,14 @@ function resolvePackages(): Record<string, string> {
 /** Node 20 spells the permission model --experimental-permission; later versions --permission. */
 const PERMISSION_FLAG = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
 
+/** What an invocation's process may read: its temp directory and the allowed packages' directories. */
+function readableDirs(tmpDir: string, packages: Record<string, string>): string[] {
+  return [tmpDir, ...new Set(Object.values(packages).map((f) => dirname(f)))];
+}
+
 /** The node flags of an invocation's process: memory limits and the permission model. */
 function nodeFlags(memoryMb: number, tmpDir: string, packages: Record<string, string>): string[] {
-  const readable = [tmpDir, ...new Set(Object.values(packages).map((f) => dirname(f)))];
+  const readable = readableDirs(tmpDir, packages);
   return [
     `--max-old-space-size=${memoryMb}`,
     `--max-semi-space-size=${Math.max(1, Math.min(16, Math.floor(memoryMb / 32)))}`,
@@ -231,6 +236,100 @@ function nodeFlags(memoryMb: number, tmpDir: string, packages: Record<string, st
 
 /** How long after the deadline the watchdog inside the process kills it, should nobody else. */
 const WATCHDOG_GRACE_MS = 2000;
+
+/**
+ * What the runtime itself needs besides the function's memory (Node, the
+ * watchdog thread, the vm context: about 64 MB of data segment when idle).
+ * The process's whole data segment (RLIMIT_DATA: the V8 heap, Buffers and
+ * ArrayBuffers, thread stacks) is limited to the function's memory plus this.
+ */
+export const RUNTIME_OVERHEAD_MB = 96;
+
+/**
+ * The command that starts an invocation's process: on Linux through the
+ * shell's `ulimit -d`, so that memory outside the V8 heap is limited too (an
+ * allocation past the limit fails in the function as MemoryLimitExceeded).
+ */
+function command(memoryMb: number, args: string[]): { file: string; args: string[] } {
+  if (process.platform !== 'linux') return { file: process.execPath, args };
+  const kb = (memoryMb + RUNTIME_OVERHEAD_MB) * 1024;
+  return { file: '/bin/sh', args: ['-c', `ulimit -d ${kb} && exec "$0" "$@"`, process.execPath, ...args] };
+}
+
+/** Temp directories are named confix-fn-<pid of the service>-…, so that a later service can tell its dead predecessors' leftovers. */
+const TMP_PREFIX = 'confix-fn-';
+let swept = false;
+/**
+ * Removes the temp directories of invocations whose service died (a SIGKILL
+ * leaves them behind); directories of a live process are left alone, and
+ * unnamed ones (older versions) once they are a day old.
+ */
+export function sweepTempDirs(dir = tmpdir()): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith(TMP_PREFIX));
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    const pid = /^confix-fn-(\d+)-/.exec(name)?.[1];
+    try {
+      if (pid !== undefined) {
+        if (Number(pid) === process.pid || alive(Number(pid))) continue;
+      } else if (Date.now() - statSync(path).mtimeMs < 86_400_000) continue;
+      rmSync(path, { recursive: true, force: true, maxRetries: 2 });
+      removed++;
+    } catch {
+      /* another process tidied it first, or it is not ours */
+    }
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Longest line accepted on the channel, as a multiple of the result limit (JSON escaping of the result text). */
+const MAX_MESSAGE_FACTOR = 7;
+
+const LOG_LEVELS = new Set<string>(['debug', 'info', 'warn', 'error']);
+
+/** Why a message is not one the program writes, or undefined when it is well formed. */
+function malformed(m: unknown): string | undefined {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return 'not an object';
+  const o = m as Record<string, unknown>;
+  const str = (k: string, required = false) => (o[k] === undefined ? !required : typeof o[k] === 'string');
+  const num = (k: string) => o[k] === undefined || (typeof o[k] === 'number' && Number.isFinite(o[k]));
+  switch (o.t) {
+    case 'log':
+      return str('time', true) && typeof o.level === 'string' && LOG_LEVELS.has(o.level) && str('message', true) ? undefined : 'a bad log line';
+    case 'dropped':
+      return num('n') ? undefined : 'a bad count';
+    case 'loaded':
+      return undefined;
+    case 'done': {
+      if (typeof o.ok !== 'boolean' || !str('resultJson') || !num('n') || !num('heapMb') || !num('maxRssMb')) return 'a bad end';
+      if (o.exports !== undefined && !(Array.isArray(o.exports) && o.exports.every((x) => typeof x === 'string'))) return 'bad exports';
+      if (o.phase !== undefined && o.phase !== 'load' && o.phase !== 'handler') return 'a bad phase';
+      if (o.error !== undefined) {
+        const e = o.error as Record<string, unknown>;
+        if (typeof e !== 'object' || e === null || typeof e.type !== 'string' || typeof e.message !== 'string') return 'a bad error';
+        if ((e.code !== undefined && typeof e.code !== 'string') || (e.stack !== undefined && typeof e.stack !== 'string')) return 'a bad error';
+      }
+      return undefined;
+    }
+    default:
+      return 'an unknown kind of message';
+  }
+}
 
 interface ProgramMessage {
   t: 'log' | 'dropped' | 'loaded' | 'done';
@@ -324,6 +423,9 @@ class Invocation {
   private tmpDir?: string;
   private compiled?: CompiledCode;
   private readonly timer: NodeJS.Timeout;
+  /** Authenticates the program's messages: sent to it on stdin, never seen by the function's code. */
+  private readonly key = randomBytes(32);
+  private channelBuffer = '';
   /** The outcome, decided by the first of: the program's answer, the timeout, a cancel, the process's end. */
   private ending?: { status: InvocationStatus; fields: Partial<InvocationResult> };
   private settled = false;
@@ -363,15 +465,20 @@ class Invocation {
     const compiled = this.compiled!;
     const deadline = Math.round(Date.now() + Math.max(0, fn.timeoutSeconds * 1000 - (performance.now() - this.started)));
     const packages = resolvePackages();
+    if (!swept) {
+      swept = true;
+      sweepTempDirs();
+    }
     let child: ChildProcess;
     try {
-      this.tmpDir = realpathSync(mkdtempSync(join(tmpdir(), 'confix-fn-')));
-      child = spawn(process.execPath, [...nodeFlags(fn.memoryMb, this.tmpDir, packages), '-e', SANDBOX_PROGRAM], {
+      this.tmpDir = realpathSync(mkdtempSync(join(tmpdir(), `${TMP_PREFIX}${process.pid}-`)));
+      const cmd = command(fn.memoryMb, [...nodeFlags(fn.memoryMb, this.tmpDir, packages), '-e', SANDBOX_PROGRAM]);
+      child = spawn(cmd.file, cmd.args, {
         cwd: this.tmpDir,
         // The function's env is given to its context only: nothing here changes how node starts.
         env: fn.env?.TZ ? { TZ: fn.env.TZ } : {},
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        serialization: 'json',
+        // stdin: the invocation, then kept open (its end tells the process confix is gone); fd 3: the program's messages.
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       });
     } catch (err) {
       this.end('FAILED', { error: { type: 'RuntimeError', message: `the function's process could not be started: ${(err as Error).message}` } });
@@ -382,13 +489,19 @@ class Invocation {
     child.stderr!.setEncoding('utf8').on('data', (s: string) => {
       if (this.stderr.length < 64 * 1024) this.stderr += s;
     });
-    child.on('message', (m: ProgramMessage) => this.onMessage(m));
+    const channel = child.stdio[3] as NodeJS.ReadableStream;
+    channel.setEncoding('utf8');
+    channel.on('data', (s: string) => this.onChannel(s));
+    channel.on('error', () => undefined); // the process's end says what happened
+    child.stdin!.on('error', () => undefined); // written to a process that already ended
     child.on('error', (err) => this.end('FAILED', { error: { type: 'RuntimeError', message: `the function's process failed: ${err.message}` } }));
     child.on('close', (code, signal) => {
       this.end('FAILED', this.exitError(code, signal));
       this.settle();
     });
-    child.send({
+    const setup = {
+      key: this.key.toString('hex'),
+      readable: readableDirs(this.tmpDir, packages),
       code: compiled.code,
       fileName: fn.fileName,
       tmpDir: this.tmpDir,
@@ -416,12 +529,62 @@ class Invocation {
       packages,
       maxLogBytes: this.maxLogBytes,
       maxLineChars: MAX_LINE_CHARS,
+    };
+    child.stdin!.write(`${JSON.stringify(setup)}\n`);
+  }
+
+  /**
+   * Lines from the program's channel: each `<hex MAC> <json>`. A line the
+   * program did not write (the function's code can write to the descriptor
+   * too), a malformed one or one past the size limit fails the invocation;
+   * nothing that arrives here can throw in the service.
+   */
+  private onChannel(chunk: string): void {
+    if (this.ending) return;
+    this.channelBuffer += chunk;
+    const max = (this.spec.opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES) * MAX_MESSAGE_FACTOR + 64 * 1024;
+    let nl: number;
+    while (!this.ending && (nl = this.channelBuffer.indexOf('\n')) >= 0) {
+      const line = this.channelBuffer.slice(0, nl);
+      this.channelBuffer = this.channelBuffer.slice(nl + 1);
+      const why = this.acceptLine(line);
+      if (why) return this.protocolViolation(why);
+    }
+    if (this.channelBuffer.length > max) this.protocolViolation(`a message longer than ${max} characters`);
+  }
+
+  /** Handles one channel line; answers why it was refused, if it was. */
+  private acceptLine(line: string): string | undefined {
+    const space = line.indexOf(' ');
+    if (space !== 64) return 'a message without the runtime\'s signature';
+    const json = line.slice(space + 1);
+    const want = createHmac('sha256', this.key).update(json).digest();
+    const got = Buffer.from(line.slice(0, space), 'hex');
+    if (got.length !== want.length || !timingSafeEqual(got, want)) return 'a message the runtime did not sign';
+    let m: unknown;
+    try {
+      m = JSON.parse(json);
+    } catch {
+      return 'a message that is not JSON';
+    }
+    const bad = malformed(m);
+    if (bad) return bad;
+    this.onMessage(m as ProgramMessage);
+    return undefined;
+  }
+
+  private protocolViolation(why: string): void {
+    this.end('FAILED', {
+      error: {
+        type: 'RuntimeProtocolViolation',
+        message: `the function's process wrote to the runtime's channel what the runtime did not send (${why}); the invocation is failed and its messages are not trusted`,
+      },
     });
   }
 
   /** Why the process ended when it did not say it had finished. */
   private exitError(code: number | null, signal: NodeJS.Signals | null): Partial<InvocationResult> {
-    if ((signal === 'SIGABRT' || code === 134) && /heap out of memory|Allocation failed|Reached heap limit/i.test(this.stderr))
+    if ((signal === 'SIGABRT' || signal === 'SIGSEGV' || signal === 'SIGTRAP' || code === 134) && /out of memory|Allocation failed|Reached heap limit|Failed to reserve|Cannot allocate/i.test(this.stderr))
       return { error: { type: 'MemoryLimitExceeded', message: `the function exceeded its memory limit of ${this.spec.fn.memoryMb} MB and was stopped` } };
     const last = this.stderr.trim().split('\n').slice(-5).join('\n');
     return {
@@ -459,7 +622,14 @@ class Invocation {
           this.end('FAILED', { error: { type: 'ResultTooLarge', message: `the handler's result is ${size} bytes of JSON, more than the ${max} allowed` }, ...memory });
           return;
         }
-        this.end('SUCCEEDED', { ...(m.resultJson !== undefined ? { result: JSON.parse(m.resultJson) as unknown } : {}), ...memory });
+        let result: unknown;
+        try {
+          result = m.resultJson === undefined ? undefined : (JSON.parse(m.resultJson) as unknown);
+        } catch {
+          this.protocolViolation('a result that is not JSON');
+          return;
+        }
+        this.end('SUCCEEDED', { ...(m.resultJson !== undefined ? { result } : {}), ...memory });
         return;
       }
     }
@@ -490,6 +660,9 @@ class Invocation {
   }
 
   private userError(e: { name?: string; type?: string; message?: string; code?: unknown; stack?: string }, fallback: string): InvocationError {
+    // An allocation refused by the process's memory limit (RLIMIT_DATA): V8 throws it as a RangeError in the function.
+    if ((e.type ?? e.name) === 'RangeError' && /^Array buffer allocation failed$|^Cannot allocate memory/.test(e.message ?? ''))
+      return { type: 'MemoryLimitExceeded', message: `the function exceeded its memory limit of ${this.spec.fn.memoryMb} MB (an allocation of memory outside the JavaScript heap was refused: ${e.message})` };
     const out: InvocationError = { type: e.type ?? e.name ?? 'Error', message: e.message || fallback };
     if (e.code !== undefined && e.code !== null && typeof e.code !== 'object') out.code = String(e.code);
     if (e.stack && this.compiled) out.stack = mapStack(e.stack, this.compiled);

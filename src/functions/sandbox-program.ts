@@ -2,27 +2,43 @@
  * The program each invocation's process runs (`node -e`, so it works the same
  * under tsx, from the compiled dist/ and from the CLI: no file to find next to
  * this module). runtime.ts starts it with the permission model on, the
- * function's memory limit, an empty environment and a private temp directory
- * as its working directory, and sends it one IPC message: the compiled code
- * and the invocation.
+ * function's memory limits, an empty environment and a private temp directory
+ * as its working directory, and writes it one line on stdin: the compiled code
+ * and the invocation, with a per-invocation key.
+ *
+ * ## The channel back to confix
+ *
+ * Messages go back on fd 3, a plain pipe (not Node's IPC channel: the
+ * parent's IPC parser throws on a malformed message, in the service's own
+ * process). A file descriptor cannot be hidden from code in the same process
+ * (`fs.writeSync(3, …)` reaches it), so every line is authenticated instead:
+ *   <hex HMAC-SHA256(key, json)> <json>\n
+ * The key arrives on stdin before the function's code is loaded, is kept in
+ * this program's closure only, and is never in the environment, argv, a file
+ * or the function's context. runtime.ts fails the invocation on any line whose
+ * MAC or shape is wrong: a function cannot forge a result, a log line or an
+ * end, and cannot harm the service by writing garbage. The messages:
+ *   { t: 'log', time, level, message }   { t: 'dropped', n }   { t: 'loaded' }
+ *   { t: 'done', ok: true, resultJson?, exports?, heapMb, maxRssMb }
+ *   { t: 'done', ok: false, phase: 'load' | 'handler', error: { type, message, code?, stack? }, heapMb, maxRssMb }
+ * stdin stays open: its end means confix is gone, and the process removes its
+ * temp directory and exits.
  *
  * It starts a watchdog thread that kills the process shortly after the
  * deadline (so an endless loop cannot outlive a confix that died), builds a
  * fresh vm context with a curated global (console, a process whose env is the
  * function's env, timers, fetch and the web globals, a require limited to an
- * allow-list), evaluates the code there, calls the handler and sends back log
- * lines as they happen and one final message:
- *   { t: 'log', time, level, message }   { t: 'dropped', n }   { t: 'loaded' }
- *   { t: 'done', ok: true, resultJson?, exports?, heapMb, maxRssMb }
- *   { t: 'done', ok: false, phase: 'load' | 'handler', error: { type, message, code?, stack? }, heapMb, maxRssMb }
+ * allow-list), evaluates the code there and calls the handler.
  *
  * Before the function's code runs, the process's own realm is hardened:
  * Function.prototype.constructor (and its async/generator kin) is removed, so
  * the usual escape from a vm context (someHostObject.constructor.constructor
- * ('return process')()) finds nothing to call, and process.binding,
+ * ('return process')()) finds nothing to call; process.binding,
  * _linkedBinding, dlopen, getBuiltinModule, kill and abort are removed from
- * the real process object. See runtime.ts for what the whole does and does
- * not protect against.
+ * the real process object; and fs.realpathSync, which Node 20's permission
+ * model does not check (it would tell whether any path exists and where links
+ * point), refuses paths outside the readable directories. See runtime.ts for
+ * what the whole does and does not protect against.
  *
  * Keep it plain ES2022 without template literals: it is a String.raw literal.
  */
@@ -31,18 +47,51 @@ const vm = require('node:vm');
 const util = require('node:util');
 const v8 = require('node:v8');
 const { Worker } = require('node:worker_threads');
+const { createHmac } = require('node:crypto');
+const fs = require('node:fs');
+const pathModule = require('node:path');
+const net = require('node:net');
 
 let finished = false;
-const post = (m) => {
+let tmpDirToRemove;
+// confix went away (stdin ended): tidy up, nothing to report to.
+function gone() {
   try {
-    process.send(m);
-  } catch (e) {
-    /* the parent is gone */
+    if (tmpDirToRemove) fs.rmSync(tmpDirToRemove, { recursive: true, force: true });
+  } finally {
+    process.exit(1);
   }
-};
-// confix went away: nothing to report to.
-process.on('disconnect', () => process.exit(1));
-process.once('message', start);
+}
+let post = () => {};
+let input = '';
+let started = false;
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  if (started) return;
+  input += chunk;
+  const nl = input.indexOf('\n');
+  if (nl < 0) return;
+  started = true;
+  const d = JSON.parse(input.slice(0, nl));
+  input = '';
+  const key = Buffer.from(d.key, 'hex');
+  delete d.key;
+  const out = new net.Socket({ fd: 3, readable: false, writable: true });
+  out.on('error', gone);
+  post = (m) => {
+    let json;
+    try {
+      json = JSON.stringify(m);
+    } catch (e) {
+      json = JSON.stringify({ t: 'done', ok: false, phase: 'handler', error: { type: 'RuntimeError', message: 'a message could not be encoded: ' + String(e && e.message) } });
+    }
+    out.write(createHmac('sha256', key).update(json).digest('hex') + ' ' + json + '\n');
+  };
+  tmpDirToRemove = d.tmpDir;
+  start(d);
+});
+process.stdin.on('end', gone);
+process.stdin.on('error', gone);
 
 function start(d) {
   // The watchdog: a thread of its own, so it fires even while the function loops.
@@ -116,6 +165,24 @@ function start(d) {
   function compile() {
     return vm.compileFunction(d.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: d.fileName, parsingContext: context });
   }
+
+  // Node 20's permission model does not check the JavaScript fs.realpathSync (its
+  // lstat calls bypass it): refuse what the model would refuse, paths outside the readable directories.
+  const readable = d.readable.map((p) => pathModule.resolve(p));
+  const realpathSync = fs.realpathSync;
+  const checkedRealpathSync = function (p, options) {
+    const resolved = pathModule.resolve(typeof p === 'string' ? p : Buffer.isBuffer(p) ? p.toString() : p instanceof URL ? require('node:url').fileURLToPath(p) : String(p));
+    if (!readable.some((r) => resolved === r || resolved.startsWith(r + pathModule.sep))) {
+      const e = new Error('Access to this API has been restricted');
+      e.code = 'ERR_ACCESS_DENIED';
+      e.permission = 'FileSystemRead';
+      e.resource = resolved;
+      throw e;
+    }
+    return realpathSync(p, options);
+  };
+  checkedRealpathSync.native = realpathSync.native;
+  Object.defineProperty(fs, 'realpathSync', { value: checkedRealpathSync, writable: false, configurable: false });
 
   // Hardening of the process's own realm, now that the runtime has what it needs.
   for (const p of [Function.prototype, Object.getPrototypeOf(async function () {}), Object.getPrototypeOf(function* () {}), Object.getPrototypeOf(async function* () {})])

@@ -64,7 +64,11 @@ export class FunctionWorker extends ClaimingWorker<Invocation> {
     this.loop = new ClaimLoop<Invocation>({
       concurrency: opts.concurrency ?? 4,
       pollMs: opts.pollMs ?? 500,
-      claim: (room) => deps.invocations.claim(this.owner, room, this.leaseMs),
+      claim: async (room) => {
+        // Invocations whose worker died for the last time: their tokens go now, not when they expire.
+        for (const lost of await deps.invocations.failLost()) await this.revokeTokensOf(lost.functionName, lost.invocationId);
+        return deps.invocations.claim(this.owner, room, this.leaseMs);
+      },
       run: (i) => this.run(i),
       log,
       names: { many: 'invocations', one: 'invocation' },
@@ -160,6 +164,8 @@ export class FunctionWorker extends ClaimingWorker<Invocation> {
     try {
       const version = await functions.version(inv.functionName, inv.version);
       const credentials = version.role ? await this.roleCredentials(version.name, version.role) : undefined;
+      // Taken up after its worker died (a killed service): the earlier attempts' tokens end now.
+      if (inv.attempt > 1) await this.revokeTokensOf(inv.functionName, inv.invocationId);
       let api = this.api;
       if (api && this.deps.tokens) {
         const minted = await this.deps.tokens.mintForInvocation(inv.functionName, inv.invocationId, inv.attempt, version.timeoutSeconds * 1000 + TOKEN_GRACE_MS);
@@ -197,6 +203,12 @@ export class FunctionWorker extends ClaimingWorker<Invocation> {
       this.unsaved.delete(inv.invocationId);
       if (tokenId) await this.revokeToken(tokenId);
     }
+  }
+
+  private async revokeTokensOf(functionName: string, invocationId: string): Promise<void> {
+    await this.deps.tokens
+      ?.revokeForInvocation(functionName, invocationId)
+      .catch((err: Error) => (this.deps.log ?? silentLogger).warn("revoking a lost invocation's API tokens failed; they expire by themselves", { err, invocationId }));
   }
 
   /** The invocation's token ends with it. */

@@ -199,6 +199,19 @@ export class TokenStore {
     return toRecord(rows[0]!);
   }
 
+  /**
+   * Revokes every token minted for an invocation, all attempts: its process
+   * or its worker died before revoking its own (a killed service, say).
+   */
+  async revokeForInvocation(functionName: string, invocationId: string): Promise<number> {
+    const name = `${FUNCTION_TOKEN_PREFIX}${functionName}:${invocationId}`.slice(0, 128);
+    const rows = await this.db.query(
+      `UPDATE api_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND (name = $1 OR name LIKE $2) RETURNING id`,
+      [name, `${name.replace(/[\\%_]/g, '\\$&')}:%`],
+    );
+    return rows.length;
+  }
+
   async count(): Promise<number> {
     const [r] = await this.db.query<{ n: number | string }>('SELECT count(*) AS n FROM api_tokens');
     return Number(r?.n ?? 0);
