@@ -30,7 +30,16 @@
  *   processes is refused by Node itself, whatever the code does.
  * - Memory: --max-old-space-size is the function's memory setting (plus a
  *   small young generation); past it V8 ends the process (FAILED,
- *   "exceeded its memory limit of N MB").
+ *   "exceeded its memory limit of N MB"). On Linux the process's whole data
+ *   segment (RLIMIT_DATA: heap, Buffers, ArrayBuffers, thread stacks) is
+ *   limited to the memory setting plus RUNTIME_OVERHEAD_MB for Node itself,
+ *   so an allocation outside the heap past it is refused, and the function
+ *   fails with MemoryLimitExceeded.
+ * - The channel: the process reports on fd 3, a plain pipe, every line
+ *   signed with a per-invocation key given on stdin (see sandbox-program.ts).
+ *   The code can write to the descriptor, but not sign: a forged or
+ *   malformed line fails that invocation (RuntimeProtocolViolation), and
+ *   nothing it writes is parsed by anything that can throw in confix.
  * - Time: a wall-clock timer kills the process at the deadline, even in a
  *   synchronous endless loop (TIMED_OUT); `cancel()` kills it too (CANCELLED).
  *   A watchdog thread inside the process kills it shortly after the deadline
@@ -54,9 +63,9 @@
  * or Node bug, a hole in the experimental permission model or a way back to
  * the process's realm we did not close would give code what that user can
  * do outside the file system rules. The network is not restricted: fetch
- * reaches any address the host can, internal ones included. Memory outside
- * the V8 heap (large Buffers and ArrayBuffers) is bounded by nothing but the
- * host. Run only code from people who may already run code on the confix
+ * reaches any address the host can, internal ones included. CPU is bounded by
+ * the timeout only. Outside Linux, memory outside the V8 heap is not
+ * limited. Run only code from people who may already run code on the confix
  * host; for untrusted tenants run this runtime inside a container or VM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
