@@ -9,8 +9,12 @@
  *    and times how long until sg-disallow-risky-ports-for-all-ips says
  *    COMPLIANT again, through detection, automatic queueing and the worker.
  * 2. bulk remediation: an estate of N resources all non-compliant under one
- *    rule, queued at once with startRemediation (allNonCompliant) and drained
- *    by the worker; remediations per second, outcomes, results afterwards.
+ *    rule, queued at once by turning the rule's remediation to AUTO_EXECUTION
+ *    (--bulk-start automatic, the default) or with startRemediation
+ *    (allNonCompliant; --bulk-start manual), and drained by the worker within
+ *    the rule's controls (--bulk-concurrency, --bulk-per-minute); remediations
+ *    per second, the most in progress at once and started in a minute,
+ *    outcomes, results afterwards.
  *
  * Both phases set the rule's execution controls out of the way, so they
  * measure the machinery, not the throttle. The bulk drain stops after
@@ -48,6 +52,9 @@ export const remediationOptions = {
   'mass-type': { type: 'string', default: 'bucket' },
   'worker-concurrency': { type: 'string', default: '16' },
   'drain-seconds': { type: 'string', default: '180' },
+  'bulk-start': { type: 'string', default: 'automatic' },
+  'bulk-concurrency': { type: 'string', default: '1000' },
+  'bulk-per-minute': { type: 'string', default: '100000' },
   seed: { type: 'string', default: '1' },
   json: { type: 'boolean', default: false },
 } as const satisfies ParseArgsConfig['options'];
@@ -78,6 +85,11 @@ export interface RemediationBenchOptions {
   workerConcurrency: number;
   /** Stop draining after this long (0: until every execution has finished). */
   drainSeconds: number;
+  /** How the bulk is started: the rule turned to AUTO_EXECUTION over what is non-compliant, or remediate --all-non-compliant. */
+  bulkStart: 'automatic' | 'manual';
+  /** The bulk rule's execution controls (defaults out of the way of the measurement). */
+  bulkConcurrency: number;
+  bulkPerMinute: number;
   seed: number;
 }
 
@@ -88,6 +100,7 @@ export function parseRemediationArgs(args: string[]): RemediationBenchOptions & 
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min} (got "${s}")`);
     return n;
   };
+  if (v['bulk-start'] !== 'automatic' && v['bulk-start'] !== 'manual') throw new Error(`--bulk-start must be automatic or manual (got "${v['bulk-start']}")`);
   if (!(v['mass-type'] in MASS_TYPES)) throw new Error(`--mass-type must be one of ${Object.keys(MASS_TYPES).join(', ')} (got "${v['mass-type']}")`);
   return {
     resources: int('resources', v.resources, 1),
@@ -98,6 +111,9 @@ export function parseRemediationArgs(args: string[]): RemediationBenchOptions & 
     massType: v['mass-type'] as MassType,
     workerConcurrency: int('worker-concurrency', v['worker-concurrency'], 1),
     drainSeconds: int('drain-seconds', v['drain-seconds'], 0),
+    bulkStart: v['bulk-start'] as 'automatic' | 'manual',
+    bulkConcurrency: int('bulk-concurrency', v['bulk-concurrency'], 1),
+    bulkPerMinute: int('bulk-per-minute', v['bulk-per-minute'], 1),
     seed: int('seed', v.seed, 0),
     json: v.json,
   };
@@ -141,6 +157,11 @@ export interface RemediationBenchResult {
     action: string;
     executionControls: typeof BULK_CONTROLS;
     workerConcurrency: number;
+    /** automatic: the rule turned to AUTO_EXECUTION queued them; manual: remediate --all-non-compliant. */
+    start: 'automatic' | 'manual';
+    /** The most executions seen in progress at once (sampled every half second), and the most started within any 60 s: both within the controls. */
+    peakInProgress: number;
+    maxStartedInAMinute: number;
     queued: number;
     notQueued: number;
     queueSeconds: number;
@@ -252,7 +273,7 @@ async function openEngine(workerConcurrency: number) {
     engine,
     /** As startService after its initial snapshot and evaluation: automatic remediation, the change feed, the worker. */
     start() {
-      detachAuto = attachAutoRemediation(engine.evaluator, { rules: engine.rules, executions: engine.executions, exceptions: engine.exceptions, worker: engine.worker });
+      detachAuto = attachAutoRemediation(engine.evaluator, engine);
       engine.recorder.start();
       engine.worker.start();
       started = true;
@@ -458,7 +479,8 @@ async function bulk(o: RemediationBenchOptions): Promise<RemediationBenchResult[
   const { db, sandbox, recorder, rules, evaluator, executions } = engine;
   try {
     t = performance.now();
-    await prepare(engine, estate, seedPolicies(m.rule, { delaySeconds: 0, executionControls: BULK_CONTROLS }));
+    const controls = { ...BULK_CONTROLS, concurrency: Math.min(1000, o.bulkConcurrency), perMinute: Math.min(100_000, o.bulkPerMinute) };
+    await prepare(engine, estate, seedPolicies(m.rule, { delaySeconds: 0, invokeType: 'MANUAL_EXECUTION', executionControls: controls }));
     env.start();
     const rule = await rules.get(m.rule);
     const before = await resultCounts(db, rule.ruleId);
@@ -498,11 +520,19 @@ async function bulk(o: RemediationBenchOptions): Promise<RemediationBenchResult[
     };
     evaluator.on('compliance-change', onChange);
 
-    // Queue them all at once, as `confix remediate --rule R --all-non-compliant` does (10,000 a call at most).
+    // Queue them all at once: by turning automatic remediation on, as `confix apply` of the rule with
+    // invokeType AUTO_EXECUTION does; or as `confix remediate --rule R --all-non-compliant` does (10,000 a call at most).
     let queued = 0;
     let notQueued = 0;
     let queueMs = 0;
     try {
+      if (o.bulkStart === 'automatic') {
+        await applyPolicy(engine, seedPolicies(m.rule, { delaySeconds: 0, invokeType: 'AUTO_EXECUTION', executionControls: controls }));
+        await evaluator.evaluateRules([m.rule]);
+        await engine.auto.idle();
+        const c = await countsByStatus(db, rule.ruleId);
+        queued = activeOf(c) + doneOf(c);
+      } else {
       const first = await startRemediation(engine, { rule: m.rule, allNonCompliant: true });
       queued = first.queued.length;
       notQueued = first.failed.length;
@@ -526,6 +556,7 @@ async function bulk(o: RemediationBenchOptions): Promise<RemediationBenchResult[
         }
         engine.worker.wake();
       }
+      }
       queueMs = performance.now() - start;
       budgetEnd = o.drainSeconds > 0 ? performance.now() + o.drainSeconds * 1000 : Infinity;
       log(`[remediation 2/2] queued ${fmt(queued)} executions in ${secs(queueMs)} s${notQueued ? ` (${notQueued} refused)` : ''} (${fmt(remediated)} already remediated meanwhile); draining with ${o.workerConcurrency} at a time${o.drainSeconds ? `, for ${o.drainSeconds} s at most` : ''}`);
@@ -541,8 +572,10 @@ async function bulk(o: RemediationBenchOptions): Promise<RemediationBenchResult[
     let stalled = false;
     let lastDone = -1;
     let lastProgressAt = performance.now();
+    let peakInProgress = 0;
     for (;;) {
       counts = await countsByStatus(db, rule.ruleId);
+      peakInProgress = Math.max(peakInProgress, counts.IN_PROGRESS ?? 0);
       if (activeOf(counts) === 0) break;
       const now = performance.now();
       if (now >= budgetEnd) outOfBudget();
@@ -582,6 +615,13 @@ async function bulk(o: RemediationBenchOptions): Promise<RemediationBenchResult[
       `SELECT extract(epoch FROM finished_at - started_at)::float8 * 1000 AS ms FROM remediation_executions WHERE rule_id = $1 AND finished_at IS NOT NULL AND started_at IS NOT NULL`,
       [rule.ruleId],
     );
+    // The most started in any 60 s window (a sliding window over the start times).
+    const starts = (await db.query<{ t: Date }>('SELECT started_at AS t FROM remediation_executions WHERE rule_id = $1 AND started_at IS NOT NULL ORDER BY started_at', [rule.ruleId])).map((r) => new Date(r.t).getTime());
+    let maxStartedInAMinute = 0;
+    for (let i = 0, j = 0; j < starts.length; j++) {
+      while (starts[j]! - starts[i]! >= 60_000) i++;
+      maxStartedInAMinute = Math.max(maxStartedInAMinute, j - i + 1);
+    }
     const after = await resultCounts(db, rule.ruleId);
     const finished = doneOf(counts);
     const rate = finished / (totalMs / 1000);
@@ -589,8 +629,11 @@ async function bulk(o: RemediationBenchOptions): Promise<RemediationBenchResult[
       dataset: { resources: estate.resources.length, accounts: accounts.length, seed: o.seed, resourceType: m.resourceType, breakage: m.breakage, nonCompliantBefore },
       rule: m.rule,
       action: rule.remediation!.action,
-      executionControls: BULK_CONTROLS,
+      executionControls: controls,
       workerConcurrency: o.workerConcurrency,
+      start: o.bulkStart,
+      peakInProgress,
+      maxStartedInAMinute,
       queued,
       notQueued,
       queueSeconds: r2(queueMs / 1000),
@@ -651,7 +694,8 @@ export function printRemediationResult(r: RemediationBenchResult): void {
   console.log(`  executions                   ${counts(a.executions)}  (${a.seconds} s for the phase)`);
   console.log(`  2. bulk remediation: ${fmt(b.dataset.resources)} ${b.dataset.resourceType} in ${b.dataset.accounts} accounts, all with ${b.dataset.breakage}: ${fmt(b.dataset.nonCompliantBefore)} NON_COMPLIANT`);
   console.log(`     rule ${b.rule} → ${b.action}, controls ${JSON.stringify(b.executionControls)}, worker concurrency ${b.workerConcurrency}`);
-  console.log(`  queued at once               ${fmt(b.queued)} executions in ${b.queueSeconds} s${b.notQueued ? ` (${fmt(b.notQueued)} refused)` : ''}`);
+  console.log(`  queued at once               ${fmt(b.queued)} executions in ${b.queueSeconds} s${b.notQueued ? ` (${fmt(b.notQueued)} refused)` : ''}, ${b.start === 'automatic' ? 'by turning the rule to AUTO_EXECUTION' : 'by remediate --all-non-compliant'}`);
+  console.log(`  within the controls          at most ${fmt(b.peakInProgress)} in progress at once (concurrency ${fmt(b.executionControls.concurrency)}), at most ${fmt(b.maxStartedInAMinute)} started in any minute (perMinute ${fmt(b.executionControls.perMinute)})`);
   if (b.complete) console.log(`  drained                      ${r2(b.remediationsPerSecond)} remediations/s: all ${fmt(b.finished)} in ${b.totalSeconds} s from the first queued to the last finished (${r2(b.drainPerSecond)}/s after queueing ended)`);
   else
     console.log(

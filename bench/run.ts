@@ -9,7 +9,7 @@
  * With --only, every other argument goes to that bench. With both, the
  * pipeline's arguments (--resources, --accounts, --changes, --seed) go to the
  * pipeline as they always did, the remediation bench's own ones (--mass,
- * --mass-type, --worker-concurrency, --warmup, --drain-seconds) go to it, and --seed and
+ * --mass-type, --worker-concurrency, --warmup, --drain-seconds, --bulk-start, --bulk-concurrency, --bulk-per-minute) go to it, and --seed and
  * --json go to both; size the remediation bench's estate with --only remediation.
  * With --only pipeline --json the output is the pipeline's JSON as before.
  */
@@ -33,6 +33,8 @@ const USAGE = `usage: npm run bench -- [--only pipeline|remediation] [options]
   remediation:  --resources N (2000) --accounts N (10) --changes N (500) --warmup N (5)
                 --mass N (10000) --mass-type bucket|sg (bucket) --worker-concurrency N (16)
                 --drain-seconds N (180; 0: until all finished) --seed N --json
+                --bulk-start automatic|manual (automatic: the rule turned to AUTO_EXECUTION queues the bulk)
+                --bulk-concurrency N (1000) --bulk-per-minute N (100000): the bulk rule's execution controls
   With both benches, --resources, --accounts and --changes go to the pipeline only.`;
 
 function fail(message: string): never {

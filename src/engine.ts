@@ -8,6 +8,7 @@ import { Inventory, Recorder } from './inventory/index.js';
 import { RuleStore } from './rules/store.js';
 import { Evaluator } from './evaluation/evaluator.js';
 import { ComplianceViews } from './evaluation/compliance.js';
+import { AutoRemediation } from './remediation/auto.js';
 import { ExecutionStore } from './remediation/executions.js';
 import { ExceptionStore } from './remediation/exceptions.js';
 import { RemediationControls } from './remediation/controls.js';
@@ -39,6 +40,8 @@ export interface Engine {
   rules: RuleStore;
   evaluator: Evaluator;
   compliance: ComplianceViews;
+  /** Automatic remediation (queues what is due when results turn or stay NON_COMPLIANT); attached by the service. */
+  auto: AutoRemediation;
   executions: ExecutionStore;
   exceptions: ExceptionStore;
   controls: RemediationControls;
@@ -102,9 +105,10 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const tokens = new TokenStore(db, log.child({ component: 'tokens' }));
   // Each invocation gets its own short-lived token for context.confix and context.cloud.
   const functionWorker = new FunctionWorker({ functions, invocations, sandbox, tokens, log: log.child({ component: 'functions' }) }, opts.functionWorker);
+  const compliance = new ComplianceViews(db);
   // Remediations by function invoke through the function worker and wait for the end.
   const worker = new RemediationWorker(
-    { executions, exceptions, controls, rules, sandbox, recorder, evaluator, broker, homeAccount, functions, functionWorker, log: log.child({ component: 'remediation' }) },
+    { executions, exceptions, controls, rules, sandbox, recorder, evaluator, compliance, broker, homeAccount, functions, functionWorker, log: log.child({ component: 'remediation' }) },
     opts.worker,
   );
   const webhooks = opts.webhooks ?? webhookPolicyFromEnv();
@@ -114,9 +118,11 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const deliveryWorker = new DeliveryWorker(deliveries, topics, webhooks, log.child({ component: 'events' }), opts.deliveryWorker, functionWorker);
   const functionRules = new FunctionRuleRunner({ evaluator, functions, invocations, functionWorker, log: log.child({ component: 'functions' }) });
   functionRules.attach();
+  // Not attached: the service (and tests that act like it) attach it to the evaluator.
+  const auto = new AutoRemediation({ rules, executions, exceptions, compliance, worker, log: log.child({ component: 'remediation' }) });
   const publisher = new EventPublisher(topics, deliveries, { log: log.child({ component: 'events' }), onQueued: () => deliveryWorker.wake() });
   return {
-    db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance: new ComplianceViews(db), executions, exceptions, controls, worker, credentials, broker, groups,
+    db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance, auto, executions, exceptions, controls, worker, credentials, broker, groups,
     topics, deliveries, publisher, deliveryWorker, functions, invocations, functionWorker, functionRules, tokens, audit: new AuditLog(db),
   };
 }

@@ -3,11 +3,11 @@
  * feeds, takes periodic snapshots and serves the HTTP API on loopback.
  */
 import { createServer, type Server } from 'node:http';
-import { writeFileSync, rmSync, existsSync } from 'node:fs';
+import { writeFileSync, rmSync, existsSync, readFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
-import { openStore, describeStore, type Db } from './store/index.js';
+import { openStore, describeStore, storeIdentity, type Db } from './store/index.js';
 import { lockDataDir } from './store/lock.js';
 import { readFile } from 'node:fs/promises';
 import { parseEstateText } from './providers/sandbox/index.js';
@@ -17,8 +17,8 @@ import { readPolicyDocuments } from './policy/files.js';
 import { attachAutoRemediation } from './remediation/auto.js';
 import { createEngine, type Engine } from './engine.js';
 import { createLogger, type Logger } from './util/log.js';
-import { describeKeySource, loadSecretBox, type SecretBox } from './security/secret-box.js';
-import { prune, retentionDaysFromEnv } from './store/retention.js';
+import { describeKeySource, loadSecretBox, type SecretBox, type SecretKeySource } from './security/secret-box.js';
+import { auditRetentionDaysFromEnv, prune, retentionDaysFromEnv } from './store/retention.js';
 import { adminTokenFile, ensureBootstrapAdmin } from './security/tokens.js';
 
 export interface ServiceOptions {
@@ -34,6 +34,8 @@ export interface ServiceOptions {
   discoveryIntervalMs?: number;
   /** Days events and ended function invocations are kept (default CONFIX_RETENTION_DAYS, else 30); pruned hourly. */
   retentionDays?: number;
+  /** Days the audit log is kept (default CONFIX_AUDIT_RETENTION_DAYS, else 365). */
+  auditRetentionDays?: number;
   log?: Logger;
   /** An already open store (tests). */
   db?: Db;
@@ -47,16 +49,40 @@ export interface ServiceOptions {
   secretKeyFile?: string;
   /**
    * Where the first start writes the admin API token (mode 0600): this,
-   * CONFIX_ADMIN_TOKEN_FILE, or <dataDir>/admin.token (also with a PostgreSQL
-   * databaseUrl: dataDir defaults to ./.confix, next to the service's note).
+   * CONFIX_ADMIN_TOKEN_FILE, or in dataDir: admin.token for the embedded
+   * store, admin-<storeId>.token for a PostgreSQL server (dataDir defaults
+   * to ./.confix, next to the service's note, which names the file). An
+   * existing file is never overwritten (see ensureBootstrapAdmin).
    */
   adminTokenFile?: string;
 }
 
+/**
+ * The note a running service leaves in its data directory (service.json),
+ * for the CLI on the same machine: where it listens, which store it serves
+ * and which file holds that store's admin token.
+ */
+export interface ServiceNote {
+  url: string;
+  pid: number;
+  /** 'embedded' (PGlite in dataDir) or 'postgres'. */
+  store: 'embedded' | 'postgres';
+  /** The store's identity (src/store/index.ts storeIdentity). */
+  storeId: string;
+  /** The file holding this store's admin token, or null when there is none on this machine. */
+  tokenFile: string | null;
+}
+
 export interface Service extends Engine {
   url: string;
-  /** Where the bootstrap admin token is (written on the first start only). */
+  /** Where this store's bootstrap admin token is (written on the first start only), or would be. */
   adminTokenFile: string;
+  /** Whether adminTokenFile holds a token of this store (else the CLI here needs CONFIX_TOKEN). */
+  hasAdminTokenFile: boolean;
+  /** The store's identity. */
+  storeId: string;
+  /** Where the key sealing stored credentials came from, when the service loaded it ('generated': just now, into file). */
+  secretKey?: { source: SecretKeySource; file?: string };
   close(): Promise<void>;
 }
 
@@ -70,6 +96,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const unlock = embedded ? lockDataDir(dataDir) : () => undefined;
   let db: Db;
   let secretBox: SecretBox;
+  let secretKey: Service['secretKey'];
   try {
     // Before the store opens: a missing or bad key stops the start at once.
     // A key is generated only into an embedded store's data directory, never
@@ -78,6 +105,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     else {
       const loaded = loadSecretBox({ dataDir: opts.databaseUrl ? undefined : dataDir, keyFile: opts.secretKeyFile });
       secretBox = loaded.box;
+      secretKey = { source: loaded.source, file: loaded.file };
       log.info(`stored credentials are sealed with ${describeKeySource(loaded)}`, { keyId: secretBox.keyId });
     }
     db = opts.db ?? (await openStore({ dataDir, databaseUrl: opts.databaseUrl }));
@@ -92,14 +120,24 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   let pruneTimer: NodeJS.Timeout | undefined;
   let pruning: Promise<unknown> = Promise.resolve();
   let detachAuto = () => {};
-  const tokenFile = resolve(adminTokenFile({ file: opts.adminTokenFile, dataDir }));
-  const server: Server = createServer(
-    getRequestListener(createApp({ ...engine, log: log.child({ component: 'api' }), adminTokenFile: tokenFile }).fetch),
-  );
+  const server: Server = createServer(getRequestListener(createApp({ ...engine, log: log.child({ component: 'api' }) }).fetch));
   const host = opts.host ?? '127.0.0.1';
+  // The embedded store lives in dataDir; a server store's files on this machine are named by its identity.
+  const embeddedStore = db.kind === 'pglite';
+  let storeId = '';
+  let admin = { file: '', found: false };
   try {
-    // The first start (no API token at all) creates the admin token, into a file only its owner reads.
-    await ensureBootstrapAdmin(engine.tokens, tokenFile, log);
+    storeId = await storeIdentity(db);
+    // The first start (no API token at all) creates the admin token, into a file only its owner reads and no other store's file.
+    admin = await ensureBootstrapAdmin(engine.tokens, resolve(adminTokenFile({ file: opts.adminTokenFile, dataDir, storeId, embedded: embeddedStore })), log, {
+      storeId,
+      // Before store identities, a server store's token went to <dataDir>/admin.token too.
+      earlier: embeddedStore ? [] : [join(dataDir, 'admin.token')],
+      recover: embeddedStore
+        ? `\`confix token create NAME --role admin --data ${dataDir}\` with this service stopped`
+        : '`confix token create NAME --role admin --database-url <this database URL>`',
+    });
+    log.info('store identity', { storeId, store: embeddedStore ? 'embedded' : 'postgres' });
     if (opts.demo !== false && (await sandbox.listAccounts()).length === 0) {
       const text = await readFile(DEMO_ESTATE, 'utf8');
       const { raw, lineOf } = parseEstateText(text, DEMO_ESTATE);
@@ -115,16 +153,20 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       const summary = await evaluator.evaluateRules();
       log.info('no rules yet: applied the example policies', { rules: plan.create.length, evaluations: summary.evaluations });
     }
-    detachAuto = attachAutoRemediation(evaluator, { rules, executions, exceptions, worker, log: log.child({ component: 'remediation' }) });
+    detachAuto = attachAutoRemediation(evaluator, engine);
+    // What was non-compliant before the service started (or before its rules remediated automatically) is due too.
+    for (const r of await rules.list()) if (r.remediation?.invokeType === 'AUTO_EXECUTION' && r.state === 'ACTIVE') engine.auto.request(r.ruleId);
     engine.publisher.attach(evaluator, worker);
     recorder.start();
     worker.start();
     engine.deliveryWorker.start();
     // Events and ended invocations older than the retention go, hourly (and once now).
     const retentionDays = opts.retentionDays ?? retentionDaysFromEnv();
+    // Read now, so that a bad value stops the start rather than every hourly prune.
+    const auditDays = opts.auditRetentionDays ?? auditRetentionDaysFromEnv();
     const pruneNow = () =>
-      prune(db, retentionDays).then(
-        (n) => (n.events || n.invocations ? log.info('pruned what is older than the retention', { retentionDays, ...n }) : undefined),
+      prune(db, { days: retentionDays, auditDays }).then(
+        (n) => (n.events || n.invocations || n.audit ? log.info('pruned what is older than the retention', { retentionDays, auditRetentionDays: auditDays, ...n }) : undefined),
         (err: Error) => log.error('pruning old events and invocations failed', { err }),
       );
     pruning = pruneNow();
@@ -164,13 +206,17 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   engine.functionWorker.setApi({ baseUrl: url });
   engine.functionWorker.start();
   const infoFile = join(dataDir, 'service.json');
-  if (embedded || existsSync(dataDir)) writeFileSync(infoFile, JSON.stringify({ url, pid: process.pid }) + '\n');
+  const note: ServiceNote = { url, pid: process.pid, store: embeddedStore ? 'embedded' : 'postgres', storeId, tokenFile: admin.found ? admin.file : null };
+  const noted = (embedded || existsSync(dataDir)) && writeNote(infoFile, note, log);
 
   let closed = false;
   return {
     ...engine,
     url,
-    adminTokenFile: tokenFile,
+    adminTokenFile: admin.file,
+    hasAdminTokenFile: admin.found,
+    storeId,
+    secretKey,
     async close() {
       if (closed) return;
       closed = true;
@@ -190,9 +236,48 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       await engine.deliveryWorker.stop();
       await engine.functionWorker.stop();
       await pruning;
+      // The count of refusals held back this minute is written, not lost.
+      await engine.audit.flush().catch((err: Error) => log.warn('writing the audit summary failed', { err }));
+      await engine.auto.idle();
       if (!opts.db) await db.close();
-      rmSync(infoFile, { force: true });
+      if (noted && readNote(infoFile)?.pid === process.pid) rmSync(infoFile, { force: true }); // only our own note
       unlock();
     },
   };
+}
+
+/** The note in a data directory, if there is a readable one. */
+export function readNote(file: string): Partial<ServiceNote> | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Partial<ServiceNote>;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes the service's note, unless another running service left its own
+ * there (a PostgreSQL service started in the folder of a running embedded
+ * one): the CLI here keeps talking to that one. Answers whether it wrote.
+ */
+function writeNote(file: string, note: ServiceNote, log: Logger): boolean {
+  const other = readNote(file);
+  if (other?.pid && other.pid !== process.pid && alive(other.pid)) {
+    log.warn(`another confix service (pid ${other.pid}, ${other.url}) is noted in ${file}: the CLI here keeps talking to that one; reach this one with --url ${note.url}`, { file });
+    return false;
+  }
+  // A temporary name and a rename: the CLI never reads half a note.
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(note) + '\n');
+  renameSync(tmp, file);
+  return true;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -58,8 +58,44 @@ export function Badge({ value }: { value: string | null | undefined }) {
   if (!value) return <span className="muted">—</span>;
   return <span className={`badge badge-${TONE[value] ?? 'muted'}`}>{value.replace(/_/g, ' ')}</span>;
 }
+/** A NON_COMPLIANT result's standing with its rule's automatic remediation (GET /compliance's automaticRemediation). */
+export interface AutomaticStatus {
+  state: 'DUE' | 'QUEUED' | 'AWAITING_APPROVAL' | 'IN_PROGRESS' | 'ATTEMPTS_EXHAUSTED' | 'REJECTED' | 'EXEMPT';
+  attempts: number;
+  maximumAttempts: number;
+  executionId?: string;
+  attempt?: number;
+}
+export function AutomaticState({ status }: { status?: AutomaticStatus }) {
+  if (!status) return <span className="muted">—</span>;
+  const of = `${status.attempts}/${status.maximumAttempts}`;
+  const link = (text: string) => (status.executionId ? <A to={href('executions', status.executionId)}>{text}</A> : text);
+  switch (status.state) {
+    case 'DUE':
+      return <span>attempt {status.attempt}/{status.maximumAttempts} due</span>;
+    case 'QUEUED':
+      return <span>{link('queued')} · attempts {of}</span>;
+    case 'AWAITING_APPROVAL':
+      return <span>{link('awaiting approval')}</span>;
+    case 'IN_PROGRESS':
+      return <span>{link('in progress')}</span>;
+    case 'ATTEMPTS_EXHAUSTED':
+      return (
+        <span className="text-bad" title="automatic remediation leaves it alone until it changes or someone remediates it by hand">
+          attempts spent ({of}) · {link('last attempt')}
+        </span>
+      );
+    case 'REJECTED':
+      return <span>{link('rejected')}</span>;
+    case 'EXEMPT':
+      return <span className="muted">exempt</span>;
+  }
+}
+
+/** Risk levels as the clouds and confix's CLI and README name them (1 critical, 2 warning, 3 info). */
+export const RISK_NAMES: Record<number, string> = { 1: 'critical', 2: 'warning', 3: 'info' };
 export function Risk({ level }: { level: number }) {
-  const label = ['', 'high', 'medium', 'low'][level] ?? String(level);
+  const label = RISK_NAMES[level] ?? String(level);
   return <span className={`badge risk-${level}`}>risk {level} · {label}</span>;
 }
 

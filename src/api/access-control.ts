@@ -3,7 +3,9 @@
  * token is verified (401 without one or with a bad one), its role checked
  * against the route's least role from src/security/access.ts (403 when it is
  * not enough), and every change (any method but GET, HEAD, OPTIONS) and every
- * refusal is written to the audit log.
+ * refusal is written to the audit log (which bounds what a caller without a
+ * valid token can make it write: src/security/audit.ts). A 401 says how to get
+ * a token without naming anything on the service's machine.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { OpenAPIHono } from '@hono/zod-openapi';
@@ -16,10 +18,14 @@ import { setPrincipal } from './routes/access.js';
 const PREFIX = '/api/v1';
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export interface AccessControlOptions {
-  /** Where the bootstrap admin token was written, for the 401's message. */
-  adminTokenFile?: string;
-}
+/**
+ * How a caller without a valid token gets one. It names no file or path of
+ * the service's machine (anonymous callers learn nothing about it): the
+ * service's own log and the README say where the bootstrap admin token is.
+ */
+export const HOW_TO_GET_A_TOKEN =
+  'send an API token as `Authorization: Bearer <token>` (the CLI: --token or CONFIX_TOKEN); ask an admin for one ' +
+  '(`confix token create NAME --role viewer|operator|admin`), or use the admin token file the service wrote on its first start, named in its log';
 
 /** The API's routes as the OpenAPI registry knows them (method, path relative to /api/v1). */
 export function apiRoutes(api: OpenAPIHono): { method: string; path: string }[] {
@@ -29,11 +35,9 @@ export function apiRoutes(api: OpenAPIHono): { method: string; path: string }[] 
   return out;
 }
 
-export function accessControl(api: OpenAPIHono, deps: AppDeps, opts: AccessControlOptions = {}): MiddlewareHandler {
+export function accessControl(api: OpenAPIHono, deps: AppDeps): MiddlewareHandler {
   let matcher: RouteMatcher | undefined; // built at the first request, when every route is registered
-  const howToGet =
-    (opts.adminTokenFile ? `the service wrote an admin token to ${opts.adminTokenFile} on its first start (the CLI on that machine reads it from there); ` : '') +
-    'an admin creates tokens with `confix token create NAME --role viewer|operator|admin`; send one as `Authorization: Bearer <token>` (the CLI: --token or CONFIX_TOKEN)';
+  const howToGet = HOW_TO_GET_A_TOKEN;
 
   return async (c, next) => {
     matcher ??= new RouteMatcher(apiRoutes(api));

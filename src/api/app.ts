@@ -14,6 +14,7 @@ import { functionRoutes } from './routes/functions.js';
 import { eventRoutes } from './routes/events.js';
 import { accessRoutes } from './routes/access.js';
 import { accessControl } from './access-control.js';
+import { requestBodyLimits } from './limits.js';
 import { trendRoutes } from './routes/trend.js';
 import { consoleRoutes } from './console.js';
 import { json } from './schemas.js';
@@ -21,7 +22,11 @@ import { VERSION } from '../version.js';
 
 export interface AppDeps extends Engine {
   log: Logger;
-  /** Where the bootstrap admin token was written (named in 401 answers). */
+  /**
+   * Where the bootstrap admin token was written. Never named in answers (a
+   * 401 must not tell anonymous callers about the service's files); the
+   * service's log says where it is.
+   */
   adminTokenFile?: string;
 }
 
@@ -76,7 +81,9 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono();
   app.onError((err, c) => errorResponse(err, c, deps.log));
   app.notFound((c) => c.json({ error: { code: 'NotFound', message: `no route ${c.req.method} ${c.req.path}; the API is described at /api/v1/openapi.json` } }, 404));
-  app.use('/api/v1/*', accessControl(api, deps, { adminTokenFile: deps.adminTokenFile }));
+  app.use('/api/v1/*', accessControl(api, deps));
+  // After access control: a caller without a valid token never has its body read.
+  app.use('/api/v1/*', requestBodyLimits('/api/v1'));
   app.route('/api/v1', api);
   app.get('/openapi.json', (c) => c.redirect('/api/v1/openapi.json'));
   // The console at / (JSON for Accept: application/json, and at /api).

@@ -1,4 +1,34 @@
 import { z } from '@hono/zod-openapi';
+import { LIMITS, boundIssues, type Bound, type JsonLimits } from './limits.js';
+
+// ---- request fields with their limits (the numbers are in ./limits.ts) ----
+
+/** A string of at most `max` characters; a longer one is refused naming the field and both lengths. */
+export const text = (max: number) =>
+  z.string().max(max, { error: (iss) => `at most ${max} characters (this one has ${typeof iss.input === 'string' ? iss.input.length : '?'})` });
+/** A list of at most `max` items. */
+export const list = <T extends z.ZodType>(item: T, max: number = LIMITS.list) =>
+  z.array(item).max(max, { error: (iss) => `at most ${max} items (this one has ${Array.isArray(iss.input) ? iss.input.length : '?'})` });
+
+export const Id = () => text(LIMITS.text.id);
+export const ResourceId = () => text(LIMITS.text.resourceId);
+export const Name = () => text(LIMITS.text.name);
+export const Description = () => text(LIMITS.text.description);
+export const Reason = () => text(LIMITS.text.reason);
+export const Time = () => text(LIMITS.text.time);
+export const QueryText = () => text(LIMITS.text.query);
+
+/**
+ * A schema that leaves parts open (z.unknown(), records, passthrough) with
+ * limits on them: `bound` for the fields it knows, and the generic JSON
+ * limits (string length, array and object size, depth) everywhere. Types are
+ * left to whoever validates the value; only sizes are checked here.
+ */
+export function bounded<T extends z.ZodType>(schema: T, bound?: Bound, json?: Partial<JsonLimits>): T {
+  return schema.superRefine((value, ctx) => {
+    for (const i of boundIssues(value, bound, [], json)) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+  }) as T;
+}
 
 export const ErrorSchema = z
   .object({
@@ -87,7 +117,7 @@ export const SnapshotSummarySchema = z
   .openapi('SnapshotSummary');
 
 export const LookupQuery = z.object({
-  accountId: z.string().optional(),
-  regionId: z.string().optional(),
-  resourceType: z.string().optional(),
+  accountId: Id().optional(),
+  regionId: Id().optional(),
+  resourceType: Id().optional(),
 });

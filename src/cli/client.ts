@@ -1,6 +1,6 @@
 /** The CLI's client of the service's HTTP API. */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export class ApiClientError extends Error {
   constructor(
@@ -13,25 +13,105 @@ export class ApiClientError extends Error {
   }
 }
 
-const dataDir = (opts: { data?: string }) => resolve(opts.data ?? process.env.CONFIX_DATA ?? '.confix');
+/**
+ * confix's own error codes: its messages say the same in words, so an error
+ * line leaves them out. Any other code is a cloud's (the sandbox's or a
+ * provider's, e.g. InvalidSecurityGroupId.NotFound): the line starts with it,
+ * as it is what the cloud's documentation and support know the error by.
+ */
+const ENGINE_CODES = new Set(
+  (
+    'AccountGroupInUse AccountGroupNotFound AccountNotFound AlreadyPaused AmbiguousResourceId BadResponse CannotRemediate CredentialNotFound ' +
+    'DeliveryNotFound EventNotFound ExceptionNotFound ExecutionNotFound Forbidden FunctionInUse FunctionNotFound InternalError InvalidAccountGroup ' +
+    'InvalidCredential InvalidCursor InvalidEstate InvalidEventConfig InvalidFunction InvalidJson InvalidPolicy InvalidRequest InvalidResourceType ' +
+    'InvalidRule InvalidTagFilter InvocationFinished InvocationNotFound LastAdminToken NoRemediation NotAwaitingApproval NotFound NotPaused ' +
+    'NotRedeliverable OrganizationInUse OrganizationNotFound PayloadTooLarge ResourceNotFound RuleExists RuleNotFound ServiceUnreachable ' +
+    'SubscriptionNotFound TokenExists TokenNotFound TopicNotFound Unauthorized'
+  ).split(' '),
+);
 
-/** The URL in the running service's note, if there is one. */
-function notedUrl(opts: { data?: string }): string | undefined {
-  const info = join(dataDir(opts), 'service.json');
+/** An API error as the CLI's one line: "CODE: message" for a cloud's code, the message alone for confix's own. */
+export function errorLine(code: string | undefined, message: string): string {
+  if (!code || ENGINE_CODES.has(code) || /^HTTP\d+$/.test(code) || message.startsWith(code)) return message;
+  return `${code}: ${message}`;
+}
+
+/** What the CLI reads of the note a running service leaves in its data directory (src/service.ts ServiceNote). */
+export interface ServiceNote {
+  url: string;
+  pid?: number;
+  store?: string;
+  storeId?: string;
+  /** The file holding the noted store's admin token; null: none on this machine; absent: an older service (admin.token). */
+  tokenFile?: string | null;
+}
+
+export interface ServiceLocation {
+  /** The data directory whose note and admin token file the CLI uses. */
+  dir: string;
+  /** The running service's note found there. */
+  note?: ServiceNote;
+  /** Whether dir was given (CONFIX_DATA) rather than looked for. */
+  given: boolean;
+  /** Where the CLI looked, for messages. */
+  searched: string;
+}
+
+export const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+function readNote(dir: string): ServiceNote | undefined {
+  const info = join(dir, 'service.json');
   if (!existsSync(info)) return undefined;
   try {
-    const { url } = JSON.parse(readFileSync(info, 'utf8')) as { url?: string };
-    return url || undefined;
+    const note = JSON.parse(readFileSync(info, 'utf8')) as ServiceNote;
+    return typeof note?.url === 'string' && note.url ? note : undefined;
   } catch {
-    return undefined; /* a half-written note: fall back to the default */
+    return undefined; /* a half-written or damaged note: as if there were none */
   }
 }
 
-/** Where the service is: --url, CONFIX_URL, the running service's note in the data directory, or the default. */
+/**
+ * The data directory of the service the CLI talks to: CONFIX_DATA (or
+ * --data) when given; else, as git finds .git, the first `.confix` holding a
+ * service's note (`service.json`) from the current folder up to the
+ * filesystem root; else ./.confix.
+ */
+export function locateService(opts: { data?: string } = {}, cwd = process.cwd()): ServiceLocation {
+  const given = opts.data || process.env.CONFIX_DATA;
+  if (given) {
+    const dir = resolve(cwd, given);
+    return { dir, note: readNote(dir), given: true, searched: dir };
+  }
+  const start = resolve(cwd);
+  for (let d = start; ; d = dirname(d)) {
+    const dir = join(d, '.confix');
+    const note = readNote(dir);
+    if (note) return { dir, note, given: false, searched: dir };
+    if (dirname(d) === d) break;
+  }
+  return { dir: join(start, '.confix'), given: false, searched: `${join(start, '.confix')} or its parents` };
+}
+
+export interface ServiceTarget {
+  url: string;
+  /** How the CLI came to this address, for messages. */
+  from: string;
+  location: ServiceLocation;
+}
+
+/** Where the service is: --url, CONFIX_URL, the running service's note (found as locateService does), or the default address. */
+export function resolveService(opts: { url?: string; data?: string }, cwd = process.cwd()): ServiceTarget {
+  const location = locateService(opts, cwd);
+  if (opts.url) return { url: opts.url.replace(/\/+$/, ''), from: 'given with --url', location };
+  if (process.env.CONFIX_URL) return { url: process.env.CONFIX_URL.replace(/\/+$/, ''), from: 'from CONFIX_URL', location };
+  const note = location.note;
+  if (note) return { url: note.url.replace(/\/+$/, ''), from: `noted by the service${note.pid ? ` (pid ${note.pid})` : ''} in ${join(location.dir, 'service.json')}`, location };
+  return { url: DEFAULT_URL, from: `the default address: no confix service is noted in ${location.searched}`, location };
+}
+
+/** Where the service is: --url, CONFIX_URL, the running service's note, or the default. */
 export function resolveServiceUrl(opts: { url?: string; data?: string }): string {
-  if (opts.url) return opts.url.replace(/\/+$/, '');
-  if (process.env.CONFIX_URL) return process.env.CONFIX_URL.replace(/\/+$/, '');
-  return notedUrl(opts) ?? 'http://127.0.0.1:8080';
+  return resolveService(opts).url;
 }
 
 export interface ResolvedToken {
@@ -45,17 +125,23 @@ export interface ResolvedToken {
 const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/i;
 
 /**
- * The API token: --token, CONFIX_TOKEN, else the admin token file the service
- * wrote on its first start (CONFIX_ADMIN_TOKEN_FILE, or admin.token next to
- * its note in the data directory). The file's token goes only to the noted
- * service or a loopback address, never to another machine named with --url.
+ * The API token: --token, CONFIX_TOKEN, else the admin token file of the
+ * service's store (CONFIX_ADMIN_TOKEN_FILE, or the file the noted service
+ * names in its note, or admin.token in the data directory). The file's token
+ * goes only to the noted service or a loopback address, never to another
+ * machine named with --url.
  */
-export function resolveToken(opts: { token?: string; data?: string }, url: string): ResolvedToken {
-  const file = process.env.CONFIX_ADMIN_TOKEN_FILE || join(dataDir(opts), 'admin.token');
-  const lookedIn = `--token, CONFIX_TOKEN, then the admin token file ${file} (used for the service on this machine only)`;
+export function resolveToken(opts: { token?: string; data?: string }, url: string, location: ServiceLocation = locateService(opts)): ResolvedToken {
+  const note = location.note;
+  const noted = note !== undefined && url === note.url.replace(/\/+$/, '');
+  // The noted service names its store's file (null: it has none here); an older one, or none, admin.token.
+  const file = process.env.CONFIX_ADMIN_TOKEN_FILE || (noted && note.tokenFile !== undefined ? note.tokenFile : join(location.dir, 'admin.token'));
+  const lookedIn = file
+    ? `--token, CONFIX_TOKEN, then the admin token file ${file} (used for the service on this machine only)`
+    : `--token and CONFIX_TOKEN (the service noted in ${join(location.dir, 'service.json')} has no admin token file on this machine)`;
   if (opts.token) return { token: opts.token.trim(), source: 'the --token option', lookedIn };
   if (process.env.CONFIX_TOKEN) return { token: process.env.CONFIX_TOKEN.trim(), source: 'CONFIX_TOKEN', lookedIn };
-  if ((url === notedUrl(opts) || LOOPBACK.test(url)) && existsSync(file)) {
+  if (file && (noted || LOOPBACK.test(url)) && existsSync(file)) {
     try {
       const token = readFileSync(file, 'utf8').trim();
       if (token) return { token, source: file, lookedIn };
@@ -70,6 +156,8 @@ export class ApiClient {
   constructor(
     readonly baseUrl: string,
     private readonly auth: ResolvedToken = { lookedIn: '--token or CONFIX_TOKEN' },
+    /** How the CLI came to baseUrl (resolveService's from), for the message when it does not answer. */
+    private readonly from?: string,
   ) {}
 
   get<T>(path: string, query: Record<string, string | string[] | number | boolean | undefined> = {}): Promise<T> {
@@ -111,7 +199,7 @@ export class ApiClient {
       throw new ApiClientError(
         0,
         'ServiceUnreachable',
-        `cannot reach the confix service at ${this.baseUrl}${cause ? ` (${cause})` : ''}: start it with \`confix serve\`, or point --url / CONFIX_URL at it`,
+        `cannot reach the confix service at ${this.baseUrl}${cause ? ` (${cause})` : ''}${this.from ? `, ${this.from}` : ''}: start it with \`confix serve\`, or point --url / CONFIX_URL at it`,
       );
     }
     const text = await res.text();
@@ -132,7 +220,7 @@ export class ApiClient {
             : `the service needs an API token, and none was found; the CLI looks in ${this.auth.lookedIn}. ${e?.message ?? ''}`.trim(),
           e,
         );
-      throw new ApiClientError(res.status, e?.code ?? `HTTP${res.status}`, e?.message ?? `HTTP ${res.status}`, e);
+      throw new ApiClientError(res.status, e?.code ?? `HTTP${res.status}`, errorLine(e?.code, e?.message ?? `HTTP ${res.status}`), e);
     }
     return data as T;
   }

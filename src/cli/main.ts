@@ -1,5 +1,7 @@
 /** The confix command line. Everything that reads or changes state goes through the service's API. */
 import { Command, CommanderError } from 'commander';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { VERSION } from '../version.js';
 import { serveCommand } from './commands/serve.js';
 import { workerCommand } from './commands/worker.js';
@@ -13,6 +15,7 @@ import { credentialCommands } from './commands/credentials.js';
 import { accountCommands } from './commands/accounts.js';
 import { eventCommands } from './commands/events.js';
 import { tokenCommands } from './commands/tokens.js';
+import { deleteCommands } from './commands/delete.js';
 
 export function buildProgram(): Command {
   const program = new Command('confix')
@@ -35,6 +38,7 @@ export function buildProgram(): Command {
   eventCommands(program, get);
   credentialCommands(program);
   tokenCommands(program, get);
+  deleteCommands(program);
   scanCommand(program);
   sandboxCommands(program);
   return program;
@@ -57,5 +61,22 @@ export async function main(argv = process.argv): Promise<number> {
   }
 }
 
-const code = await main();
-if (code !== 0 || !(process.argv.includes('serve') || process.argv.includes('demo'))) process.exitCode = code;
+/** Started as the CLI (this file, or bin/confix.js importing the built one), not imported (a test reading buildProgram). */
+function startedAsCli(): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const entry = process.argv[1];
+  if (!entry) return false;
+  const path = real(entry);
+  return path === real(fileURLToPath(import.meta.url)) || /[\\/]bin[\\/]confix(\.js)?$/.test(path);
+}
+
+if (startedAsCli()) {
+  const code = await main();
+  if (code !== 0 || !(process.argv.includes('serve') || process.argv.includes('demo'))) process.exitCode = code;
+}

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 
 /** A commander parser for whole numbers within bounds, with a clear message. */
@@ -21,4 +22,15 @@ export function floatOption(name: string, min: number, max: number) {
 /** Collects a repeatable option into a list. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** Paths given with a repeatable option, each once (the same file twice would declare its rules twice). */
+export function distinctPaths(paths: string[]): string[] {
+  const seen = new Set<string>();
+  return paths.filter((p) => {
+    const key = resolve(p);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

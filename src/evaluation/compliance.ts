@@ -98,6 +98,34 @@ export class ComplianceViews {
     return out;
   }
 
+  /**
+   * The resources a rule finds NON_COMPLIANT now (of `resourceTypes`; of
+   * `keys` only, when given), with the configuration item it judged.
+   */
+  async nonCompliant(ruleId: string, resourceTypes: string[], keys?: ResourceKey[]): Promise<(ResourceKey & { ciId: number | null })[]> {
+    if (keys && keys.length === 0) return [];
+    const rows = await this.db.query<{ account_id: string; region_id: string; resource_type: string; resource_id: string; ci_id: number | string | null }>(
+      keys
+        ? `SELECT e.account_id, e.region_id, e.resource_type, e.resource_id, e.ci_id FROM evaluation_results e
+             JOIN jsonb_to_recordset($3::jsonb) AS k(a text, r text, t text, i text)
+               ON e.account_id = k.a AND e.region_id = k.r AND e.resource_type = k.t AND e.resource_id = k.i
+           WHERE e.rule_id = $1 AND e.compliance_type = 'NON_COMPLIANT' AND e.resource_type = ANY($2::text[])`
+        : `SELECT e.account_id, e.region_id, e.resource_type, e.resource_id, e.ci_id FROM evaluation_results e
+           WHERE e.rule_id = $1 AND e.compliance_type = 'NON_COMPLIANT' AND e.resource_type = ANY($2::text[])
+           ORDER BY e.account_id, e.region_id, e.resource_type, e.resource_id`,
+      keys
+        ? [ruleId, resourceTypes, JSON.stringify(keys.map((k) => ({ a: k.accountId, r: k.regionId, t: k.resourceType, i: k.resourceId })))]
+        : [ruleId, resourceTypes],
+    );
+    return rows.map((r) => ({
+      accountId: r.account_id,
+      regionId: r.region_id,
+      resourceType: r.resource_type,
+      resourceId: r.resource_id,
+      ciId: r.ci_id === null ? null : Number(r.ci_id),
+    }));
+  }
+
   async results(f: { ruleId?: string; complianceType?: ComplianceType; resource?: ResourceKey; limit?: number }): Promise<{ items: ResultView[]; total: number }> {
     const w = new Where().eq('e.rule_id', f.ruleId).eq('e.compliance_type', f.complianceType).resource('e', f.resource);
     const [{ n } = { n: 0 }] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM evaluation_results e ${w}`, w.params);

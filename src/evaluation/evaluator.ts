@@ -3,7 +3,8 @@
  * on configuration changes (rules indexed by resource type), on the rules'
  * periodic schedules, and on demand. Only a changed result writes a timeline
  * entry and emits a 'compliance-change' event; a resource whose configuration
- * changed while it stayed NON_COMPLIANT emits 'still-non-compliant'.
+ * changed while it stayed NON_COMPLIANT emits 'still-non-compliant'; every
+ * finished evaluation emits 'evaluated'.
  */
 import { EventEmitter } from 'node:events';
 import type { Db, Queryable } from '../store/index.js';
@@ -15,6 +16,16 @@ import type { Rule } from '../rules/model.js';
 import type { ComplianceType, RiskLevel, Verdict } from '../rules/types.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { compileRule, type CompiledRule } from './compiled.js';
+
+/**
+ * Emitted as 'evaluated' when an evaluation of rules over their whole scope
+ * (`keys` absent) or of some resources under every rule that covers them ended,
+ * whether or not results changed.
+ */
+export interface EvaluatedEvent {
+  ruleIds: string[];
+  keys?: ResourceKey[];
+}
 
 /**
  * Emitted as 'compliance-change' when a result's compliance type changes (or
@@ -359,6 +370,7 @@ export class Evaluator extends EventEmitter {
       const writes = this.judge(subjects, rules, existing, false, counter, { messageType: 'ConfigurationItemChangeNotification', invokedAt: new Date(started) });
       const { changed, closed } = await this.write(writes, new Date(started));
       this.handOverFunctionRequests();
+      if (rules.length && subjects.length) this.emit('evaluated', { ruleIds: rules.map((r) => r.rule.ruleId), keys: [key] } satisfies EvaluatedEvent);
       return { rules: rules.length, resources: subjects.length, evaluations: counter.evaluations, changed, closed, durationMs: Date.now() - started };
     });
   }
@@ -473,6 +485,8 @@ export class Evaluator extends EventEmitter {
     summary.evaluations = counter.evaluations;
     summary.durationMs = Date.now() - started.getTime();
     this.log.info('rules evaluated', { ...summary, ruleNames: rules.map((r) => r.rule.name) });
+    // Results that stayed NON_COMPLIANT are news to automatic remediation too.
+    this.emit('evaluated', { ruleIds } satisfies EvaluatedEvent);
     return summary;
   }
 

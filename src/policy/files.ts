@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments, isNode } from 'yaml';
+import { YamlAliasError, yamlToJS } from '../util/yaml.js';
 
 export interface PolicyDocument {
   /** "file.yaml" or "file.yaml#2" for the second document of a file. */
@@ -60,7 +61,14 @@ export function readPolicyDocuments(paths: string[], cwd = process.cwd()): Polic
           for (const e of doc.errors) problems.push(`${shown}:${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`);
           return;
         }
-        const value = doc.toJS() as unknown;
+        let value: unknown;
+        try {
+          value = yamlToJS(doc, shown); // aliases bounded, as for estate files
+        } catch (err) {
+          if (!(err instanceof YamlAliasError)) throw err;
+          problems.push(`${shown}:${doc.contents?.range ? lc.linePos(doc.contents.range[0]).line : 1}: ${err.reason}`);
+          return;
+        }
         if (value === null || value === undefined) return; // an empty document (a trailing ---)
         const startLine = doc.contents?.range ? lc.linePos(doc.contents.range[0]).line : 1;
         if (typeof value !== 'object' || Array.isArray(value)) {

@@ -20,6 +20,8 @@ import { checkOrganizationDocument, type OrganizationPlan } from '../accounts/or
 import type { DirectoryChange } from '../providers/sandbox/directory.js';
 import type { FunctionLookup } from '../remediation/config.js';
 import { ruleFunctionIssues } from '../rules/function-check.js';
+import { queueAutomatic, type AutoDeps } from '../remediation/auto.js';
+import type { Rule } from '../rules/model.js';
 
 /** What plan and apply work with (the engine has them all). */
 export interface PolicyDeps {
@@ -31,6 +33,8 @@ export interface PolicyDeps {
   functions: FunctionLookup;
   /** Writes the resource directory (kind: Organization). */
   sandbox: { changeOrganization(change: DirectoryChange, q?: Queryable): Promise<void> };
+  /** With these, the plan counts the executions automatic remediation would queue. */
+  automatic?: AutoDeps;
 }
 
 export interface PolicyInput {
@@ -71,6 +75,13 @@ export interface Plan {
   accountGroups: GroupPlan;
   /** The organization (kind: Organization), applied first; null when no document declares it. */
   organization: { changes: OrganizationPlan['changes'] } | null;
+  /**
+   * Rules whose automatic remediation this apply turns on or changes, and
+   * how many executions it would queue for what they find NON_COMPLIANT now
+   * (null for a new rule, or one whose scope, source or parameters change: its
+   * evaluation decides).
+   */
+  automaticRemediation: { rule: string; queue: number | null; exhausted: number; exempt: number; controls: { concurrency: number; perMinute: number } }[];
 }
 
 export interface GroupPlan {
@@ -170,6 +181,7 @@ async function preparePolicy(deps: PolicyDeps, docs: PolicyInput[], opts: PlanOp
     exceptions: { create: [], update: [], delete: [], unchanged: 0, notDeclared: [] },
     accountGroups: { create: [], update: [], delete: [], unchanged: [], notDeclared: [] },
     organization: null,
+    automaticRemediation: [],
   };
   for (const s of specs) {
     const cur = byName.get(s.name);
@@ -279,7 +291,33 @@ async function preparePolicy(deps: PolicyDeps, docs: PolicyInput[], opts: PlanOp
   // In the order of the documents, as people read them.
   if (issues.length) throw new PolicyValidationError(issues.sort((x, y) => x.document - y.document));
   plan.exceptions = planExceptions(exceptions, await deps.exceptions.list(), !!opts.prune);
+  if (deps.automatic) plan.automaticRemediation = await planAutomatic(deps.automatic, plan, byName);
   return { plan, orgChange: orgChange?.changes.length ? orgChange : undefined };
+}
+
+/**
+ * What the apply starts automatically: for each rule it creates or changes
+ * with an AUTO_EXECUTION remediation that differs from the stored one, the
+ * executions due for its NON_COMPLIANT resources now (counted, not queued).
+ */
+async function planAutomatic(deps: AutoDeps, plan: Plan, byName: Map<string, Rule>): Promise<Plan['automaticRemediation']> {
+  const out: Plan['automaticRemediation'] = [];
+  for (const s of [...plan.create, ...plan.update.map((u) => u.after)]) {
+    const spec = s.remediation;
+    if (spec?.invokeType !== 'AUTO_EXECUTION') continue;
+    const cur = byName.get(s.name);
+    const controls = { concurrency: spec.executionControls.concurrency, perMinute: spec.executionControls.perMinute };
+    if (cur?.remediation?.invokeType === 'AUTO_EXECUTION' && JSON.stringify(cur.remediation) === JSON.stringify(spec) && JSON.stringify(cur.scope) === JSON.stringify(s.scope)) continue;
+    // A new rule, or a new scope: which resources are non-compliant is for its evaluation to say.
+    if (!cur || JSON.stringify(cur.scope) !== JSON.stringify(s.scope) || JSON.stringify(cur.source) !== JSON.stringify(s.source) || JSON.stringify(cur.parameters) !== JSON.stringify(s.parameters)) {
+      out.push({ rule: s.name, queue: null, exhausted: 0, exempt: 0, controls });
+      continue;
+    }
+    const changed = JSON.stringify(cur.remediation) !== JSON.stringify(spec);
+    const { states } = await queueAutomatic(deps, { ...cur, ...s, ruleId: cur.ruleId }, { dryRun: true, ...(changed ? { remediationSince: new Date() } : {}) });
+    out.push({ rule: s.name, queue: states.DUE, exhausted: states.ATTEMPTS_EXHAUSTED, exempt: states.EXEMPT, controls });
+  }
+  return out;
 }
 
 /** Applies a plan in one transaction; returns it with the names of rules to evaluate. */

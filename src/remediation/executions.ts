@@ -50,6 +50,8 @@ export interface Execution extends ResourceKey {
   errorMessage: string | null;
   priorState: unknown;
   rollbackOf: string | null;
+  /** The configuration item of the resource the execution was queued for (automatic executions: their attempts are counted per item). */
+  ciId: number | null;
   /** Who approved or rejected it (executions of rules whose remediation needs approval). */
   decidedBy: string | null;
   decidedAt: string | null;
@@ -81,6 +83,7 @@ interface Row {
   error_message: string | null;
   prior_state: unknown;
   rollback_of: string | null;
+  ci_id: number | string | null;
   decided_by: string | null;
   decided_at: Date | null;
   created_at: Date;
@@ -114,6 +117,7 @@ function toExecution(r: Row): Execution {
     errorMessage: r.error_message,
     priorState: r.prior_state,
     rollbackOf: r.rollback_of,
+    ciId: r.ci_id === null || r.ci_id === undefined ? null : Number(r.ci_id),
     decidedBy: r.decided_by,
     decidedAt: iso(r.decided_at),
     createdAt: iso(r.created_at)!,
@@ -127,6 +131,21 @@ const CLAIM_LOCK = 0x636f6e66;
 
 const SELECT = `SELECT x.*, r.name, r.risk_level FROM remediation_executions x JOIN rules r ON r.rule_id = x.rule_id`;
 
+/** One past execution, as automatic remediation weighs it. */
+export interface ExecutionHistory {
+  executionId: string;
+  status: ExecutionStatus;
+  trigger: ExecutionTrigger;
+  dryRun: boolean;
+  rollbackOf: string | null;
+  attempt: number;
+  ciId: number | null;
+  errorCode: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+  notBefore: Date;
+}
+
 export class ExecutionExistsError extends Error {
   constructor(readonly executionId: string) {
     super(`an execution is already active for this rule and resource: ${executionId}`);
@@ -137,14 +156,16 @@ export class ExecutionStore {
   constructor(private readonly db: Db) {}
 
   /** Queues an execution; refuses when one is already active for the rule and resource. */
-  async enqueue(e: { ruleId: string; key: ResourceKey; action: string; trigger: ExecutionTrigger; dryRun?: boolean; attempt?: number; notBefore?: Date; awaitingApproval?: boolean; rollbackOf?: string }): Promise<Execution> {
+  async enqueue(e: { ruleId: string; key: ResourceKey; action: string; trigger: ExecutionTrigger; dryRun?: boolean; attempt?: number; notBefore?: Date; awaitingApproval?: boolean; rollbackOf?: string; ciId?: number | null }): Promise<Execution> {
     const id = `rx-${randomBytes(8).toString('hex')}`;
     try {
       await this.db.query(
-        `INSERT INTO remediation_executions (execution_id, rule_id, account_id, region_id, resource_type, resource_id, action, status, trigger, dry_run, attempt, not_before, rollback_of)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        `INSERT INTO remediation_executions (execution_id, rule_id, account_id, region_id, resource_type, resource_id, action, status, trigger, dry_run, attempt, not_before, rollback_of, ci_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+           -- The configuration item judged now, unless given: what automatic attempts are counted against.
+           COALESCE($14, (SELECT ci_id FROM evaluation_results WHERE rule_id = $2 AND account_id = $3 AND region_id = $4 AND resource_type = $5 AND resource_id = $6)))`,
         [id, e.ruleId, e.key.accountId, e.key.regionId, e.key.resourceType, e.key.resourceId, e.action, e.awaitingApproval ? 'AWAITING_APPROVAL' : 'QUEUED',
-          e.trigger, e.dryRun ?? false, e.attempt ?? 1, e.notBefore ?? new Date(), e.rollbackOf ?? null],
+          e.trigger, e.dryRun ?? false, e.attempt ?? 1, e.notBefore ?? new Date(), e.rollbackOf ?? null, e.ciId ?? null],
       );
     } catch (err) {
       if ((err as { code?: string }).code !== '23505') throw err;
@@ -163,13 +184,26 @@ export class ExecutionStore {
    * all"). Answers with those queued, and, for resources that already have an
    * active execution of the rule, its id.
    */
-  async enqueueMany(e: { ruleId: string; keys: ResourceKey[]; action: string; trigger: ExecutionTrigger; dryRun?: boolean; awaitingApproval?: boolean }): Promise<{ queued: Execution[]; existing: Map<string, string> }> {
+  async enqueueMany(e: {
+    ruleId: string;
+    /** Each with, optionally, its attempt number (default 1), when it is due (default now) and the configuration item it is for. */
+    keys: (ResourceKey & { attempt?: number; notBefore?: Date; ciId?: number | null })[];
+    action: string;
+    trigger: ExecutionTrigger;
+    dryRun?: boolean;
+    awaitingApproval?: boolean;
+  }): Promise<{ queued: Execution[]; existing: Map<string, string> }> {
     const existing = new Map<string, string>();
     if (e.keys.length === 0) return { queued: [], existing };
-    const rows = e.keys.map((k) => ({ id: `rx-${randomBytes(8).toString('hex')}`, a: k.accountId, r: k.regionId, t: k.resourceType, i: k.resourceId }));
+    const rows = e.keys.map((k) => ({
+      id: `rx-${randomBytes(8).toString('hex')}`, a: k.accountId, r: k.regionId, t: k.resourceType, i: k.resourceId,
+      n: k.attempt ?? 1, nb: k.notBefore?.toISOString() ?? null, ci: k.ciId ?? null,
+    }));
     const inserted = await this.db.query<{ execution_id: string }>(
-      `INSERT INTO remediation_executions (execution_id, rule_id, account_id, region_id, resource_type, resource_id, action, status, trigger, dry_run, attempt, not_before)
-       SELECT k.id, $2, k.a, k.r, k.t, k.i, $3, $4, $5, $6, 1, now() FROM jsonb_to_recordset($1::jsonb) AS k(id text, a text, r text, t text, i text)
+      `INSERT INTO remediation_executions (execution_id, rule_id, account_id, region_id, resource_type, resource_id, action, status, trigger, dry_run, attempt, not_before, ci_id)
+       SELECT k.id, $2, k.a, k.r, k.t, k.i, $3, $4, $5, $6, k.n, COALESCE(k.nb, now()),
+         COALESCE(k.ci, (SELECT e.ci_id FROM evaluation_results e WHERE e.rule_id = $2 AND e.account_id = k.a AND e.region_id = k.r AND e.resource_type = k.t AND e.resource_id = k.i))
+       FROM jsonb_to_recordset($1::jsonb) AS k(id text, a text, r text, t text, i text, n int, nb timestamptz, ci bigint)
        ON CONFLICT (rule_id, account_id, region_id, resource_type, resource_id) WHERE status IN ('QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS') DO NOTHING
        RETURNING execution_id`,
       [JSON.stringify(rows), e.ruleId, e.action, e.awaitingApproval ? 'AWAITING_APPROVAL' : 'QUEUED', e.trigger, e.dryRun ?? false],
@@ -191,6 +225,56 @@ export class ExecutionStore {
     const order = new Map(rows.map((r, i) => [r.id, i]));
     const queued = (await this.getMany(inserted.map((r) => r.execution_id))).sort((a, b) => order.get(a.executionId)! - order.get(b.executionId)!);
     return { queued, existing };
+  }
+
+  /**
+   * The latest executions (newest first, at most `perKey`) of a rule for each
+   * of `keys`: what automatic remediation counts attempts from.
+   */
+  async historyFor(ruleId: string, keys: ResourceKey[], perKey = 50): Promise<Map<string, ExecutionHistory[]>> {
+    const out = new Map<string, ExecutionHistory[]>();
+    for (const k of keys) out.set(keyString(k), []);
+    if (keys.length === 0) return out;
+    const rows = await this.db.query<{
+      a: string; r: string; t: string; i: string; execution_id: string; status: ExecutionStatus; trigger: ExecutionTrigger; dry_run: boolean;
+      rollback_of: string | null; attempt: number; ci_id: number | string | null; error_code: string | null; created_at: Date; finished_at: Date | null; not_before: Date;
+    }>(
+      `SELECT k.a, k.r, k.t, k.i, h.* FROM jsonb_to_recordset($2::jsonb) AS k(a text, r text, t text, i text)
+       CROSS JOIN LATERAL (
+         SELECT x.execution_id, x.status, x.trigger, x.dry_run, x.rollback_of, x.attempt, x.ci_id, x.error_code, x.created_at, x.finished_at, x.not_before
+         FROM remediation_executions x
+         WHERE x.rule_id = $1 AND x.resource_id = k.i AND x.account_id = k.a AND x.region_id = k.r AND x.resource_type = k.t
+         ORDER BY x.created_at DESC, x.execution_id DESC LIMIT $3) h`,
+      [ruleId, JSON.stringify(keys.map((k) => ({ a: k.accountId, r: k.regionId, t: k.resourceType, i: k.resourceId }))), perKey],
+    );
+    for (const r of rows)
+      out.get(keyString({ accountId: r.a, regionId: r.r, resourceType: r.t, resourceId: r.i }))?.push({
+        executionId: r.execution_id,
+        status: r.status,
+        trigger: r.trigger,
+        dryRun: r.dry_run,
+        rollbackOf: r.rollback_of,
+        attempt: r.attempt,
+        ciId: r.ci_id === null ? null : Number(r.ci_id),
+        errorCode: r.error_code,
+        createdAt: new Date(r.created_at),
+        finishedAt: r.finished_at ? new Date(r.finished_at) : null,
+        notBefore: new Date(r.not_before),
+      });
+    return out;
+  }
+
+  /**
+   * Points an execution that is running at the rule's remediation as it is
+   * now (its remediation changed after it was queued). False when `owner`
+   * no longer holds it.
+   */
+  async retarget(id: string, owner: string, action: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE remediation_executions SET action = $3 WHERE execution_id = $1 AND lease_owner = $2 AND status = 'IN_PROGRESS' RETURNING 1`,
+      [id, owner, action],
+    );
+    return rows.length === 1;
   }
 
   async get(id: string): Promise<Execution> {

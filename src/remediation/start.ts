@@ -16,6 +16,8 @@ import { chunks } from '../store/index.js';
 export interface StartRequest {
   rule: string;
   resourceIds?: string[];
+  /** Resources by id narrowed by account, region or type (an id alone may name several). */
+  resources?: (Partial<ResourceKey> & { resourceId: string })[];
   allNonCompliant?: boolean;
   dryRun?: boolean;
   trigger?: ExecutionTrigger;
@@ -42,16 +44,16 @@ export async function startRemediation(
     const missing = await checkRemediationFunction(rule.remediation, deps.functions);
     if (missing) throw new StartError(`rule ${rule.name}: ${missing.message}`);
   }
-  if (!req.allNonCompliant && !req.resourceIds?.length) throw new StartError('name resources, or ask for all non-compliant ones');
+  if (!req.allNonCompliant && !req.resourceIds?.length && !req.resources?.length) throw new StartError('name resources, or ask for all non-compliant ones');
   const out: StartResult = { queued: [], failed: [] };
   const targets: { resourceId: string; key?: { accountId: string; regionId: string; resourceType: string; resourceId: string } }[] = [];
   if (req.allNonCompliant) {
     const nc = await deps.compliance.results({ ruleId: rule.ruleId, complianceType: 'NON_COMPLIANT', limit: 10000 });
     for (const r of nc.items) targets.push({ resourceId: r.resourceId, key: r });
   }
-  for (const id of req.resourceIds ?? []) {
+  for (const { resourceId: id, ...narrow } of [...(req.resourceIds ?? []).map((resourceId) => ({ resourceId })), ...(req.resources ?? [])]) {
     try {
-      const r = await deps.inventory.resolve(id);
+      const r = await deps.inventory.resolve(id, narrow);
       targets.push({ resourceId: id, key: r });
     } catch (err) {
       out.failed.push({ resourceId: id, reason: (err as Error).message });

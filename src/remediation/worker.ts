@@ -35,6 +35,8 @@ import type { Rule } from '../rules/model.js';
 import { ExecutionExistsError, type Execution, type ExecutionStore, type Step } from './executions.js';
 import { describeException, type ExceptionStore } from './exceptions.js';
 import type { RemediationControls } from './controls.js';
+import type { ComplianceViews } from '../evaluation/compliance.js';
+import { queueAutomatic } from './auto.js';
 import './actions/index.js';
 
 export interface WorkerDeps {
@@ -47,6 +49,8 @@ export interface WorkerDeps {
   evaluator: Evaluator;
   /** Credentials for acting in an account, assuming the execution role. */
   broker: CredentialBroker;
+  /** The results automatic remediation weighs when an automatic attempt ends (is another one due?). */
+  compliance: Pick<ComplianceViews, 'nonCompliant'>;
   /** The account a rule's role chain starts from: its account group's owner, else the management account. */
   homeAccount(rule: Rule): Promise<string | undefined>;
   /** Deployed functions and their worker, for remediations by function; without them those executions fail (FunctionsUnavailable). */
@@ -208,10 +212,22 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
     };
 
     let spec: RemediationSpec | undefined;
+    let changedNote = '';
     try {
       const rule = await this.deps.rules.get(x.ruleId);
       spec = rule.remediation;
       if (!spec) throw new Stop('FAILED', 'NoRemediation', `rule ${rule.name} no longer has a remediation`);
+      // The rule's remediation as it is now, never the one it had when this was queued (a retry queued under
+      // an action must not run that action with a function's parameters): a rollback alone keeps its own.
+      if (!x.rollbackOf && x.action !== spec.action) {
+        const now = spec.function ? undefined : remediationAction(spec.action);
+        if (!spec.function && !now?.resourceTypes.includes(key.resourceType))
+          throw new Stop('CANCELLED', 'RemediationChanged', `the rule's remediation changed from ${x.action} to ${spec.action} after this execution was queued, and ${spec.action} does not fix ${key.resourceType}`);
+        if (!(await executions.retarget(x.executionId, this.owner, spec.action))) throw new LeaseLost();
+        this.log.info("running the rule's current remediation", { executionId: x.executionId, queuedWith: x.action, now: spec.action });
+        changedNote = `the rule's remediation changed after this execution was queued: it runs ${spec.action}, not ${x.action}; `;
+        x = { ...x, action: spec.action };
+      }
       const fn = functionOfAction(x.action);
       const found = fn === undefined ? remediationAction(x.action) : undefined;
       if (fn === undefined && !found) throw new Stop('FAILED', 'UnknownAction', `action ${x.action} is not in this confix`);
@@ -223,7 +239,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
       // Exempted after it was queued: do not touch the resource.
       const exempt = await this.deps.exceptions.active(x.ruleId, key);
       if (exempt && !x.dryRun) throw new Stop('CANCELLED', 'Exempted', describeException(exempt));
-      const state = await this.reread(step, key);
+      const state = await this.reread(step, key, changedNote);
       const compiled = compileRule(rule);
       await step('reevaluate', async () => {
         if (compiled.external) {
@@ -298,12 +314,9 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
         if (paused) this.log.warn('automatic remediation paused', { rule: x.ruleName, why: paused });
       }
       if (retry?.next) {
-        try {
-          const n = await executions.enqueue({ ruleId: x.ruleId, key, action: x.action, trigger: 'AUTOMATIC', attempt: x.attempt + 1, notBefore: retry.next });
-          this.log.info('automatic remediation will retry', { executionId: n.executionId, attempt: n.attempt, notBefore: n.notBefore });
-        } catch (e) {
-          if (!(e instanceof ExecutionExistsError)) throw e;
-        }
+        // The next attempt, if the resource is still non-compliant: decided as every automatic execution is.
+        const { queued } = await queueAutomatic({ rules: this.deps.rules, executions, exceptions: this.deps.exceptions, compliance: this.deps.compliance, log: this.log }, x.ruleId, { keys: [key] });
+        for (const n of queued) this.log.info('automatic remediation will retry', { executionId: n.executionId, attempt: n.attempt, notBefore: n.notBefore });
       }
     }
   }
@@ -328,11 +341,11 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
   }
 
   /** The resource as the provider has it now; a resource that is gone ends the execution. */
-  private reread(step: StepFn, key: Key) {
+  private reread(step: StepFn, key: Key, note = '') {
     return step('reread', async () => {
       const s = await this.deps.sandbox.describe(key);
-      if (!s) throw new Stop('FAILED', 'ResourceNotFound', `${key.resourceType} ${key.resourceId} no longer exists`);
-      return { message: `read ${key.resourceType} ${key.resourceId} from the provider`, value: s };
+      if (!s) throw new Stop('FAILED', 'ResourceNotFound', `${note}${key.resourceType} ${key.resourceId} no longer exists`);
+      return { message: `${note}read ${key.resourceType} ${key.resourceId} from the provider`, value: s };
     });
   }
 

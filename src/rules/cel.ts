@@ -25,8 +25,25 @@
  * `p.Port % 2 == 0` work on ports, sizes and counts. Comparisons (==, <, >,
  * `in`) work across int and double anyway (`Cpu > 2.5`, `Mem == 4`). For
  * arithmetic on a value that may be fractional, convert it: `double(x) * 1.5`.
+ *
+ * Regular expressions: `s.matches(re)` and `matches(s, re)` use RE2 syntax
+ * and semantics, as the CEL specification says (https://github.com/google/re2/wiki/Syntax),
+ * run by re2js, a linear-time engine: no backtracking, so a configuration
+ * value, which anyone who can describe a resource in the cloud controls,
+ * cannot make a match take exponential time and block the service. A match
+ * succeeds when the pattern matches any part of the string (anchor it with
+ * ^ and $ to match the whole); flags are written inline, e.g. `(?i)`.
+ * Backreferences (\1) and lookaround ((?=…), (?!…), (?<=…)) are not RE2 and
+ * are refused. A pattern has at most RE2_PATTERN_MAX characters and an RE2
+ * program of at most RE2_PROGRAM_MAX instructions (repetition counts
+ * multiply: `(a?){1000}` is over it). A literal pattern is checked when the
+ * rule is compiled (a CelCompileError at the pattern); a computed one (e.g.
+ * from a parameter) when it is used, failing the evaluation of that resource
+ * (INSUFFICIENT_DATA, saying why). Compiled patterns are cached (bounded).
  */
 import { Environment, ParseError, EvaluationError, TypeError as CelTypeError } from '@marcbachmann/cel-js';
+import { RE2JS, RE2JSException } from 're2js';
+import { truncate } from '../util/text.js';
 import { COMPLIANCE_TYPES, type ComplianceType, type EvaluationInput, type Verdict } from './types.js';
 
 export interface CelPosition {
@@ -82,8 +99,157 @@ class CelResource {
   ) {}
 }
 
+// ---------------------------------------------------------------------------
+// RE2 for matches()
+//
+// The library's own `string.matches(string)` runs a JavaScript RegExp, which
+// backtracks (exponential on `^a(b+)+$`-like patterns) and is not RE2. The
+// library refuses a second overload with the same signature and offers no
+// way to drop one; but a macro (an overload taking `ast` arguments) is found
+// by name and arity alone, before any overload, and its signature overlaps
+// nothing when declared on another receiver type. So `bytes.matches(ast)`
+// turns every `x.matches(y)` into our own typeCheck/evaluate, and
+// `matches(ast, ast)` adds the global form. assertRe2Matches() below checks at
+// load time that this still holds, so an upgrade of the library that changes
+// it fails loudly instead of silently going back to RegExp.
+
+/** Longest pattern accepted, in UTF-16 code units. */
+export const RE2_PATTERN_MAX = 2048;
+/** Largest compiled RE2 program accepted (RE2JS#programSize()); matching costs up to input length × this. */
+export const RE2_PROGRAM_MAX = 2500;
+/** Compiled patterns (and refusals) kept, least recently used dropped first. */
+const RE2_CACHE_MAX = 256;
+
+const re2Cache = new Map<string, RE2JS | string>();
+
+/** A compiled pattern, or why it is refused (a message naming the pattern, shortened). */
+export function compileRe2(pattern: string): RE2JS | string {
+  const cached = re2Cache.get(pattern);
+  if (cached !== undefined) {
+    re2Cache.delete(pattern);
+    re2Cache.set(pattern, cached);
+    return cached;
+  }
+  if (pattern.length > RE2_PATTERN_MAX) {
+    // Not cached: long keys would make the cache's memory unbounded in practice.
+    return `regular expression of ${pattern.length} characters exceeds the limit of ${RE2_PATTERN_MAX}`;
+  }
+  let result: RE2JS | string;
+  try {
+    const re = RE2JS.compile(pattern);
+    const size = re.programSize();
+    result =
+      size > RE2_PROGRAM_MAX
+        ? `regular expression ${JSON.stringify(truncate(pattern))} is too complex: its RE2 program has ${size} instructions, the limit is ${RE2_PROGRAM_MAX}`
+        : re;
+  } catch (err) {
+    if (!(err instanceof RE2JSException)) throw err;
+    const reason = truncate(err.message.replace(/^error parsing regexp: /, ''), 200);
+    result = `invalid regular expression ${JSON.stringify(truncate(pattern))}: ${reason} (matches() uses RE2 syntax: no backreferences or lookaround)`;
+  }
+  re2Cache.set(pattern, result);
+  if (re2Cache.size > RE2_CACHE_MAX) re2Cache.delete(re2Cache.keys().next().value!);
+  return result;
+}
+
+/** What the library's checker and evaluator offer a macro (only what is used here). */
+interface CelTypeDecl {
+  kind: string;
+  name: string;
+  type: string;
+  unwrappedType: CelTypeDecl;
+}
+interface MacroAst {
+  op: string;
+  args: unknown;
+}
+interface MacroChecker {
+  check(ast: MacroAst, ctx: unknown): CelTypeDecl;
+  getType(name: string): CelTypeDecl;
+  createError(code: string, message: string, ast: MacroAst): Error;
+}
+interface MacroEvaluator {
+  run(ast: MacroAst, ctx: unknown): unknown;
+  debugType(v: unknown): CelTypeDecl;
+  createError(code: string, message: string, ast: MacroAst): Error;
+}
+interface MatchesMacro {
+  /** The call, for error positions. */
+  ast: MacroAst;
+  subject: MacroAst;
+  pattern: MacroAst;
+  /** The receiver form (`s.matches(re)`) or the global one (`matches(s, re)`). */
+  receiverForm: boolean;
+  /** The compiled pattern when it is a literal. */
+  literal?: RE2JS;
+  async: false;
+  typeCheck(chk: MacroChecker, macro: MatchesMacro, ctx: unknown): CelTypeDecl;
+  evaluate(ev: MacroEvaluator, macro: MatchesMacro, ctx: unknown): unknown;
+}
+
+function stringOrDyn(t: CelTypeDecl): boolean {
+  const u = t.unwrappedType ?? t;
+  return u.kind === 'dyn' || u.name === 'string';
+}
+
+function signatureOf(m: MatchesMacro, subject: string, pattern: string): string {
+  return m.receiverForm ? `${subject}.matches(${pattern})` : `matches(${subject}, ${pattern})`;
+}
+
+function matchesTypeCheck(chk: MacroChecker, m: MatchesMacro, ctx: unknown): CelTypeDecl {
+  const subject = chk.check(m.subject, ctx);
+  const pattern = chk.check(m.pattern, ctx);
+  if (!stringOrDyn(subject) || !stringOrDyn(pattern)) {
+    throw chk.createError('no_matching_overload', `found no matching overload for '${signatureOf(m, subject.name, pattern.name)}'`, m.ast);
+  }
+  if (m.pattern.op === 'value' && typeof m.pattern.args === 'string') {
+    const re = compileRe2(m.pattern.args);
+    if (typeof re === 'string') throw chk.createError('invalid_regular_expression', re, m.pattern);
+    m.literal = re;
+  }
+  return chk.getType('bool');
+}
+
+function matchValues(ev: MacroEvaluator, m: MatchesMacro, subject: unknown, pattern: unknown): boolean {
+  if (typeof subject !== 'string' || typeof pattern !== 'string') {
+    throw ev.createError(
+      'no_matching_overload',
+      `found no matching overload for '${signatureOf(m, ev.debugType(subject).type, ev.debugType(pattern).type)}'`,
+      m.ast,
+    );
+  }
+  const re = m.literal ?? compileRe2(pattern);
+  if (typeof re === 'string') throw ev.createError('invalid_regular_expression', re, m.pattern);
+  return re.test(subject);
+}
+
+function matchesEvaluate(ev: MacroEvaluator, m: MatchesMacro, ctx: unknown): unknown {
+  const subject = ev.run(m.subject, ctx);
+  const pattern = ev.run(m.pattern, ctx);
+  if (subject instanceof Promise || pattern instanceof Promise) {
+    return Promise.all([subject, pattern]).then(([s, p]) => matchValues(ev, m, s, p));
+  }
+  return matchValues(ev, m, subject, pattern);
+}
+
+function matchesMacro({ ast, args, receiver }: { ast: MacroAst; args: MacroAst[]; receiver: MacroAst | null }): MatchesMacro {
+  return {
+    ast,
+    subject: receiver ?? args[0]!,
+    pattern: receiver ? args[0]! : args[1]!,
+    receiverForm: receiver !== null,
+    async: false,
+    typeCheck: matchesTypeCheck,
+    evaluate: matchesEvaluate,
+  };
+}
+
 // Building an environment is the expensive part; one serves every rule.
 const env = new Environment({ homogeneousAggregateLiterals: false })
+  .registerFunction('bytes.matches(ast): bool', matchesMacro, {
+    description: 'RE2 regular expression search (replaces the library string.matches, for every receiver)',
+  })
+  .registerFunction('matches(ast, ast): bool', matchesMacro, { description: 'RE2 regular expression search' })
   .registerType('confix.Resource', {
     ctor: CelResource,
     fields: {
@@ -98,6 +264,23 @@ const env = new Environment({ homogeneousAggregateLiterals: false })
   })
   .registerVariable('resource', 'confix.Resource', { description: 'The resource being evaluated' })
   .registerVariable('parameters', 'map<string, string>', { description: "The rule's parameters" });
+
+/**
+ * That matches() is ours: `(?i)` is RE2 but not JavaScript (a RegExp refuses
+ * it), and a backreference is JavaScript but not RE2.
+ */
+function assertRe2Matches(): void {
+  let ok: boolean;
+  try {
+    ok =
+      env.evaluate("'A'.matches('(?i)^a$') && matches('b', '^b$')", {}) === true &&
+      !env.check(String.raw`'aa'.matches('(a)\\1')`).valid;
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new Error('confix: CEL matches() is not served by RE2 (has @marcbachmann/cel-js changed how it finds macros?); refusing to run');
+}
+assertRe2Matches();
 
 /** Result types an expression may have; dyn is decided when it runs. */
 function acceptableResultType(type: string | undefined): boolean {

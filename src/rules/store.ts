@@ -93,6 +93,12 @@ export class RuleStore extends EventEmitter {
     this.setMaxListeners(100);
   }
 
+  /** When a rule's remediation was last set or changed (undefined without one): automatic attempts count from then. */
+  async remediationChangedAt(ruleId: string, q: Queryable = this.db): Promise<Date | undefined> {
+    const [r] = await q.query<{ updated_at: Date }>('SELECT updated_at FROM remediations WHERE rule_id = $1', [ruleId]);
+    return r ? new Date(r.updated_at) : undefined;
+  }
+
   async list(q: Queryable = this.db): Promise<Rule[]> {
     return (await q.query<RuleRow>(`${SELECT_RULES} ORDER BY r.name`)).map(toRule);
   }

@@ -149,6 +149,18 @@ export interface LoadedSecretBox {
   file?: string;
 }
 
+/**
+ * What to do when a PostgreSQL database is used without a key: exact
+ * commands for both ways of giving one.
+ */
+export const MISSING_SERVER_KEY =
+  'no secret key for the stored credentials: on a PostgreSQL database set CONFIX_SECRET_KEY or CONFIX_SECRET_KEY_FILE. ' +
+  'Make a key once with `openssl rand -base64 32` (32 random bytes as base64) and give the same one to the service and every worker, ' +
+  'either as CONFIX_SECRET_KEY=<the key>, or in a file only its owner can read, named by CONFIX_SECRET_KEY_FILE: ' +
+  '`(umask 077; openssl rand -base64 32 > confix-secret.key)`, then CONFIX_SECRET_KEY_FILE=$PWD/confix-secret.key. ' +
+  'Keep it: credentials stored with a key cannot be opened without it. ' +
+  'confix generates a key only for the embedded store: one generated on this machine for a shared database would strand the credentials for every other process';
+
 /** The key file confix generates in an embedded store's data directory. */
 export function defaultKeyFile(dataDir: string): string {
   return join(resolve(dataDir), 'secret.key');
@@ -172,11 +184,7 @@ export function loadSecretBox(opts: LoadSecretBoxOptions = {}): LoadedSecretBox 
   if (fromEnv) return { box: SecretBox.fromKey(fromEnv, 'CONFIX_SECRET_KEY'), source: 'env' };
   if (fileEnv) return { box: readKeyFile(resolve(fileEnv), 'CONFIX_SECRET_KEY_FILE'), source: 'file', file: resolve(fileEnv) };
   if (!opts.dataDir) {
-    throw new SecretKeyError(
-      'no secret key for the stored credentials: on a PostgreSQL database set CONFIX_SECRET_KEY (32 random bytes as base64 or hex; ' +
-        `${HOW_TO_MAKE_ONE}) or CONFIX_SECRET_KEY_FILE, with the same key for the service and every worker. ` +
-        'confix generates a key only for the embedded store: one generated on this machine for a shared database would strand the credentials for every other process',
-    );
+    throw new SecretKeyError(MISSING_SERVER_KEY);
   }
   const file = defaultKeyFile(opts.dataDir);
   if (existsSync(file)) return { box: readKeyFile(file, 'the key file'), source: 'file', file };

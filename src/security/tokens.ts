@@ -5,8 +5,8 @@
  * and may be revoked; it is shown once, when it is created.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, openSync, closeSync, writeSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, mkdirSync, openSync, closeSync, readFileSync, writeSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Db } from '../store/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { parseDuration } from '../util/duration.js';
@@ -154,6 +154,23 @@ export class TokenStore {
 
   /** Who a bearer token is, or why it is no one. */
   async verify(bearer: string): Promise<VerifyResult> {
+    const found = await this.lookup(bearer);
+    if (!found.ok) return found;
+    this.touch(found.row.id);
+    return { ok: true, principal: { tokenId: found.row.id, name: found.row.name, role: found.row.role } };
+  }
+
+  /**
+   * Whether this store issued a bearer token (whatever its state now), without
+   * counting as a use: how the service tells its own admin token file from
+   * another store's.
+   */
+  async issued(bearer: string): Promise<boolean> {
+    const found = await this.lookup(bearer);
+    return found.ok || found.reason === 'expired' || found.reason === 'revoked';
+  }
+
+  private async lookup(bearer: string): Promise<{ ok: true; row: Row } | { ok: false; reason: 'malformed' | 'unknown' | 'expired' | 'revoked' }> {
     const m = TOKEN.exec(bearer.trim());
     if (!m) return { ok: false, reason: 'malformed' };
     const [, id, secret] = m;
@@ -166,8 +183,7 @@ export class TokenStore {
     if (!row || !match) return { ok: false, reason: 'unknown' };
     if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
     if (row.expires_at !== null && new Date(row.expires_at).getTime() <= Date.now()) return { ok: false, reason: 'expired' };
-    this.touch(row.id);
-    return { ok: true, principal: { tokenId: row.id, name: row.name, role: row.role } };
+    return { ok: true, row };
   }
 
   private touch(id: string): void {
@@ -231,37 +247,117 @@ export class TokenStore {
   }
 }
 
-/** Where the bootstrap admin token is written: an explicit file, CONFIX_ADMIN_TOKEN_FILE, or <dataDir>/admin.token. */
-export function adminTokenFile(opts: { file?: string; dataDir: string }): string {
-  return opts.file || process.env.CONFIX_ADMIN_TOKEN_FILE || `${opts.dataDir.replace(/\/+$/, '')}/admin.token`;
+/**
+ * Where a store's bootstrap admin token is written: an explicit file,
+ * CONFIX_ADMIN_TOKEN_FILE, else in the data directory: `admin.token` for the
+ * embedded store (the data directory is that store's own: the file sits next
+ * to the database it belongs to), `admin-<storeId>.token` for a PostgreSQL
+ * server (the data directory is only this machine's folder for notes, which
+ * an embedded store and any number of server databases may share).
+ */
+export function adminTokenFile(opts: { file?: string; dataDir: string; storeId?: string; embedded?: boolean }): string {
+  if (opts.file || process.env.CONFIX_ADMIN_TOKEN_FILE) return (opts.file || process.env.CONFIX_ADMIN_TOKEN_FILE)!;
+  const dir = opts.dataDir.replace(/\/+$/, '');
+  return opts.embedded === false && opts.storeId ? storeTokenFile(`${dir}/admin.token`, opts.storeId) : `${dir}/admin.token`;
+}
+
+/** The file named by the store's identity next to `file`: where a store's admin token goes when `file` is another store's. */
+export function storeTokenFile(file: string, storeId: string): string {
+  return join(dirname(file), `admin-${storeId}.token`);
+}
+
+export interface BootstrapAdmin {
+  /** Whether the admin token was created now (the first start). */
+  created: boolean;
+  /** The file holding this store's admin token, or (when none does) where the first start would have written it. */
+  file: string;
+  /** Whether `file` holds a token this store issued. */
+  found: boolean;
 }
 
 /**
  * On first start (no token at all) creates the admin token `admin` and
  * writes it to `file`, readable by its owner only (0600); logs where it is,
- * never the secret. Answers whether it created one.
+ * never the secret. A file that exists already is never overwritten: it may
+ * hold another store's only admin token (an embedded store and a PostgreSQL
+ * database served from the same folder, or CONFIX_ADMIN_TOKEN_FILE shared by
+ * two stores); the token goes to the file named by this store's identity
+ * (`admin-<storeId>.token`) next to it instead. On a later start, answers
+ * which of those files holds a token this store issued.
+ *
+ * `earlier` are files an earlier confix may have written this store's token
+ * to (read, never written); `recover` says how to make a new admin token
+ * with direct access to the store, for the log when no file of this store is
+ * found.
  */
-export async function ensureBootstrapAdmin(tokens: TokenStore, file: string, log: Logger): Promise<{ created: boolean; file: string }> {
+export async function ensureBootstrapAdmin(
+  tokens: TokenStore,
+  file: string,
+  log: Logger,
+  opts: { storeId?: string; earlier?: string[]; recover?: string } = {},
+): Promise<BootstrapAdmin> {
+  const candidates = [file];
+  if (opts.storeId && storeTokenFile(file, opts.storeId) !== file) candidates.push(storeTokenFile(file, opts.storeId));
   if ((await tokens.count()) > 0) {
-    if (!existsSync(file)) log.info(`API tokens exist; no admin token file at ${file} (create tokens with \`confix token create\`)`);
-    return { created: false, file };
+    for (const f of [...candidates, ...(opts.earlier ?? []).filter((e) => !candidates.includes(e))])
+      if (await holdsTokenOf(tokens, f)) return { created: false, file: f, found: true };
+    const recover = opts.recover ? `; without any admin token, make a new one with ${opts.recover}` : '';
+    log.info(
+      `API tokens exist; no admin token file of this store at ${candidates.join(' or ')}: the CLI here needs CONFIX_TOKEN or --token (an admin makes tokens with \`confix token create\`${recover})`,
+      { file },
+    );
+    return { created: false, file, found: false };
+  }
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Claim the file before the token exists: a token nobody can read would lock everyone out.
+  let fd: number | undefined;
+  let chosen = file;
+  for (const f of candidates) {
+    try {
+      fd = openSync(f, 'wx', 0o600);
+      chosen = f;
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  if (fd === undefined) {
+    log.warn(
+      `first start, but ${candidates.join(' and ')} exist already and hold no token of this store (another store's admin token, or one left over); they are left alone and no admin token was created. ` +
+        `Remove the stale one and start again, set CONFIX_ADMIN_TOKEN_FILE to another file, or make an admin token with direct access to the store${opts.recover ? `: ${opts.recover}` : ''}`,
+      { file },
+    );
+    return { created: false, file, found: false };
+  }
+  if (chosen !== file) {
+    log.warn(`${file} exists already and is not this store's (it may hold another store's admin token): it is left alone, and this store's admin token goes to ${chosen}`, { file, storeTokenFile: chosen });
   }
   let created: { token: string };
   try {
     created = await tokens.create({ name: 'admin', role: 'admin', createdBy: 'bootstrap' });
   } catch (err) {
-    if (err instanceof TokenExistsError) return { created: false, file }; // another service on the same database was first
+    closeSync(fd);
+    rmSync(chosen, { force: true });
+    if (err instanceof TokenExistsError) return { created: false, file, found: false }; // another service on the same database was first
     throw err;
   }
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  rmSync(file, { force: true }); // a stale file of another store: replaced, never reused with its old mode
-  const fd = openSync(file, 'wx', 0o600);
   try {
     writeSync(fd, created.token + '\n');
   } finally {
     closeSync(fd);
   }
-  chmodSync(file, 0o600); // whatever the umask
-  log.info(`first start: created the admin API token "admin"; it is in ${file} (readable by its owner only). The CLI on this machine finds it there; elsewhere pass it with --token or CONFIX_TOKEN`, { file });
-  return { created: true, file };
+  chmodSync(chosen, 0o600); // whatever the umask
+  log.info(`first start: created the admin API token "admin"; it is in ${chosen} (readable by its owner only). The CLI on this machine finds it there; elsewhere pass it with --token or CONFIX_TOKEN`, { file: chosen });
+  return { created: true, file: chosen, found: true };
+}
+
+/** Whether `file` holds a token this store issued (an unreadable or foreign file does not). */
+async function holdsTokenOf(tokens: TokenStore, file: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return false;
+  }
+  return tokens.issued(text.trim());
 }

@@ -2,8 +2,10 @@
  * Retention: events and function invocations are kept for a while, not for
  * ever. The service prunes, once an hour, events older than the retention
  * (with their deliveries, unless one is still queued or in progress) and
- * ended invocations older than it. Results, timelines, executions and the
- * audit log are the compliance record and are kept.
+ * ended invocations older than it (CONFIX_RETENTION_DAYS, default 30), and
+ * audit log rows older than the audit retention (CONFIX_AUDIT_RETENTION_DAYS,
+ * default 365: long, for who-did-what questions, but not for ever). Results,
+ * timelines and executions are the compliance record and are kept.
  */
 import type { Db } from './index.js';
 
@@ -17,15 +19,40 @@ export function retentionDaysFromEnv(env: NodeJS.ProcessEnv = process.env): numb
   return Number(v);
 }
 
+export const DEFAULT_AUDIT_RETENTION_DAYS = 365;
+
+/** CONFIX_AUDIT_RETENTION_DAYS (a whole number of days, at least 1), else 365. */
+export function auditRetentionDaysFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.CONFIX_AUDIT_RETENTION_DAYS;
+  if (v === undefined || v === '') return DEFAULT_AUDIT_RETENTION_DAYS;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`CONFIX_AUDIT_RETENTION_DAYS must be a whole number of days, at least 1, not "${v}"`);
+  return Number(v);
+}
+
 export interface PruneSummary {
   events: number;
   deliveries: number;
   invocations: number;
+  /** Audit log rows. */
+  audit: number;
 }
 
-/** Deletes what is older than `days` before `now`; answers how much went. */
-export async function prune(db: Db, days: number, now = new Date()): Promise<PruneSummary> {
+export interface Retention {
+  /** Days events and ended invocations are kept. */
+  days: number;
+  /** Days audit log rows are kept (default CONFIX_AUDIT_RETENTION_DAYS, else 365). */
+  auditDays?: number;
+}
+
+/**
+ * Deletes what is older than the retention before `now` (a number: the days
+ * of events and invocations, the audit log's from CONFIX_AUDIT_RETENTION_DAYS);
+ * answers how much went.
+ */
+export async function prune(db: Db, retention: number | Retention, now = new Date()): Promise<PruneSummary> {
+  const { days, auditDays = auditRetentionDaysFromEnv() } = typeof retention === 'number' ? { days: retention } : retention;
   const before = new Date(now.getTime() - days * 86_400_000);
+  const auditBefore = new Date(now.getTime() - auditDays * 86_400_000);
   return db.transaction(async (tx) => {
     // An event goes with its deliveries only when none is still on its way.
     const [d] = await tx.query<{ n: number }>(
@@ -45,6 +72,8 @@ export async function prune(db: Db, days: number, now = new Date()): Promise<Pru
       `DELETE FROM invocations WHERE finished_at < $1 AND status IN ('SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED') RETURNING 1`,
       [before],
     );
-    return { events: events.length, deliveries: d?.n ?? 0, invocations: invocations.length };
+    // audit_log_time (migration 12) serves this.
+    const [a] = await tx.query<{ n: number }>(`WITH gone AS (DELETE FROM audit_log WHERE time < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`, [auditBefore]);
+    return { events: events.length, deliveries: d?.n ?? 0, invocations: invocations.length, audit: a?.n ?? 0 };
   });
 }

@@ -4,12 +4,12 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backends, freshDb } from '../helpers/db.js';
 import { CredentialStore, CredentialValidationError } from '../../src/accounts/credentials.js';
-import { SecretBox, SecretKeyError } from '../../src/security/secret-box.js';
+import { MISSING_SERVER_KEY, SecretBox, SecretKeyError } from '../../src/security/secret-box.js';
 import { startService, type Service } from '../../src/service.js';
 import { createLogger } from '../../src/util/log.js';
 import type { Db } from '../../src/store/index.js';
@@ -344,7 +344,8 @@ test('on a PostgreSQL database the service and the worker refuse to start withou
     await assert.rejects(
       startService({ databaseUrl: 'postgres://confix@127.0.0.1:1/nothing', dataDir, port: 0, log: createLogger({ write: () => undefined }) }),
       (err: Error) => {
-        assert.match(err.message, /no secret key for the stored credentials: on a PostgreSQL database set CONFIX_SECRET_KEY .* or CONFIX_SECRET_KEY_FILE/);
+        assert.equal(err.message, MISSING_SERVER_KEY);
+        assert.match(err.message, /^no secret key for the stored credentials: on a PostgreSQL database set CONFIX_SECRET_KEY or CONFIX_SECRET_KEY_FILE\. /);
         assert.match(err.message, /strand the credentials/);
         return true;
       },
@@ -365,4 +366,27 @@ test('on a PostgreSQL database the service and the worker refuse to start withou
   });
   assert.equal(worker.code, 1);
   assert.match(worker.stderr, /^confix: no secret key for the stored credentials: on a PostgreSQL database set CONFIX_SECRET_KEY/);
+});
+
+test('`confix serve --database-url` without a key says exactly what to do, and touches nothing', async () => {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.CONFIX_SECRET_KEY;
+  delete env.CONFIX_SECRET_KEY_FILE;
+  const dataDir = tmp();
+  const serve = await new Promise<{ code: number | null; stdout: string; stderr: string }>((ok) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data', dataDir, '--database-url', 'postgres://confix@127.0.0.1:1/nothing'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => ok({ code, stdout, stderr }));
+  });
+  assert.equal(serve.code, 1);
+  assert.equal(serve.stderr, `confix: ${MISSING_SERVER_KEY}\n`, 'one line, before the database is even tried');
+  // What to run, both ways, word for word.
+  assert.ok(serve.stderr.includes('Make a key once with `openssl rand -base64 32`'), serve.stderr);
+  assert.ok(serve.stderr.includes('as CONFIX_SECRET_KEY=<the key>'), serve.stderr);
+  assert.ok(serve.stderr.includes('`(umask 077; openssl rand -base64 32 > confix-secret.key)`, then CONFIX_SECRET_KEY_FILE=$PWD/confix-secret.key'), serve.stderr);
+  assert.ok(serve.stderr.includes('the same one to the service and every worker'), serve.stderr);
+  assert.deepEqual(readdirSync(dataDir), [], 'no key, no token, no note was written');
 });

@@ -231,8 +231,10 @@ test('the CLI finds the admin token next to the service note, says where it look
       (r) => ({ code: 0, ...r }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
-  // CONFIX_DATA is the service's data directory: the note gives the URL, admin.token the token.
+  // CONFIX_DATA is the service's data directory: the note gives the URL and names the token file.
   const home = { CONFIX_DATA: dirname(svc.adminTokenFile) };
+  const note = JSON.parse(readFileSync(join(home.CONFIX_DATA, 'service.json'), 'utf8'));
+  assert.deepEqual(note, { url: svc.url, pid: process.pid, store: 'embedded', storeId: svc.storeId, tokenFile: svc.adminTokenFile });
   const created = await cli(['token', 'create', 'cli-op', '--role', 'operator', '--expires', '7d'], home);
   assert.equal(created.code, 0, created.stderr);
   const token = created.stdout.trim();

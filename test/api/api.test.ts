@@ -35,7 +35,9 @@ test('the demo estate is loaded and recorded on first start', async () => {
   const r = await svc.api('/resources/sg-debug-open');
   assert.equal(r.status, 200);
   assert.equal(r.body.configuration.SecurityGroupId, 'sg-debug-open');
-  assert.equal(r.body.configuration.Permissions.Permission.length, 3);
+  // As loaded (automatic remediation may have revoked its SSH rule since).
+  const loaded = (await svc.api('/resources/sg-debug-open/history')).body.items.find((i: { version: number }) => i.version === 1);
+  assert.equal(loaded.configuration.Permissions.Permission.length, 3);
 });
 
 test('opening port 22 through the sandbox API shows a new configuration item with its diff, and it is remediated automatically', async () => {
@@ -187,8 +189,10 @@ test('rules through the API: create with checked parameters, list with counts, r
   const created = await svc.api('/rules', { json: { name: 'ssh-only', source: { managed: 'sg-risky-ports-check' }, parameters: { ports: '22' }, scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] } } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.ok(created.body.evaluation.evaluations >= 4);
-  // sg-debug-open, sg-ack-managed, sg-member-db (sg-web-prod, opened by an earlier test, was fixed automatically)
-  assert.equal(created.body.rule.compliance.nonCompliant, 3);
+  // The counts are the results' (what automatic remediation of the seed 003 rule has not fixed yet, sg-ack-managed at least).
+  const nc = await svc.api('/compliance?rule=ssh-only&complianceType=NON_COMPLIANT');
+  assert.ok(nc.body.items.some((i: { resourceId: string }) => i.resourceId === 'sg-ack-managed'));
+  assert.equal(created.body.rule.compliance.nonCompliant, nc.body.total);
   const dup = await svc.api('/rules', { json: { name: 'ssh-only', source: { managed: 'sg-risky-ports-check' } } });
   assert.equal(dup.status, 409);
   const list = await svc.api('/rules');

@@ -101,8 +101,11 @@ test('rules, compliance and evaluation from the command line', async () => {
   const rule = await confix('get', 'rule', 'ecs-instance-monitor-enabled');
   assert.equal(rule.code, 0, rule.stderr);
   assert.match(rule.stdout, /i-bp1memberapp0000001.*monitoring agent is not_installed/);
-  const comp = await confix('get', 'compliance', '--resource', 'sg-debug-open');
-  assert.match(comp.stdout, /sg-disallow-risky-ports-for-all-ips\s+sg-debug-open.*NON_COMPLIANT/);
+  // A service-managed group: automatic remediation is refused on it, and the listing says where it stands.
+  const comp = await confix('get', 'compliance', '--resource', 'sg-ack-managed');
+  assert.match(comp.stdout, /sg-disallow-risky-ports-for-all-ips\s+sg-ack-managed.*NON_COMPLIANT/);
+  assert.match(comp.stdout, /AUTOMATIC REMEDIATION/);
+  assert.match(comp.stdout, /queued rx-|in progress rx-|attempt \d\/5 due|attempts spent/);
   assert.match(comp.stdout, /timeline/);
   const summary = await confix('get', 'compliance', '--summary', '--json');
   assert.ok(JSON.parse(summary.stdout).totals.nonCompliantResources >= 8);
@@ -236,14 +239,14 @@ test('approvals, the remediation detail and the pause from the command line', as
 
   for (let i = 0; i < 100 && JSON.parse((await confix('get', 'execution', a!.executionId, '--json')).stdout).status !== 'SUCCEEDED'; i++) await new Promise((r) => setTimeout(r, 100));
   const shown = await confix('get', 'execution', a!.executionId);
-  assert.match(shown.stdout, /approved by alice/);
+  assert.match(shown.stdout, /approved by admin \(note: alice\)/, 'the token decides; --by is a note');
   const detail = await confix('get', 'remediation', 'sg-open-with-approval');
   assert.equal(detail.code, 0, detail.stderr);
   assert.match(detail.stdout, /action: ACS-ECS-RevokeSecurityGroupRules/);
   assert.match(detail.stdout, /approval: required/);
   assert.match(detail.stdout, /manual remediation only/);
   assert.match(detail.stdout, /SUCCEEDED 1\s+CANCELLED 1/);
-  assert.match(detail.stdout, /sg-member-db\s+CANCELLED\s+MANUAL.*Rejected: rejected by bob: db team does it tonight/);
+  assert.match(detail.stdout, /sg-member-db\s+CANCELLED\s+MANUAL.*Rejected: rejected by admin \(note: bob\): db team does it tonight/);
 
   const paused = await confix('remediation', 'pause', 'sg-open-with-approval', '--reason', 'change freeze');
   assert.equal(paused.code, 0, paused.stderr);

@@ -118,6 +118,7 @@ function execution(over: Partial<Execution> = {}): Execution {
     errorMessage: null,
     priorState: null,
     rollbackOf: null,
+    ciId: null,
     decidedBy: null,
     decidedAt: null,
     createdAt: '2019-04-08T08:48:06.000Z',

@@ -55,6 +55,7 @@ test('plan and apply create, change and (with prune) delete; only policy rules a
       exceptions: { create: [], update: [], delete: [], unchanged: 0, notDeclared: [] },
       accountGroups: { create: [], update: [], delete: [], unchanged: [], notDeclared: [] },
       organization: null,
+      automaticRemediation: [],
     });
 
     // Change one parameter, drop the other rule.

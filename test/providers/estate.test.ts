@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { freshDb } from '../helpers/db.js';
 import { MGMT, sgEstate } from '../helpers/estate.js';
+import { aliasBomb } from '../helpers/yaml-bomb.js';
 import { EstateError, SandboxCloud, parseEstateText, readEstateFile, validateEstate } from '../../src/providers/sandbox/index.js';
 
 const BAD_YAML = `accounts:
@@ -108,6 +109,65 @@ test("loading an estate adds regions to an existing account unless replacing", a
     assert.deepEqual((await sandbox.listAccounts()).find((a) => a.accountId === MGMT)!.regions, ['cn-hangzhou', 'eu-west-1', 'us-east-1']);
     await sandbox.loadEstate({ accounts: [{ id: MGMT, name: 'management', regions: ['eu-west-1'] }] }, { replace: true });
     assert.deepEqual((await sandbox.listAccounts()).find((a) => a.accountId === MGMT)!.regions, ['eu-west-1']);
+  } finally {
+    await db.close();
+  }
+});
+
+test('an alias bomb is refused at once, naming the file and why; nothing is expanded', async () => {
+  const text = aliasBomb();
+  assert.ok(text.length < 600, `${text.length} bytes`);
+  const dir = mkdtempSync(join(tmpdir(), 'confix-estate-'));
+  const f = join(dir, 'bomb.yaml');
+  writeFileSync(f, text);
+  const started = Date.now();
+  let err: unknown;
+  try {
+    await readEstateFile(f);
+  } catch (e) {
+    err = e;
+  }
+  const ms = Date.now() - started;
+  assert.ok(ms < 2000, `refused in ${ms} ms`);
+  assert.ok(err instanceof EstateError, String(err));
+  assert.equal(err.source, f);
+  assert.match(err.message, new RegExp(`^estate ${f.replace(/[/.]/g, '\\$&')} refused \\(1 problem\\); nothing was loaded`));
+  assert.match(err.message, /too many YAML aliases: they would stand for more than 100 values/);
+});
+
+test('an estate sharing a few blocks by alias still loads', async () => {
+  const text = `accounts:
+  - &acct { id: "${MGMT}", name: management, regions: &regions [cn-hangzhou, us-east-1] }
+resources:
+  - account: "${MGMT}"
+    region: cn-hangzhou
+    type: ACS::ECS::SecurityGroup
+    id: sg-a
+    tags: &tags { env: prod, team: web }
+    configuration:
+      SecurityGroupName: a
+      Permissions: { Permission: &https [{ SecurityGroupRuleId: sgr-https, Direction: ingress, IpProtocol: TCP, PortRange: 443/443, SourceCidrIp: 0.0.0.0/0 }] }
+  - account: "${MGMT}"
+    region: us-east-1
+    type: ACS::ECS::SecurityGroup
+    id: sg-b
+    tags: *tags
+    configuration: { SecurityGroupName: b, Permissions: { Permission: *https } }
+  - account: "${MGMT}"
+    region: cn-hangzhou
+    type: ACS::ECS::SecurityGroup
+    id: sg-c
+    tags: *tags
+    configuration: { SecurityGroupName: c, Permissions: { Permission: *https } }
+`;
+  const { raw, lineOf } = parseEstateText(text, 'shared.yaml');
+  validateEstate(raw, 'shared.yaml', lineOf);
+  const db = await freshDb();
+  try {
+    const load = await new SandboxCloud(db).loadEstate(raw);
+    assert.deepEqual([load.accounts, load.resources, load.created], [1, 3, 3]);
+    const res = raw as { resources: { tags: Record<string, string> }[] };
+    assert.deepEqual(res.resources[1]!.tags, { env: 'prod', team: 'web' });
   } finally {
     await db.close();
   }

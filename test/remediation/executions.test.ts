@@ -49,7 +49,7 @@ async function setup(backend: (typeof backends)[number] = 'pglite') {
   );
   await evaluator.evaluateRules();
   const broker = new CredentialBroker(sandbox, new CredentialStore(db, SecretBox.ephemeral()));
-  const deps = { executions, exceptions, controls: new RemediationControls(db), rules, sandbox, recorder, evaluator, broker, homeAccount: async () => undefined };
+  const deps = { executions, exceptions, controls: new RemediationControls(db), rules, sandbox, recorder, evaluator, compliance, broker, homeAccount: async () => undefined };
   const worker = new RemediationWorker(deps, { concurrency: 2 });
   const start = (req: Parameters<typeof startRemediation>[1]) => startRemediation({ rules, inventory, compliance, executions, exceptions }, req);
   const result = async (rule: string, resourceType: string, resourceId: string, accountId: string, regionId: string) =>

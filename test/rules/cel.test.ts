@@ -246,7 +246,9 @@ test('a runtime error names the key and where it was asked for', () => {
   });
   assert.equal(rule.evaluate(sg([], { Encryption: { Enabled: true } }), {}).complianceType, 'COMPLIANT');
   assert.throws(() => run("resource.configuration.VpcId > 1"), /CEL evaluation failed: no such overload: dyn<string> > int/);
-  assert.throws(() => run("resource.configuration.VpcId.matches('[')"), /CEL evaluation failed: Invalid regular expression/);
+  // A literal pattern is checked when the rule is compiled; a computed one when it is used.
+  assert.throws(() => run("resource.configuration.VpcId.matches('[')"), /CEL expression does not compile at line 1, column 38: invalid regular expression "\[": missing closing \]/);
+  assert.throws(() => run('resource.configuration.VpcId.matches(parameters.re)', sg([]), { re: '[' }), /CEL evaluation failed: invalid regular expression "\[": missing closing \]/);
 });
 
 test('expressions that read the whole configuration see all of it, converted the same way', () => {

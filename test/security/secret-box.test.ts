@@ -101,7 +101,8 @@ test('loadSecretBox: the environment, a key file, or a key generated once with m
   assert.throws(() => loadSecretBox({ env: { CONFIX_SECRET_KEY: key, CONFIX_SECRET_KEY_FILE: f } }), /both CONFIX_SECRET_KEY and CONFIX_SECRET_KEY_FILE/);
   assert.throws(() => loadSecretBox({ env: { CONFIX_SECRET_KEY_FILE: join(tmp(), 'missing') } }), /CONFIX_SECRET_KEY_FILE .*missing does not exist/);
   assert.throws(() => loadSecretBox({ env: {} }), (err: Error) => {
-    assert.match(err.message, /set CONFIX_SECRET_KEY .* or CONFIX_SECRET_KEY_FILE/);
+    assert.match(err.message, /set CONFIX_SECRET_KEY or CONFIX_SECRET_KEY_FILE\. Make a key once with `openssl rand -base64 32`/);
+    assert.match(err.message, /CONFIX_SECRET_KEY=<the key>, or in a file only its owner can read, named by CONFIX_SECRET_KEY_FILE/);
     assert.match(err.message, /strand the credentials/);
     return true;
   });

@@ -1,5 +1,5 @@
 import { useApi } from '../api';
-import { A, ago, Badge, Bars, href, Risk, Show, Table, TrendChart } from '../ui';
+import { A, ago, Badge, Bars, href, Risk, RISK_NAMES, Show, Table, TrendChart } from '../ui';
 import { ExecutionTable } from './executions';
 
 type Counts = { compliant: number; nonCompliant: number; notApplicable: number; insufficientData: number; nonCompliantResources?: number };
@@ -53,7 +53,7 @@ export function Overview() {
       <Show r={summary}>
         {(s) => (
           <div className="grid">
-            <Bars title="By risk level" rows={bars(s.byRiskLevel, undefined, (k) => `risk ${k} · ${['', 'high', 'medium', 'low'][Number(k)] ?? ''}`)} />
+            <Bars title="By risk level" rows={bars(s.byRiskLevel, undefined, (k) => `risk ${k} · ${RISK_NAMES[Number(k)] ?? ''}`)} />
             <Bars
               title="By rule"
               rows={(rules.data?.items ?? [])

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, useApi } from '../api';
-import { A, Badge, Can, Choice, Diff, ErrorBox, Field, Json, Risk, Show, Table, Tabs, ago, fmtTime, href } from '../ui';
+import { A, AutomaticState, Badge, Can, Choice, Diff, ErrorBox, Field, Json, Risk, Show, Table, Tabs, ago, fmtTime, href } from '../ui';
 import { ExecutionTable } from './executions';
 
 export function ResourcesPage() {
@@ -120,6 +120,7 @@ export function ResourcePage({ id, accountId }: { id: string; accountId?: string
                     ['Result', (x) => <Badge value={x.complianceType} />],
                     ['Why', (x) => x.annotation],
                     ['Evaluated', (x) => ago(x.invokedAt)],
+                    ['Automatic remediation', (x) => <AutomaticState status={x.automaticRemediation} />],
                   ]}
                 />
               )}

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, useApi } from '../api';
-import { A, ago, Badge, Can, Diff, ErrorBox, Field, href, Json, Risk, Show, Table, Tabs, useCan } from '../ui';
+import { A, ago, AutomaticState, Badge, Can, Diff, ErrorBox, Field, href, Json, Risk, Show, Table, Tabs, useCan } from '../ui';
 import { ExecutionTable } from './executions';
 
 export function RulesPage() {
@@ -46,7 +46,10 @@ function ManualRemediation({ rule, nonCompliant, onDone }: { rule: string; nonCo
   const [failed, setFailed] = useState<{ resourceId: string; reason: string }[]>([]);
   const [queued, setQueued] = useState<any[]>([]);
   const [err, setErr] = useState<unknown>();
-  const ids = nonCompliant.map((r) => r.resourceId as string);
+  // Selected by the whole key: the same id may name resources in two accounts.
+  const keyOf = (r: any) => `${r.accountId}/${r.regionId}/${r.resourceType}/${r.resourceId}`;
+  const ids = nonCompliant.map(keyOf);
+  const byKey = new Map(nonCompliant.map((r) => [keyOf(r), r]));
   useEffect(() => {
     setSelected((s) => new Set([...s].filter((id) => ids.includes(id))));
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -55,7 +58,11 @@ function ManualRemediation({ rule, nonCompliant, onDone }: { rule: string; nonCo
   const start = async (dryRun: boolean) => {
     setErr(undefined);
     return api<{ queued: any[]; failed: { resourceId: string; reason: string }[] }>(`/rules/${encodeURIComponent(rule)}/remediation/executions`, {
-      json: { resourceIds: [...selected], dryRun, trigger: 'MANUAL' },
+      json: {
+        resources: [...selected].map((k) => byKey.get(k)).filter(Boolean).map((r: any) => ({ resourceId: r.resourceId, accountId: r.accountId, regionId: r.regionId, resourceType: r.resourceType })),
+        dryRun,
+        trigger: 'MANUAL',
+      },
     });
   };
   const doPreview = async () => {
@@ -109,11 +116,14 @@ function ManualRemediation({ rule, nonCompliant, onDone }: { rule: string; nonCo
           <label className="check">
             <input type="checkbox" checked={selected.size === ids.length} onChange={(e) => setSelected(new Set(e.target.checked ? ids : []))} /> all ({ids.length})
           </label>
-          {ids.map((id) => (
-            <label key={id} className="check">
-              <input type="checkbox" checked={selected.has(id)} onChange={() => toggle(id)} /> {id}
-            </label>
-          ))}
+          {ids.map((id) => {
+            const r = byKey.get(id);
+            return (
+              <label key={id} className="check">
+                <input type="checkbox" checked={selected.has(id)} onChange={() => toggle(id)} /> {r.resourceId} <span className="muted">({r.accountId} · {r.regionId})</span>
+              </label>
+            );
+          })}
         </fieldset>
       )}
       <div className="actions">
@@ -314,6 +324,7 @@ export function RulePage({ name }: { name: string }) {
                         ['Region', (r) => r.regionId],
                         ['Why', (r) => r.annotation],
                         ['Since', (r) => ago(r.orderingAt)],
+                        ['Automatic remediation', (r) => <AutomaticState status={r.automaticRemediation} />],
                       ]}
                     />
                   ),

@@ -5,7 +5,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppDeps } from '../app.js';
-import { errorResponses, json } from '../schemas.js';
+import { Name, Time, errorResponses, json } from '../schemas.js';
 import { ApiError } from '../errors.js';
 import { ROLES, resolveExpiry, type Principal } from '../../security/tokens.js';
 
@@ -34,8 +34,8 @@ const TokenInputSchema = z
   .object({
     name: z.string().min(1).max(128).openapi({ example: 'ci-reader' }),
     role: RoleSchema,
-    expiresIn: z.union([z.string(), z.number().positive()]).optional().openapi({ description: 'A duration from now: 30d, 12h, 15m, 2w, or a number of seconds', example: '30d' }),
-    expiresAt: z.string().optional().openapi({ description: 'An ISO 8601 date or time', example: '2026-12-31T00:00:00Z' }),
+    expiresIn: z.union([Time(), z.number().positive()]).optional().openapi({ description: 'A duration from now: 30d, 12h, 15m, 2w, or a number of seconds', example: '30d' }),
+    expiresAt: Time().optional().openapi({ description: 'An ISO 8601 date or time', example: '2026-12-31T00:00:00Z' }),
   })
   .openapi('ApiTokenInput');
 
@@ -110,7 +110,7 @@ export function accessRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/tokens/{name}',
       tags: ['access'],
       summary: 'Revoke a token (by name or id): it is refused from now on; the last active admin token cannot be revoked',
-      request: { params: z.object({ name: z.string() }) },
+      request: { params: z.object({ name: Name() }) },
       responses: { 200: json(TokenSchema, 'Revoked'), 404: errorResponses[404], 409: errorResponses[409] },
     }),
     async (c) => {
@@ -136,7 +136,7 @@ export function accessRoutes(app: OpenAPIHono, deps: AppDeps) {
       request: {
         query: z.object({
           limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ description: 'Default 100' }),
-          token: z.string().optional().openapi({ description: "Only this token's requests (by name)" }),
+          token: Name().optional().openapi({ description: "Only this token's requests (by name)" }),
           outcome: z.enum(['ok', 'denied', 'error']).optional(),
         }),
       },

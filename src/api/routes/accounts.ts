@@ -6,7 +6,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
-import { errorResponses, json } from '../schemas.js';
+import { Description, Id, Name, bounded, text, errorResponses, json } from '../schemas.js';
+import { LIMITS } from '../limits.js';
 import { groupProblems, resolveMembers, type AccountGroup } from '../../accounts/groups.js';
 import type { Organization } from '../../providers/sandbox/cloud.js';
 
@@ -55,15 +56,18 @@ const GroupSchema = z
   })
   .openapi('AccountGroup');
 
-const GroupInput = z
-  .object({
-    description: z.string().optional(),
-    ownerAccountId: z.string().optional().openapi({ description: "Default: the organization's management account" }),
-    members: z.unknown().openapi({ description: '{ accounts: [ID, …] }, { folder: PATH_OR_NAME } or { organization: true }', example: { accounts: ['100931896542', '178366182654'] } }),
-    readRole: z.string().optional(),
-  })
-  .passthrough()
-  .openapi('AccountGroupInput');
+const GroupInput = bounded(
+  z
+    .object({
+      description: Description().optional(),
+      ownerAccountId: Id().optional().openapi({ description: "Default: the organization's management account" }),
+      members: z.unknown().openapi({ description: '{ accounts: [ID, …] }, { folder: PATH_OR_NAME } or { organization: true }', example: { accounts: ['100931896542', '178366182654'] } }),
+      readRole: text(LIMITS.text.url).optional(),
+    })
+    .passthrough(),
+  // members is checked by the group store; here only its size.
+  { fields: { members: { fields: { accounts: { items: LIMITS.list, each: LIMITS.text.id }, folder: LIMITS.text.query } } } },
+).openapi('AccountGroupInput');
 
 const CountsFields = { compliant: z.number().int(), nonCompliant: z.number().int(), notApplicable: z.number().int(), insufficientData: z.number().int() };
 const RuleCounts = z.object({ ruleName: z.string(), ruleId: z.string(), ...CountsFields });
@@ -77,8 +81,8 @@ const GroupComplianceSchema = z
   })
   .openapi('AccountGroupCompliance');
 
-const nameParam = z.object({ name: z.string().openapi({ example: 'production' }) });
-const accountParam = z.object({ accountId: z.string().openapi({ example: '178366182654' }) });
+const nameParam = z.object({ name: Name().openapi({ example: 'production' }) });
+const accountParam = z.object({ accountId: Id().openapi({ example: '178366182654' }) });
 
 function roleOf(org: Organization | null, accountId: string): OrganizationRole {
   if (!org) return 'none';
@@ -157,7 +161,7 @@ export function accountRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/organization/delegated-administrators',
       tags: ['accounts'],
       summary: 'Register a member account as a delegated administrator (it may then own account groups)',
-      request: { body: { required: true, content: { 'application/json': { schema: z.object({ accountId: z.string().min(1) }) } } } },
+      request: { body: { required: true, content: { 'application/json': { schema: z.object({ accountId: Id().min(1) }) } } } },
       responses: { 201: json(OrganizationSchema, 'Registered; the organization as it is now'), 400: errorResponses[400], 404: errorResponses[404], 409: errorResponses[409] },
     }),
     async (c) => {

@@ -6,7 +6,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppDeps } from '../app.js';
-import { errorResponses, json } from '../schemas.js';
+import { Id, errorResponses, json } from '../schemas.js';
 import { ApiError } from '../errors.js';
 import { CredentialValidationError, LIMITS } from '../../accounts/credentials.js';
 
@@ -17,6 +17,7 @@ const CredentialSchema = z
     description: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
+    warning: z.string().optional().openapi({ description: 'Set when the cloud does not accept the key: it is stored, but calls made with it will fail' }),
   })
   .openapi('Credential');
 
@@ -75,7 +76,11 @@ export function credentialRoutes(app: OpenAPIHono, deps: AppDeps) {
       try {
         const { replaced, ...stored } = await deps.credentials.put(accountId, input);
         deps.log.info(replaced ? 'credential replaced' : 'credential stored', { accountId, accessKeyId: stored.accessKeyId });
-        return c.json(stored, replaced ? 200 : 201);
+        // Stored either way (the cloud may be unreachable, or the key not active yet), but said at once: a bad key fails every later call.
+        const check = await deps.sandbox.verifyCredentials(accountId, input);
+        const warning = check.ok ? undefined : `the ${deps.sandbox.name} cloud does not accept this key (${check.code}: ${check.reason}); calls made with it will fail until it is replaced`;
+        if (warning) deps.log.warn('stored credential is not accepted by the cloud', { accountId, accessKeyId: stored.accessKeyId, code: check.ok ? undefined : check.code });
+        return c.json({ ...stored, ...(warning ? { warning } : {}) }, replaced ? 200 : 201);
       } catch (err) {
         if (err instanceof CredentialValidationError)
           throw new ApiError(400, 'InvalidCredential', err.message, { issues: [{ path: err.field, pathSegments: [err.field], message: err.message }] });
@@ -102,7 +107,7 @@ export function credentialRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/credentials/{accountId}',
       tags: ['credentials'],
       summary: "Remove an account's access key",
-      request: { params: z.object({ accountId: z.string() }) },
+      request: { params: z.object({ accountId: Id() }) },
       responses: { 200: json(z.object({ removed: z.boolean(), accountId: z.string() }), 'Removed'), 404: errorResponses[404] },
     }),
     async (c) => {

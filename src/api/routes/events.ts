@@ -7,7 +7,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
-import { errorResponses, json } from '../schemas.js';
+import { Id, Name, QueryText, Time, bounded, errorResponses, json, list } from '../schemas.js';
+import { LIMITS } from '../limits.js';
 import { EVENT_FORMATS, type EventFormat } from '../../events/formats.js';
 import { EVENT_DATA_JSON_SCHEMAS, EVENT_TYPES } from '../../events/types.js';
 import type { Subscription } from '../../events/topics.js';
@@ -103,12 +104,10 @@ const CloudEventSchema = z
   .passthrough()
   .openapi('CloudEvent', { description: 'A native confix event, as stored and as the native format delivers it (CloudEvents 1.0, structured JSON)' });
 
-const TopicInput = z
-  .object({ description: z.string().max(1000).optional(), filter: Filter.optional() })
-  .passthrough()
-  .openapi('TopicInput');
+const TopicInput = bounded(z.object({ description: z.string().max(1000).optional(), filter: Filter.optional() }).passthrough()).openapi('TopicInput');
 
-const SubscriptionInput = z
+const SubscriptionInput = bounded(
+  z
   .object({
     format: z.enum(FORMATS).optional().openapi({ description: 'Default native' }),
     filter: Filter.optional(),
@@ -121,21 +120,23 @@ const SubscriptionInput = z
     maxAttempts: z.number().int().min(1).max(20).optional().openapi({ description: 'Attempts before a delivery is dead-lettered (default 8)' }),
     state: z.enum(['ACTIVE', 'DISABLED']).optional().openapi({ description: 'A DISABLED subscription gets no new deliveries' }),
   })
-  .passthrough()
-  .openapi('SubscriptionInput');
+  .passthrough(),
+  // The endpoint is checked by the topic store (which never repeats a secret); here only its size.
+  { fields: { endpoint: { fields: { webhook: { fields: { url: LIMITS.text.url, secret: LIMITS.text.name } }, function: LIMITS.text.name } } } },
+).openapi('SubscriptionInput');
 
 const RedeliverInput = z
   .object({
-    ids: z.array(z.string().min(1)).min(1).max(10000).optional().openapi({ description: 'These deliveries (DEAD or DELIVERED ones are queued again)' }),
+    ids: list(Id().min(1), LIMITS.bulkIds).min(1).optional().openapi({ description: 'These deliveries (DEAD or DELIVERED ones are queued again)' }),
     allDead: z.boolean().optional().openapi({ description: 'Every dead letter, of the topic and/or subscription when given' }),
-    topic: z.string().optional(),
-    subscription: z.string().optional(),
+    topic: Name().optional(),
+    subscription: Name().optional(),
   })
   .openapi('RedeliverInput');
 
-const nameParam = z.object({ name: z.string().openapi({ example: 'security' }) });
-const subParam = z.object({ topic: z.string().openapi({ example: 'default' }), name: z.string().openapi({ example: 'soc-webhook' }) });
-const idParam = z.object({ id: z.string() });
+const nameParam = z.object({ name: Name().openapi({ example: 'security' }) });
+const subParam = z.object({ topic: Name().openapi({ example: 'default' }), name: Name().openapi({ example: 'soc-webhook' }) });
+const idParam = z.object({ id: Id() });
 const limit = z.coerce.number().int().min(1).max(10000).optional();
 
 /** Refuses a body that names a different topic or subscription than the path. */
@@ -227,7 +228,7 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/subscriptions',
       tags: ['events'],
       summary: 'Subscriptions, of every topic or of one; never with their signing secrets',
-      request: { query: z.object({ topic: z.string().optional() }) },
+      request: { query: z.object({ topic: Name().optional() }) },
       responses: { 200: json(z.object({ items: z.array(SubscriptionSchema) }), 'Subscriptions'), 404: errorResponses[404] },
     }),
     async (c) => {
@@ -302,10 +303,10 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
       summary: 'Deliveries, newest first; status=DEAD is the dead-letter list',
       request: {
         query: z.object({
-          topic: z.string().optional(),
-          subscription: z.string().optional(),
+          topic: Name().optional(),
+          subscription: Name().optional(),
           status: z.enum(STATUSES).optional(),
-          eventId: z.string().optional(),
+          eventId: Id().optional(),
           limit,
         }),
       },
@@ -395,9 +396,9 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
       summary: 'Events confix emitted, newest first, as native CloudEvents',
       request: {
         query: z.object({
-          type: z.string().optional().openapi({ description: EVENT_TYPES.join(', ') }),
-          subject: z.string().optional().openapi({ description: 'The resource id the event is about' }),
-          since: z.string().optional().openapi({ description: 'An ISO time, or a duration back from now like 30m, 12h, 7d' }),
+          type: Name().optional().openapi({ description: EVENT_TYPES.join(', ') }),
+          subject: QueryText().optional().openapi({ description: 'The resource id the event is about' }),
+          since: Time().optional().openapi({ description: 'An ISO time, or a duration back from now like 30m, 12h, 7d' }),
           limit,
         }),
       },

@@ -6,7 +6,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
-import { errorResponses, json } from '../schemas.js';
+import { Description, Id, Name, QueryText, Time, bounded, errorResponses, json, text } from '../schemas.js';
+import { LIMITS } from '../limits.js';
 import { timeOrDuration } from '../time.js';
 import { FINAL, type Invocation, type InvocationSource } from '../../functions/invocations.js';
 import type { FunctionVersion } from '../../functions/store.js';
@@ -50,22 +51,26 @@ const FunctionDetailSchema = FunctionSchema.extend({
   usedBy: z.array(z.string()).openapi({ description: 'The rules and subscriptions naming the function (it cannot be deleted while any do)', example: ['rule sg-no-open-ssh'] }),
 }).openapi('FunctionDetail');
 
-const DeployInput = z
-  .object({
-    fileName: z.string().openapi({ description: 'The code file name: .ts, .mts, .js, .mjs or .cjs (TypeScript is compiled)', example: 'handler.ts' }),
-    source: z.string().openapi({ description: 'The code (at most 1 MiB); it must compile and, loaded as at a cold start, export the handler', example: 'export async function handler(event, context) {\n  return { ok: true };\n}\n' }),
-    handler: z.string().optional().openapi({ description: 'The exported function called as handler(event, context); default "handler"' }),
-    role: z.string().optional().openapi({
-      description:
-        "The role the function runs with, assumed by the function service (its trust policy must name fc.aliyuncs.com or lambda.amazonaws.com): a bare name is the management account's role, or a role ARN (acs:ram::ACCOUNT:role/NAME, arn:aws:iam::ACCOUNT:role/NAME). Without one the function gets no credentials",
-    }),
-    timeoutSeconds: z.number().int().optional().openapi({ description: '1 to 900; default 60. The invocation is stopped at it (TIMED_OUT)' }),
-    memoryMb: z.number().int().optional().openapi({ description: '64 to 3072; default 256. The heap of its process; past it the invocation FAILED' }),
-    env: z.record(z.string(), z.string()).optional().openapi({ description: ENV_DESCRIPTION }),
-    description: z.string().optional(),
-  })
-  .passthrough()
-  .openapi('FunctionDeployInput', { description: 'Every deploy gives all the settings: those left out take their defaults, not the previous version\'s' });
+const DeployInput = bounded(
+  z
+    .object({
+      fileName: Name().openapi({ description: 'The code file name: .ts, .mts, .js, .mjs or .cjs (TypeScript is compiled)', example: 'handler.ts' }),
+      source: text(LIMITS.text.functionSource).openapi({ description: 'The code (at most 1 MiB); it must compile and, loaded as at a cold start, export the handler', example: 'export async function handler(event, context) {\n  return { ok: true };\n}\n' }),
+      handler: Name().optional().openapi({ description: 'The exported function called as handler(event, context); default "handler"' }),
+      role: text(LIMITS.text.url).optional().openapi({
+        description:
+          "The role the function runs with, assumed by the function service (its trust policy must name fc.aliyuncs.com or lambda.amazonaws.com): a bare name is the management account's role, or a role ARN (acs:ram::ACCOUNT:role/NAME, arn:aws:iam::ACCOUNT:role/NAME). Without one the function gets no credentials",
+      }),
+      timeoutSeconds: z.number().int().optional().openapi({ description: '1 to 900; default 60. The invocation is stopped at it (TIMED_OUT)' }),
+      memoryMb: z.number().int().optional().openapi({ description: '64 to 3072; default 256. The heap of its process; past it the invocation FAILED' }),
+      env: z.record(z.string(), z.string()).optional().openapi({ description: ENV_DESCRIPTION }),
+      description: Description().optional(),
+    })
+    .passthrough(),
+  // Checked by the function store; here only sizes (the code may be longer than other strings).
+  { fields: { env: { keys: LIMITS.entries, key: LIMITS.text.name, values: LIMITS.text.value } } },
+  { string: LIMITS.text.functionSource },
+).openapi('FunctionDeployInput', { description: 'Every deploy gives all the settings: those left out take their defaults, not the previous version\'s' });
 
 const LogLineSchema = z.object({
   time: z.string(),
@@ -120,8 +125,8 @@ const InvokedSchema = InvocationSchema.extend({
   deduplicated: z.boolean().openapi({ description: 'true: the idempotency key was used before, and this is that invocation (nothing new was queued)' }),
 }).openapi('InvocationStarted');
 
-const nameParam = z.object({ name: z.string().openapi({ example: 'revoke-open-ports' }) });
-const idParam = z.object({ id: z.string().openapi({ example: 'inv-4f1c2a9b0d3e5f67' }) });
+const nameParam = z.object({ name: Name().openapi({ example: 'revoke-open-ports' }) });
+const idParam = z.object({ id: Id().openapi({ example: 'inv-4f1c2a9b0d3e5f67' }) });
 
 /** How long a cancelled invocation under way is waited for before answering (its worker stops it within a second or so). */
 const CANCEL_WAIT_MS = 5000;
@@ -276,7 +281,8 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
           required: false,
           content: {
             'application/json': {
-              schema: z.object({
+              // The event is any JSON: bounded by the body's size and the JSON nesting, not by string lengths.
+              schema: bounded(z.object({
                 event: z.unknown().optional().openapi({ description: "The handler's first argument (any JSON)", example: { resourceId: 'sg-web-prod' } }),
                 version: z.number().int().min(1).optional().openapi({ description: 'The version to run; default the latest' }),
                 idempotencyKey: z.string().min(1).max(200).optional(),
@@ -284,7 +290,7 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
                 timeoutSeconds: z.number().int().min(1).max(3600).optional().openapi({
                   description: "With wait: answer after at most this long, with the invocation as it is then (default: the function's timeout plus 30 s)",
                 }),
-              }),
+              }), undefined, { string: LIMITS.body.invocation, items: LIMITS.body.invocation, keys: LIMITS.body.invocation }),
             },
           },
         },
@@ -321,9 +327,9 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
       summary: 'Invocations, newest first, without their input, result and logs; filtered by function, status or source',
       request: {
         query: z.object({
-          function: z.string().optional(),
+          function: Name().optional(),
           status: z.enum(STATUSES).optional(),
-          source: z.string().optional().openapi({ description: `A source type (${SOURCE_TYPES.join(', ')}), optionally with :ID, e.g. remediation:EXECUTION_ID` }),
+          source: QueryText().optional().openapi({ description: `A source type (${SOURCE_TYPES.join(', ')}), optionally with :ID, e.g. remediation:EXECUTION_ID` }),
           limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ description: 'Default 50' }),
         }),
       },
@@ -380,7 +386,7 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
       request: {
         params: nameParam,
         query: z.object({
-          since: z.string().optional().openapi({ example: '10m' }),
+          since: Time().optional().openapi({ example: '10m' }),
           limit: z.coerce.number().int().min(1).max(10_000).optional(),
         }),
       },

@@ -2,11 +2,15 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
 import {
-  ConfigurationItemSchema, LookupQuery, ResourceSchema, SnapshotSummarySchema, errorResponses, json,
+  ConfigurationItemSchema, Id, LookupQuery, QueryText, ResourceId, ResourceSchema, SnapshotSummarySchema, errorResponses, json, list, text,
 } from '../schemas.js';
+import { LIMITS } from '../limits.js';
+
+/** "key=value" or "key". */
+const tagFilter = () => text(LIMITS.tags.key + 1 + LIMITS.tags.value);
 
 const tagParam = z
-  .union([z.string(), z.array(z.string())])
+  .union([tagFilter(), list(tagFilter(), LIMITS.tags.count)])
   .optional()
   .openapi({ description: 'Tag filter, repeatable: "key=value", or "key" for resources that have the tag', example: 'env=prod' });
 
@@ -17,11 +21,11 @@ const listResources = createRoute({
   summary: 'List and filter recorded resources',
   request: {
     query: LookupQuery.extend({
-      resourceId: z.string().optional().openapi({ description: 'Exact id, or a prefix followed by *' }),
+      resourceId: ResourceId().optional().openapi({ description: 'Exact id, or a prefix followed by *' }),
       tag: tagParam,
       includeDeleted: z.enum(['true', 'false']).optional(),
       limit: z.coerce.number().int().min(1).max(5000).optional().openapi({ description: 'Page size (default 100)' }),
-      cursor: z.string().optional().openapi({ description: 'nextCursor of the previous page' }),
+      cursor: QueryText().optional().openapi({ description: 'nextCursor of the previous page' }),
     }),
   },
   responses: {
@@ -35,7 +39,7 @@ const getResource = createRoute({
   path: '/resources/{resourceId}',
   tags: ['inventory'],
   summary: "A resource's current configuration",
-  request: { params: z.object({ resourceId: z.string() }), query: LookupQuery },
+  request: { params: z.object({ resourceId: ResourceId() }), query: LookupQuery },
   responses: { 200: json(ResourceSchema, 'The resource'), 404: errorResponses[404], 409: errorResponses[409] },
 });
 
@@ -45,7 +49,7 @@ const history = createRoute({
   tags: ['inventory'],
   summary: "A resource's configuration timeline, newest first, each item with its diff to the previous one",
   request: {
-    params: z.object({ resourceId: z.string() }),
+    params: z.object({ resourceId: ResourceId() }),
     query: LookupQuery.extend({ limit: z.coerce.number().int().min(1).max(1000).optional() }),
   },
   responses: {
@@ -73,7 +77,7 @@ const discover = createRoute({
   request: {
     body: {
       required: false,
-      content: { 'application/json': { schema: z.object({ accountIds: z.array(z.string()).optional(), resourceTypes: z.array(z.string()).optional() }) } },
+      content: { 'application/json': { schema: z.object({ accountIds: list(Id()).optional(), resourceTypes: list(Id()).optional() }) } },
     },
   },
   responses: { 200: json(SnapshotSummarySchema, 'What the snapshot recorded'), 400: errorResponses[400] },

@@ -1,7 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { AppDeps } from '../app.js';
+import { principalOf } from './access.js';
 import { startRemediation, startRollback } from '../../remediation/start.js';
-import { errorResponses, json, LookupQuery } from '../schemas.js';
+import { Id, Name, Reason, ResourceId, Time, errorResponses, json, list, LookupQuery } from '../schemas.js';
+import { LIMITS } from '../limits.js';
 import { ApiError } from '../errors.js';
 import { timeOrDuration } from '../time.js';
 import { allActions } from '../../remediation/registry.js';
@@ -22,7 +25,18 @@ const STATUSES = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FA
 const PauseSchema = z
   .object({ paused: z.boolean(), pausedAt: z.string().nullable(), reason: z.string().nullable(), resumedAt: z.string().nullable() })
   .openapi('RemediationPauseState');
-const Decider = z.string().min(1).max(200).optional().openapi({ description: 'Who decides (recorded on the execution); defaults to "api"' });
+const Decider = z
+  .string()
+  .min(1)
+  .max(200)
+  .optional()
+  .openapi({ description: 'A note of who is deciding, recorded after the token\'s name ("ops-cli (note: alice)"); the decider recorded is always the token that made the request' });
+
+/** Who decided, as recorded on the execution: the authenticated token's name, with the caller's `by` only as a note after it. */
+function decidedBy(c: Context, by: string | undefined): string {
+  const token = principalOf(c)?.name ?? 'api';
+  return by && by !== token ? `${token} (note: ${by})` : token;
+}
 
 export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
   app.openapi(
@@ -69,7 +83,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/rules/{name}/remediation',
       tags: ['remediation'],
       summary: "A rule's remediation detail: the configuration, whether automatic remediation is paused, counts by status, and the execution result list",
-      request: { params: z.object({ name: z.string() }), query: z.object({ limit: z.coerce.number().int().min(1).max(10000).optional() }) },
+      request: { params: z.object({ name: Name() }), query: z.object({ limit: z.coerce.number().int().min(1).max(10000).optional() }) },
       responses: {
         200: json(
           z.object({
@@ -103,8 +117,8 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       tags: ['remediation'],
       summary: "Pause the rule's automatic remediation: its automatic executions wait until it is resumed (manual ones still run)",
       request: {
-        params: z.object({ name: z.string() }),
-        body: { required: false, content: { 'application/json': { schema: z.object({ reason: z.string().min(1).max(1000).optional() }) } } },
+        params: z.object({ name: Name() }),
+        body: { required: false, content: { 'application/json': { schema: z.object({ reason: Reason().min(1).optional() }) } } },
       },
       responses: { 200: json(PauseSchema, 'The pause state'), 404: errorResponses[404], 409: errorResponses[409] },
     }),
@@ -122,12 +136,14 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/rules/{name}/remediation/resume',
       tags: ['remediation'],
       summary: "Resume the rule's automatic remediation after a pause; failures before now no longer count towards the error limit",
-      request: { params: z.object({ name: z.string() }) },
+      request: { params: z.object({ name: Name() }) },
       responses: { 200: json(PauseSchema, 'The pause state'), 404: errorResponses[404], 409: errorResponses[409] },
     }),
     async (c) => {
       const rule = await withRemediation(c.req.valid('param').name);
       if (!(await deps.controls.resume(rule.ruleId))) throw new ApiError(409, 'NotPaused', `automatic remediation of ${rule.name} is not paused`);
+      // What is non-compliant now and has attempts left is due again (queued ones run now).
+      deps.auto.request(rule.ruleId);
       deps.worker.wake();
       return c.json(await deps.controls.state(rule.ruleId), 200);
     },
@@ -141,12 +157,12 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
         tags: ['remediation'],
         summary: decision === 'approve' ? 'Approve an execution waiting for approval: it is queued to run now' : 'Reject an execution waiting for approval: it ends CANCELLED with the reason, touching nothing',
         request: {
-          params: z.object({ id: z.string() }),
+          params: z.object({ id: Id() }),
           body: {
             required: decision === 'reject',
             content: {
               'application/json': {
-                schema: decision === 'reject' ? z.object({ reason: z.string().min(1).max(1000), by: Decider }) : z.object({ by: Decider }),
+                schema: decision === 'reject' ? z.object({ reason: Reason().min(1), by: Decider }) : z.object({ by: Decider }),
               },
             },
           },
@@ -156,7 +172,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       async (c) => {
         const { id } = c.req.valid('param');
         const body = (c.req.valid('json') ?? {}) as { by?: string; reason?: string };
-        const by = body.by ?? 'api';
+        const by = decidedBy(c, body.by);
         const [done] = decision === 'approve' ? await deps.executions.approve([id], by) : await deps.executions.reject([id], by, body.reason!);
         if (!done) {
           const x = await deps.executions.get(id); // 404 when there is no such execution
@@ -181,13 +197,19 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       tags: ['remediation'],
       summary: "Start the rule's remediation on resources (StartRemediationExecution); answers with what was queued and what was not, and why",
       request: {
-        params: z.object({ name: z.string() }),
+        params: z.object({ name: Name() }),
         body: {
           required: true,
           content: {
             'application/json': {
               schema: z.object({
-                resourceIds: z.array(z.string()).optional(),
+                resourceIds: list(ResourceId(), LIMITS.bulkIds).optional(),
+                resources: list(
+                  z.object({ resourceId: ResourceId(), accountId: Id().optional(), regionId: Id().optional(), resourceType: Id().optional() }),
+                  LIMITS.bulkIds,
+                )
+                  .optional()
+                  .openapi({ description: 'Resources by id with their account, region or type, where an id alone is ambiguous (the same id in two accounts)' }),
                 allNonCompliant: z.boolean().optional(),
                 dryRun: z.boolean().optional().openapi({ description: 'Record the preview as the execution, change nothing' }),
                 trigger: z.enum(['MANUAL', 'API']).optional().openapi({ description: 'MANUAL when a person pressed the button (CLI, console); API (the default) for scripts' }),
@@ -219,9 +241,9 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       summary: 'Remediation executions, newest first, filtered by rule, status or resource',
       request: {
         query: LookupQuery.extend({
-          rule: z.string().optional(),
+          rule: Name().optional(),
           status: z.enum(STATUSES).optional(),
-          resourceId: z.string().optional(),
+          resourceId: ResourceId().optional(),
           limit: z.coerce.number().int().min(1).max(10000).optional(),
         }),
       },
@@ -241,7 +263,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/executions/{id}',
       tags: ['remediation'],
       summary: 'One execution with its steps, error and prior state',
-      request: { params: z.object({ id: z.string() }) },
+      request: { params: z.object({ id: Id() }) },
       responses: { 200: json(ExecutionSchema, 'The execution'), 404: errorResponses[404] },
     }),
     async (c) => c.json(await deps.executions.get(c.req.valid('param').id), 200),
@@ -253,7 +275,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/executions/{id}/rollback',
       tags: ['remediation'],
       summary: 'Restore the prior state a successful execution recorded, as a new execution that links back to it',
-      request: { params: z.object({ id: z.string() }) },
+      request: { params: z.object({ id: Id() }) },
       responses: { 200: json(ExecutionSchema, 'The rollback execution, queued'), 400: errorResponses[400], 404: errorResponses[404] },
     }),
     async (c) => {
@@ -276,7 +298,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/rules/{name}/remediation/exceptions',
       tags: ['remediation'],
       summary: "Resources exempted from the rule's remediation",
-      request: { params: z.object({ name: z.string() }) },
+      request: { params: z.object({ name: Name() }) },
       responses: { 200: json(z.object({ items: z.array(ExceptionSchema) }), 'Exceptions'), 404: errorResponses[404] },
     }),
     async (c) => c.json({ items: await deps.exceptions.list((await deps.rules.get(c.req.valid('param').name)).ruleId) }, 200),
@@ -289,15 +311,15 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       tags: ['remediation'],
       summary: "Exempt a resource from the rule's remediation, with a reason and an optional expiry",
       request: {
-        params: z.object({ name: z.string() }),
+        params: z.object({ name: Name() }),
         body: {
           required: true,
           content: {
             'application/json': {
               schema: LookupQuery.extend({
-                resourceId: z.string().min(1),
-                reason: z.string().min(1),
-                expires: z.string().optional().openapi({ description: 'An ISO time, or a duration from now like "7d" or "12h"' }),
+                resourceId: ResourceId().min(1),
+                reason: Reason().min(1),
+                expires: Time().optional().openapi({ description: 'An ISO time, or a duration from now like "7d" or "12h"' }),
               }),
             },
           },
@@ -324,7 +346,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/rules/{name}/remediation/exceptions/{resourceId}',
       tags: ['remediation'],
       summary: 'Remove an exception',
-      request: { params: z.object({ name: z.string(), resourceId: z.string() }), query: LookupQuery },
+      request: { params: z.object({ name: Name(), resourceId: ResourceId() }), query: LookupQuery },
       responses: { 200: json(z.object({ removed: z.boolean() }), 'Removed'), 404: errorResponses[404] },
     }),
     async (c) => {

@@ -4,10 +4,76 @@ import { validateRule, RuleValidationError } from '../../rules/model.js';
 import { allManagedRules } from '../../rules/registry.js';
 import { withCounts } from '../../evaluation/compliance.js';
 import { COMPLIANCE_TYPES, type ComplianceType } from '../../rules/types.js';
-import { planPolicy, applyPolicy } from '../../policy/plan.js';
+import { AUTOMATIC_STATES, withAutomaticStatus } from '../../remediation/auto.js';
+import { planPolicy, applyPolicy, PolicyValidationError, type PolicyInput, type PolicyIssue } from '../../policy/plan.js';
 import { ruleFunctionIssues } from '../../rules/function-check.js';
 import { ApiError } from '../errors.js';
-import { LookupQuery, errorResponses, json } from '../schemas.js';
+import { Id, LookupQuery, Name, QueryText, ResourceId, bounded, errorResponses, json, list } from '../schemas.js';
+import { LIMITS, boundIssues, type Bound } from '../limits.js';
+
+const ids = (each: number): Bound => ({ items: LIMITS.list, each });
+
+/** The sizes of a rule as written (API body or policy document); what it means is validateRule's to say. */
+const RULE_BOUND: Bound = {
+  fields: {
+    name: LIMITS.text.name,
+    description: LIMITS.text.description,
+    source: { fields: { managed: LIMITS.text.name, cel: LIMITS.text.expression, function: LIMITS.text.name } },
+    parameters: { keys: LIMITS.entries, key: LIMITS.text.name, values: { max: LIMITS.text.value, items: LIMITS.list, each: LIMITS.text.value } },
+    scope: {
+      fields: {
+        resourceTypes: ids(LIMITS.text.id),
+        regions: ids(LIMITS.text.id),
+        tag: { fields: { key: LIMITS.tags.key, value: LIMITS.tags.value } },
+        excludedResourceIds: ids(LIMITS.text.resourceId),
+        accounts: ids(LIMITS.text.id),
+        accountGroup: LIMITS.text.name,
+      },
+    },
+    triggers: { items: 10, each: { max: LIMITS.text.time, fields: { type: LIMITS.text.time, frequency: LIMITS.text.time, Periodic: LIMITS.text.time } } },
+    state: LIMITS.text.time,
+  },
+};
+
+/** The sizes of each kind of policy document's body. */
+const POLICY_BOUNDS: Record<string, Bound> = {
+  Rule: RULE_BOUND,
+  RemediationException: {
+    fields: {
+      rule: LIMITS.text.name,
+      resourceId: LIMITS.text.resourceId,
+      accountId: LIMITS.text.id,
+      regionId: LIMITS.text.id,
+      resourceType: LIMITS.text.id,
+      reason: LIMITS.text.reason,
+      expires: LIMITS.text.time,
+    },
+  },
+  AccountGroup: {
+    fields: {
+      name: LIMITS.text.name,
+      description: LIMITS.text.description,
+      ownerAccountId: LIMITS.text.id,
+      readRole: LIMITS.text.url,
+      members: { fields: { accounts: ids(LIMITS.text.id), folder: LIMITS.text.query } },
+    },
+  },
+  Organization: { fields: { delegatedAdministrators: ids(LIMITS.text.id) } },
+};
+
+/**
+ * Refuses policy documents over their size limits as the policy's own
+ * problems are refused (400 InvalidPolicy, each at its document and path, so
+ * the CLI names file and line), before anything is planned.
+ */
+function checkPolicySizes(docs: PolicyInput[]): void {
+  const issues: PolicyIssue[] = [];
+  docs.forEach((d, document) => {
+    if (issues.length >= 20) return;
+    for (const i of boundIssues(d.body, POLICY_BOUNDS[d.kind])) issues.push({ document, source: d.source, path: i.path, message: i.message });
+  });
+  if (issues.length) throw new PolicyValidationError(issues.slice(0, 20));
+}
 
 const Counts = z.object({ compliant: z.number(), nonCompliant: z.number(), notApplicable: z.number(), insufficientData: z.number() }).openapi('ComplianceCounts');
 const RuleSchema = z
@@ -40,7 +106,7 @@ const RuleSchema = z
 const SummarySchema = z
   .object({ rules: z.number(), resources: z.number(), evaluations: z.number(), changed: z.number(), closed: z.number(), durationMs: z.number() })
   .openapi('EvaluationSummary');
-const RuleBody = z.record(z.string(), z.unknown()).openapi('RuleInput', {
+const RuleBody = bounded(z.record(z.string(), z.unknown()), RULE_BOUND).openapi('RuleInput', {
   description: 'A rule as written in policy files: name, description, source ({managed} or {cel}), parameters, scope, triggers, riskLevel, state',
   example: { name: 'sg-open-ssh', source: { managed: 'sg-risky-ports-check' }, parameters: { ports: '22,3389' }, riskLevel: 1 },
 });
@@ -50,10 +116,26 @@ const ResultSchema = z
     complianceType: z.enum(COMPLIANCE_TYPES as [ComplianceType, ...ComplianceType[]]), annotation: z.string(), ciId: z.number().nullable(), orderingAt: z.string(), invokedAt: z.string(), recordedAt: z.string(),
   })
   .openapi('EvaluationResult');
+const AutomaticStatusSchema = z
+  .object({
+    state: z.enum(AUTOMATIC_STATES).openapi({
+      description:
+        'DUE (an execution is owed and about to be queued), QUEUED, AWAITING_APPROVAL, IN_PROGRESS, ATTEMPTS_EXHAUSTED (left alone until the resource changes or someone remediates it by hand), REJECTED (its last automatic execution was rejected), EXEMPT (a remediation exception)',
+    }),
+    attempts: z.number().int().openapi({ description: 'Automatic attempts made for the configuration now judged' }),
+    maximumAttempts: z.number().int(),
+    executionId: z.string().optional(),
+    attempt: z.number().int().optional(),
+    notBefore: z.string().optional(),
+  })
+  .openapi('AutomaticRemediationStatus', { description: "Where a NON_COMPLIANT result stands with its rule's automatic remediation (AUTO_EXECUTION rules only)" });
+const ResultWithAutoSchema = ResultSchema.extend({ automaticRemediation: AutomaticStatusSchema.optional() }).openapi('EvaluationResultWithRemediation');
 const TimelineSchema = ResultSchema.extend({ id: z.number(), previousComplianceType: z.string().nullable(), closed: z.boolean() }).openapi('TimelineEntry');
 const PolicyDocs = z.object({
   prune: z.boolean().optional().openapi({ description: 'Delete rules, account groups and exceptions that came from policy files but are not in these documents' }),
-  documents: z.array(z.object({ source: z.string(), kind: z.string(), body: z.record(z.string(), z.unknown()) })).openapi({ description: 'Policy documents, each with its kind and where it came from' }),
+  documents: list(z.object({ source: QueryText(), kind: Name(), body: z.record(z.string(), z.unknown()) }), LIMITS.policyDocuments).openapi({
+    description: 'Policy documents, each with its kind and where it came from',
+  }),
 });
 const PlanSchema = z
   .object({
@@ -84,10 +166,21 @@ const PlanSchema = z
       .object({ changes: z.array(z.unknown()) })
       .nullable()
       .openapi({ description: 'The organization (kind: Organization): changes to its delegated administrators and folders, applied first; null when not declared' }),
+    automaticRemediation: z
+      .array(
+        z.object({
+          rule: z.string(),
+          queue: z.number().int().nullable().openapi({ description: 'Executions it would queue for what is NON_COMPLIANT now; null for a new rule or a changed scope, source or parameters (its evaluation after the apply decides)' }),
+          exhausted: z.number().int().openapi({ description: 'Non-compliant resources whose automatic attempts are spent' }),
+          exempt: z.number().int().openapi({ description: 'Non-compliant resources with a remediation exception' }),
+          controls: z.object({ concurrency: z.number().int(), perMinute: z.number().int() }),
+        }),
+      )
+      .openapi({ description: 'Rules whose automatic remediation (AUTO_EXECUTION) this turns on or changes' }),
   })
   .openapi('PolicyPlan');
 
-const nameParam = z.object({ name: z.string().openapi({ example: 'sg-disallow-risky-ports-for-all-ips' }) });
+const nameParam = z.object({ name: Name().openapi({ example: 'sg-disallow-risky-ports-for-all-ips' }) });
 
 export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
   app.openapi(
@@ -185,7 +278,7 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
       request: {
         body: {
           required: false,
-          content: { 'application/json': { schema: z.object({ rule: z.string().optional(), resourceId: z.string().optional(), accountId: z.string().optional(), regionId: z.string().optional(), resourceType: z.string().optional() }) } },
+          content: { 'application/json': { schema: z.object({ rule: Name().optional(), resourceId: ResourceId().optional(), accountId: Id().optional(), regionId: Id().optional(), resourceType: Id().optional() }) } },
         },
       },
       responses: { 200: json(SummarySchema, 'What the evaluation did'), 400: errorResponses[400], 404: errorResponses[404] },
@@ -210,19 +303,20 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
       summary: 'Current evaluation results, filtered by rule, resource and compliance type',
       request: {
         query: LookupQuery.extend({
-          rule: z.string().optional(),
-          resourceId: z.string().optional(),
+          rule: Name().optional(),
+          resourceId: ResourceId().optional(),
           complianceType: z.enum(COMPLIANCE_TYPES as [ComplianceType, ...ComplianceType[]]).optional(),
           limit: z.coerce.number().int().min(1).max(10000).optional(),
         }),
       },
-      responses: { 200: json(z.object({ items: z.array(ResultSchema), total: z.number() }), 'Results'), 404: errorResponses[404], 409: errorResponses[409] },
+      responses: { 200: json(z.object({ items: z.array(ResultWithAutoSchema), total: z.number() }), 'Results'), 404: errorResponses[404], 409: errorResponses[409] },
     }),
     async (c) => {
       const q = c.req.valid('query');
       const rule = q.rule ? await deps.rules.get(q.rule) : undefined;
       const resource = q.resourceId ? await deps.inventory.resolve(q.resourceId, q) : undefined;
-      return c.json(await deps.compliance.results({ ruleId: rule?.ruleId, resource, complianceType: q.complianceType, limit: q.limit }), 200);
+      const found = await deps.compliance.results({ ruleId: rule?.ruleId, resource, complianceType: q.complianceType, limit: q.limit });
+      return c.json({ ...found, items: await withAutomaticStatus(deps, found.items) }, 200);
     },
   );
 
@@ -232,7 +326,7 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/compliance/timeline',
       tags: ['compliance'],
       summary: 'Changes of results over time, newest first',
-      request: { query: LookupQuery.extend({ rule: z.string().optional(), resourceId: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) },
+      request: { query: LookupQuery.extend({ rule: Name().optional(), resourceId: ResourceId().optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) },
       responses: { 200: json(z.object({ items: z.array(TimelineSchema) }), 'Timeline'), 404: errorResponses[404] },
     }),
     async (c) => {
@@ -265,7 +359,8 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      return c.json(await planPolicy(deps, body.documents, { prune: body.prune }), 200);
+      checkPolicySizes(body.documents);
+      return c.json(await planPolicy({ ...deps, automatic: deps }, body.documents, { prune: body.prune }), 200);
     },
   );
 
@@ -280,7 +375,8 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const plan = await applyPolicy(deps, body.documents, { prune: body.prune });
+      checkPolicySizes(body.documents);
+      const plan = await applyPolicy({ ...deps, automatic: deps }, body.documents, { prune: body.prune });
       await deps.evaluator.idle(); // changed groups' rules are evaluated again first
       const names = [...plan.create.map((s) => s.name), ...plan.update.map((u) => u.name)];
       const evaluation = names.length

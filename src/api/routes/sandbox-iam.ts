@@ -8,6 +8,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
+import { truncate } from '../../util/text.js';
 import { errorResponses, json } from '../schemas.js';
 import { parsePolicyDocument, formatIssuePath } from '../../providers/sandbox/iam/document.js';
 import { roleArn, dialectOfResourceType } from '../../providers/sandbox/iam/arn.js';
@@ -27,6 +28,10 @@ export function credentialsFromHeaders(header: (name: string) => string | undefi
   const accessKeySecret = header(CREDENTIAL_HEADERS.accessKeySecret);
   const securityToken = header(CREDENTIAL_HEADERS.securityToken);
   if (!accessKeyId && !accessKeySecret && !securityToken) return undefined;
+  // Access key ids are a few dozen characters, secrets and tokens a few hundred.
+  bounded(CREDENTIAL_HEADERS.accessKeyId, accessKeyId, 128);
+  bounded(CREDENTIAL_HEADERS.accessKeySecret, accessKeySecret, 256);
+  bounded(CREDENTIAL_HEADERS.securityToken, securityToken, 4096);
   if (!accessKeyId || !accessKeySecret)
     throw new ApiError(400, 'MissingCredentials', `send both ${CREDENTIAL_HEADERS.accessKeyId} and ${CREDENTIAL_HEADERS.accessKeySecret} (and ${CREDENTIAL_HEADERS.securityToken} for temporary credentials)`);
   return { accessKeyId, accessKeySecret, ...(securityToken ? { securityToken } : {}) };
@@ -46,8 +51,23 @@ const Role = z
   .openapi('SandboxRole');
 const Policy = z.object({ name: z.string(), version: z.number().int(), document: PolicyDocument }).openapi('SandboxPolicy');
 
+/**
+ * The largest inputs these routes take, in characters: a policy document
+ * (as written, or as JSON when sent as an object; RAM allows 6,144, IAM up to
+ * 10,240 inline, bucket policies 20 KB), an ARN, a session name (both clouds
+ * allow 64), a policy name. Longer is refused with 400 InvalidParameter
+ * naming the field and the limit, without repeating the value.
+ */
+export const SANDBOX_IAM_LIMITS = { document: 20_480, arn: 2048, sessionName: 64, policyName: 128, policies: 100 } as const;
+
+function bounded(field: string, value: string | undefined, limit: number): void {
+  if (value !== undefined && value.length > limit)
+    throw new ApiError(400, 'InvalidParameter', `${field}: ${value.length} characters; the limit is ${limit}.`);
+}
+
 /** Refuses a document that is not a valid policy, with every issue by path. */
 function checkedDocument(raw: unknown, kind: 'permission' | 'trust', field: string): Record<string, unknown> {
+  bounded(field, typeof raw === 'string' ? raw : JSON.stringify(raw), SANDBOX_IAM_LIMITS.document);
   const parsed = parsePolicyDocument(raw, kind);
   if (parsed.issues) {
     const issues = parsed.issues.map((i) => ({ path: `${field}.${formatIssuePath(i.path)}`, pathSegments: [field, ...i.path], message: i.message }));
@@ -138,9 +158,12 @@ export function sandboxIamRoutes(app: OpenAPIHono, deps: AppDeps) {
       await requireAccount(deps, accountId);
       const body = c.req.valid('json');
       const trustPolicy = checkedDocument(body.trustPolicy, 'trust', 'trustPolicy');
+      if (body.policies.length > SANDBOX_IAM_LIMITS.policies)
+        throw new ApiError(400, 'InvalidParameter', `policies: ${body.policies.length} items; the limit is ${SANDBOX_IAM_LIMITS.policies}.`);
+      body.policies.forEach((p, i) => bounded(`policies[${i}]`, p, SANDBOX_IAM_LIMITS.policyName));
       const known = new Set((await deps.sandbox.iam.policies(accountId)).map((p) => p.name));
       const missing = body.policies.filter((p) => !known.has(p));
-      if (missing.length) throw new ApiError(400, 'NoSuchPolicy', `policies: account ${accountId} has no policy ${missing.join(', ')}; create it first`);
+      if (missing.length) throw new ApiError(400, 'NoSuchPolicy', `policies: account ${accountId} has no policy ${truncate(missing.join(', '), 300)}; create it first`);
       await deps.sandbox.iam.putRole(accountId, { name, trustPolicy, policies: body.policies, maxSessionDuration: body.maxSessionDuration });
       const role = (await deps.sandbox.iam.roles(accountId)).find((r) => r.name.toLowerCase() === name.toLowerCase())!;
       deps.log.info('sandbox role written', { accountId, role: name });
@@ -187,6 +210,8 @@ export function sandboxIamRoutes(app: OpenAPIHono, deps: AppDeps) {
       const caller = credentialsFromHeaders((n) => c.req.header(n));
       if (!caller) throw new ApiError(400, 'MissingCredentials', `AssumeRole needs the caller's credentials: send ${CREDENTIAL_HEADERS.accessKeyId} and ${CREDENTIAL_HEADERS.accessKeySecret}`);
       const body = c.req.valid('json');
+      bounded('roleArn', body.roleArn, SANDBOX_IAM_LIMITS.arn);
+      bounded('roleSessionName', body.roleSessionName, SANDBOX_IAM_LIMITS.sessionName);
       const creds = await deps.sandbox.assumeRole(caller, { roleArn: body.roleArn, sessionName: body.roleSessionName, durationSeconds: body.durationSeconds });
       const { assumedRoleArn, ...credentials } = creds;
       return c.json({ credentials, assumedRoleUser: { arn: assumedRoleArn } }, 200);

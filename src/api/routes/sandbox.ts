@@ -4,6 +4,7 @@ import type { AppDeps } from '../app.js';
 import { credentialsFromHeaders } from './sandbox-iam.js';
 import { allOperations, allResourceTypes } from '../../providers/sandbox/index.js';
 import { SnapshotSummarySchema, errorResponses, json } from '../schemas.js';
+import { groupProblems } from '../../accounts/groups.js';
 
 const LoadSummarySchema = z
   .object({
@@ -14,6 +15,15 @@ const LoadSummarySchema = z
     unchanged: z.number().int(),
     deleted: z.number().int(),
     accountIds: z.array(z.string()),
+    organization: z
+      .object({
+        changed: z.boolean(),
+        before: z.object({ managementAccount: z.string(), delegatedAdministrators: z.array(z.string()), folders: z.array(z.string()) }).nullable(),
+        after: z.object({ managementAccount: z.string(), delegatedAdministrators: z.array(z.string()), folders: z.array(z.string()) }),
+        removed: z.object({ folders: z.array(z.string()), delegatedAdministrators: z.array(z.string()), managementAccount: z.string().optional() }),
+      })
+      .optional()
+      .openapi({ description: "What the estate's organization did to the resource directory (absent when it declares none)" }),
   })
   .openapi('EstateLoadSummary');
 
@@ -30,7 +40,10 @@ const loadEstate = createRoute({
         'application/json': {
           schema: z.object({
             estate: z.object({ accounts: z.array(z.unknown()).optional(), resources: z.array(z.unknown()).optional() }).passthrough().openapi({ description: 'The estate document, as in an estate file' }),
-            replace: z.boolean().optional().openapi({ description: "Delete resources of the estate's accounts that it does not list" }),
+            replace: z.boolean().optional().openapi({
+              description:
+                "Delete resources of the estate's accounts that it does not list, and let an estate's organization replace the current one even where account groups depend on what it removes",
+            }),
           }),
         },
       },
@@ -103,7 +116,23 @@ const callAction = createRoute({
 export function sandboxRoutes(app: OpenAPIHono, deps: AppDeps) {
   app.openapi(loadEstate, async (c) => {
     const { estate, replace } = c.req.valid('json');
-    const load = await deps.sandbox.loadEstate(estate, { replace });
+    // Read before the load's transaction (the embedded store has one connection): the check runs inside it.
+    const [groups, rules] = await Promise.all([deps.groups.list(), deps.rules.list()]);
+    const load = await deps.sandbox.loadEstate(estate, {
+      replace,
+      // Account groups the new directory would break (and the rules scoped to them) refuse the load, unless replacing.
+      checkOrganization: (before, after) => {
+        const out: string[] = [];
+        for (const g of groups) {
+          const had = new Set(groupProblems(g, before));
+          const now = groupProblems(g, after).filter((p) => !had.has(p));
+          if (!now.length) continue;
+          const users = rules.filter((r) => r.scope.accountGroup === g.name).map((r) => r.name);
+          out.push(`account group ${g.name}${users.length ? ` (rules ${users.join(', ')})` : ''}: ${now.join('; ')}`);
+        }
+        return out;
+      },
+    });
     // The organization may have changed: accounts joining or leaving a folder join or leave its groups.
     await deps.evaluator.refreshGroups();
     const snapshot = await deps.recorder.snapshot(deps.sandbox.name, { accountIds: load.accountIds });

@@ -1,7 +1,7 @@
 /** GET /compliance/trend: non-compliant results and resources over time, replayed from the evaluation timeline (read-only; the console's chart). */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
-import { json } from '../schemas.js';
+import { Time, json } from '../schemas.js';
 
 const PointSchema = z
   .object({
@@ -32,7 +32,7 @@ export function trendRoutes(app: OpenAPIHono, deps: AppDeps) {
       summary: 'Non-compliant results and resources of active rules over time, in equal buckets up to now',
       request: {
         query: z.object({
-          since: z.string().optional().openapi({ description: 'ISO time or a duration back from now (30m, 6h, 7d); default: the first result' }),
+          since: Time().optional().openapi({ description: 'ISO time or a duration back from now (30m, 6h, 7d); default: the first result' }),
           buckets: z.coerce.number().int().min(2).max(500).optional().openapi({ description: 'Number of points (default 60)' }),
         }),
       },

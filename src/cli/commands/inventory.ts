@@ -30,7 +30,7 @@ export function inventoryCommands(program: Command, get: Command) {
     .option('--id <id>', 'only this resource id (a trailing * matches a prefix)')
     .option('--tag <key[=value]>', 'only resources with this tag (repeatable)', collect)
     .option('--include-deleted', 'include resources recorded as deleted')
-    .option('--limit <n>', 'at most this many (default 100)', intOption('--limit', 1, 5000), 100)
+    .option('--limit <n>', 'at most this many', intOption('--limit', 1, 5000), 100)
     .option('--all', 'every matching resource, page after page')
     .action(async (o: Narrow & { id?: string; tag?: string[]; includeDeleted?: boolean; limit: number; all?: boolean }, cmd: Command) => {
       const api = client(cmd);

@@ -5,23 +5,12 @@ import { collect, intOption } from '../options.js';
 import { diffLines, table, time, yaml } from '../format.js';
 import type { Execution } from '../../remediation/executions.js';
 import type { DiffOp } from '../../inventory/diff.js';
-import { userInfo } from 'node:os';
 
 interface PauseState {
   paused: boolean;
   pausedAt: string | null;
   reason: string | null;
   resumedAt: string | null;
-}
-
-/** Who decides, as recorded on the execution: --by, or the local user. */
-function decider(by?: string): string {
-  if (by) return by;
-  try {
-    return userInfo().username;
-  } catch {
-    return 'cli';
-  }
 }
 
 const ACTIVE = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS'];
@@ -113,7 +102,15 @@ export function remediationCommands(program: Command, get: Command) {
           ? 'Approve executions waiting for approval (AWAITING_APPROVAL): they run now'
           : 'Reject executions waiting for approval: they end CANCELLED with your reason, touching nothing',
       )
-      .option('--by <name>', 'who decides, as recorded on the execution (default: your user name)');
+      .option('--by <name>', "a note of who decides, recorded after the token's name (the decider recorded is the API token the CLI sends)")
+      .addHelpText(
+        'after',
+        `
+The execution records the name of the API token that decided, as the audit
+log does: "approved by ops-cli". With --by alice it reads "approved by ops-cli
+(note: alice)"; the note is what the caller says, the token is what the
+service checked.`,
+      );
     if (decision === 'reject') cmd.requiredOption('--reason <text>', 'why (recorded on the execution)');
     cmd.action(async (ids: string[], o: { by?: string; reason?: string }, c: Command) => {
       const api = client(c);
@@ -121,7 +118,7 @@ export function remediationCommands(program: Command, get: Command) {
       const problems: string[] = [];
       for (const id of ids) {
         try {
-          done.push(await api.post<Execution>(`/executions/${encodeURIComponent(id)}/${decision}`, { by: decider(o.by), ...(o.reason ? { reason: o.reason } : {}) }));
+          done.push(await api.post<Execution>(`/executions/${encodeURIComponent(id)}/${decision}`, { ...(o.by ? { by: o.by } : {}), ...(o.reason ? { reason: o.reason } : {}) }));
         } catch (err) {
           problems.push(`${id}: ${(err as Error).message}`);
         }

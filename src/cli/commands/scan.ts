@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { collect, distinctPaths } from '../options.js';
 import pc from 'picocolors';
 import { print, printJson, globals } from '../context.js';
 import { table } from '../format.js';
@@ -13,12 +14,12 @@ export function scanCommand(program: Command) {
     .command('scan')
     .description('One shot, no service: load an estate into a fresh sandbox, apply policies, evaluate, report (exit 0 even when resources are non-compliant)')
     .requiredOption('--estate <file>', 'estate file (YAML or JSON)')
-    .requiredOption('--policies <path>', 'a policy file or a directory of them')
+    .requiredOption('--policies <path>', 'a policy file or a directory of them; repeat --policies for more (they add up)', collect)
     .option('--remediate', "then run every rule's remediation on what it found (no grace period, no approval), and evaluate again")
-    .action(async (o: { estate: string; policies: string; remediate?: boolean }, cmd: Command) => {
+    .action(async (o: { estate: string; policies: string[]; remediate?: boolean }, cmd: Command) => {
       const json = globals(cmd).json;
       const { raw, lineOf } = await readEstateFile(o.estate);
-      const docs = readPolicyDocuments([o.policies]);
+      const docs = readPolicyDocuments(distinctPaths(o.policies));
       const bars: Record<string, ReturnType<typeof progressBar>> = {};
       let report;
       try {

@@ -46,9 +46,13 @@ async function run(o: ServeOptions, live: boolean): Promise<void> {
   process.stdout.write(
     `confix API listening on ${svc.url}/api/v1  (OpenAPI: ${svc.url}/api/v1/openapi.json)\n` +
       `  console: open ${svc.url}/ in a browser\n` +
-      (existsSync(svc.adminTokenFile)
+      (svc.hasAdminTokenFile && existsSync(svc.adminTokenFile)
         ? `  API token: the admin token is in ${svc.adminTokenFile} (the CLI here finds it by itself; paste it to sign in to the console)\n`
-        : `  API token: give the CLI one with CONFIX_TOKEN (an admin makes them with \`confix token create\`)\n`) +
+        : `  API token: give the CLI one with CONFIX_TOKEN (an admin makes them with \`confix token create\`; ${recovery(o, databaseUrl)})\n`) +
+      // Said once, on the first start, whatever the log level (the demo's log is quiet).
+      (svc.secretKey?.source === 'generated'
+        ? `  secret key: generated ${svc.secretKey.file} (mode 0600); it seals the cloud credentials you store: keep it with the data directory, they cannot be opened without it\n`
+        : '') +
       `  ${summary.total} resources recorded in ${Object.keys(summary.byAccount).length} accounts; try: npx confix get resources\n` +
       `  stop with Ctrl-C\n`,
   );
@@ -80,6 +84,13 @@ async function run(o: ServeOptions, live: boolean): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** How to get admin access back without any admin token: with direct access to the store. */
+function recovery(o: ServeOptions, databaseUrl: string | undefined): string {
+  return databaseUrl
+    ? 'without any, make an admin token with `confix token create NAME --role admin --database-url URL`'
+    : `without any, stop the service and make an admin token with \`confix token create NAME --role admin --data ${o.data}\``;
 }
 
 export function serveCommand(program: Command) {

@@ -2,12 +2,19 @@
  * `confix token create|list|revoke` and `confix get audit`: the API's tokens
  * (an admin's business) and the audit log of who did what.
  */
+import { hostname, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { client, globals, print, printJson } from '../context.js';
 import { table, time } from '../format.js';
 import { intOption } from '../options.js';
 import { parseDuration } from '../../util/duration.js';
+import { hasEmbeddedStore, openExistingStore, pgdataDir, redactUrl, type Db } from '../../store/index.js';
+import { lockDataDir } from '../../store/lock.js';
+import { resolveExpiry, TokenStore, type Role } from '../../security/tokens.js';
+import { AuditLog } from '../../security/audit.js';
 
 interface TokenRecord {
   id: string;
@@ -40,6 +47,73 @@ function expiresOption(value: string): { expiresIn?: string; expiresAt?: string 
   throw new InvalidArgumentError('--expires is a duration (30d, 12h, 15m, 2w) or an ISO 8601 date or time (2026-12-31, 2026-12-31T18:00:00Z)');
 }
 
+/**
+ * Creates a token with direct access to the store, not through the service:
+ * how an admin who lost every admin token gets one back. An embedded store
+ * can be opened by one process at a time, so its service must be stopped;
+ * a PostgreSQL database may be in use. The audit log records it.
+ */
+async function createDirectly(
+  name: string,
+  role: string,
+  expires: { expiresIn?: string; expiresAt?: string } | undefined,
+  where: { data?: string; databaseUrl?: string },
+): Promise<{ token: string; record: Awaited<ReturnType<TokenStore['create']>>['record']; store: string }> {
+  if (where.data && where.databaseUrl) throw new Error('give --data or --database-url, not both');
+  const expiresAt = resolveExpiry(expires ?? {});
+  let unlock = () => {};
+  let store: string;
+  let db: Db;
+  if (where.databaseUrl) {
+    if (!/^postgres(ql)?:\/\//i.test(where.databaseUrl)) throw new Error(`--database-url must be a PostgreSQL URL (postgres://user@host:5432/db), not "${redactUrl(where.databaseUrl)}"`);
+    store = `the PostgreSQL database ${redactUrl(where.databaseUrl)}`;
+    db = await openExistingStore({ databaseUrl: where.databaseUrl });
+  } else {
+    const dir = resolve(where.data!);
+    store = `the embedded store in ${dir}`;
+    if (!hasEmbeddedStore(dir)) throw new Error(`there is no confix store in ${dir} (no ${pgdataDir(dir)}): give the data directory the service runs with (its --data, default ./.confix)`);
+    try {
+      unlock = lockDataDir(dir);
+    } catch (err) {
+      let pid = '';
+      try {
+        pid = readFileSync(join(dir, 'service.lock'), 'utf8').trim();
+      } catch {
+        /* gone meanwhile */
+      }
+      throw new Error(
+        `a running confix process${pid ? ` (pid ${pid})` : ''}, most likely its service, holds ${store}, and only one process can open an embedded store at a time (PGlite is single-process). ` +
+          `Stop it (Ctrl-C where it runs${pid ? `, or kill ${pid}` : ''}) and run this again; or, while it runs, create the token through it with an admin token: \`confix token create ${name} --role ${role}\` without --data`,
+        { cause: err },
+      );
+    }
+    try {
+      db = await openExistingStore({ dataDir: dir });
+    } catch (err) {
+      unlock();
+      throw err;
+    }
+  }
+  try {
+    const by = userInfo().username;
+    const created = await new TokenStore(db).create({ name, role: role as Role, expiresAt, createdBy: `direct:${by}` });
+    await new AuditLog(db).record({
+      tokenName: null,
+      role: null,
+      method: 'DIRECT',
+      route: where.databaseUrl ? 'confix token create --database-url' : 'confix token create --data',
+      target: { name },
+      status: 201,
+      outcome: 'ok',
+      reason: `created with direct access to the store by ${by} on ${hostname()}`,
+    });
+    return { ...created, store };
+  } finally {
+    await db.close();
+    unlock();
+  }
+}
+
 export function tokenCommands(program: Command, get: Command) {
   const token = program
     .command('token')
@@ -52,7 +126,14 @@ re-evaluates, remediates, rolls back, approves, manages exceptions, invokes
 functions and redelivers; admin also changes rules, remediation settings,
 accounts, credentials, functions, topics, subscriptions, the sandbox, and
 tokens. The CLI sends --token or CONFIX_TOKEN, else (on the service's machine)
-the admin token the service wrote to .confix/admin.token on its first start.`,
+the admin token file the service wrote on its first start and names in its
+note (.confix/admin.token for the embedded store, .confix/admin-<store id>.token
+for a PostgreSQL database).
+
+Lost every admin token? On the machine with the data directory (the service
+stopped) or with access to the database, make one without the service:
+  confix token create rescue --role admin --data ./.confix
+  confix token create rescue --role admin --database-url postgres://…`,
     );
 
   token
@@ -60,8 +141,22 @@ the admin token the service wrote to .confix/admin.token on its first start.`,
     .description('Create a token; it is printed once, on standard output, and never shown again')
     .requiredOption('--role <role>', 'viewer, operator or admin')
     .option('--expires <when>', 'a duration from now (30d, 12h) or an ISO 8601 date or time; default: never', expiresOption)
-    .addHelpText('after', '\nExample:\n  export CONFIX_TOKEN=$(confix token create ci-reader --role viewer --expires 90d)')
-    .action(async (name: string, o: { role: string; expires?: { expiresIn?: string; expiresAt?: string } }, cmd: Command) => {
+    .option('--data <dir>', 'not through the service: open the embedded store in this data directory directly (its service must be stopped); to recover admin access')
+    .option('--database-url <url>', 'not through the service: open this PostgreSQL database directly; to recover admin access')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  export CONFIX_TOKEN=$(confix token create ci-reader --role viewer --expires 90d)\n' +
+        '  confix token create rescue --role admin --data ./.confix      # no admin token left: the service stopped, on its machine',
+    )
+    .action(async (name: string, o: { role: string; expires?: { expiresIn?: string; expiresAt?: string }; data?: string; databaseUrl?: string }, cmd: Command) => {
+      if (o.data || o.databaseUrl) {
+        const direct = await createDirectly(name, o.role, o.expires, o);
+        if (globals(cmd).json) return printJson({ ...direct.record, token: direct.token });
+        process.stderr.write(
+          `created token "${direct.record.name}" (${direct.record.role}${direct.record.expiresAt ? `, expires ${time(direct.record.expiresAt)}` : ', never expires'}) directly in ${direct.store}; it is not shown again (give it to the CLI with CONFIX_TOKEN):\n`,
+        );
+        return print(direct.token);
+      }
       const created = await client(cmd).post<TokenRecord & { token: string }>('/tokens', { name, role: o.role, ...o.expires });
       if (globals(cmd).json) return printJson(created);
       // The token alone on stdout (for $(…)); what it is on stderr.

@@ -15,6 +15,7 @@ import { changeDirectory, type DirectoryChange } from './directory.js';
 import { SandboxIam, type AssumedCredentials, type Credentials } from './iam/sandbox-iam.js';
 import { readAction, resourceArn } from './iam/resource-arn.js';
 import { dialectOfResourceType, parseRoleArn } from './iam/arn.js';
+import { truncate } from '../../util/text.js';
 import './types/index.js';
 
 export interface CallTarget {
@@ -41,6 +42,21 @@ export interface LoadSummary {
   unchanged: number;
   deleted: number;
   accountIds: string[];
+  /** What the estate's `organization:` did to the resource directory (absent when it declares none). */
+  organization?: OrganizationChange;
+}
+
+/** The resource directory before and after a load that declares one, and what the load took away. */
+export interface OrganizationChange {
+  changed: boolean;
+  before: { managementAccount: string; delegatedAdministrators: string[]; folders: string[] } | null;
+  after: { managementAccount: string; delegatedAdministrators: string[]; folders: string[] };
+  /** Folders and delegated administrators the load removed, and the management account it replaced. */
+  removed: { folders: string[]; delegatedAdministrators: string[]; managementAccount?: string };
+}
+
+function briefOrganization(o: Organization) {
+  return { managementAccount: o.managementAccount, delegatedAdministrators: [...o.delegatedAdministrators].sort(), folders: o.folders.map((f) => f.path).sort() };
 }
 
 interface SandboxRow {
@@ -74,6 +90,90 @@ function newIdFor(dialect: 'acs' | 'aws') {
   };
 }
 
+/**
+ * The largest parameters the sandbox API takes (characters of a string, items
+ * of a list or map), checked before anything else looks at them, so that no
+ * validation, IAM match or message works on unbounded input. A call over a
+ * limit is refused with 400 InvalidParameter naming the parameter and the
+ * limit, never repeating the value. The kind of a string is told by its
+ * parameter's name, as the clouds name them.
+ */
+export const SANDBOX_PARAMETER_LIMITS = {
+  /** Ids and names, and any other string (CIDRs, port ranges, image ids, ACLs…): both clouds stay well within it. */
+  string: 256,
+  /** A parameter named …Description (ECS allows 256, EC2 255; room for more). */
+  description: 4096,
+  /** A parameter named …Arn (AWS allows ARNs of up to 2048). */
+  arn: 2048,
+  /** A tag key, and a tag value (the Tags of a call, in either cloud's shape). */
+  tagKey: 128,
+  tagValue: 256,
+  /** The name of a parameter (a key of the parameters or of an object in them). */
+  key: 128,
+  /** Items of a list, entries of an object. */
+  items: 1000,
+  /** Objects and lists within one another. */
+  depth: 10,
+  /** The accountId and regionId of a call. */
+  target: 64,
+} as const;
+
+const L = SANDBOX_PARAMETER_LIMITS;
+
+function pathLabel(path: (string | number)[]): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
+  return truncate(out || 'parameters', 300);
+}
+
+function tooLarge(path: (string | number)[], what: string, limit: number): SandboxError {
+  return new SandboxError('InvalidParameter', `${pathLabel(path)}: ${what}; the limit is ${limit}.`);
+}
+
+/** The limit for a string at `path` (see SANDBOX_PARAMETER_LIMITS). */
+function stringLimit(path: (string | number)[]): number {
+  const names = path.filter((x): x is string => typeof x === 'string');
+  const last = typeof path[path.length - 1] === 'string' ? (path[path.length - 1] as string) : names[names.length - 1] ?? '';
+  const inTags = names.some((n) => n === 'Tags' || n === 'Tag');
+  if (inTags) {
+    if (last === 'Key' || last === 'TagKey') return L.tagKey;
+    if (last === 'Value' || last === 'TagValue' || path[path.length - 2] === 'Tags') return L.tagValue;
+  }
+  if (/description$/i.test(last)) return L.description;
+  if (/arn$/i.test(last)) return L.arn;
+  return L.string;
+}
+
+/** Refuses parameters over SANDBOX_PARAMETER_LIMITS; see there. */
+export function checkParameterSizes(params: unknown, path: (string | number)[] = []): void {
+  if (typeof params === 'string') {
+    const limit = stringLimit(path);
+    if (params.length > limit) throw tooLarge(path, `${params.length} characters`, limit);
+    return;
+  }
+  if (typeof params !== 'object' || params === null) return;
+  if (path.length >= L.depth) throw tooLarge(path, 'nested too deeply', L.depth);
+  if (Array.isArray(params)) {
+    if (params.length > L.items) throw tooLarge(path, `${params.length} items`, L.items);
+    for (let i = 0; i < params.length; i++) checkParameterSizes(params[i], [...path, i]);
+    return;
+  }
+  const keys = Object.keys(params);
+  if (keys.length > L.items) throw tooLarge(path, `${keys.length} entries`, L.items);
+  const keyLimit = path[path.length - 1] === 'Tags' ? L.tagKey : L.key;
+  for (const k of keys) {
+    if (k.length > keyLimit) throw tooLarge(path, `a ${path[path.length - 1] === 'Tags' ? 'tag key' : 'parameter name'} of ${k.length} characters`, keyLimit);
+    checkParameterSizes((params as Record<string, unknown>)[k], [...path, k]);
+  }
+}
+
+function checkTarget(target: CallTarget): void {
+  for (const k of ['accountId', 'regionId'] as const) {
+    const v = target[k];
+    if (typeof v === 'string' && v.length > L.target) throw tooLarge([k], `${v.length} characters`, L.target);
+  }
+}
+
 export interface SandboxOptions {
   /**
    * Simulated API latency in ms for every call (all of them write): half
@@ -99,6 +199,18 @@ export interface Organization {
   accounts: { accountId: string; name: string; folderPath: string | null }[];
 }
 
+/** A load would replace the resource directory under account groups (or rules) that depend on it. */
+export class OrganizationInUseError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `the estate replaces the organization, and ${problems.length === 1 ? 'this depends' : 'these depend'} on what it removes:\n` +
+        problems.map((p) => `  ${p}`).join('\n') +
+        '\nnothing was loaded; load it with --replace to replace the organization anyway (or change the account groups first)',
+    );
+    this.name = 'OrganizationInUseError';
+  }
+}
+
 export class SandboxCloud implements Provider {
   readonly name = 'sandbox';
   readonly iam: SandboxIam;
@@ -115,17 +227,32 @@ export class SandboxCloud implements Provider {
   }
 
   /** The resource directory, as its management account sees it; null when the sandbox has none. */
-  async organization(): Promise<Organization | null> {
-    const [o] = await this.db.query<{ management_account: string; delegated_administrators: string[] }>('SELECT management_account, delegated_administrators FROM sandbox_organization');
+  async organization(q: Queryable = this.db): Promise<Organization | null> {
+    const [o] = await q.query<{ management_account: string; delegated_administrators: string[] }>('SELECT management_account, delegated_administrators FROM sandbox_organization');
     if (!o) return null;
-    const folders = await this.db.query<{ path: string; name: string; parent_path: string | null }>('SELECT path, name, parent_path FROM sandbox_folders ORDER BY path');
-    const accounts = await this.db.query<{ account_id: string; name: string; folder_path: string | null }>('SELECT account_id, name, folder_path FROM sandbox_accounts ORDER BY account_id');
+    const folders = await q.query<{ path: string; name: string; parent_path: string | null }>('SELECT path, name, parent_path FROM sandbox_folders ORDER BY path');
+    const accounts = await q.query<{ account_id: string; name: string; folder_path: string | null }>('SELECT account_id, name, folder_path FROM sandbox_accounts ORDER BY account_id');
     return {
       managementAccount: o.management_account,
       delegatedAdministrators: o.delegated_administrators,
       folders: folders.map((f) => ({ path: f.path, name: f.name, parentPath: f.parent_path })),
       accounts: accounts.map((a) => ({ accountId: a.account_id, name: a.name, folderPath: a.folder_path })),
     };
+  }
+
+  /**
+   * Whether an access key is one this cloud knows, of this account (what
+   * `credentials add` checks before a bad key breaks every later call).
+   */
+  async verifyCredentials(accountId: string, c: { accessKeyId: string; accessKeySecret: string }): Promise<{ ok: true } | { ok: false; code: string; reason: string }> {
+    try {
+      const p = await this.iam.authenticate({ accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret }, 'acs');
+      if (p.type === 'service' || p.accountId !== accountId) return { ok: false, code: 'AccountMismatch', reason: `access key ${truncate(c.accessKeyId)} belongs to ${p.type === 'service' ? 'a service' : `account ${p.accountId}`}, not ${accountId}` };
+      return { ok: true };
+    } catch (err) {
+      if (err instanceof SandboxError) return { ok: false, code: err.code, reason: err.message };
+      throw err;
+    }
   }
 
   /** The resource directory's management account (one query; organization() reads the whole tree). */
@@ -235,10 +362,21 @@ export class SandboxCloud implements Provider {
    * `replace`, resources of the estate's accounts that it does not list are
    * deleted. The whole load is one transaction. It writes no change
    * notifications: the caller takes a snapshot of the accounts afterwards.
+   *
+   * An estate that declares an `organization:` replaces the resource
+   * directory; the summary says what changed. `checkOrganization` (given the
+   * directory before and after, inside the load's transaction: it must not
+   * query the store itself) answers what would break; anything it names
+   * refuses the load unless `replace`.
    */
   async loadEstate(
     raw: unknown,
-    opts: { replace?: boolean; source?: string; lineOf?: (path: (string | number)[]) => number | undefined } = {},
+    opts: {
+      replace?: boolean;
+      source?: string;
+      lineOf?: (path: (string | number)[]) => number | undefined;
+      checkOrganization?: (before: Organization | null, after: Organization) => string[];
+    } = {},
   ): Promise<LoadSummary> {
     const known = (await this.listAccounts()).map((a) => ({ accountId: a.accountId, regions: a.regions }));
     const { accounts, resources, organization } = validateEstate(raw, opts.source ?? 'estate', opts.lineOf, known);
@@ -258,7 +396,25 @@ export class SandboxCloud implements Provider {
           [a.id, a.name, a.regions, opts.replace ?? false],
         );
       }
+      const before = organization ? await this.organization(tx) : null;
       await this.iam.load(tx, accounts, organization);
+      if (organization) {
+        const after = (await this.organization(tx))!;
+        const b = before ? briefOrganization(before) : null;
+        const a = briefOrganization(after);
+        summary.organization = {
+          changed: JSON.stringify(b) !== JSON.stringify(a),
+          before: b,
+          after: a,
+          removed: {
+            folders: (b?.folders ?? []).filter((f) => !a.folders.includes(f)),
+            delegatedAdministrators: (b?.delegatedAdministrators ?? []).filter((d) => !a.delegatedAdministrators.includes(d)),
+            ...(b && b.managementAccount !== a.managementAccount ? { managementAccount: b.managementAccount } : {}),
+          },
+        };
+        const problems = summary.organization.changed && opts.checkOrganization ? opts.checkOrganization(before, after) : [];
+        if (problems.length && !opts.replace) throw new OrganizationInUseError(problems);
+      }
       for (const batch of chunks(resources, 2000)) {
         const rows = await tx.query<{ inserted: boolean; changed: boolean }>(
           `INSERT INTO sandbox_resources AS s (account_id, region_id, resource_type, resource_id, tags, configuration)
@@ -307,11 +463,13 @@ export class SandboxCloud implements Provider {
 
   private async callNow(action: string, target: CallTarget, rawParams: Record<string, unknown>, credentials?: Credentials): Promise<CallResult> {
     const op = operation(action);
-    if (!op) throw new SandboxError('InvalidAction.NotFound', `The action "${action}" is not supported by the sandbox cloud.`, 404);
+    if (!op) throw new SandboxError('InvalidAction.NotFound', `The action "${truncate(action)}" is not supported by the sandbox cloud.`, 404);
+    checkTarget(target);
+    checkParameterSizes(rawParams);
     const parsed = op.params.safeParse(rawParams);
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
-      throw new SandboxError('InvalidParameter', `${i.path.join('.') || 'parameters'}: ${i.message}`);
+      throw new SandboxError('InvalidParameter', truncate(`${i.path.join('.') || 'parameters'}: ${i.message}`, 500));
     }
     const params = parsed.data;
     const def = resourceType(op.resourceType);
@@ -332,11 +490,11 @@ export class SandboxCloud implements Provider {
       );
       if (found.length === 1) ({ account_id: accountId, region_id: regionId } = found[0]!);
       else if (found.length > 1)
-        throw new SandboxError('InvalidParameter', `${op.resourceType} "${id}" exists in ${found.length} accounts or regions; give the account and region.`);
+        throw new SandboxError('InvalidParameter', `${op.resourceType} "${truncate(id)}" exists in ${found.length} accounts or regions; give the account and region.`);
       else {
         // Let the operation refuse in its own cloud's words (NoSuchBucket, InvalidGroup.NotFound, …).
         op.apply(null, params, { ...base, accountId: accountId ?? '', regionId: regionId ?? '', resourceId: id });
-        throw new SandboxError(dialect === 'acs' ? 'InvalidResourceId.NotFound' : 'InvalidResourceID.NotFound', `The specified resource "${id}" (${op.resourceType}) does not exist.`, 404);
+        throw new SandboxError(dialect === 'acs' ? 'InvalidResourceId.NotFound' : 'InvalidResourceID.NotFound', `The specified resource "${truncate(id)}" (${op.resourceType}) does not exist.`, 404);
       }
     }
     if (!accountId || !regionId) throw new SandboxError('MissingParameter', `${action} needs the account and region to create the resource in.`);

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { YamlAliasError, yamlToJS } from '../../util/yaml.js';
 import { z } from 'zod';
 import { allResourceTypes, resourceType } from './registry.js';
 import type { Configuration, Tags } from '../types.js';
@@ -339,7 +340,14 @@ export function parseEstateText(text: string, source: string): { raw: unknown; l
     }
     return undefined;
   };
-  return { raw: doc.toJS({ maxAliasCount: -1 }), lineOf };
+  let raw: unknown;
+  try {
+    raw = yamlToJS(doc, source); // aliases bounded: an alias bomb is refused here, not expanded
+  } catch (err) {
+    if (err instanceof YamlAliasError) throw new EstateError(source, [{ path: [], message: err.reason }]);
+    throw err;
+  }
+  return { raw, lineOf };
 }
 
 /** Reads and validates an estate file. */

@@ -1,4 +1,4 @@
-export { SandboxCloud, type CallResult, type CallTarget, type LoadSummary } from './cloud.js';
+export { SandboxCloud, OrganizationInUseError, type CallResult, type CallTarget, type LoadSummary, type OrganizationChange } from './cloud.js';
 export { SandboxError } from './errors.js';
 export { EstateError, validateEstate, parseEstateText, readEstateFile, formatPath, type EstateIssue } from './estate.js';
 export { allOperations, allResourceTypes, operation, resourceType } from './registry.js';

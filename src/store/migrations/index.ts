@@ -11,6 +11,8 @@ import m010 from './010_events.js';
 import m011 from './011_functions.js';
 import m012 from './012_access.js';
 import m013 from './013_invocation_json.js';
+import m015 from './015_execution_ci.js';
+import m016 from './016_store_identity.js';
 
 export interface Migration {
   version: number;
@@ -19,4 +21,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append new ones; never change a released one. */
-export const migrations: Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013];
+export const migrations: Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m015, m016];

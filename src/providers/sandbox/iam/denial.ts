@@ -1,9 +1,16 @@
 // Refusals in each cloud's own words, naming what an operator needs to fix
 // it: the action, the resource, the caller, and an explicit deny or no allow.
+// What the caller chose (the resource's id in its name, a session name in the
+// principal) is shortened (util/text.ts truncate), so that a refusal stays
+// small whatever was sent.
 import type { Dialect } from '../errors.js';
 import { principalArn, type Principal } from './arn.js';
 import type { StatementRef } from './document.js';
 import type { PermissionDecision, TrustDecision } from './evaluate.js';
+import { truncate } from '../../../util/text.js';
+
+/** Characters of an ARN (a resource's, a principal's) kept in a refusal: a whole ARN of any real resource or session. */
+export const ARN_MAX = 256;
 
 /** What the sandbox's SandboxError is built from. */
 export interface DenialError {
@@ -48,7 +55,7 @@ export function acsNoPermission(d: Denial): DenialError {
   return {
     code: 'NoPermission',
     status: 403,
-    message: `You are not authorized to do this action. Action: ${d.action}, Resource: ${d.resource}, Principal: ${principalArn(d.principal, 'acs')}, reason: ${reason}`,
+    message: `You are not authorized to do this action. Action: ${truncate(d.action)}, Resource: ${truncate(d.resource, ARN_MAX)}, Principal: ${truncate(principalArn(d.principal, 'acs'), ARN_MAX)}, reason: ${reason}`,
   };
 }
 
@@ -62,11 +69,11 @@ export function awsAccessDenied(d: Denial): DenialError {
     w.via === 'identity'
       ? w.deny
         ? `with an explicit deny in an identity-based policy: ${w.deny.policy} (${statementName(w.deny.statement)})`
-        : `because no identity-based policy allows the ${d.action} action`
+        : `because no identity-based policy allows the ${truncate(d.action)} action`
       : w.deny
         ? `with an explicit deny in a resource-based policy (the role's trust policy, ${statementName(w.deny.statement)})`
-        : `because no resource-based policy (the role's trust policy) allows the ${d.action} action`;
-  const message = `User: ${principalArn(d.principal, 'aws')} is not authorized to perform: ${d.action} on resource: ${d.resource} ${tail}`;
+        : `because no resource-based policy (the role's trust policy) allows the ${truncate(d.action)} action`;
+  const message = `User: ${truncate(principalArn(d.principal, 'aws'), ARN_MAX)} is not authorized to perform: ${truncate(d.action)} on resource: ${truncate(d.resource, ARN_MAX)} ${tail}`;
   if (/^ec2:/i.test(d.action)) return { code: 'UnauthorizedOperation', status: 403, message: `You are not authorized to perform this operation. ${message}` };
   return { code: 'AccessDenied', status: 403, message };
 }

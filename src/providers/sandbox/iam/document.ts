@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { Dialect } from '../errors.js';
 import { parseTrustedPrincipal, type TrustedPrincipal } from './arn.js';
+import { truncate } from '../../../util/text.js';
 
 export type PolicyKind = 'permission' | 'trust';
 export type Effect = 'Allow' | 'Deny';
@@ -61,7 +62,8 @@ const NOT_SUPPORTED = "not supported by the sandbox's IAM";
 
 type Path = (string | number)[];
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v));
+// A value quoted in an issue, shortened: a document may hold a string (or an object) of any size.
+const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(truncate(v)) : v === undefined ? 'nothing' : truncate(JSON.stringify(v) ?? String(v)));
 
 /** `Statement[0].Principal.RAM[1]`: the path as an operator reads it. */
 export function formatIssuePath(path: (string | number)[]): string {
@@ -86,7 +88,7 @@ export function parsePolicyDocument(json: unknown, kind: PolicyKind, opts: { dia
     try {
       json = JSON.parse(json);
     } catch (e) {
-      return { issues: [{ path: [], message: `not valid JSON: ${(e as Error).message}` }] };
+      return { issues: [{ path: [], message: `not valid JSON: ${truncate((e as Error).message, 200)}` }] };
     }
   }
   if (!isObject(json)) return { issues: [{ path: [], message: 'a policy document must be a JSON object with Version and Statement' }] };

@@ -14,24 +14,72 @@ export type TrustDecision =
   /** deniedBy: the trust policy's Deny statement that refused; absent when no statement allowed. */
   | { allowed: false; allowedBy?: undefined; deniedBy?: StatementRef };
 
-// Compiled patterns, keyed by case mode and pattern; policies are few, requests many.
-const compiled = new Map<string, RegExp>();
+// Wildcards: `*` is any run of characters (none included), `?` exactly one;
+// every other character is itself. Matched without RegExp, by the classic
+// greedy two-pointer algorithm that, on a mismatch, goes back only to the
+// last `*` seen: O(pattern × text) at worst, linear in the text for a given
+// pattern (a RegExp of `.*` groups backtracks polynomially: a 60,000-character
+// id against `acs:ecs:*:*:securitygroup/sg-prod-*` took seconds). Characters
+// are UTF-16 code units; case-insensitivity is JavaScript's RegExp `i`
+// without `u` (the ES Canonicalize: upper-case when that is one code unit and
+// does not turn a non-ASCII character into an ASCII one), as it was when this
+// was a RegExp with flags `is`.
 
-function glob(pattern: string, caseInsensitive: boolean): RegExp {
-  const k = (caseInsensitive ? 'i' : 's') + pattern;
-  let re = compiled.get(k);
-  if (!re) {
-    if (compiled.size >= 10_000) compiled.clear();
-    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-    re = new RegExp(`^${body}$`, caseInsensitive ? 'is' : 's');
-    compiled.set(k, re);
+const STAR = 0x2a;
+const QUESTION = 0x3f;
+
+let canonTable: Uint16Array | undefined;
+
+/** ES Canonicalize(ch) for ignoreCase without unicode, as a table over all code units (built once, on first non-ASCII use). */
+function canonical(c: number): number {
+  if (c < 128) return c >= 0x61 && c <= 0x7a ? c - 32 : c;
+  if (!canonTable) {
+    const t = new Uint16Array(65536);
+    for (let x = 0; x < 65536; x++) {
+      const u = String.fromCharCode(x).toUpperCase();
+      const cu = u.length === 1 ? u.charCodeAt(0) : x;
+      t[x] = x >= 128 && cu < 128 ? x : cu;
+    }
+    canonTable = t;
   }
-  return re;
+  return canonTable[c]!;
+}
+
+/** Whether `text` matches the wildcard `pattern` as a whole. */
+export function wildcardMatch(pattern: string, text: string, caseInsensitive: boolean): boolean {
+  const pn = pattern.length;
+  const tn = text.length;
+  let p = 0;
+  let t = 0;
+  let star = -1; // position of the last * in the pattern
+  let resume = 0; // where in the text that * resumes when what follows it fails
+  while (t < tn) {
+    if (p < pn) {
+      const pc = pattern.charCodeAt(p);
+      if (pc === STAR) {
+        star = p++;
+        resume = t;
+        continue;
+      }
+      const tc = text.charCodeAt(t);
+      if (pc === QUESTION || pc === tc || (caseInsensitive && canonical(pc) === canonical(tc))) {
+        p++;
+        t++;
+        continue;
+      }
+    }
+    if (star < 0) return false;
+    // Let the last * take one more character, and try the rest again from there.
+    p = star + 1;
+    t = ++resume;
+  }
+  while (p < pn && pattern.charCodeAt(p) === STAR) p++;
+  return p === pn;
 }
 
 /** Actions match case-insensitively (ECS:describeinstances is ecs:DescribeInstances), with * and ?. */
 export function actionMatches(pattern: string, action: string): boolean {
-  return pattern === '*' || glob(pattern, true).test(action);
+  return pattern === '*' || wildcardMatch(pattern, action, true);
 }
 
 /**
@@ -41,7 +89,7 @@ export function actionMatches(pattern: string, action: string): boolean {
  * sandbox's other ACS ids are lower-case already, so nothing is lost.
  */
 export function resourceMatches(pattern: string, resource: string, dialect: Dialect): boolean {
-  return pattern === '*' || glob(pattern, dialect === 'acs').test(resource);
+  return pattern === '*' || wildcardMatch(pattern, resource, dialect === 'acs');
 }
 
 function listApplies(list: PatternList, test: (p: string) => boolean): boolean {

@@ -14,6 +14,8 @@ import type { Estate, NormalizedOrganization } from '../estate.js';
 import { writeDirectory } from '../directory.js';
 import { describeDenial, evaluatePermissions, parsePolicyDocumentOrThrow, trustAllows, type PermissionDecision, type TrustDecision } from './policy.js';
 import { parseRoleArn, principalArn, roleArn, type Principal } from './arn.js';
+import { truncate } from '../../../util/text.js';
+import { ARN_MAX } from './denial.js';
 
 /** A policy document as written (kept so that it shows as the operator wrote it). */
 export type PolicyJson = Record<string, unknown>;
@@ -25,10 +27,11 @@ function denied(dialect: Dialect, action: string, resource: string, principal: P
 
 /** Nobody acts in another account with its own credentials: it assumes a role there. */
 function crossAccount(dialect: Dialect, action: string, resource: string, principal: Principal): SandboxError {
-  const who = principalArn(principal, dialect);
+  const who = truncate(principalArn(principal, dialect), ARN_MAX);
+  const [act, res] = [truncate(action), truncate(resource, ARN_MAX)];
   return dialect === 'acs'
-    ? new SandboxError('NoPermission', `You are not authorized to do this action. Action: ${action}, Resource: ${resource}, Principal: ${who}, reason: the resource belongs to another account; assume a role in that account`, 403)
-    : new SandboxError(action.startsWith('ec2:') ? 'UnauthorizedOperation' : 'AccessDenied', `User: ${who} is not authorized to perform: ${action} on resource: ${resource} because the resource belongs to another account; assume a role in that account`, 403);
+    ? new SandboxError('NoPermission', `You are not authorized to do this action. Action: ${act}, Resource: ${res}, Principal: ${who}, reason: the resource belongs to another account; assume a role in that account`, 403)
+    : new SandboxError(action.startsWith('ec2:') ? 'UnauthorizedOperation' : 'AccessDenied', `User: ${who} is not authorized to perform: ${act} on resource: ${res} because the resource belongs to another account; assume a role in that account`, 403);
 }
 
 /** An access key, or the temporary credentials AssumeRole returns (with their security token). */
@@ -130,10 +133,10 @@ export class SandboxIam {
     const [k] = await this.db.query<{ account_id: string; secret_hash: string }>('SELECT account_id, secret_hash FROM sandbox_access_keys WHERE access_key_id = $1', [c.accessKeyId]);
     if (!k)
       throw dialect === 'acs'
-        ? new SandboxError('InvalidAccessKeyId.NotFound', `Specified access key is not found: ${c.accessKeyId}.`, 404)
+        ? new SandboxError('InvalidAccessKeyId.NotFound', `Specified access key is not found: ${truncate(c.accessKeyId)}.`, 404)
         : new SandboxError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
     if (!sameHash(k.secret_hash, hashSecret(c.accessKeySecret)))
-      throw new SandboxError('SignatureDoesNotMatch', `The request signature does not conform to the cloud's standards: the secret does not match access key ${c.accessKeyId}.`, 400);
+      throw new SandboxError('SignatureDoesNotMatch', `The request signature does not conform to the cloud's standards: the secret does not match access key ${truncate(c.accessKeyId)}.`, 400);
     return { type: 'root', accountId: k.account_id };
   }
 
@@ -166,9 +169,9 @@ export class SandboxIam {
    */
   async assumeRole(caller: Principal, req: { roleArn: string; sessionName: string; durationSeconds?: number }, dialect: Dialect): Promise<AssumedCredentials> {
     const target = parseRoleArn(req.roleArn);
-    if (!target) throw new SandboxError(dialect === 'acs' ? 'InvalidParameter.RoleArn' : 'ValidationError', `"${req.roleArn}" is not a role ARN (acs:ram::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:role/NAME).`, 400);
+    if (!target) throw new SandboxError(dialect === 'acs' ? 'InvalidParameter.RoleArn' : 'ValidationError', `"${truncate(req.roleArn, ARN_MAX)}" is not a role ARN (acs:ram::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:role/NAME).`, 400);
     if (!/^[A-Za-z0-9_.@=,-]{2,64}$/.test(req.sessionName))
-      throw new SandboxError(dialect === 'acs' ? 'InvalidParameter.RoleSessionName' : 'ValidationError', `RoleSessionName "${req.sessionName}" must be 2 to 64 letters, digits or _.@=,-.`, 400);
+      throw new SandboxError(dialect === 'acs' ? 'InvalidParameter.RoleSessionName' : 'ValidationError', `RoleSessionName "${truncate(req.sessionName)}" must be 2 to 64 letters, digits or _.@=,-.`, 400);
     const [role] = await this.db.query<{ name: string; trust_policy: PolicyJson; max_session_seconds: number }>(
       'SELECT name, trust_policy, max_session_seconds FROM sandbox_iam_roles WHERE account_id = $1 AND name_key = lower($2)',
       [target.accountId, target.roleName],
@@ -181,8 +184,8 @@ export class SandboxIam {
     }
     if (!role)
       throw dialect === 'acs'
-        ? new SandboxError('EntityNotExist.Role', `The role ${arn} does not exist.`, 404)
-        : new SandboxError('NoSuchEntity', `The role with name ${target.roleName} cannot be found in account ${target.accountId}.`, 404);
+        ? new SandboxError('EntityNotExist.Role', `The role ${truncate(arn, ARN_MAX)} does not exist.`, 404)
+        : new SandboxError('NoSuchEntity', `The role with name ${truncate(target.roleName)} cannot be found in account ${target.accountId}.`, 404);
     const trust = trustAllows(parsePolicyDocumentOrThrow(role.trust_policy, 'trust'), caller, { roleArn: arn });
     if (!trust.allowed) throw denied(dialect, 'sts:AssumeRole', arn, caller, trust);
     const max = role.max_session_seconds;
