@@ -34,6 +34,12 @@ export interface ServiceOptions {
   discoveryIntervalMs?: number;
   /** Days events and ended function invocations are kept (default CONFIX_RETENTION_DAYS, else 30); pruned hourly. */
   retentionDays?: number;
+  /**
+   * Run the remediation, function and delivery workers in the service (default
+   * true). Without them the service queues work for `confix worker` processes
+   * sharing its PostgreSQL database (an embedded store has no one else to run it).
+   */
+  workers?: boolean;
   /** Days the audit log is kept (default CONFIX_AUDIT_RETENTION_DAYS, else 365). */
   auditRetentionDays?: number;
   log?: Logger;
@@ -93,6 +99,9 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const log = opts.log ?? createLogger();
   const dataDir = resolve(opts.dataDir ?? '.confix');
   const embedded = !opts.db && !opts.databaseUrl;
+  const runWorkers = opts.workers !== false;
+  // Nobody else can open an embedded store: its work would wait forever.
+  if (!runWorkers && embedded) throw new Error('--no-worker leaves executions to `confix worker` processes, which need a PostgreSQL database: give --database-url (an embedded store cannot be shared)');
   const unlock = embedded ? lockDataDir(dataDir) : () => undefined;
   let db: Db;
   let secretBox: SecretBox;
@@ -158,7 +167,8 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     for (const r of await rules.list()) if (r.remediation?.invokeType === 'AUTO_EXECUTION' && r.state === 'ACTIVE') engine.auto.request(r.ruleId);
     engine.publisher.attach(evaluator, worker);
     recorder.start();
-    worker.start();
+    if (runWorkers) worker.start();
+    else log.info('no remediation or function worker here: executions and invocations wait for `confix worker` processes');
     engine.deliveryWorker.start();
     // Events and ended invocations older than the retention go, hourly (and once now).
     const retentionDays = opts.retentionDays ?? retentionDaysFromEnv();
@@ -204,7 +214,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const url = `http://${host}:${port}`;
   // Functions' context.confix and context.cloud call this service.
   engine.functionWorker.setApi({ baseUrl: url });
-  engine.functionWorker.start();
+  if (runWorkers) engine.functionWorker.start();
   const infoFile = join(dataDir, 'service.json');
   const note: ServiceNote = { url, pid: process.pid, store: embeddedStore ? 'embedded' : 'postgres', storeId, tokenFile: admin.found ? admin.file : null };
   const noted = (embedded || existsSync(dataDir)) && writeNote(infoFile, note, log);

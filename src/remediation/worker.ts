@@ -141,6 +141,12 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
     });
   }
 
+  /** An execution that ran to its end: logged (a worker's terminal shows what it did) and announced. */
+  private succeeded(x: Execution): void {
+    this.log.info('execution finished', { executionId: x.executionId, status: 'SUCCEEDED', rule: x.ruleName, resourceId: x.resourceId });
+    this.announce('succeeded', x);
+  }
+
   /** Announces an execution's start or end to listeners (the event publisher), read fresh when it ended. */
   private announce(kind: 'started' | 'succeeded' | 'failed', x: Execution): void {
     if (this.listenerCount('execution') === 0) return;
@@ -260,7 +266,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
       if (fn !== undefined) {
         const invoked = await this.invokeFunction(step, x, rule, key, fn);
         await this.confirm(step, x, key, { function: fn, invoked, judgedLater: !!compiled.external });
-        if (await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps })) this.announce('succeeded', x);
+        if (await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps })) this.succeeded(x);
         return;
       }
       const action = found!;
@@ -294,7 +300,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
         return { message: v.message };
       });
       await this.confirm(step, x, key);
-      if (await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps, parameters: carry.parameters })) this.announce('succeeded', x);
+      if (await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps, parameters: carry.parameters })) this.succeeded(x);
     } catch (err) {
       if (err instanceof Stop && err.code && /^(InvalidSecurityToken|ExpiredToken|InvalidClientTokenId)/.test(err.code)) this.deps.broker.forget(x.accountId);
       if (err instanceof LeaseLost) {
@@ -308,7 +314,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
       const done = await executions.finish(x.executionId, this.owner, { status: stop.status, steps, parameters: carry.parameters, errorCode: failed ? stop.code : undefined, errorMessage: failed ? message : undefined });
       if (!done) return;
       if (stop.status !== 'CANCELLED') this.announce(stop.status === 'SUCCEEDED' ? 'succeeded' : 'failed', x);
-      this.log.info('execution finished', { executionId: x.executionId, status: stop.status, errorCode: stop.code });
+      this.log.info('execution finished', { executionId: x.executionId, status: stop.status, errorCode: stop.code, rule: x.ruleName, resourceId: x.resourceId });
       if (stop.status === 'FAILED' && spec && !x.dryRun) {
         const paused = await this.deps.controls.afterFailure(x.ruleId, x.ruleName, spec);
         if (paused) this.log.warn('automatic remediation paused', { rule: x.ruleName, why: paused });
@@ -337,7 +343,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
       return { message: `rolled back ${original.executionId}: ${out.summary}` };
     });
     await this.confirm(step, x, key);
-    if (await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps })) this.announce('succeeded', x);
+    if (await executions.finish(x.executionId, this.owner, { status: 'SUCCEEDED', steps })) this.succeeded(x);
   }
 
   /** The resource as the provider has it now; a resource that is gone ends the execution. */

@@ -10,8 +10,9 @@ import { readmeCommands, runReadmeCommand } from '../helpers/readme.js';
 import { until } from '../helpers/wait.js';
 import { INSTANCE_B, RULE } from '../helpers/seed000.js';
 
-test('the seed 000 walkthrough on a demo store: B’s instance, non-compliant before the rule remediates automatically, is fixed automatically', async () => {
-  const svc = await testService({ demo: true });
+for (const demo of [true, false])
+test(`the seed 000 walkthrough on ${demo ? 'a demo store: B’s instance, non-compliant before the rule remediates automatically, is fixed automatically' : 'an empty store'}`, async () => {
+  const svc = await testService({ demo });
   try {
     const env = { CONFIX_URL: svc.url, CONFIX_TOKEN: svc.token };
     const commands = readmeCommands('Seed 000 from scratch, against a running `confix serve`');

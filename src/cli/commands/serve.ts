@@ -17,6 +17,7 @@ interface ServeOptions {
   discoveryInterval: number;
   drift?: boolean;
   driftEvery?: number;
+  worker: boolean;
 }
 
 function serveOptions(cmd: Command): Command {
@@ -25,7 +26,8 @@ function serveOptions(cmd: Command): Command {
     .option('--database-url <url>', 'use this PostgreSQL server instead of the embedded store (or CONFIX_DATABASE_URL)')
     .option('--port <n>', 'port to listen on', intOption('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .option('--discovery-interval <seconds>', 'seconds between full snapshots (0: only at start)', intOption('--discovery-interval', 0), 3600);
+    .option('--discovery-interval <seconds>', 'seconds between full snapshots (0: only at start)', intOption('--discovery-interval', 0), 3600)
+    .option('--no-worker', 'run no remediation executions, invocations or deliveries here: leave them to `confix worker` processes on the same PostgreSQL database');
 }
 
 async function run(o: ServeOptions, live: boolean): Promise<void> {
@@ -40,6 +42,7 @@ async function run(o: ServeOptions, live: boolean): Promise<void> {
     host: o.host,
     demo: o.demo,
     discoveryIntervalMs: o.discoveryInterval * 1000,
+    workers: o.worker,
     log,
   });
   const summary = await svc.inventory.summary();
@@ -53,6 +56,7 @@ async function run(o: ServeOptions, live: boolean): Promise<void> {
       (svc.secretKey?.source === 'generated'
         ? `  secret key: generated ${svc.secretKey.file} (mode 0600); it seals the cloud credentials you store: keep it with the data directory, they cannot be opened without it\n`
         : '') +
+      (o.worker ? '' : `  workers: none here (--no-worker); run \`confix worker\` on the same database to execute remediations, functions and deliveries\n`) +
       `  ${summary.total} resources recorded in ${Object.keys(summary.byAccount).length} accounts; try: npx confix get resources\n` +
       `  stop with Ctrl-C\n`,
   );
