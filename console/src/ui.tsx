@@ -66,8 +66,8 @@ export interface AutomaticStatus {
   executionId?: string;
   attempt?: number;
 }
-export function AutomaticState({ status }: { status?: AutomaticStatus }) {
-  if (!status) return <span className="muted">—</span>;
+export function AutomaticState({ status, none }: { status?: AutomaticStatus; none?: string }) {
+  if (!status) return <span className="muted">{none ?? '—'}</span>;
   const of = `${status.attempts}/${status.maximumAttempts}`;
   const link = (text: string) => (status.executionId ? <A to={href('executions', status.executionId)}>{text}</A> : text);
   switch (status.state) {

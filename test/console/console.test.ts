@@ -206,6 +206,18 @@ test('a viewer is not offered remediation, and the API refuses it', async (t) =>
   await page.context().close();
 });
 
+test("a rule that remediates automatically shows where each non-compliant resource stands with it", { skip: missing }, async () => {
+  const page = await signIn(adminToken);
+  await page.goto(`${svc.url}/#/rules/sg-disallow-risky-ports-for-all-ips`);
+  const table = page.getByRole('table').first();
+  await table.getByRole('columnheader', { name: 'Automatic remediation' }).waitFor();
+  // The service-managed group is refused every time: it is queued for its next attempt, running, or has spent them.
+  const row = table.getByRole('row').filter({ hasText: 'sg-ack-managed' });
+  await row.filter({ hasText: /queued|in progress|attempt \d\/5 due|attempts spent/ }).waitFor();
+  await shot(page, 'rule-automatic-remediation');
+  await page.context().close();
+});
+
 test('accessibility: the main pages have no serious WCAG 2 A/AA violations (axe-core), contrast included', { skip: missing }, async () => {
   const { createRequire } = await import('node:module');
   const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');

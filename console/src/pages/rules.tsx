@@ -324,7 +324,9 @@ export function RulePage({ name }: { name: string }) {
                         ['Region', (r) => r.regionId],
                         ['Why', (r) => r.annotation],
                         ['Since', (r) => ago(r.orderingAt)],
-                        ['Automatic remediation', (r) => <AutomaticState status={r.automaticRemediation} />],
+                        ...(x.remediation?.invokeType === 'AUTO_EXECUTION'
+                          ? ([['Automatic remediation', (r: any) => <AutomaticState status={r.automaticRemediation} none={x.remediation.function ? '—' : `${x.remediation.action} does not fix ${r.resourceType}`} />]] as [string, (r: any) => any][])
+                          : []),
                       ]}
                     />
                   ),
