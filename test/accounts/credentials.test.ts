@@ -205,7 +205,9 @@ describe('credentials through the API and the CLI', () => {
   test('API: add, list, replace and delete; the OpenAPI schema marks the secret write-only', async () => {
     const add = await api('/credentials', { json: { accountId: ACCOUNT, accessKeyId: KEY_ID, accessKeySecret: SECRET, description: 'auditor' } });
     assert.equal(add.status, 201, add.text);
-    assert.deepEqual(Object.keys(add.body).sort(), ['accessKeyId', 'accountId', 'createdAt', 'description', 'updatedAt']);
+    assert.deepEqual(Object.keys(add.body).sort(), ['accessKeyId', 'accountId', 'createdAt', 'description', 'updatedAt', 'warning']);
+    // A key the cloud does not know is stored, but said at once (every call made with it would fail).
+    assert.match(add.body.warning, /^the sandbox cloud does not accept this key \(InvalidAccessKeyId\.NotFound: /);
     assert.equal(add.body.accessKeyId, KEY_ID);
     const list = await api('/credentials');
     assert.equal(list.status, 200);

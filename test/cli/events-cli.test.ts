@@ -115,7 +115,7 @@ test('subscription put prints a generated secret once; listings never show it; b
   assert.match(badFormat.stderr, /Allowed choices are native, eventbridge, mns/);
   const internal = await confix('subscription', 'put', 'x', '--webhook', 'http://192.168.1.1/hook');
   assert.equal(internal.code, 1);
-  assert.match(internal.stderr, /^confix: endpoint\.webhook\.url: 192\.168\.1\.1 resolves to the internal address/);
+  assert.match(internal.stderr, /^confix: endpoint\.webhook\.url: the target is the internal address 192\.168\.1\.1 \(private\)/);
   const badAttempts = await confix('subscription', 'put', 'x', '--webhook', `${base}/x`, '--max-attempts', '50');
   assert.match(badAttempts.stderr, /--max-attempts must be a whole number from 1 to 20/);
 

@@ -76,7 +76,7 @@ export function ExecutionPage({ id }: { id: string }) {
     setBusy(true);
     setErr(undefined);
     try {
-      const json = what === 'reject' ? { reason: window.prompt('Why reject it?') || 'rejected in the console', by: 'console' } : what === 'approve' ? { by: 'console' } : undefined;
+      const json = what === 'reject' ? { reason: window.prompt('Why reject it?') || 'rejected in the console' } : what === 'approve' ? {} : undefined;
       const res = await api<any>(`/executions/${encodeURIComponent(id)}/${what}`, { method: 'POST', json: json ?? {} });
       if (what === 'rollback' && res?.executionId) setDone(res.executionId);
       r.reload();

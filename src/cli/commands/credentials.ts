@@ -1,3 +1,4 @@
+import pc from 'picocolors';
 /**
  * `confix credentials`: the engine's access keys, one per account. A secret is
  * read from standard input, a file or CONFIX_ACCESS_KEY_SECRET, never from the
@@ -15,6 +16,8 @@ interface Credential {
   description: string | null;
   createdAt: string;
   updatedAt: string;
+  /** The cloud did not accept the key. */
+  warning?: string;
 }
 
 interface AddOptions {
@@ -144,6 +147,7 @@ Examples:
       });
       if (globals(cmd).json) return printJson(c);
       print(`stored access key ${c.accessKeyId} for account ${c.accountId} (sealed; the secret is not shown again)`);
+      if (c.warning) process.stderr.write(`${pc.yellow('warning')}: ${c.warning}\n`);
     });
 
   credentials
