@@ -69,7 +69,8 @@ export function decide(history: ExecutionHistory[], ciId: number | null, spec: R
   // The episode: this configuration item's automatic executions under the remediation as it is now, since the last one someone started.
   const lastManual = history.find((x) => x.trigger !== 'AUTOMATIC' && countable(x) && x.status !== 'CANCELLED');
   const from = Math.max(lastManual?.createdAt.getTime() ?? -Infinity, remediationSince?.getTime() ?? -Infinity);
-  const episode = history.filter((x) => x.trigger === 'AUTOMATIC' && countable(x) && x.ciId !== null && x.ciId === ciId && x.createdAt.getTime() > from);
+  // An attempt belongs to the remediation it ran under: one queued before the remediation changed but started after ran the new one.
+  const episode = history.filter((x) => x.trigger === 'AUTOMATIC' && countable(x) && x.ciId !== null && x.ciId === ciId && (x.startedAt ?? x.createdAt).getTime() > from);
   const ran = episode.filter((x) => x.status === 'SUCCEEDED' || x.status === 'FAILED');
   const base = { attempts: ran.length, maximumAttempts: max };
   if (active) return { ...base, state: active.status as AutomaticState, executionId: active.executionId };

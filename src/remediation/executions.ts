@@ -142,6 +142,8 @@ export interface ExecutionHistory {
   ciId: number | null;
   errorCode: string | null;
   createdAt: Date;
+  /** When it (last) started running; null while it has not. */
+  startedAt: Date | null;
   finishedAt: Date | null;
   notBefore: Date;
 }
@@ -237,11 +239,11 @@ export class ExecutionStore {
     if (keys.length === 0) return out;
     const rows = await this.db.query<{
       a: string; r: string; t: string; i: string; execution_id: string; status: ExecutionStatus; trigger: ExecutionTrigger; dry_run: boolean;
-      rollback_of: string | null; attempt: number; ci_id: number | string | null; error_code: string | null; created_at: Date; finished_at: Date | null; not_before: Date;
+      rollback_of: string | null; attempt: number; ci_id: number | string | null; error_code: string | null; created_at: Date; started_at: Date | null; finished_at: Date | null; not_before: Date;
     }>(
       `SELECT k.a, k.r, k.t, k.i, h.* FROM jsonb_to_recordset($2::jsonb) AS k(a text, r text, t text, i text)
        CROSS JOIN LATERAL (
-         SELECT x.execution_id, x.status, x.trigger, x.dry_run, x.rollback_of, x.attempt, x.ci_id, x.error_code, x.created_at, x.finished_at, x.not_before
+         SELECT x.execution_id, x.status, x.trigger, x.dry_run, x.rollback_of, x.attempt, x.ci_id, x.error_code, x.created_at, x.started_at, x.finished_at, x.not_before
          FROM remediation_executions x
          WHERE x.rule_id = $1 AND x.resource_id = k.i AND x.account_id = k.a AND x.region_id = k.r AND x.resource_type = k.t
          ORDER BY x.created_at DESC, x.execution_id DESC LIMIT $3) h`,
@@ -258,6 +260,7 @@ export class ExecutionStore {
         ciId: r.ci_id === null ? null : Number(r.ci_id),
         errorCode: r.error_code,
         createdAt: new Date(r.created_at),
+        startedAt: r.started_at ? new Date(r.started_at) : null,
         finishedAt: r.finished_at ? new Date(r.finished_at) : null,
         notBefore: new Date(r.not_before),
       });

@@ -81,3 +81,59 @@ export function runReadmeCommand(command: string, env: Record<string, string | u
     p.stdin.end();
   });
 }
+
+/**
+ * Runs README command lines one after the other, as a reader pastes them;
+ * throws at the first that does not exit 0, naming it with its output.
+ */
+export async function runReadmeCommands(commands: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Promise<ShellResult[]> {
+  const out: ShellResult[] = [];
+  for (const command of commands) {
+    const r = await runReadmeCommand(command, env, cwd);
+    if (r.code !== 0) throw new Error(`README command exited ${r.code}: ${command}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    out.push(r);
+  }
+  return out;
+}
+
+/** The output of the README command that starts with `prefix` (after `npx confix `), for asserting what its comment promises. */
+export function outputOf(results: ShellResult[], prefix: string): string {
+  const r = results.find((x) => x.command.replace(/^npx confix /, '').startsWith(prefix));
+  if (!r) throw new Error(`no README command starts with "${prefix}"; ran:\n${results.map((x) => x.command).join('\n')}`);
+  return r.stdout;
+}
+
+/**
+ * The first `inline code` in a Markdown file that starts with `prefix`
+ * (line breaks and runs of blanks as one blank), for checking that output
+ * the README quotes is what the command prints.
+ */
+export function readmeQuote(prefix: string, file = join(ROOT, 'README.md')): string {
+  const text = readFileSync(file, 'utf8').replace(/^```[\s\S]*?^```/gm, ''); // inline code only, not the blocks
+  for (const m of text.matchAll(/`([^`]+)`/g)) {
+    const quoted = m[1]!.replace(/\s+/g, ' ');
+    if (quoted.startsWith(prefix)) return quoted;
+  }
+  throw new Error(`${file} quotes nothing starting with "${prefix}"`);
+}
+
+/** Text with line breaks and runs of blanks as one blank, to find a quote from readmeQuote in a command's output. */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ');
+}
+
+/**
+ * Checks a walkthrough's "a store of its own" block (the first sh block after
+ * `marker`): `npx confix serve` with --no-demo and --data DIR (and any other
+ * flags `confix serve --help` lists), then `export CONFIX_DATA=DIR`, so that
+ * the CLI finds that service and its token. Answers DIR. The service itself
+ * is not started (the walkthrough tests run on a test service).
+ */
+export async function checkOwnStoreBlock(marker: string, file: string): Promise<string> {
+  const [serve, point, ...rest] = readmeCommands(marker, file);
+  const data = /^npx confix serve --no-demo (?:.* )?--data (\S+)(?: |$)/.exec(serve ?? '')?.[1];
+  if (!data || point !== `export CONFIX_DATA=${data}` || rest.length) throw new Error(`${file}: expected \`npx confix serve --no-demo … --data DIR …\` then \`export CONFIX_DATA=DIR\` after "${marker}", found:\n${[serve, point, ...rest].join('\n')}`);
+  const help = await runReadmeCommand('npx confix serve --help');
+  for (const flag of serve!.match(/--[a-z-]+/g)!) if (!help.stdout.includes(flag)) throw new Error(`${file}: \`confix serve\` has no ${flag}:\n${help.stdout}`);
+  return data;
+}

@@ -191,7 +191,7 @@ test('decide counts attempts per configuration item, since the last manual execu
   const at = (s: number) => new Date(now.getTime() + s * 1000);
   const h = (over: Partial<ExecutionHistory>): ExecutionHistory => ({
     executionId: 'rx-1', status: 'FAILED', trigger: 'AUTOMATIC', dryRun: false, rollbackOf: null, attempt: 1, ciId: 7, errorCode: 'Refused',
-    createdAt: at(-100), finishedAt: at(-90), notBefore: at(-100), ...over,
+    createdAt: at(-100), startedAt: at(-95), finishedAt: at(-90), notBefore: at(-100), ...over,
   });
   assert.deepEqual(decide([], 7, spec, now), { state: 'DUE', attempts: 0, maximumAttempts: 2, attempt: 1, notBefore: at(30) });
   const one = decide([h({})], 7, spec, now);
@@ -202,7 +202,10 @@ test('decide counts attempts per configuration item, since the last manual execu
   assert.equal(decide([h({ executionId: 'rx-2', attempt: 2, createdAt: at(-50) }), h({})], 7, spec, now).state, 'ATTEMPTS_EXHAUSTED');
   assert.equal(decide([h({ executionId: 'rx-2', attempt: 2, createdAt: at(-50) }), h({})], 8, spec, now).attempts, 0, 'another configuration: afresh');
   assert.equal(decide([h({ trigger: 'MANUAL', createdAt: at(-10) }), h({ executionId: 'rx-2', createdAt: at(-50) }), h({})], 7, spec, now).attempts, 0, 'after a manual execution: afresh');
-  assert.equal(decide([h({ executionId: 'rx-2', createdAt: at(-50) }), h({})], 7, spec, now, at(-60)).attempts, 1, 'only attempts under the current remediation');
+  assert.equal(decide([h({ executionId: 'rx-2', createdAt: at(-50), startedAt: at(-45) }), h({})], 7, spec, now, at(-60)).attempts, 1, 'only attempts under the current remediation');
+  // Queued before the remediation changed, run after it: an attempt of the new one (its retry waits retryAttemptSeconds).
+  const carried = decide([h({ executionId: 'rx-2', attempt: 2, createdAt: at(-80), startedAt: at(-40), finishedAt: at(-30) }), h({})], 7, spec, now, at(-60));
+  assert.deepEqual([carried.attempts, carried.attempt, carried.notBefore], [1, 2, at(90)]);
   assert.equal(decide([h({ status: 'QUEUED' })], 7, spec, now).state, 'QUEUED');
   assert.equal(decide([h({ status: 'CANCELLED', errorCode: 'Rejected' })], 7, spec, now).state, 'REJECTED');
   assert.equal(decide([h({ dryRun: true }), h({ rollbackOf: 'rx-0' })], 7, spec, now).attempts, 0, 'dry runs and rollbacks are not attempts');
