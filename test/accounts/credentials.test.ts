@@ -13,6 +13,7 @@ import { MISSING_SERVER_KEY, SecretBox, SecretKeyError } from '../../src/securit
 import { startService, type Service } from '../../src/service.js';
 import { createLogger } from '../../src/util/log.js';
 import type { Db } from '../../src/store/index.js';
+import { CLI } from '../helpers/cli.js';
 
 const ACCOUNT = '100931896542';
 const KEY_ID = 'LTAI5tConfixTestKey001';
@@ -162,7 +163,7 @@ describe('credentials through the API and the CLI', () => {
     return new Promise((ok, fail) => {
       const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: adminToken(), ...opts.env };
       if (!opts.env?.CONFIX_ACCESS_KEY_SECRET) delete env.CONFIX_ACCESS_KEY_SECRET;
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', svc.url, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...CLI, '--url', svc.url, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -361,7 +362,7 @@ test('on a PostgreSQL database the service and the worker refuse to start withou
   delete env.CONFIX_SECRET_KEY;
   delete env.CONFIX_SECRET_KEY_FILE;
   const worker = await new Promise<{ code: number | null; stderr: string }>((ok) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--database-url', 'postgres://confix@127.0.0.1:1/nothing'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI, 'worker', '--database-url', 'postgres://confix@127.0.0.1:1/nothing'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => ok({ code, stderr }));
@@ -376,7 +377,7 @@ test('`confix serve --database-url` without a key says exactly what to do, and t
   delete env.CONFIX_SECRET_KEY_FILE;
   const dataDir = tmp();
   const serve = await new Promise<{ code: number | null; stdout: string; stderr: string }>((ok) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data', dataDir, '--database-url', 'postgres://confix@127.0.0.1:1/nothing'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', '--data', dataDir, '--database-url', 'postgres://confix@127.0.0.1:1/nothing'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

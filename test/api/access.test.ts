@@ -13,6 +13,7 @@ import { testService } from '../helpers/service.js';
 import { createLogger } from '../../src/util/log.js';
 import { accessFor, requiredRole } from '../../src/security/access.js';
 import { ensureBootstrapAdmin, roleAtLeast, type Role } from '../../src/security/tokens.js';
+import { CLI } from '../helpers/cli.js';
 
 const run = promisify(execFile);
 
@@ -227,7 +228,7 @@ test('no GET answer holds a secret: token secrets, their hashes, stored credenti
 
 test('the CLI finds the admin token next to the service note, says where it looked on a 401, and manages tokens', async () => {
   const cli = (args: string[], env: Record<string, string>) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: '', ...env } }).then(
+    run(process.execPath, [...CLI, ...args], { env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: '', ...env } }).then(
       (r) => ({ code: 0, ...r }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );

@@ -16,10 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { postgresUrl } from '../helpers/db.js';
+import { CLI } from '../helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = join(ROOT, 'node_modules/tsx/dist/esm/index.mjs');
-const MAIN = join(ROOT, 'src/cli/main.ts');
 const project = realpathSync(mkdtempSync(join(tmpdir(), 'confix-newuser-')));
 const data = join(project, '.confix');
 const deep = join(project, 'src', 'deeper');
@@ -36,7 +35,7 @@ function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 /** `confix ARGS…` run in `cwd`, as a user in that folder runs it. */
 function confix(cwd: string, args: string[], extra: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok, fail) => {
-    const p = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd, env: userEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [...CLI, ...args], { cwd, env: userEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -60,7 +59,7 @@ after(() => {
 /** `confix serve|demo ARGS…` in the project folder, until it says where it listens. */
 function start(args: string[], extra: Record<string, string> = {}): Promise<Running> {
   return new Promise((ok, fail) => {
-    const p = spawn(process.execPath, ['--import', TSX, MAIN, ...args, '--port', '0', '--discovery-interval', '0'], { cwd: project, env: userEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [...CLI, ...args, '--port', '0', '--discovery-interval', '0'], { cwd: project, env: userEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(p);
     let stdout = '';
     let stderr = '';

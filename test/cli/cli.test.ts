@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { testService } from '../helpers/service.js';
 import { cliFor } from '../helpers/cli.js';
+import { CLI } from '../helpers/cli.js';
 
 const run = promisify(execFile);
 let svc: Awaited<ReturnType<typeof testService>>;
@@ -57,7 +58,7 @@ test('errors are one clear line and a non-zero status', async () => {
   const badArg = await confix('get', 'resources', '--limit', 'lots');
   assert.notEqual(badArg.code, 0);
   assert.match(badArg.stderr, /--limit must be a whole number/);
-  const down = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', 'http://127.0.0.1:1', 'get', 'resources']).catch((e) => e);
+  const down = await run(process.execPath, [...CLI, '--url', 'http://127.0.0.1:1', 'get', 'resources']).catch((e) => e);
   assert.equal(down.code, 1);
   assert.match(down.stderr, /cannot reach the confix service at http:\/\/127\.0\.0\.1:1/);
 });
@@ -143,7 +144,7 @@ test('plan shows a readable diff and apply makes it so; a bad file names file an
 });
 
 test('scan runs one shot with no service and prints the JSON report', async () => {
-  const out = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'scan', '--estate', 'examples/estates/demo.yaml', '--policies', 'examples/policies', '--json'], {
+  const out = await run(process.execPath, [...CLI, 'scan', '--estate', 'examples/estates/demo.yaml', '--policies', 'examples/policies', '--json'], {
     env: { ...process.env, CONFIX_URL: 'http://127.0.0.1:1' },
   });
   const report = JSON.parse(out.stdout);
@@ -152,7 +153,7 @@ test('scan runs one shot with no service and prints the JSON report', async () =
   const sg = report.rules.find((r: { name: string }) => r.name === 'sg-disallow-risky-ports-for-all-ips');
   assert.equal(sg.nonCompliant, 4);
   assert.deepEqual(Object.keys(sg.nonCompliantResources[0]).sort(), ['accountId', 'annotation', 'regionId', 'resourceId', 'resourceType']);
-  const missing = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'scan', '--estate', 'nope.yaml', '--policies', 'examples/policies']).catch((e) => e);
+  const missing = await run(process.execPath, [...CLI, 'scan', '--estate', 'nope.yaml', '--policies', 'examples/policies']).catch((e) => e);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /cannot read estate file nope\.yaml: no such file/);
 });

@@ -15,6 +15,7 @@ import { until } from '../helpers/wait.js';
 import { startService } from '../../src/service.js';
 import { SecretBox } from '../../src/security/secret-box.js';
 import { silentLogger } from '../../src/util/log.js';
+import { CLI } from '../helpers/cli.js';
 
 test('a service with --no-worker leaves the execution to a `confix worker` process, which runs and logs it', { skip: !postgresUrl && 'needs CONFIX_TEST_DATABASE_URL (a PostgreSQL server)' }, async () => {
   const key = randomBytes(32).toString('base64');
@@ -23,7 +24,7 @@ test('a service with --no-worker leaves the execution to a `confix worker` proce
   const [{ schema }] = (await db.query<{ schema: string }>('SELECT current_schema() AS schema')) as [{ schema: string }];
   const url = new URL(postgresUrl!);
   url.searchParams.set('options', `-c search_path=${schema}`);
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--concurrency', '4', '--poll-ms', '100'], {
+  const worker = spawn(process.execPath, [...CLI, 'worker', '--concurrency', '4', '--poll-ms', '100'], {
     cwd: ROOT,
     env: { ...process.env, CONFIX_DATABASE_URL: url.toString(), CONFIX_SECRET_KEY: key, CONFIX_LOG_LEVEL: 'info', CONFIX_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],

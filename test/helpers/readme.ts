@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLI } from './cli.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -53,7 +54,7 @@ function shim(): string {
   if (shimDir) return shimDir;
   shimDir = mkdtempSync(join(tmpdir(), 'confix-shim-'));
   const bin = join(shimDir, 'confix');
-  writeFileSync(bin, `#!/bin/sh\nexec "${process.execPath}" --import "${join(ROOT, 'node_modules/tsx/dist/esm/index.mjs')}" "${join(ROOT, 'src/cli/main.ts')}" "$@"\n`);
+  writeFileSync(bin, `#!/bin/sh\nexec "${process.execPath}" ${CLI.map((a) => `"${a.replace(/^tsx$/, join(ROOT, 'node_modules/tsx/dist/esm/index.mjs'))}"`).join(' ')} "$@"\n`);
   chmodSync(bin, 0o755);
   return shimDir;
 }

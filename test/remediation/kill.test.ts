@@ -22,6 +22,7 @@ import { validateRule } from '../../src/rules/model.js';
 import { compileRule } from '../../src/evaluation/compiled.js';
 import { startRemediation } from '../../src/remediation/start.js';
 import type { Step } from '../../src/remediation/executions.js';
+import { CLI } from '../helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const N = 60;
@@ -123,7 +124,7 @@ test(
       const spawnWorker = (name: string, args: string[]): Worker => {
         const child = spawn(
           process.execPath,
-          ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--database-url', urlFor(`${schema}-${name}`), '--lease-seconds', String(LEASE_SECONDS), '--poll-ms', '100', ...args],
+          [...CLI, 'worker', '--database-url', urlFor(`${schema}-${name}`), '--lease-seconds', String(LEASE_SECONDS), '--poll-ms', '100', ...args],
           { cwd: ROOT, env: { ...process.env, CONFIX_SANDBOX_LATENCY_MS: String(LATENCY_MS), CONFIX_LOG_LEVEL: 'info', CONFIX_SECRET_KEY: WORKER_SECRET_KEY }, stdio: ['ignore', 'pipe', 'pipe'] },
         );
         let out = '';
