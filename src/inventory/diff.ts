@@ -6,6 +6,7 @@
  */
 import { create } from 'jsondiffpatch';
 import * as jsonpatch from 'jsondiffpatch/formatters/jsonpatch';
+import { allIdKeys } from '../providers/resource-types/index.js';
 
 export interface DiffOp {
   op: 'add' | 'remove' | 'replace' | 'move';
@@ -16,7 +17,8 @@ export interface DiffOp {
   previousValue?: unknown;
 }
 
-const ID_KEYS = ['SecurityGroupRuleId', 'GroupId', 'InstanceId', 'TagKey', 'Key', 'CidrIp', 'CidrIpv6', 'ID', 'URI'];
+// The keys that tell array items apart come from the resource types' facts.
+const ID_KEYS = allIdKeys();
 
 const differ = create({
   objectHash(item: object, index?: number) {

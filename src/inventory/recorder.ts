@@ -191,7 +191,7 @@ export class Recorder extends EventEmitter {
   async snapshot(providerName: string, opts: SnapshotOptions = {}): Promise<SnapshotSummary> {
     const started = Date.now();
     const provider = this.provider(providerName);
-    const types = opts.resourceTypes ?? provider.resourceTypes();
+    const types = opts.resourceTypes ?? provider.resourceTypes().map((t) => t.type);
     const accounts = (await provider.listAccounts()).filter((a) => !opts.accountIds || opts.accountIds.includes(a.accountId));
     const scopes = new Map<string, { accountId: string; regionId: string; resourceType: string }>();
     for (const a of accounts)

@@ -119,7 +119,7 @@ export function inventoryRoutes(app: OpenAPIHono, deps: AppDeps) {
 
   app.openapi(discover, async (c) => {
     const body = (c.req.header('content-type') ?? '').includes('json') ? c.req.valid('json') : {};
-    const known = new Set(deps.sandbox.resourceTypes());
+    const known = new Set(deps.sandbox.resourceTypes().map((t) => t.type));
     const unknown = (body?.resourceTypes ?? []).filter((t) => !known.has(t));
     if (unknown.length) throw new ApiError(400, 'InvalidResourceType', `unknown resource type ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
     return c.json(await deps.recorder.snapshot(deps.sandbox.name, body ?? {}), 200);

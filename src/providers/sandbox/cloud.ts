@@ -7,14 +7,15 @@ import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chunks, type Db, type Queryable } from '../../store/index.js';
-import type { Account, ChangeFeed, DiscoveryScope, Provider, ResourceChange, ResourceKey, ResourceState, Tags, Configuration } from '../types.js';
+import type { Account, AssumedCredentials, ChangeFeed, Dialect, DiscoveryScope, Provider, ResourceChange, ResourceKey, ResourceState, ResourceTypeFacts, Tags, Configuration } from '../types.js';
 import { SandboxError } from './errors.js';
 import { allResourceTypes, operation, resourceType, type OperationContext } from './registry.js';
 import { validateEstate, type NormalizedResource } from './estate.js';
 import { changeDirectory, type DirectoryChange } from './directory.js';
-import { SandboxIam, type AssumedCredentials, type Credentials } from './iam/sandbox-iam.js';
+import { SandboxIam, type Credentials } from './iam/sandbox-iam.js';
 import { readAction, resourceArn } from './iam/resource-arn.js';
-import { dialectOfResourceType, parseRoleArn } from './iam/arn.js';
+import { dialectOfResourceType, parseRoleArn, principalArn as principalArnOf, roleArn as roleArnOf } from './iam/arn.js';
+import { resourceTypeFacts } from '../resource-types/index.js';
 import { truncate } from '../../util/text.js';
 import './types/index.js';
 
@@ -213,6 +214,7 @@ export class OrganizationInUseError extends Error {
 
 export class SandboxCloud implements Provider {
   readonly name = 'sandbox';
+  readonly kind = 'sandbox' as const;
   readonly iam: SandboxIam;
   private readonly events = new EventEmitter();
   private readonly latencyMs: number;
@@ -282,8 +284,25 @@ export class SandboxCloud implements Provider {
     return { ...(await this.iam.assumeRole({ type: 'service', service }, req, dialect)), service };
   }
 
-  resourceTypes(): string[] {
-    return allResourceTypes().map((t) => t.type);
+  resourceTypes(): ResourceTypeFacts[] {
+    return allResourceTypes().map((t) => {
+      const facts = resourceTypeFacts(t.type);
+      if (!facts) throw new Error(`the sandbox serves ${t.type}, which the catalogue of resource types does not know`);
+      return facts;
+    });
+  }
+
+  /** A function's role, assumed by the function service (it must trust fc.aliyuncs.com or lambda.amazonaws.com). */
+  assumeRoleForFunction(req: { roleArn: string; sessionName: string }): Promise<AssumedCredentials> {
+    return this.assumeRoleAsService(req);
+  }
+
+  roleArn(accountId: string, roleName: string, dialect: Dialect = 'acs'): string {
+    return roleArnOf(dialect, accountId, roleName);
+  }
+
+  principalArn(accountId: string, dialect: Dialect = 'acs'): string {
+    return principalArnOf({ type: 'root', accountId }, dialect);
   }
 
   async listAccounts(): Promise<Account[]> {

@@ -37,11 +37,8 @@ function crossAccount(dialect: Dialect, action: string, resource: string, princi
 /** An access key, or the temporary credentials AssumeRole returns (with their security token). */
 export type Credentials = ProviderCredentials;
 
-export interface AssumedCredentials extends Required<Credentials> {
-  /** ISO time. */
-  expiration: string;
-  assumedRoleArn: string;
-}
+import type { AssumedCredentials } from '../../types.js';
+export type { AssumedCredentials };
 
 export const hashSecret = (s: string) => createHash('sha256').update(s).digest('hex');
 
