@@ -3,7 +3,7 @@
  * service and the one-shot scan both build them here.
  */
 import type { Db } from './store/index.js';
-import { SandboxCloud } from './providers/sandbox/index.js';
+import { ProviderRegistry, SandboxCloud, type Provider } from './providers/index.js';
 import { Inventory, Recorder } from './inventory/index.js';
 import { RuleStore } from './rules/store.js';
 import { Evaluator } from './evaluation/evaluator.js';
@@ -34,7 +34,10 @@ import { AuditLog } from './security/audit.js';
 
 export interface Engine {
   db: Db;
+  /** The embedded emulated cloud (its estate, IAM and actions have routes of their own); a provider when the engine governs it. */
   sandbox: SandboxCloud;
+  /** The clouds the engine governs: the sandbox by default. */
+  providers: ProviderRegistry;
   recorder: Recorder;
   inventory: Inventory;
   rules: RuleStore;
@@ -78,37 +81,44 @@ export interface EngineOptions {
   webhooks?: WebhookPolicy;
   deliveryWorker?: DeliveryWorkerOptions;
   functionWorker?: FunctionWorkerOptions;
+  /**
+   * The providers to govern, built from the engine's sandbox (the same
+   * store) — default: the sandbox alone. Give e.g. `(sandbox) => [sandbox, aws]`.
+   */
+  providers?: (sandbox: SandboxCloud) => Provider[];
 }
 
 export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const log = opts.log ?? silentLogger;
   const sandbox = new SandboxCloud(db);
-  const recorder = new Recorder(db, [sandbox], log.child({ component: 'recorder' }));
+  const providers = new ProviderRegistry(opts.providers ? opts.providers(sandbox) : [sandbox]);
+  const recorder = new Recorder(db, providers.all(), log.child({ component: 'recorder' }));
   const rules = new RuleStore(db);
-  const groups = new AccountGroupStore(db, sandbox);
+  // Account groups are of the primary provider's organization.
+  const groups = new AccountGroupStore(db, providers.primary());
   const evaluator = new Evaluator(db, rules, log.child({ component: 'evaluator' }), groups);
   const executions = new ExecutionStore(db);
   const exceptions = new ExceptionStore(db);
   const controls = new RemediationControls(db);
   const credentialsBox = opts.secretBox ?? SecretBox.ephemeral();
   const credentials = new CredentialStore(db, credentialsBox);
-  const broker = new CredentialBroker(sandbox, credentials, opts.broker);
+  const broker = new CredentialBroker(providers, credentials, opts.broker);
   recorder.setReadAccess(groupReadAccess(groups, broker));
   // A rule's role chain starts in its account group's owner (the management
   // account or a delegated administrator), else the management account.
   const homeAccount = async (rule: Rule) => {
     const group = rule.scope.accountGroup ? await groups.get(rule.scope.accountGroup) : undefined;
-    return group?.ownerAccountId ?? (await sandbox.managementAccount());
+    return group?.ownerAccountId ?? (await providers.primary().managementAccount());
   };
   const functions = new FunctionStore(db);
   const invocations = new InvocationStore(db);
   const tokens = new TokenStore(db, log.child({ component: 'tokens' }));
   // Each invocation gets its own short-lived token for context.confix and context.cloud.
-  const functionWorker = new FunctionWorker({ functions, invocations, sandbox, tokens, log: log.child({ component: 'functions' }) }, opts.functionWorker);
+  const functionWorker = new FunctionWorker({ functions, invocations, providers, tokens, log: log.child({ component: 'functions' }) }, opts.functionWorker);
   const compliance = new ComplianceViews(db);
   // Remediations by function invoke through the function worker and wait for the end.
   const worker = new RemediationWorker(
-    { executions, exceptions, controls, rules, sandbox, recorder, evaluator, compliance, broker, homeAccount, functions, functionWorker, log: log.child({ component: 'remediation' }) },
+    { executions, exceptions, controls, rules, providers, recorder, evaluator, compliance, broker, homeAccount, functions, functionWorker, log: log.child({ component: 'remediation' }) },
     opts.worker,
   );
   const webhooks = opts.webhooks ?? webhookPolicyFromEnv();
@@ -122,7 +132,7 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const auto = new AutoRemediation({ rules, executions, exceptions, compliance, worker, log: log.child({ component: 'remediation' }) });
   const publisher = new EventPublisher(topics, deliveries, { log: log.child({ component: 'events' }), onQueued: () => deliveryWorker.wake() });
   return {
-    db, sandbox, recorder, inventory: new Inventory(db), rules, evaluator, compliance, auto, executions, exceptions, controls, worker, credentials, broker, groups,
+    db, sandbox, providers, recorder, inventory: new Inventory(db), rules, evaluator, compliance, auto, executions, exceptions, controls, worker, credentials, broker, groups,
     topics, deliveries, publisher, deliveryWorker, functions, invocations, functionWorker, functionRules, tokens, audit: new AuditLog(db),
   };
 }

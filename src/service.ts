@@ -10,7 +10,7 @@ import { getRequestListener } from '@hono/node-server';
 import { openStore, describeStore, storeIdentity, type Db } from './store/index.js';
 import { lockDataDir } from './store/lock.js';
 import { readFile } from 'node:fs/promises';
-import { parseEstateText } from './providers/sandbox/index.js';
+import { parseEstateText } from './providers/index.js';
 import { createApp } from './api/app.js';
 import { applyPolicy } from './policy/plan.js';
 import { readPolicyDocuments } from './policy/files.js';

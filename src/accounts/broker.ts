@@ -8,10 +8,7 @@
  * before they expire. Nothing here logs or returns a secret except to the
  * caller that signs with it.
  */
-import type { SandboxCloud } from '../providers/sandbox/index.js';
-import { SandboxError, type Dialect } from '../providers/sandbox/errors.js';
-import { principalArn, roleArn } from '../providers/sandbox/iam/arn.js';
-import type { AssumedCredentials, Credentials } from '../providers/sandbox/iam/sandbox-iam.js';
+import { principalArn, ProviderError, roleArn, type AssumedCredentials, type Dialect, type ProviderCredentials as Credentials, type ProviderRegistry } from '../providers/index.js';
 import type { CredentialStore } from './credentials.js';
 
 /** No stored access key to start from: the message says which account needs one and how to add it. */
@@ -70,7 +67,7 @@ export class CredentialBroker {
   private readonly now: () => number;
 
   constructor(
-    private readonly sandbox: SandboxCloud,
+    private readonly providers: ProviderRegistry,
     private readonly keys: CredentialStore,
     opts: BrokerOptions = {},
   ) {
@@ -125,13 +122,15 @@ export class CredentialBroker {
           `add one with \`confix credentials add --account ${home} …\``,
       );
     const durationSeconds = Math.max(MIN_DURATION, this.durationSeconds);
+    // The target account's cloud assumes the roles (the home account is of the same organization).
+    const provider = await this.providers.forAccount(target);
     const assume = async (creds: Credentials, arn: string) => {
       try {
-        return await this.sandbox.assumeRole(creds, { roleArn: arn, sessionName: session, durationSeconds });
+        return await provider.assumeRole(creds, { roleArn: arn, sessionName: session, durationSeconds });
       } catch (err) {
         // A role whose maximum session is shorter than asked: take what it allows.
-        if (err instanceof SandboxError && /DurationSeconds/.test(err.code + err.message))
-          return this.sandbox.assumeRole(creds, { roleArn: arn, sessionName: session, durationSeconds: MIN_DURATION });
+        if (err instanceof ProviderError && /DurationSeconds/.test(err.code + err.message))
+          return provider.assumeRole(creds, { roleArn: arn, sessionName: session, durationSeconds: MIN_DURATION });
         throw err;
       }
     };
@@ -148,7 +147,7 @@ export class CredentialBroker {
       via.push(`AssumeRole ${homeArn}`);
     } catch (err) {
       // No role of that name at home: the stored key assumes the member's role itself.
-      if (!(err instanceof SandboxError && (err.code === 'EntityNotExist.Role' || err.code === 'NoSuchEntity'))) throw err;
+      if (!(err instanceof ProviderError && (err.code === 'EntityNotExist.Role' || err.code === 'NoSuchEntity'))) throw err;
     }
     const targetArn = roleArn(dialect, target, role);
     const creds = await assume(hop, targetArn);

@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Db, Queryable } from '../store/index.js';
-import type { Organization } from '../providers/sandbox/cloud.js';
+import type { Organization } from '../providers/index.js';
 import { RuleValidationError, type RuleSpec } from '../rules/model.js';
 
 export type AccountGroupMembers = { accounts: string[] } | { folder: string } | { organization: true };

@@ -5,9 +5,8 @@
  * policy. Accounts come from the cloud; a document places them, it does not
  * create them.
  */
-import type { Organization } from '../providers/sandbox/cloud.js';
-import type { DirectoryChange } from '../providers/sandbox/directory.js';
-import { flattenFolders, policyOrganizationSchema } from '../providers/sandbox/estate.js';
+import type { Organization } from '../providers/index.js';
+import { flattenFolders, policyOrganizationSchema, type DirectoryChange } from '../providers/organization.js';
 import { diffConfigurations, type DiffOp } from '../inventory/diff.js';
 import type { GroupIssue } from './groups.js';
 

@@ -6,7 +6,7 @@
  * group are read with the provider's default access.
  */
 import type { ReadAccess } from '../inventory/recorder.js';
-import { dialectOfResourceType } from '../providers/sandbox/iam/arn.js';
+import { dialectOfResourceType } from '../providers/index.js';
 import type { AccountGroupStore } from './groups.js';
 import type { CredentialBroker } from './broker.js';
 

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { SandboxError, EstateError, OrganizationInUseError, formatPath } from '../providers/sandbox/index.js';
+import { EstateError, formatPath, OrganizationInUseError, ProviderError } from '../providers/index.js';
 import { InventoryError } from '../inventory/index.js';
 import type { Logger } from '../util/log.js';
 import { RuleValidationError } from '../rules/model.js';
@@ -35,7 +35,7 @@ export interface ErrorBody {
 /** Turns any thrown error into the API's error body; unknown errors are logged and hidden. */
 export function errorResponse(err: unknown, c: Context, log: Logger) {
   if (err instanceof ApiError) return c.json({ error: { code: err.code, message: err.message, ...err.details } } satisfies ErrorBody, err.status);
-  if (err instanceof SandboxError)
+  if (err instanceof ProviderError)
     return c.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, err.httpStatus as ContentfulStatusCode);
   if (err instanceof InventoryError) return c.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, err.status as ContentfulStatusCode);
   if (err instanceof OrganizationInUseError) return c.json({ error: { code: 'OrganizationInUse', message: err.message, problems: err.problems } } satisfies ErrorBody, 409);

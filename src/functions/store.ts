@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Db, Queryable } from '../store/index.js';
-import { parseRoleArn } from '../providers/sandbox/iam/arn.js';
+import { parseRoleArn } from '../providers/index.js';
 import { checkFunctionCode, type FunctionDefinition } from './runtime.js';
 
 export const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;

@@ -3,7 +3,7 @@
  * shape. Function authors may `import type { FunctionContext } from …` this
  * file; type-only imports vanish when the code is compiled.
  */
-import type { CallResult } from '../providers/sandbox/cloud.js';
+import type { CallResult } from '../providers/index.js';
 
 /** Short-lived credentials, as Function Compute's context.credentials holds them. */
 export interface FunctionCredentials {

@@ -8,9 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { SandboxCloud } from '../providers/sandbox/index.js';
-import { SandboxError } from '../providers/sandbox/index.js';
-import { parseRoleArn } from '../providers/sandbox/iam/arn.js';
+import { parseRoleArn, ProviderError, type ProviderRegistry } from '../providers/index.js';
 import { ClaimLoop, ClaimingWorker } from '../util/claim-loop.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { invoke, type FunctionCredentials, type InvocationHandle, type LogLine } from './runtime.js';
@@ -54,7 +52,7 @@ export class FunctionWorker extends ClaimingWorker<Invocation> {
   private readonly roleCache = new Map<string, Promise<FunctionCredentials & { expiration: string }>>();
 
   constructor(
-    private readonly deps: { functions: FunctionStore; invocations: InvocationStore; sandbox: SandboxCloud; tokens?: TokenStore; log?: Logger },
+    private readonly deps: { functions: FunctionStore; invocations: InvocationStore; providers: ProviderRegistry; tokens?: TokenStore; log?: Logger },
     opts: FunctionWorkerOptions = {},
   ) {
     super();
@@ -186,8 +184,8 @@ export class FunctionWorker extends ClaimingWorker<Invocation> {
       if (tokenId) await this.revokeToken(tokenId);
       const e = err as Error & { code?: string };
       const ended = await invocations.fail(inv.invocationId, this.owner, {
-        type: err instanceof SandboxError ? 'AssumeRoleFailed' : e.name || 'Error',
-        message: err instanceof SandboxError ? `the function's role could not be assumed: ${e.code}: ${e.message}` : e.message,
+        type: err instanceof ProviderError ? 'AssumeRoleFailed' : e.name || 'Error',
+        message: err instanceof ProviderError ? `the function's role could not be assumed: ${e.code}: ${e.message}` : e.message,
         ...(e.code ? { code: e.code } : {}),
       });
       if (ended) this.emit('finished', ended);
@@ -224,18 +222,23 @@ export class FunctionWorker extends ClaimingWorker<Invocation> {
    */
   private async roleCredentials(functionName: string, role: string): Promise<FunctionCredentials> {
     let arn = role;
+    const primary = this.deps.providers.primary();
     if (!parseRoleArn(role)) {
-      const home = await this.deps.sandbox.managementAccount();
-      if (!home) throw new SandboxError('EntityNotExist.Role', `role "${role}" is a bare name, and the sandbox has no management account to find it in; give the role's ARN`, 404);
-      arn = `acs:ram::${home}:role/${role}`;
+      const home = await primary.managementAccount();
+      if (!home)
+        throw new ProviderError(primary.name, primary.kind === 'aws' ? 'NoSuchEntity' : 'EntityNotExist.Role', `role "${role}" is a bare name, and ${primary.name} has no management account to find it in; give the role's ARN`, false, 404);
+      arn = primary.roleArn(home, role);
     }
     const cached = this.roleCache.get(arn);
     if (cached) {
       const c = await cached.catch(() => undefined);
       if (c && Date.parse(c.expiration) - Date.now() > RENEW_BEFORE_MS) return c;
     }
-    const p = this.deps.sandbox
-      .assumeRoleAsService({ roleArn: arn, sessionName: `fn-${functionName}`.slice(0, 64) })
+    // The role's account's cloud assumes it, as its function service would.
+    const owner = parseRoleArn(arn)!.accountId;
+    const p = this.deps.providers
+      .forAccount(owner)
+      .then((provider) => provider.assumeRoleForFunction({ roleArn: arn, sessionName: `fn-${functionName}`.slice(0, 64) }))
       .then((c) => ({ accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken, expiration: c.expiration }));
     this.roleCache.set(arn, p);
     p.catch(() => this.roleCache.delete(arn));

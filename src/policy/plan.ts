@@ -17,7 +17,7 @@ import type { ExceptionStore } from '../remediation/exceptions.js';
 import { exceptionDocSchema, keyOfException, planExceptions, resolveExceptionResource, type ExceptionPlan, type ExceptionSpec } from './exceptions.js';
 import { accountGroupSchema, checkAccountGroup, groupProblems, groupSpecOf, noSuchGroup, type AccountGroupSpec, type AccountGroupStore } from '../accounts/groups.js';
 import { checkOrganizationDocument, type OrganizationPlan } from '../accounts/organization-policy.js';
-import type { DirectoryChange } from '../providers/sandbox/directory.js';
+import type { DirectoryChange } from '../providers/index.js';
 import type { FunctionLookup } from '../remediation/config.js';
 import { ruleFunctionIssues } from '../rules/function-check.js';
 import { queueAutomatic, type AutoDeps } from '../remediation/auto.js';

@@ -191,6 +191,8 @@ export interface Provider {
    * owner; a real cloud: its configured chain, through the organization role).
    */
   call(action: string, target: CallTarget, params: Record<string, unknown>, credentials?: ProviderCredentials): Promise<CallResult>;
+  /** The API actions call() serves, by their IAM names. */
+  actions(): string[];
   /** AssumeRole with the caller's credentials; a refusal is a ProviderError in the cloud's words. */
   assumeRole(caller: ProviderCredentials, req: { roleArn: string; sessionName: string; durationSeconds?: number; externalId?: string }): Promise<AssumedCredentials>;
   /**

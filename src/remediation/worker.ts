@@ -12,8 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { SandboxCloud } from '../providers/sandbox/index.js';
-import { SandboxError } from '../providers/sandbox/index.js';
+import { dialectOfResourceType, ProviderError, type ProviderCredentials, type ProviderRegistry } from '../providers/index.js';
 import type { Recorder } from '../inventory/index.js';
 import type { RuleStore } from '../rules/store.js';
 import type { Evaluator } from '../evaluation/evaluator.js';
@@ -28,8 +27,6 @@ import { FunctionNotFoundError, type FunctionStore } from '../functions/store.js
 import type { FunctionWorker } from '../functions/worker.js';
 import { MAX_ATTEMPTS as INVOCATION_ATTEMPTS, type Invocation } from '../functions/invocations.js';
 import type { ResourceState } from '../providers/types.js';
-import { dialectOfResourceType } from '../providers/sandbox/iam/arn.js';
-import type { Credentials } from '../providers/sandbox/iam/sandbox-iam.js';
 import { NoCredentialsError, type Access, type CredentialBroker } from '../accounts/broker.js';
 import type { Rule } from '../rules/model.js';
 import { ExecutionExistsError, type Execution, type ExecutionStore, type Step } from './executions.js';
@@ -44,7 +41,8 @@ export interface WorkerDeps {
   exceptions: ExceptionStore;
   controls: RemediationControls;
   rules: RuleStore;
-  sandbox: SandboxCloud;
+  /** The clouds: a resource is read and changed through its account's provider. */
+  providers: ProviderRegistry;
   recorder: Recorder;
   evaluator: Evaluator;
   /** Credentials for acting in an account, assuming the execution role. */
@@ -212,7 +210,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
         const detail = err instanceof Stop && err.detail !== undefined ? { detail: err.detail } : {};
         steps.push({ name, status: err instanceof Stop && err.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', startedAt, finishedAt: new Date().toISOString(), message, ...detail });
         if (err instanceof Stop) throw err;
-        if (err instanceof SandboxError) throw new Stop('FAILED', err.code, err.message);
+        if (err instanceof ProviderError) throw new Stop('FAILED', err.code, err.message);
         throw new Stop('FAILED', 'StepFailed', `${name}: ${(err as Error).message}`);
       }
     };
@@ -257,7 +255,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
         const v = compiled.evaluate({ ...key, resourceName: state!.resourceName ?? null, tags: state!.tags, configuration: state!.configuration });
         if (v.complianceType !== 'NON_COMPLIANT') {
           // Fixed meanwhile (by its owner, or by a worker that died after acting): make the stored result say so.
-          await this.deps.recorder.recordOne(this.deps.sandbox.name, key);
+          await this.deps.recorder.recordOne((await this.deps.providers.forKey(key)).name, key);
           await this.deps.evaluator.evaluateResource(key);
           throw new Stop('SUCCEEDED', undefined, `already ${v.complianceType} under ${rule.name}: nothing to do (${v.annotation})`);
         }
@@ -281,7 +279,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
         return { message: `resolved ${Object.keys(resolved).join(', ')}`, detail: resolved, value: p.data as unknown };
       });
       const access = await this.credentials(step, rule, spec, key);
-      const ctx = this.actionContext(key, state!, access.credentials);
+      const ctx = await this.actionContext(key, state!, access.credentials);
       await step('preview', async () => {
         const p = await action.preview(ctx, params);
         if (p.refusal) throw new Stop('FAILED', 'Refused', p.refusal);
@@ -337,7 +335,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
     const action = remediationAction(original.action)!;
     const state = await this.reread(step, key);
     const access = await this.credentials(step, rule, rule.remediation!, key);
-    const ctx = this.actionContext(key, state!, access.credentials);
+    const ctx = await this.actionContext(key, state!, access.credentials);
     await step('apply', async () => {
       const out = await action.rollback!(ctx, original.priorState);
       return { message: `rolled back ${original.executionId}: ${out.summary}` };
@@ -349,7 +347,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
   /** The resource as the provider has it now; a resource that is gone ends the execution. */
   private reread(step: StepFn, key: Key, note = '') {
     return step('reread', async () => {
-      const s = await this.deps.sandbox.describe(key);
+      const s = await (await this.deps.providers.forKey(key)).describe(key);
       if (!s) throw new Stop('FAILED', 'ResourceNotFound', `${note}${key.resourceType} ${key.resourceId} no longer exists`);
       return { message: `${note}read ${key.resourceType} ${key.resourceId} from the provider`, value: s };
     });
@@ -382,13 +380,13 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
   }
 
   /** What an action runs with: the fresh state, and the provider's API in the resource's account and region, signed with the execution's credentials. */
-  private actionContext(key: Key, state: ResourceState, credentials?: Credentials): ActionContext {
-    const { sandbox } = this.deps;
+  private async actionContext(key: Key, state: ResourceState, credentials?: ProviderCredentials): Promise<ActionContext> {
+    const provider = await this.deps.providers.forKey(key);
     const where = { accountId: key.accountId, regionId: key.regionId };
     return {
       resource: { ...key, configuration: state.configuration, tags: state.tags },
-      call: (a, p) => sandbox.call(a, where, p, credentials),
-      describe: async (type, id) => (await sandbox.describe({ ...where, resourceType: type, resourceId: id }))?.configuration ?? null,
+      call: (a, p) => provider.call(a, where, p, credentials),
+      describe: async (type, id) => (await provider.describe({ ...where, resourceType: type, resourceId: id }))?.configuration ?? null,
     };
   }
 
@@ -476,7 +474,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
    */
   private confirm(step: StepFn, x: Execution, key: Key, fn?: { function: string; invoked: Invocation; judgedLater: boolean }) {
     return step('confirm', async () => {
-      await this.deps.recorder.recordOne(this.deps.sandbox.name, key);
+      await this.deps.recorder.recordOne((await this.deps.providers.forKey(key)).name, key);
       await this.deps.evaluator.evaluateResource(key);
       const [r] = await this.deps.evaluator.resultFor(x.ruleId, key);
       // A rule judged by a function gives its new verdict later: the stored one may be the old.

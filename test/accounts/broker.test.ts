@@ -10,6 +10,7 @@ import { SandboxCloud, SandboxError, parseEstateText } from '../../src/providers
 import { CredentialStore } from '../../src/accounts/credentials.js';
 import { CredentialBroker, NoCredentialsError } from '../../src/accounts/broker.js';
 import { SecretBox } from '../../src/security/secret-box.js';
+import { ProviderRegistry } from '../../src/providers/index.js';
 
 const SEED_000 = fileURLToPath(new URL('../../examples/estates/seed-000.yaml', import.meta.url));
 const A = '100931896542';
@@ -27,7 +28,7 @@ async function setup(opts: { storeKey?: boolean; now?: () => number } = {}) {
   await sandbox.loadEstate(raw, { source: SEED_000, lineOf });
   const keys = new CredentialStore(db, SecretBox.ephemeral());
   if (opts.storeKey !== false) await keys.put(A, A_KEY);
-  const broker = new CredentialBroker(sandbox, keys, { now: opts.now });
+  const broker = new CredentialBroker(new ProviderRegistry([sandbox]), keys, { now: opts.now });
   return { db, sandbox, keys, broker };
 }
 

@@ -230,7 +230,7 @@ test('an exception stops automatic remediation of that resource, and says so thr
 });
 
 test('the demo drift breaks a resource and says what it did', async () => {
-  const { driftOnce } = await import('../../src/demo.js');
+  const { driftOnce } = await import('../../src/providers/index.js');
   const { Rng } = await import('../../src/util/random.js');
   const e = await driftOnce(svc, new Rng(3));
   assert.ok(e, 'something was broken');

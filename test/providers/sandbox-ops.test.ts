@@ -84,7 +84,7 @@ test('AWS: stop an instance; block a bucket\'s public access; canned ACLs become
   const r = await cloud.call('ec2:StopInstances', {}, { InstanceIds: ['i-0a1b2c3d4e5f60002'] });
   assert.ok(Array.isArray((r.result as any).StoppingInstances));
   assert.equal((await cfg('AWS::EC2::Instance', 'i-0a1b2c3d4e5f60002')).State.Name, 'stopped');
-  await cloud.call('s3:PutPublicAccessBlock', {}, { Bucket: 'confix-demo-website', PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } });
+  await cloud.call('s3:PutBucketPublicAccessBlock', {}, { Bucket: 'confix-demo-website', PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } });
   const b = await cfg('AWS::S3::Bucket', 'confix-demo-website');
   assert.equal(b.PublicAccessBlockConfiguration.IgnorePublicAcls, true);
   await cloud.call('s3:PutBucketAcl', {}, { Bucket: 'confix-demo-backups', ACL: 'private' });

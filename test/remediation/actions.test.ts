@@ -478,7 +478,7 @@ test('DisableS3BucketPublicReadWrite turns the public access block on; rollback 
       ['/PublicAccessBlockConfiguration/RestrictPublicBuckets', false, true],
     ],
   );
-  assert.deepEqual(r.ctx.calls[0]?.action, 's3:PutPublicAccessBlock');
+  assert.deepEqual(r.ctx.calls[0]?.action, 's3:PutBucketPublicAccessBlock');
   assert.deepEqual(r.afterApply.Acl, r.before.Acl, 'the ACL itself is left alone');
   const back = await r.rollback();
   assert.deepEqual(back.after, r.before);

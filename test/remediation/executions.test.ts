@@ -17,6 +17,7 @@ import { DEMO_ESTATE } from '../../src/service.js';
 import { CredentialBroker } from '../../src/accounts/broker.js';
 import { CredentialStore } from '../../src/accounts/credentials.js';
 import { SecretBox } from '../../src/security/secret-box.js';
+import { ProviderRegistry } from '../../src/providers/index.js';
 
 async function setup(backend: (typeof backends)[number] = 'pglite') {
   const db = await freshDb(backend);
@@ -48,8 +49,9 @@ async function setup(backend: (typeof backends)[number] = 'pglite') {
     }),
   );
   await evaluator.evaluateRules();
-  const broker = new CredentialBroker(sandbox, new CredentialStore(db, SecretBox.ephemeral()));
-  const deps = { executions, exceptions, controls: new RemediationControls(db), rules, sandbox, recorder, evaluator, compliance, broker, homeAccount: async () => undefined };
+  const providers = new ProviderRegistry([sandbox]);
+  const broker = new CredentialBroker(providers, new CredentialStore(db, SecretBox.ephemeral()));
+  const deps = { executions, exceptions, controls: new RemediationControls(db), rules, providers, recorder, evaluator, compliance, broker, homeAccount: async () => undefined };
   const worker = new RemediationWorker(deps, { concurrency: 2 });
   const start = (req: Parameters<typeof startRemediation>[1]) => startRemediation({ rules, inventory, compliance, executions, exceptions }, req);
   const result = async (rule: string, resourceType: string, resourceId: string, accountId: string, regionId: string) =>

@@ -9,7 +9,7 @@ import { ApiError } from '../errors.js';
 import { Description, Id, Name, bounded, text, errorResponses, json } from '../schemas.js';
 import { LIMITS } from '../limits.js';
 import { groupProblems, resolveMembers, type AccountGroup } from '../../accounts/groups.js';
-import type { Organization } from '../../providers/sandbox/cloud.js';
+import type { Organization } from '../../providers/index.js';
 
 const ROLES = ['management', 'delegated-administrator', 'member', 'none'] as const;
 type OrganizationRole = (typeof ROLES)[number];

@@ -10,10 +10,7 @@ import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
 import { truncate } from '../../util/text.js';
 import { errorResponses, json } from '../schemas.js';
-import { parsePolicyDocument, formatIssuePath } from '../../providers/sandbox/iam/document.js';
-import { roleArn, dialectOfResourceType } from '../../providers/sandbox/iam/arn.js';
-import type { Credentials } from '../../providers/sandbox/iam/sandbox-iam.js';
-import type { Dialect } from '../../providers/sandbox/errors.js';
+import { parsePolicyDocument, formatIssuePath, roleArn, dialectOfResourceType, type Credentials, type Dialect } from '../../providers/sandbox/index.js';
 
 /** The headers a sandbox caller signs with (the sandbox's stand-in for request signing). */
 export const CREDENTIAL_HEADERS = {

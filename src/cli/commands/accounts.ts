@@ -9,7 +9,7 @@ import pc from 'picocolors';
 import { client, globals, print, printJson } from '../context.js';
 import { table } from '../format.js';
 import type { AccountGroup, AccountGroupMembers } from '../../accounts/groups.js';
-import type { Organization } from '../../providers/sandbox/cloud.js';
+import type { Organization } from '../../providers/index.js';
 import type { GroupCompliance, AccountCompliance } from '../../evaluation/compliance.js';
 
 interface AccountView {

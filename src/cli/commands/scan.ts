@@ -4,7 +4,7 @@ import pc from 'picocolors';
 import { print, printJson, globals } from '../context.js';
 import { table } from '../format.js';
 import { progressBar } from '../progress.js';
-import { readEstateFile } from '../../providers/sandbox/index.js';
+import { readEstateFile } from '../../providers/index.js';
 import { describePolicyProblems, readPolicyDocuments } from '../../policy/files.js';
 import { PolicyValidationError } from '../../policy/plan.js';
 import { scan } from '../../scan.js';

@@ -4,7 +4,7 @@ import { startService } from '../../service.js';
 import { describeStore, redactUrl } from '../../store/index.js';
 import { createLogger } from '../../util/log.js';
 import { intOption } from '../options.js';
-import { startDrift } from '../../demo.js';
+import { startDrift } from '../../providers/index.js';
 import type { ComplianceChange } from '../../evaluation/evaluator.js';
 import pc from 'picocolors';
 

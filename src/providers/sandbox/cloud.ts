@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { chunks, type Db, type Queryable } from '../../store/index.js';
 import type { Account, AssumedCredentials, ChangeFeed, Dialect, DiscoveryScope, Provider, ResourceChange, ResourceKey, ResourceState, ResourceTypeFacts, Tags, Configuration } from '../types.js';
 import { SandboxError } from './errors.js';
-import { allResourceTypes, operation, resourceType, type OperationContext } from './registry.js';
+import { allOperations, allResourceTypes, operation, resourceType, type OperationContext } from './registry.js';
 import { validateEstate, type NormalizedResource } from './estate.js';
 import { changeDirectory, type DirectoryChange } from './directory.js';
 import { SandboxIam, type Credentials } from './iam/sandbox-iam.js';
@@ -290,6 +290,10 @@ export class SandboxCloud implements Provider {
       if (!facts) throw new Error(`the sandbox serves ${t.type}, which the catalogue of resource types does not know`);
       return facts;
     });
+  }
+
+  actions(): string[] {
+    return allOperations().map((o) => o.action);
   }
 
   /** A function's role, assumed by the function service (it must trust fc.aliyuncs.com or lambda.amazonaws.com). */

@@ -3,13 +3,8 @@
  * policy document (kind: Organization) changes the parts it declares.
  */
 import type { Queryable } from '../../store/index.js';
-import type { NormalizedOrganization } from './estate.js';
-
-export interface DirectoryChange {
-  delegatedAdministrators?: string[];
-  /** Folders and the account → folder map, replaced together (accounts not in the map sit at the root). */
-  folders?: Pick<NormalizedOrganization, 'folders' | 'accountFolders'>;
-}
+import type { DirectoryChange, NormalizedOrganization } from '../organization.js';
+export type { DirectoryChange };
 
 /** Creates the directory (estate load) or replaces it. */
 export async function writeDirectory(q: Queryable, o: NormalizedOrganization): Promise<void> {

@@ -11,6 +11,9 @@ import { z } from 'zod';
 import { allResourceTypes, resourceType } from './registry.js';
 import type { Configuration, Tags } from '../types.js';
 import { parsePolicyDocument } from './iam/policy.js';
+import { flattenFolders, folderSchema, policyOrganizationSchema, type Add, type FolderInput, type NormalizedOrganization, type PolicyOrganizationInput } from '../organization.js';
+export { flattenFolders, policyOrganizationSchema, type Add, type FolderInput, type NormalizedOrganization, type PolicyOrganizationInput } from '../organization.js';
+
 
 const accountId = z.string().regex(/^\d{12}$/, 'a 12-digit account id (quote it in YAML: "100931896542")');
 /** A policy document as the clouds write it: a mapping, or the JSON text pasted from a console. */
@@ -46,19 +49,6 @@ export const estateAccountSchema = z.strictObject({
     .default({ policies: [], roles: [] }),
 });
 
-export interface FolderInput {
-  name: string;
-  accounts?: string[];
-  folders?: FolderInput[];
-}
-const folderSchema: z.ZodType<FolderInput> = z.lazy(() =>
-  z.strictObject({
-    name: z.string().regex(/^[A-Za-z0-9 _.-]{1,64}$/, 'a folder name: letters, digits, spaces and _.-'),
-    accounts: z.array(accountId).default([]),
-    folders: z.array(folderSchema).default([]),
-  }),
-);
-
 /** The resource directory: a management account, delegated administrators, member accounts in folders. */
 export const organizationSchema = z.strictObject({
   managementAccount: accountId,
@@ -66,21 +56,6 @@ export const organizationSchema = z.strictObject({
   folders: z.array(folderSchema).default([]),
 });
 export type OrganizationInput = z.output<typeof organizationSchema>;
-
-/**
- * The organization as a policy document (kind: Organization) declares it:
- * what is given is made so (delegated administrators exactly as listed,
- * folders and the accounts in them exactly as nested; an account in no folder
- * sits at the root); what is left out is left as it is. Accounts themselves
- * come from the cloud (the estate), and the management account cannot move:
- * when given, it must be the directory's.
- */
-export const policyOrganizationSchema = z.strictObject({
-  managementAccount: accountId.optional(),
-  delegatedAdministrators: z.array(accountId).optional(),
-  folders: z.array(folderSchema).optional(),
-});
-export type PolicyOrganizationInput = z.output<typeof policyOrganizationSchema>;
 
 export const estateResourceSchema = z.strictObject({
   account: z.string().min(1),
@@ -214,7 +189,7 @@ export function validateEstate(
   return { accounts: estate.accounts, resources, organization };
 }
 
-export type Add = (path: (string | number)[], message: string) => void;
+
 
 /** Policy documents parse in their cloud's grammar, names are unique, roles name policies the account declares. */
 function checkIam(a: Estate['accounts'][number], i: number, add: Add): void {
@@ -259,14 +234,6 @@ function readPolicy(doc: unknown, kind: 'permission' | 'trust'): { json?: Record
   return 'doc' in r ? { json: value as Record<string, unknown>, issues: [] } : { issues: r.issues };
 }
 
-export interface NormalizedOrganization {
-  managementAccount: string;
-  delegatedAdministrators: string[];
-  folders: { path: string; name: string; parentPath: string | null }[];
-  /** account id → folder path (accounts in no folder sit at the root). */
-  accountFolders: Map<string, string>;
-}
-
 function checkOrganization(raw: unknown, regionsOf: Map<string, Set<string>>, add: Add): NormalizedOrganization | undefined {
   const parsed = organizationSchema.safeParse(raw);
   if (!parsed.success) {
@@ -291,31 +258,6 @@ function checkOrganization(raw: unknown, regionsOf: Map<string, Set<string>>, ad
  * that does not exist, and an account placed twice or a folder declared twice
  * is reported at its path.
  */
-export function flattenFolders(
-  declared: FolderInput[],
-  known: (id: string, path: (string | number)[]) => void,
-  add: Add,
-  at: (string | number)[],
-): Pick<NormalizedOrganization, 'folders' | 'accountFolders'> {
-  const out: Pick<NormalizedOrganization, 'folders' | 'accountFolders'> = { folders: [], accountFolders: new Map() };
-  const walk = (list: FolderInput[], parent: string | null, path: (string | number)[]) => {
-    list.forEach((f, i) => {
-      const here = parent ? `${parent}/${f.name}` : f.name;
-      if (out.folders.some((x) => x.path === here)) add([...path, i, 'name'], `folder ${here} is declared twice`);
-      out.folders.push({ path: here, name: f.name, parentPath: parent });
-      (f.accounts ?? []).forEach((id, j) => {
-        known(id, [...path, i, 'accounts', j]);
-        const other = out.accountFolders.get(id);
-        if (other !== undefined) add([...path, i, 'accounts', j], `account ${id} is already in folder ${other}; an account sits in one folder`);
-        else out.accountFolders.set(id, here);
-      });
-      walk(f.folders ?? [], here, [...path, i, 'folders']);
-    });
-  };
-  walk(declared, null, at);
-  return out;
-}
-
 /** Parses estate text (YAML, or JSON for .json files) and keeps a way back from paths to lines. */
 export function parseEstateText(text: string, source: string): { raw: unknown; lineOf: (path: (string | number)[]) => number | undefined } {
   if (extname(source).toLowerCase() === '.json') {

@@ -46,6 +46,8 @@ export interface SandboxResourceType {
   generate(rng: Rng, ctx: GenerateContext): GeneratedResource;
   /** Share of the generated estate that is of this type (weights are relative). */
   weight: number;
+  /** How the live demo breaks a resource of this type, the way people do (none: it is never broken). */
+  drifts?: { what: string; action: string; params: (resourceId: string) => Record<string, unknown> }[];
 }
 
 export interface OperationContext {

@@ -35,7 +35,7 @@ registerAction<Params>({
   resourceTypes: ['AWS::S3::Bucket'],
   parameters,
   resourceParameter: 'S3BucketName',
-  // IAM names the permission for the PutPublicAccessBlock call s3:PutBucketPublicAccessBlock.
+  // Calls are named as IAM names them: the PutPublicAccessBlock API is s3:PutBucketPublicAccessBlock.
   permissions: ['s3:GetBucketPublicAccessBlock', 's3:PutBucketPublicAccessBlock'],
 
   async preview(ctx, p) {
@@ -54,7 +54,7 @@ registerAction<Params>({
     const b = blockOf(await reread(ctx));
     const priorState = { bucket: p.S3BucketName, previous: b };
     if (allOn(b)) return { summary: `nothing to do: the public access block of ${p.S3BucketName} is already all on`, priorState };
-    await ctx.call('s3:PutPublicAccessBlock', { Bucket: p.S3BucketName, PublicAccessBlockConfiguration: ALL_ON });
+    await ctx.call('s3:PutBucketPublicAccessBlock', { Bucket: p.S3BucketName, PublicAccessBlockConfiguration: ALL_ON });
     return { summary: `turned on ${off(b).join(', ')} for bucket ${p.S3BucketName}`, priorState };
   },
 
@@ -71,7 +71,7 @@ registerAction<Params>({
     const s = priorOf(prior, priorState, NAME);
     const now = blockOf(await reread(ctx));
     if (FIELDS.every((f) => now[f] === s.previous[f])) return { summary: `nothing to restore: the public access block of ${s.bucket} is as it was` };
-    await ctx.call('s3:PutPublicAccessBlock', { Bucket: s.bucket, PublicAccessBlockConfiguration: s.previous });
+    await ctx.call('s3:PutBucketPublicAccessBlock', { Bucket: s.bucket, PublicAccessBlockConfiguration: s.previous });
     return { summary: `put the public access block of ${s.bucket} back to ${FIELDS.map((f) => `${f}=${String(s.previous[f])}`).join(', ')}` };
   },
 });

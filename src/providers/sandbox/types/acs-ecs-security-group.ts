@@ -80,6 +80,10 @@ registerResourceType({
   schema,
   idField: 'SecurityGroupId',
   weight: 3,
+  drifts: [
+    { what: 'opened SSH (22) to the world', action: 'ecs:AuthorizeSecurityGroup', params: (id) => ({ SecurityGroupId: id, IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0', Description: 'quick debug' }) },
+    { what: 'opened RDP (3389) to the world', action: 'ecs:AuthorizeSecurityGroup', params: (id) => ({ SecurityGroupId: id, IpProtocol: 'TCP', PortRange: '3389/3389', SourceCidrIp: '0.0.0.0/0' }) },
+  ],
   nameOf: (c) => (c.SecurityGroupName as string) || undefined,
   normalize({ id, regionId, configuration }) {
     const c = schema.parse(configuration);

@@ -37,6 +37,7 @@ registerResourceType({
   schema,
   idField: 'Name',
   weight: 2,
+  drifts: [{ what: 'made the bucket public-read', action: 'oss:PutBucketAcl', params: (id) => ({ BucketName: id, Acl: 'public-read' }) }],
   nameOf: (c) => (c.Name as string) || undefined,
   normalize({ id, accountId, regionId, configuration }) {
     if (!NAME_RE.test(id)) throw new SandboxError('InvalidBucketName', `"${id}" is not ${NAME_RULE}.`);

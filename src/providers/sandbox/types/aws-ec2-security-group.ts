@@ -107,6 +107,9 @@ registerResourceType({
   schema,
   idField: 'GroupId',
   weight: 2,
+  drifts: [
+    { what: 'opened SSH (22) to the world', action: 'ec2:AuthorizeSecurityGroupIngress', params: (id) => ({ GroupId: id, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }) },
+  ],
   nameOf: (c) => (c.GroupName as string) || undefined,
   normalize({ id, accountId, regionId, tags, configuration }) {
     const c = schema.parse(configuration);

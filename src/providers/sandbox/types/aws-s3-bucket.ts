@@ -211,7 +211,7 @@ function setBlock(c: Configuration, next: Record<string, boolean>): Configuratio
   return pabFields.every((f) => !!now[f] === next[f]) ? undefined : { ...c, PublicAccessBlockConfiguration: { ...now, ...next } };
 }
 registerOperation<z.output<typeof pabParams>>({
-  action: 's3:PutPublicAccessBlock',
+  action: 's3:PutBucketPublicAccessBlock',
   resourceType: TYPE,
   kind: 'update',
   description: 'Sets the public access block of a bucket.',
