@@ -60,7 +60,7 @@ export function Badge({ value }: { value: string | null | undefined }) {
 }
 /** A NON_COMPLIANT result's standing with its rule's automatic remediation (GET /compliance's automaticRemediation). */
 export interface AutomaticStatus {
-  state: 'DUE' | 'QUEUED' | 'AWAITING_APPROVAL' | 'IN_PROGRESS' | 'ATTEMPTS_EXHAUSTED' | 'REJECTED' | 'EXEMPT';
+  state: 'DUE' | 'QUEUED' | 'AWAITING_APPROVAL' | 'IN_PROGRESS' | 'ATTEMPTS_EXHAUSTED' | 'REFUSED' | 'REJECTED' | 'EXEMPT';
   attempts: number;
   maximumAttempts: number;
   executionId?: string;
@@ -83,6 +83,12 @@ export function AutomaticState({ status, none }: { status?: AutomaticStatus; non
       return (
         <span className="text-bad" title="automatic remediation leaves it alone until it changes or someone remediates it by hand">
           attempts spent ({of}) · {link('last attempt')}
+        </span>
+      );
+    case 'REFUSED':
+      return (
+        <span className="text-bad" title="the last attempt failed in a way retrying cannot fix; automatic remediation leaves it alone until it changes or someone remediates it by hand">
+          refused, not retried · {link('last attempt')}
         </span>
       );
     case 'REJECTED':

@@ -24,6 +24,9 @@
  *   result) until it changes or someone remediates it by hand;
  * - the last automatic execution was rejected by an approver: left alone
  *   likewise (REJECTED);
+ * - the last attempt failed in a way retrying cannot fix (the provider's
+ *   refusal, a validation error, a service-managed or missing resource):
+ *   left alone likewise (REFUSED), without spending more attempts;
  * - an unexpired remediation exception: passed by (EXEMPT).
  *
  * Executions are queued as rows; the rule's execution controls (concurrency,
@@ -46,7 +49,7 @@ import { ACTIVE, type Execution, type ExecutionHistory, type ExecutionStore } fr
 import type { ExceptionStore } from './exceptions.js';
 
 /** Where a non-compliant resource stands with its rule's automatic remediation. */
-export const AUTOMATIC_STATES = ['DUE', 'QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'ATTEMPTS_EXHAUSTED', 'REJECTED', 'EXEMPT'] as const;
+export const AUTOMATIC_STATES = ['DUE', 'QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'ATTEMPTS_EXHAUSTED', 'REFUSED', 'REJECTED', 'EXEMPT'] as const;
 export type AutomaticState = (typeof AUTOMATIC_STATES)[number];
 
 export interface AutomaticStatus {
@@ -76,6 +79,8 @@ export function decide(history: ExecutionHistory[], ciId: number | null, spec: R
   if (active) return { ...base, state: active.status as AutomaticState, executionId: active.executionId };
   const latest = episode[0];
   if (latest && latest.status === 'CANCELLED' && latest.errorCode === 'Rejected') return { ...base, state: 'REJECTED', executionId: latest.executionId };
+  // A failure retrying cannot fix (a refusal, a service-managed resource): no attempt is spent on it again.
+  if (ran[0]?.status === 'FAILED' && ran[0].retryable === false) return { ...base, state: 'REFUSED', executionId: ran[0].executionId };
   if (ran.length >= max) return { ...base, state: 'ATTEMPTS_EXHAUSTED', executionId: ran[0]!.executionId };
   const previous = ran[0];
   const notBefore = previous
@@ -125,7 +130,7 @@ export async function automaticStatus(deps: AutoDeps, rule: Rule, keys?: Resourc
     for (const r of batch) {
       const k = keyString(r);
       const d = decide(history.get(k) ?? [], r.ciId, spec, now, since);
-      out.set(k, { ...r, ...(exempt.has(k) && (d.state === 'DUE' || d.state === 'ATTEMPTS_EXHAUSTED' || d.state === 'REJECTED') ? { ...d, state: 'EXEMPT' as const } : d) });
+      out.set(k, { ...r, ...(exempt.has(k) && (d.state === 'DUE' || d.state === 'ATTEMPTS_EXHAUSTED' || d.state === 'REJECTED' || d.state === 'REFUSED') ? { ...d, state: 'EXEMPT' as const } : d) });
     }
   }
   return out;

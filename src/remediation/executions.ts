@@ -48,6 +48,8 @@ export interface Execution extends ResourceKey {
   steps: Step[];
   errorCode: string | null;
   errorMessage: string | null;
+  /** For a FAILED execution: whether retrying can help (false: a refusal, a validation error, a service-managed or missing resource); null when not said. */
+  retryable: boolean | null;
   priorState: unknown;
   rollbackOf: string | null;
   /** The configuration item of the resource the execution was queued for (automatic executions: their attempts are counted per item). */
@@ -81,6 +83,7 @@ interface Row {
   steps: Step[];
   error_code: string | null;
   error_message: string | null;
+  retryable: boolean | null;
   prior_state: unknown;
   rollback_of: string | null;
   ci_id: number | string | null;
@@ -115,6 +118,7 @@ function toExecution(r: Row): Execution {
     steps: r.steps,
     errorCode: r.error_code,
     errorMessage: r.error_message,
+    retryable: r.retryable ?? null,
     priorState: r.prior_state,
     rollbackOf: r.rollback_of,
     ciId: r.ci_id === null || r.ci_id === undefined ? null : Number(r.ci_id),
@@ -141,6 +145,8 @@ export interface ExecutionHistory {
   attempt: number;
   ciId: number | null;
   errorCode: string | null;
+  /** For a FAILED one: whether retrying can help (null: not said). */
+  retryable: boolean | null;
   createdAt: Date;
   /** When it (last) started running; null while it has not. */
   startedAt: Date | null;
@@ -239,11 +245,11 @@ export class ExecutionStore {
     if (keys.length === 0) return out;
     const rows = await this.db.query<{
       a: string; r: string; t: string; i: string; execution_id: string; status: ExecutionStatus; trigger: ExecutionTrigger; dry_run: boolean;
-      rollback_of: string | null; attempt: number; ci_id: number | string | null; error_code: string | null; created_at: Date; started_at: Date | null; finished_at: Date | null; not_before: Date;
+      rollback_of: string | null; attempt: number; ci_id: number | string | null; error_code: string | null; retryable: boolean | null; created_at: Date; started_at: Date | null; finished_at: Date | null; not_before: Date;
     }>(
       `SELECT k.a, k.r, k.t, k.i, h.* FROM jsonb_to_recordset($2::jsonb) AS k(a text, r text, t text, i text)
        CROSS JOIN LATERAL (
-         SELECT x.execution_id, x.status, x.trigger, x.dry_run, x.rollback_of, x.attempt, x.ci_id, x.error_code, x.created_at, x.started_at, x.finished_at, x.not_before
+         SELECT x.execution_id, x.status, x.trigger, x.dry_run, x.rollback_of, x.attempt, x.ci_id, x.error_code, x.retryable, x.created_at, x.started_at, x.finished_at, x.not_before
          FROM remediation_executions x
          WHERE x.rule_id = $1 AND x.resource_id = k.i AND x.account_id = k.a AND x.region_id = k.r AND x.resource_type = k.t
          ORDER BY x.created_at DESC, x.execution_id DESC LIMIT $3) h`,
@@ -259,6 +265,7 @@ export class ExecutionStore {
         attempt: r.attempt,
         ciId: r.ci_id === null ? null : Number(r.ci_id),
         errorCode: r.error_code,
+        retryable: r.retryable ?? null,
         createdAt: new Date(r.created_at),
         startedAt: r.started_at ? new Date(r.started_at) : null,
         finishedAt: r.finished_at ? new Date(r.finished_at) : null,
@@ -404,12 +411,17 @@ export class ExecutionStore {
   }
 
   /** Ends an execution, only if `owner` still holds it: an execution ends exactly once. */
-  async finish(id: string, owner: string, outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; steps: Step[]; parameters?: Record<string, unknown>; errorCode?: string; errorMessage?: string }): Promise<boolean> {
+  async finish(
+    id: string,
+    owner: string,
+    outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; steps: Step[]; parameters?: Record<string, unknown>; errorCode?: string; errorMessage?: string; retryable?: boolean },
+  ): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE remediation_executions SET status = $3, steps = $4, error_code = $5, error_message = $6, parameters = COALESCE($7, parameters),
+      `UPDATE remediation_executions SET status = $3, steps = $4, error_code = $5, error_message = $6, parameters = COALESCE($7, parameters), retryable = $8,
          finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
        WHERE execution_id = $1 AND lease_owner = $2 AND status = 'IN_PROGRESS' RETURNING 1`,
-      [id, owner, outcome.status, JSON.stringify(outcome.steps), outcome.errorCode ?? null, outcome.errorMessage ?? null, outcome.parameters ? JSON.stringify(outcome.parameters) : null],
+      [id, owner, outcome.status, JSON.stringify(outcome.steps), outcome.errorCode ?? null, outcome.errorMessage ?? null, outcome.parameters ? JSON.stringify(outcome.parameters) : null,
+        outcome.status === 'FAILED' ? (outcome.retryable ?? null) : null],
     );
     return rows.length === 1;
   }

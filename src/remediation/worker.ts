@@ -85,8 +85,18 @@ class Stop {
     readonly message?: string,
     /** Kept with the step (a dry run's diff). */
     readonly detail?: unknown,
+    /**
+     * For FAILED: whether trying again can help. False for what would be the
+     * same next time (a provider's refusal, a validation error, a
+     * service-managed or missing resource): automatic remediation does not
+     * spend attempts on it.
+     */
+    readonly retryable = true,
   ) {}
 }
+
+/** A failure that will be the same next time: recorded, and not retried. */
+const permanent = (code: string, message: string, detail?: unknown) => new Stop('FAILED', code, message, detail, false);
 
 type StepFn = <T>(name: Step['name'], fn: () => Promise<{ message: string; detail?: unknown; value?: T }>) => Promise<T | undefined>;
 type Key = { accountId: string; regionId: string; resourceType: string; resourceId: string };
@@ -210,7 +220,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
         const detail = err instanceof Stop && err.detail !== undefined ? { detail: err.detail } : {};
         steps.push({ name, status: err instanceof Stop && err.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', startedAt, finishedAt: new Date().toISOString(), message, ...detail });
         if (err instanceof Stop) throw err;
-        if (err instanceof ProviderError) throw new Stop('FAILED', err.code, err.message);
+        if (err instanceof ProviderError) throw new Stop('FAILED', err.code, err.message, undefined, err.retryable);
         throw new Stop('FAILED', 'StepFailed', `${name}: ${(err as Error).message}`);
       }
     };
@@ -220,7 +230,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
     try {
       const rule = await this.deps.rules.get(x.ruleId);
       spec = rule.remediation;
-      if (!spec) throw new Stop('FAILED', 'NoRemediation', `rule ${rule.name} no longer has a remediation`);
+      if (!spec) throw permanent('NoRemediation', `rule ${rule.name} no longer has a remediation`);
       // The rule's remediation as it is now, never the one it had when this was queued (a retry queued under
       // an action must not run that action with a function's parameters): a rollback alone keeps its own.
       if (!x.rollbackOf && x.action !== spec.action) {
@@ -234,10 +244,10 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
       }
       const fn = functionOfAction(x.action);
       const found = fn === undefined ? remediationAction(x.action) : undefined;
-      if (fn === undefined && !found) throw new Stop('FAILED', 'UnknownAction', `action ${x.action} is not in this confix`);
+      if (fn === undefined && !found) throw permanent('UnknownAction', `action ${x.action} is not in this confix`);
 
       if (x.rollbackOf) {
-        if (fn !== undefined) throw new Stop('FAILED', 'RollbackUnsupported', `function ${fn} recorded no prior state, so its executions cannot be rolled back`);
+        if (fn !== undefined) throw permanent('RollbackUnsupported', `function ${fn} recorded no prior state, so its executions cannot be rolled back`);
         return await this.rollback(x, rule, key, steps, step);
       }
       // Exempted after it was queued: do not touch the resource.
@@ -273,7 +283,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
         const p = action.parameters.safeParse(resolved);
         if (!p.success) {
           const i = p.error.issues[0]!;
-          throw new Stop('FAILED', 'InvalidParameters', `parameter ${i.path.join('.') || '(all)'}: ${i.message}`);
+          throw permanent('InvalidParameters', `parameter ${i.path.join('.') || '(all)'}: ${i.message}`);
         }
         carry.parameters = resolved;
         return { message: `resolved ${Object.keys(resolved).join(', ')}`, detail: resolved, value: p.data as unknown };
@@ -282,7 +292,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
       const ctx = await this.actionContext(key, state!, access.credentials);
       await step('preview', async () => {
         const p = await action.preview(ctx, params);
-        if (p.refusal) throw new Stop('FAILED', 'Refused', p.refusal);
+        if (p.refusal) throw permanent('Refused', p.refusal);
         if (p.noop) throw new Stop('SUCCEEDED', undefined, `nothing to change: ${p.summary}`);
         if (x.dryRun) throw new Stop('SUCCEEDED', undefined, `dry run, nothing changed: would ${p.summary}`, p.changes);
         return { message: p.summary, detail: p.changes };
@@ -307,9 +317,16 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
       }
       const stop = err instanceof Stop ? err : new Stop('FAILED', 'InternalError', (err as Error).message);
       const failed = stop.status !== 'SUCCEEDED';
-      const retry = stop.status === 'FAILED' ? this.retryPlan(x, spec) : undefined;
+      const retry = stop.status === 'FAILED' ? this.retryPlan(x, spec, stop.retryable) : undefined;
       const message = failed && retry ? `${stop.message} (${retry.note})` : stop.message;
-      const done = await executions.finish(x.executionId, this.owner, { status: stop.status, steps, parameters: carry.parameters, errorCode: failed ? stop.code : undefined, errorMessage: failed ? message : undefined });
+      const done = await executions.finish(x.executionId, this.owner, {
+        status: stop.status,
+        steps,
+        parameters: carry.parameters,
+        errorCode: failed ? stop.code : undefined,
+        errorMessage: failed ? message : undefined,
+        retryable: stop.retryable,
+      });
       if (!done) return;
       if (stop.status !== 'CANCELLED') this.announce(stop.status === 'SUCCEEDED' ? 'succeeded' : 'failed', x);
       this.log.info('execution finished', { executionId: x.executionId, status: stop.status, errorCode: stop.code, rule: x.ruleName, resourceId: x.resourceId });
@@ -348,7 +365,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
   private reread(step: StepFn, key: Key, note = '') {
     return step('reread', async () => {
       const s = await (await this.deps.providers.forKey(key)).describe(key);
-      if (!s) throw new Stop('FAILED', 'ResourceNotFound', `${note}${key.resourceType} ${key.resourceId} no longer exists`);
+      if (!s) throw permanent('ResourceNotFound', `${note}${key.resourceType} ${key.resourceId} no longer exists`);
       return { message: `${note}read ${key.resourceType} ${key.resourceId} from the provider`, value: s };
     });
   }
@@ -372,7 +389,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
         const how = role ? `assumed ${role} in ${key.accountId}${a.cached ? ' (cached)' : ''}: ${a.via.join(' → ')}` : a.via.join(' → ');
         return { message: `acting as ${a.principal}; ${how}`, detail: { principal: a.principal, via: a.via, ...(a.expiration ? { expiration: a.expiration } : {}) }, value: a };
       } catch (err) {
-        if (err instanceof NoCredentialsError) throw new Stop('FAILED', err.code, err.message);
+        if (err instanceof NoCredentialsError) throw permanent(err.code, err.message);
         throw err;
       }
     });
@@ -401,9 +418,9 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
     const event: RemediationEventItem[] = [{ ...key, configRuleId: rule.ruleId, configRuleName: rule.name }];
     const target = `[${key.resourceType} ${key.resourceId} in ${key.accountId}/${key.regionId}]`;
     const notDeployed = () =>
-      new Stop('FAILED', 'FunctionNotFound', `rule ${rule.name} remediates with function ${name}, which is not deployed; deploy it (confix function deploy ${name} --file …), then retry`);
+      permanent('FunctionNotFound', `rule ${rule.name} remediates with function ${name}, which is not deployed; deploy it (confix function deploy ${name} --file …), then retry`);
     const planned = await step('preview', async () => {
-      if (!functions || !functionWorker) throw new Stop('FAILED', 'FunctionsUnavailable', `this confix runs no functions, so function ${name} cannot be invoked`);
+      if (!functions || !functionWorker) throw permanent('FunctionsUnavailable', `this confix runs no functions, so function ${name} cannot be invoked`);
       let v;
       try {
         v = await functions.version(name);
@@ -492,9 +509,11 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
   }
 
   /** For a failed automatic execution: when to try again, or that the attempts ran out (said on the execution). */
-  private retryPlan(x: Execution, spec: RemediationSpec | undefined): { next?: Date; note: string } | undefined {
+  private retryPlan(x: Execution, spec: RemediationSpec | undefined, retryable: boolean): { next?: Date; note: string } | undefined {
     if (x.trigger !== 'AUTOMATIC' || x.dryRun || x.rollbackOf) return undefined;
     if (!spec || spec.invokeType !== 'AUTO_EXECUTION') return undefined;
+    if (!retryable)
+      return { note: 'not retried: the same attempt would fail the same way; automatic remediation leaves this resource alone until it changes, the remediation changes, or someone retries it' };
     if (x.attempt < spec.maximumAutomaticAttempts)
       return { next: new Date(Date.now() + spec.retryAttemptSeconds * 1000), note: `attempt ${x.attempt} of ${spec.maximumAutomaticAttempts}; retrying in ${spec.retryAttemptSeconds} s` };
     return { note: `attempt ${x.attempt} of ${spec.maximumAutomaticAttempts}: automatic remediation leaves this resource alone until it changes again or someone retries it` };

@@ -4,7 +4,7 @@
 // in the group with automatic remediation under ConfigCustomRemediationRole.
 // The member's instance is fixed through the role chain; removing the
 // permission makes the next execution fail naming it; restoring it lets the
-// retry succeed; the account outside the group is left alone; and no secret
+// manual retry succeed; the account outside the group is left alone; and no secret
 // appears in any log line or API response of the whole run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,16 +106,22 @@ test('seed 000: cross-account remediation through an account group and assumed r
     assert.equal(failed.errorCode, 'NoPermission');
     assert.match(failed.errorMessage, /cms:InstallMonitoringAgent/);
     assert.match(failed.errorMessage, new RegExp(`acs:ram::${B}:assumed-role/configcustomremediationrole`));
-    assert.match(failed.errorMessage, /retrying in 1 s/);
+    // A refusal will be the same next time: recorded, and not retried.
+    assert.equal(failed.retryable, false);
+    assert.match(failed.errorMessage, /not retried/);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await api(`/executions?rule=${RULE}`)).body.items.filter((x: any) => x.resourceId === INSTANCE_B2).length, 1, 'no automatic retry');
 
-    // 3. Restoring the permission: the automatic retry succeeds.
+    // 3. Restoring the permission, then remediating by hand: it succeeds.
     const restore = await api(`/sandbox/iam/${B}/policies/${POLICY}`, { method: 'PUT', json: { document: seedPolicy(['cms:InstallMonitoringAgent']) } });
     assert.equal(restore.status, 200);
+    const again = await api(`/rules/${RULE}/remediation/executions`, { json: { resourceIds: [INSTANCE_B2] } });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
     const retried = await until('the retry to succeed', async () => {
       const { body } = await api(`/executions?rule=${RULE}`);
       return body.items.find((x: any) => x.resourceId === INSTANCE_B2 && x.status === 'SUCCEEDED');
     });
-    assert.ok(retried.attempt >= 2, `the success is a retry: attempt ${retried.attempt}`);
+    assert.equal(retried.trigger, 'API');
     await svc.evaluator.idle();
     const resultB2 = await api(`/compliance?rule=${RULE}&resourceId=${INSTANCE_B2}`);
     assert.equal(resultB2.body.items[0].complianceType, 'COMPLIANT');

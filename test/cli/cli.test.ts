@@ -106,7 +106,7 @@ test('rules, compliance and evaluation from the command line', async () => {
   const comp = await confix('get', 'compliance', '--resource', 'sg-ack-managed');
   assert.match(comp.stdout, /sg-disallow-risky-ports-for-all-ips\s+sg-ack-managed.*NON_COMPLIANT/);
   assert.match(comp.stdout, /AUTOMATIC REMEDIATION/);
-  assert.match(comp.stdout, /queued rx-|in progress rx-|attempt \d\/5 due|attempts spent/);
+  assert.match(comp.stdout, /queued rx-|in progress rx-|attempt \d\/5 due|attempts spent|refused, not retried/);
   assert.match(comp.stdout, /timeline/);
   const summary = await confix('get', 'compliance', '--summary', '--json');
   assert.ok(JSON.parse(summary.stdout).totals.nonCompliantResources >= 8);

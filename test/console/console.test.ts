@@ -213,7 +213,7 @@ test("a rule that remediates automatically shows where each non-compliant resour
   await table.getByRole('columnheader', { name: 'Automatic remediation' }).waitFor();
   // The service-managed group is refused every time: it is queued for its next attempt, running, or has spent them.
   const row = table.getByRole('row').filter({ hasText: 'sg-ack-managed' });
-  await row.filter({ hasText: /queued|in progress|attempt \d\/5 due|attempts spent/ }).waitFor();
+  await row.filter({ hasText: /queued|in progress|attempt \d\/5 due|attempts spent|refused, not retried/ }).waitFor();
   await shot(page, 'rule-automatic-remediation');
   await page.context().close();
 });

@@ -116,6 +116,7 @@ function execution(over: Partial<Execution> = {}): Execution {
     steps: [],
     errorCode: null,
     errorMessage: null,
+    retryable: null,
     priorState: null,
     rollbackOf: null,
     ciId: null,

@@ -99,32 +99,54 @@ test('with approval required, turning it on leaves executions awaiting approval'
 test('a resource that stays NON_COMPLIANT is tried until its attempts are spent, then left alone and shown so, until it changes or is remediated by hand', async () => {
   const { engine, rule, update, list, close } = await setup();
   try {
+    // The cloud throttles every revoke on sg-debug-open: a failure worth retrying, every time.
+    engine.sandbox.injectFault({ action: 'ecs:RevokeSecurityGroup', code: 'Throttling.User', httpStatus: 503, resourceId: 'sg-debug-open' });
     await update({ invokeType: 'AUTO_EXECUTION', maximumAutomaticAttempts: 2, retryAttemptSeconds: 1 });
-    // sg-ack-managed is service-managed: every attempt is refused.
     for (let i = 0; i < 3; i++) {
       await engine.worker.drain();
       await engine.auto.idle();
       await new Promise((r) => setTimeout(r, 1100));
     }
     await engine.worker.drain();
-    const ack = (await list()).filter((x) => x.resourceId === 'sg-ack-managed');
-    assert.deepEqual(ack.map((x) => [x.attempt, x.status]), [[1, 'FAILED'], [2, 'FAILED']]);
+    const open = (await list()).filter((x) => x.resourceId === 'sg-debug-open');
+    assert.deepEqual(open.map((x) => [x.attempt, x.status, x.errorCode, x.retryable]), [[1, 'FAILED', 'Throttling.User', true], [2, 'FAILED', 'Throttling.User', true]]);
     // Periodic or asked-for evaluations find it still NON_COMPLIANT: its attempts are spent, nothing is queued.
     await engine.evaluator.evaluateRules(['sg-risky']);
-    await engine.evaluator.evaluateResource(key('sg-ack-managed'));
+    await engine.evaluator.evaluateResource(key('sg-debug-open'));
     await engine.auto.idle();
-    assert.equal((await list()).filter((x) => x.resourceId === 'sg-ack-managed').length, 2);
-    const [r] = await withAutomaticStatus(engine, (await engine.compliance.results({ ruleId: rule.ruleId, resource: key('sg-ack-managed') })).items);
+    assert.equal((await list()).filter((x) => x.resourceId === 'sg-debug-open').length, 2);
+    const [r] = await withAutomaticStatus(engine, (await engine.compliance.results({ ruleId: rule.ruleId, resource: key('sg-debug-open') })).items);
     assert.equal(r!.automaticRemediation!.state, 'ATTEMPTS_EXHAUSTED');
     assert.equal(r!.automaticRemediation!.attempts, 2);
 
     // Someone tries by hand: automatic remediation has its attempts again.
-    await startRemediation(engine, { rule: 'sg-risky', resourceIds: ['sg-ack-managed'] });
+    await startRemediation(engine, { rule: 'sg-risky', resourceIds: ['sg-debug-open'] });
     await engine.worker.drain();
     await engine.evaluator.evaluateRules(['sg-risky']);
     await engine.auto.idle();
-    const after = (await list()).filter((x) => x.resourceId === 'sg-ack-managed');
+    const after = (await list()).filter((x) => x.resourceId === 'sg-debug-open');
     assert.deepEqual(after.map((x) => [x.trigger, x.attempt, x.status]).slice(2), [['MANUAL', 1, 'FAILED'], ['AUTOMATIC', 1, 'QUEUED']]);
+  } finally {
+    await close();
+  }
+});
+
+test('a failure retrying cannot fix (a service-managed group) is recorded and not retried; the result says REFUSED', async () => {
+  const { engine, rule, update, list, close } = await setup();
+  try {
+    await update({ invokeType: 'AUTO_EXECUTION', maximumAutomaticAttempts: 5, retryAttemptSeconds: 1 });
+    await engine.worker.drain();
+    await engine.auto.idle();
+    await new Promise((r) => setTimeout(r, 1100));
+    await engine.evaluator.evaluateRules(['sg-risky']);
+    await engine.auto.idle();
+    await engine.worker.drain();
+    const ack = (await list()).filter((x) => x.resourceId === 'sg-ack-managed');
+    assert.deepEqual(ack.map((x) => [x.attempt, x.status, x.errorCode, x.retryable]), [[1, 'FAILED', 'Refused', false]]);
+    assert.match(ack[0]!.errorMessage!, /not retried: the same attempt would fail the same way/);
+    const [r] = await withAutomaticStatus(engine, (await engine.compliance.results({ ruleId: rule.ruleId, resource: key('sg-ack-managed') })).items);
+    assert.equal(r!.automaticRemediation!.state, 'REFUSED');
+    assert.equal(r!.automaticRemediation!.executionId, ack[0]!.executionId);
   } finally {
     await close();
   }
@@ -133,17 +155,18 @@ test('a resource that stays NON_COMPLIANT is tried until its attempts are spent,
 test('an interrupted retry chain is picked up by the next evaluation while attempts remain', async () => {
   const { engine, rule, update, list, close } = await setup();
   try {
+    engine.sandbox.injectFault({ action: 'ecs:RevokeSecurityGroup', code: 'ServiceUnavailable', httpStatus: 503, resourceId: 'sg-debug-open' });
     await update({ invokeType: 'AUTO_EXECUTION', maximumAutomaticAttempts: 3, retryAttemptSeconds: 1 });
     await engine.worker.drain();
     await engine.auto.idle();
-    // The retry of sg-ack-managed is lost (cancelled, as a crash or an operator might leave it).
-    const retry = (await list()).find((x) => x.resourceId === 'sg-ack-managed' && x.status === 'QUEUED');
+    // The retry is lost (cancelled, as a crash or an operator might leave it).
+    const retry = (await list()).find((x) => x.resourceId === 'sg-debug-open' && x.status === 'QUEUED');
     assert.ok(retry, 'the worker queued a retry');
     assert.equal(retry.attempt, 2);
     await engine.db.query(`UPDATE remediation_executions SET status = 'CANCELLED', finished_at = now() WHERE execution_id = $1`, [retry.executionId]);
-    await engine.evaluator.evaluateResource(key('sg-ack-managed'));
+    await engine.evaluator.evaluateResource(key('sg-debug-open'));
     await engine.auto.idle();
-    const again = (await list()).filter((x) => x.resourceId === 'sg-ack-managed' && x.status === 'QUEUED');
+    const again = (await list()).filter((x) => x.resourceId === 'sg-debug-open' && x.status === 'QUEUED');
     assert.deepEqual(again.map((x) => x.attempt), [2], 'attempt 2 again: the cancelled one did not run');
     assert.equal(again[0]!.ruleId, rule.ruleId);
   } finally {
@@ -190,7 +213,7 @@ test('decide counts attempts per configuration item, since the last manual execu
   const now = new Date('2026-01-01T12:00:00Z');
   const at = (s: number) => new Date(now.getTime() + s * 1000);
   const h = (over: Partial<ExecutionHistory>): ExecutionHistory => ({
-    executionId: 'rx-1', status: 'FAILED', trigger: 'AUTOMATIC', dryRun: false, rollbackOf: null, attempt: 1, ciId: 7, errorCode: 'Refused',
+    executionId: 'rx-1', status: 'FAILED', trigger: 'AUTOMATIC', dryRun: false, rollbackOf: null, attempt: 1, ciId: 7, errorCode: 'PostconditionFailed', retryable: true,
     createdAt: at(-100), startedAt: at(-95), finishedAt: at(-90), notBefore: at(-100), ...over,
   });
   assert.deepEqual(decide([], 7, spec, now), { state: 'DUE', attempts: 0, maximumAttempts: 2, attempt: 1, notBefore: at(30) });
@@ -208,6 +231,7 @@ test('decide counts attempts per configuration item, since the last manual execu
   assert.deepEqual([carried.attempts, carried.attempt, carried.notBefore], [1, 2, at(90)]);
   assert.equal(decide([h({ status: 'QUEUED' })], 7, spec, now).state, 'QUEUED');
   assert.equal(decide([h({ status: 'CANCELLED', errorCode: 'Rejected' })], 7, spec, now).state, 'REJECTED');
+  assert.equal(decide([h({ errorCode: 'NoPermission', retryable: false })], 7, spec, now).state, 'REFUSED');
   assert.equal(decide([h({ dryRun: true }), h({ rollbackOf: 'rx-0' })], 7, spec, now).attempts, 0, 'dry runs and rollbacks are not attempts');
 });
 

@@ -158,7 +158,7 @@ test('a worker that loses its lease cannot end the execution; the next worker ru
 });
 
 test('a failed automatic execution is retried after the interval until the attempts run out, visibly', async () => {
-  const { db, executions, worker, deps } = await setup();
+  const { db, sandbox, executions, worker, deps } = await setup();
   try {
     const rule = await deps.rules.update(
       'sg-risky',
@@ -169,8 +169,9 @@ test('a failed automatic execution is retried after the interval until the attem
         remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', invokeType: 'AUTO_EXECUTION', maximumAutomaticAttempts: 3, retryAttemptSeconds: 1 },
       }),
     );
-    // The service-managed group is refused every time: a failure that never goes away.
-    const key = { accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-ack-managed' };
+    // The cloud throttles every revoke on this group: a failure worth retrying that never goes away.
+    const key = { accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-debug-open' };
+    sandbox.injectFault({ action: 'ecs:RevokeSecurityGroup', code: 'Throttling', httpStatus: 503, resourceId: 'sg-debug-open' });
     await executions.enqueue({ ruleId: rule.ruleId, key, action: 'ACS-ECS-RevokeSecurityGroupRules', trigger: 'AUTOMATIC' });
     for (let i = 0; i < 3; i++) {
       await worker.drain();

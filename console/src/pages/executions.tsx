@@ -17,7 +17,23 @@ export function ExecutionTable({ items, compact }: { items: any[]; compact?: boo
         ['Resource', (x) => <A to={href('resources', x.resourceId, x.accountId)}>{x.resourceId}</A>],
         ...(compact ? [] : ([['Account', (x: any) => x.accountId]] as [string, (x: any) => any][])),
         ['Trigger', (x) => `${x.trigger.toLowerCase()}${x.dryRun ? ' · dry run' : ''}${x.rollbackOf ? ' · rollback' : ''}`],
-        ['Failure reason', (x) => (x.errorMessage ? <span className="text-bad">{x.errorCode ? `${x.errorCode}: ` : ''}{x.errorMessage}</span> : '')],
+        [
+          'Failure reason',
+          (x) =>
+            x.errorMessage ? (
+              <span className="text-bad">
+                {x.status === 'FAILED' && x.retryable !== null && x.retryable !== undefined && (
+                  <span className="badge" title={x.retryable ? 'retrying can help: retried while attempts remain' : 'the same attempt would fail the same way: not retried'}>
+                    {x.retryable ? 'retryable' : 'permanent'}
+                  </span>
+                )}{' '}
+                {x.errorCode ? `${x.errorCode}: ` : ''}
+                {x.errorMessage}
+              </span>
+            ) : (
+              ''
+            ),
+        ],
         ['Created', (x) => ago(x.createdAt)],
       ]}
     />
@@ -123,6 +139,7 @@ export function ExecutionPage({ id }: { id: string }) {
           {x.errorMessage && (
             <div role="alert" className="alert" data-testid="execution-error">
               <strong>{x.errorCode ?? 'Failed'}:</strong> {x.errorMessage}
+              {x.retryable === false && <span className="muted"> (a failure retrying cannot fix: not retried)</span>}
             </div>
           )}
           <Can role="operator">

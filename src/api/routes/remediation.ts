@@ -17,6 +17,8 @@ const ExecutionSchema = z
     action: z.string().openapi({ description: 'The built-in action, or function:NAME for a remediation by function (its invoke step names the invocation)' }), status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']), trigger: z.enum(['AUTOMATIC', 'MANUAL', 'API']),
     dryRun: z.boolean(), attempt: z.number(), notBefore: z.string(), leaseOwner: z.string().nullable(), leaseExpiresAt: z.string().nullable(),
     parameters: z.record(z.string(), z.unknown()).nullable(), steps: z.array(StepSchema), errorCode: z.string().nullable(), errorMessage: z.string().nullable(),
+    retryable: z.boolean().nullable().openapi({ description: 'For a FAILED execution: whether retrying can help (false: the provider refused, a validation error, a service-managed or missing resource; such failures are not retried automatically)' }),
+    ciId: z.number().nullable().openapi({ description: 'The configuration item it was queued for (automatic attempts are counted per item)' }),
     priorState: z.unknown(), rollbackOf: z.string().nullable(), decidedBy: z.string().nullable(), decidedAt: z.string().nullable(), createdAt: z.string(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(),
   })
   .openapi('RemediationExecution');

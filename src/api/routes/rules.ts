@@ -120,7 +120,7 @@ const AutomaticStatusSchema = z
   .object({
     state: z.enum(AUTOMATIC_STATES).openapi({
       description:
-        'DUE (an execution is owed and about to be queued), QUEUED, AWAITING_APPROVAL, IN_PROGRESS, ATTEMPTS_EXHAUSTED (left alone until the resource changes or someone remediates it by hand), REJECTED (its last automatic execution was rejected), EXEMPT (a remediation exception)',
+        'DUE (an execution is owed and about to be queued), QUEUED, AWAITING_APPROVAL, IN_PROGRESS, ATTEMPTS_EXHAUSTED (left alone until the resource changes or someone remediates it by hand), REFUSED (its last attempt failed in a way retrying cannot fix: left alone likewise), REJECTED (its last automatic execution was rejected), EXEMPT (a remediation exception)',
     }),
     attempts: z.number().int().openapi({ description: 'Automatic attempts made for the configuration now judged' }),
     maximumAttempts: z.number().int(),

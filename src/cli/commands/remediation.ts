@@ -41,6 +41,12 @@ function printExecution(x: Execution): void {
   }
 }
 
+/** A failed execution's reason, marked when retrying cannot help. */
+function failureOf(x: { errorCode: string | null; errorMessage: string | null; retryable?: boolean | null }): string {
+  if (!x.errorCode) return '';
+  return `${x.retryable === false ? pc.red('[permanent] ') : x.retryable ? pc.dim('[retryable] ') : ''}${x.errorCode}: ${x.errorMessage}`;
+}
+
 export function remediationCommands(program: Command, get: Command) {
   program
     .command('remediate')
@@ -174,7 +180,7 @@ service checked.`,
         print(
           table(
             ['EXECUTION', 'RESOURCE', 'STATUS', 'TRIGGER', 'ATTEMPT', 'STARTED', 'FINISHED', 'FAILURE REASON'],
-            d.executions.map((x) => [x.executionId, x.resourceId, statusColor(x.status) + (x.dryRun ? pc.dim(' dry') : ''), x.trigger, x.attempt, time(x.startedAt), time(x.finishedAt), x.errorCode ? `${x.errorCode}: ${x.errorMessage}` : '']),
+            d.executions.map((x) => [x.executionId, x.resourceId, statusColor(x.status) + (x.dryRun ? pc.dim(' dry') : ''), x.trigger, x.attempt, time(x.startedAt), time(x.finishedAt), failureOf(x)]),
           ),
         );
     });
@@ -245,7 +251,7 @@ service checked.`,
       print(
         table(
           ['EXECUTION', 'RULE', 'RESOURCE', 'STATUS', 'TRIGGER', 'ATTEMPT', 'CREATED', 'FAILURE REASON'],
-          items.map((x) => [x.executionId, x.ruleName, x.resourceId, statusColor(x.status) + (x.dryRun ? pc.dim(' dry') : ''), x.trigger, x.attempt, time(x.createdAt), x.errorCode ? `${x.errorCode}: ${x.errorMessage}` : '']),
+          items.map((x) => [x.executionId, x.ruleName, x.resourceId, statusColor(x.status) + (x.dryRun ? pc.dim(' dry') : ''), x.trigger, x.attempt, time(x.createdAt), failureOf(x)]),
         ),
       );
     });

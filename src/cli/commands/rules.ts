@@ -39,7 +39,7 @@ async function sendPolicy<T>(cmd: Command, path: string, docs: PolicyDocument[],
 
 /** A NON_COMPLIANT result's standing with its rule's automatic remediation (GET /compliance). */
 interface AutomaticView {
-  state: 'DUE' | 'QUEUED' | 'AWAITING_APPROVAL' | 'IN_PROGRESS' | 'ATTEMPTS_EXHAUSTED' | 'REJECTED' | 'EXEMPT';
+  state: 'DUE' | 'QUEUED' | 'AWAITING_APPROVAL' | 'IN_PROGRESS' | 'ATTEMPTS_EXHAUSTED' | 'REFUSED' | 'REJECTED' | 'EXEMPT';
   attempts: number;
   maximumAttempts: number;
   executionId?: string;
@@ -61,6 +61,8 @@ function describeAutomatic(a: AutomaticView | undefined): string {
       return `in progress ${a.executionId}`;
     case 'ATTEMPTS_EXHAUSTED':
       return pc.red(`attempts spent (${of}), last ${a.executionId}`);
+    case 'REFUSED':
+      return pc.red(`refused, not retried (${a.executionId})`);
     case 'REJECTED':
       return pc.yellow(`rejected ${a.executionId}`);
     case 'EXEMPT':
@@ -253,8 +255,8 @@ export function ruleCommands(program: Command, get: Command) {
             res.items.map((r) => [r.ruleName, r.resourceId, r.resourceType, r.accountId, complianceColor(r.complianceType), r.annotation, ...(auto ? [describeAutomatic(r.automaticRemediation)] : [])]),
           ),
         );
-        if (res.items.some((r) => r.automaticRemediation?.state === 'ATTEMPTS_EXHAUSTED'))
-          print(pc.dim('attempts spent: automatic remediation leaves these alone until they change; `confix remediate --rule R --resource ID` tries again by hand'));
+        if (res.items.some((r) => r.automaticRemediation?.state === 'ATTEMPTS_EXHAUSTED' || r.automaticRemediation?.state === 'REFUSED'))
+          print(pc.dim('attempts spent or refused: automatic remediation leaves these alone until they change; `confix remediate --rule R --resource ID` tries again by hand'));
       }
       if (res.total > res.items.length) print(pc.dim(`showing ${res.items.length} of ${res.total}; use --limit or filters`));
       if (timeline?.length) {
