@@ -1,11 +1,14 @@
 /**
- * One-shot scan: load an estate into a fresh in-memory sandbox, apply
- * policies, evaluate everything, report. No service, no saved state.
+ * One-shot scan: load an estate into a fresh in-memory sandbox (or discover
+ * a real cloud through its provider), apply policies, evaluate everything,
+ * report; with remediate, fix and look again. No service, no saved state.
  */
 import { openEphemeralStore } from './store/ephemeral.js';
 import { applyPolicy, type PolicyInput } from './policy/plan.js';
 import { startRemediation } from './remediation/start.js';
 import { createEngine } from './engine.js';
+import type { Provider, SandboxCloud } from './providers/index.js';
+import type { SnapshotSummary } from './inventory/recorder.js';
 
 export interface ScanRuleReport {
   name: string;
@@ -24,29 +27,43 @@ export interface ScanReport {
   before?: ScanRuleReport[];
   /** With remediate: one entry per execution. */
   remediations?: { rule: string; resourceId: string; status: string; error: string | null }[];
+  /** Scopes a provider refused to read (a missing permission), with its words. */
+  refused?: NonNullable<SnapshotSummary['refused']>;
 }
 
 export interface ScanInput {
-  estate: unknown;
-  estateSource: string;
+  /** An estate for the sandbox; or give `providers` to scan real clouds. */
+  estate?: unknown;
+  estateSource?: string;
+  /** The clouds to discover instead of an estate (e.g. an AwsProvider). */
+  providers?: (sandbox: SandboxCloud) => Provider[];
   estateLineOf?: (path: (string | number)[]) => number | undefined;
   policies: PolicyInput[];
   /** Run every rule's remediation on its non-compliant resources (automatic and manual alike), then evaluate again. */
   remediate?: boolean;
   onProgress?: (phase: 'record' | 'evaluate', done: number, total: number) => void;
+  /** Told about each scope as discovery reads it (a real cloud's discovery takes a while). */
+  onScope?: (provider: string, scope: { accountId: string; regionId: string; resourceType: string }, outcome: 'read' | 'refused') => void;
 }
 
 export async function scan(input: ScanInput): Promise<ScanReport> {
   const db = await openEphemeralStore();
   try {
-    const engine = createEngine(db, { worker: { concurrency: 8 } });
+    const engine = createEngine(db, { worker: { concurrency: 8 }, ...(input.providers ? { providers: input.providers } : {}) });
     const { sandbox, recorder, rules, evaluator, compliance } = engine;
-    const load = await sandbox.loadEstate(input.estate, { source: input.estateSource, lineOf: input.estateLineOf });
+    const load = input.estate !== undefined ? await sandbox.loadEstate(input.estate, { source: input.estateSource ?? 'estate', lineOf: input.estateLineOf }) : undefined;
     // Policies are checked before the slow part, so a bad file fails fast.
     await applyPolicy(engine, input.policies);
-    await recorder.snapshot(sandbox.name, {
-      onProgress: (p) => input.onProgress?.('record', p.resources, load.resources),
-    });
+    let resources = 0;
+    const refused: NonNullable<ScanReport['refused']> = [];
+    for (const p of engine.providers.all()) {
+      const snap = await recorder.snapshot(p.name, {
+        onProgress: (pr) => (load ? input.onProgress?.('record', pr.resources, load.resources) : input.onProgress?.('record', pr.scopesDone, pr.scopes)),
+      });
+      resources += snap.resources;
+      refused.push(...(snap.refused ?? []));
+      for (const r of snap.refused ?? []) input.onScope?.(p.name, r, 'refused');
+    }
     const summary = await evaluator.evaluateRules(undefined, { onProgress: (d, t) => input.onProgress?.('evaluate', d, t) });
     // Rules judged by functions: a scan deploys none, so they say so (INSUFFICIENT_DATA) rather than stay silent.
     await engine.functionRules.idle();
@@ -64,7 +81,7 @@ export async function scan(input: ScanInput): Promise<ScanReport> {
       }
       return out;
     };
-    const report: ScanReport = { resources: load.resources, evaluations: summary.evaluations, rules: await rulesReport() };
+    const report: ScanReport = { resources: load?.resources ?? resources, evaluations: summary.evaluations, rules: await rulesReport(), ...(refused.length ? { refused } : {}) };
     if (input.remediate) {
       // No grace period and no approval here: a one-shot scan fixes what it finds, then looks again.
       const { executions, worker } = engine;

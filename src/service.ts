@@ -20,6 +20,7 @@ import { createLogger, type Logger } from './util/log.js';
 import { describeKeySource, loadSecretBox, type SecretBox, type SecretKeySource } from './security/secret-box.js';
 import { auditRetentionDaysFromEnv, prune, retentionDaysFromEnv } from './store/retention.js';
 import { adminTokenFile, ensureBootstrapAdmin } from './security/tokens.js';
+import { buildProviders, DEFAULT_CONFIG, rediscoveryPeriods, type ConfixConfig } from './providers/index.js';
 
 export interface ServiceOptions {
   dataDir?: string;
@@ -40,6 +41,8 @@ export interface ServiceOptions {
    * sharing its PostgreSQL database (an embedded store has no one else to run it).
    */
   workers?: boolean;
+  /** The clouds to govern (confix.yaml); default the sandbox alone. */
+  config?: ConfixConfig;
   /** Days the audit log is kept (default CONFIX_AUDIT_RETENTION_DAYS, else 365). */
   auditRetentionDays?: number;
   log?: Logger;
@@ -123,9 +126,11 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     throw err;
   }
   if (!opts.db) log.info('store open', { store: describeStore({ dataDir, databaseUrl: opts.databaseUrl }) });
-  const engine = createEngine(db, { log, secretBox });
+  const config = opts.config ?? DEFAULT_CONFIG;
+  const engine = createEngine(db, { log, secretBox, providers: await buildProviders(config, log) });
+  const governsSandbox = engine.providers.has(engine.sandbox.name);
   const { sandbox, recorder, inventory, rules, evaluator, compliance, executions, exceptions, worker } = engine;
-  let timer: NodeJS.Timeout | undefined;
+  const timers: NodeJS.Timeout[] = [];
   let pruneTimer: NodeJS.Timeout | undefined;
   let pruning: Promise<unknown> = Promise.resolve();
   let detachAuto = () => {};
@@ -147,7 +152,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
         : '`confix token create NAME --role admin --database-url <this database URL>`',
     });
     log.info('store identity', { storeId, store: embeddedStore ? 'embedded' : 'postgres' });
-    if (opts.demo !== false && (await sandbox.listAccounts()).length === 0) {
+    if (governsSandbox && opts.demo !== false && (await sandbox.listAccounts()).length === 0) {
       const text = await readFile(DEMO_ESTATE, 'utf8');
       const { raw, lineOf } = parseEstateText(text, DEMO_ESTATE);
       const load = await sandbox.loadEstate(raw, { source: DEMO_ESTATE, lineOf });
@@ -155,7 +160,13 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     }
     // Catch up on anything that changed while the service was down, then follow changes.
     evaluator.attach(recorder, { schedulerMs: opts.schedulerMs });
-    await recorder.snapshot(sandbox.name);
+    for (const p of engine.providers.all()) {
+      const snap = await recorder.snapshot(p.name).catch((err: Error) => {
+        log.error('discovery failed', { provider: p.name, err });
+        return undefined;
+      });
+      if (snap?.refused?.length) log.warn('discovery was refused for some scopes', { provider: p.name, refused: snap.refused.length });
+    }
     await evaluator.idle();
     if (opts.demo !== false && (await rules.list()).length === 0) {
       const plan = await applyPolicy(engine, readPolicyDocuments([EXAMPLE_POLICIES]));
@@ -182,12 +193,16 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     pruning = pruneNow();
     pruneTimer = setInterval(() => (pruning = pruneNow()), 3_600_000);
     pruneTimer.unref();
-    const interval = opts.discoveryIntervalMs ?? 3_600_000;
-    if (interval > 0) {
-      timer = setInterval(() => {
-        recorder.snapshot(sandbox.name).catch((err: Error) => log.error('periodic snapshot failed', { err }));
-      }, interval);
-      timer.unref();
+    // Full discovery again now and then: the sandbox every discovery interval, a real cloud as configured (its events miss things).
+    const periods = rediscoveryPeriods(config);
+    for (const p of engine.providers.all()) {
+      const every = p.kind === 'sandbox' || opts.discoveryIntervalMs === 0 ? (opts.discoveryIntervalMs ?? periods.get(p.name) ?? 3_600_000) : (periods.get(p.name) ?? 1_800_000);
+      if (!(every > 0)) continue;
+      const t = setInterval(() => {
+        recorder.snapshot(p.name).catch((err: Error) => log.error('periodic snapshot failed', { provider: p.name, err }));
+      }, every);
+      t.unref();
+      timers.push(t);
     }
     await new Promise<void>((ok, fail) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
@@ -196,7 +211,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       server.listen(opts.port ?? 8080, host, () => ok());
     });
   } catch (err) {
-    if (timer) clearInterval(timer);
+    for (const t of timers) clearInterval(t);
     if (pruneTimer) clearInterval(pruneTimer);
     evaluator.detach(recorder);
     engine.publisher.detach();
@@ -230,7 +245,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     async close() {
       if (closed) return;
       closed = true;
-      if (timer) clearInterval(timer);
+      for (const t of timers) clearInterval(t);
       if (pruneTimer) clearInterval(pruneTimer);
       await new Promise<void>((ok) => {
         server.close(() => ok());

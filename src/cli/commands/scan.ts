@@ -4,35 +4,67 @@ import pc from 'picocolors';
 import { print, printJson, globals } from '../context.js';
 import { table } from '../format.js';
 import { progressBar } from '../progress.js';
-import { readEstateFile } from '../../providers/index.js';
+import { createAwsProvider, readEstateFile, type Provider } from '../../providers/index.js';
 import { describePolicyProblems, readPolicyDocuments } from '../../policy/files.js';
 import { PolicyValidationError } from '../../policy/plan.js';
 import { scan } from '../../scan.js';
 
+interface ScanOptions {
+  estate?: string;
+  provider?: string;
+  profile?: string;
+  regions?: string;
+  organizationRole?: string;
+  organization?: boolean;
+  policies: string[];
+  remediate?: boolean;
+}
+
 export function scanCommand(program: Command) {
   program
     .command('scan')
-    .description('One shot, no service: load an estate into a fresh sandbox, apply policies, evaluate, report (exit 0 even when resources are non-compliant)')
-    .requiredOption('--estate <file>', 'estate file (YAML or JSON)')
+    .description('One shot, no service: load an estate into a fresh sandbox (or discover a real cloud with --provider aws), apply policies, evaluate, report (exit 0 even when resources are non-compliant)')
+    .option('--estate <file>', 'estate file (YAML or JSON) for the sandbox')
+    .option('--provider <kind>', 'discover a real cloud instead of an estate: aws (its credentials from the SDK chain: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, …)')
+    .option('--profile <name>', 'with --provider aws: this profile of ~/.aws/config')
+    .option('--regions <list>', 'with --provider aws: these regions, comma-separated (default: every enabled region)')
+    .option('--organization-role <name>', 'with --provider aws: read member accounts through this role (default OrganizationAccountAccessRole)')
+    .option('--no-organization', 'with --provider aws: only the account of the credentials, not its organization')
     .requiredOption('--policies <path>', 'a policy file or a directory of them; repeat --policies for more (they add up)', collect)
     .option('--remediate', "then run every rule's remediation on what it found (no grace period, no approval), and evaluate again")
-    .action(async (o: { estate: string; policies: string[]; remediate?: boolean }, cmd: Command) => {
+    .addHelpText(
+      'after',
+      `
+Examples:
+  confix scan --estate examples/estates/demo.yaml --policies examples/policies
+  AWS_PROFILE=audit confix scan --provider aws --regions us-east-1,eu-central-1 --policies examples/policies --json
+  confix scan --provider aws --policies examples/policies --remediate     # fixes what it finds: read the plan first`,
+    )
+    .action(async (o: ScanOptions, cmd: Command) => {
       const json = globals(cmd).json;
-      const { raw, lineOf } = await readEstateFile(o.estate);
+      if (!o.estate === !o.provider) throw new Error('give --estate FILE (the sandbox) or --provider aws (a real cloud), one of them');
+      if (o.provider && o.provider !== 'aws') throw new Error(`--provider takes aws (got "${o.provider}")`);
+      if (!o.provider && (o.profile || o.regions || o.organizationRole || o.organization === false)) throw new Error('--profile, --regions and the organization options go with --provider aws');
+      const regions = o.regions?.split(',').map((r) => r.trim()).filter(Boolean);
+      const { raw, lineOf } = o.estate ? await readEstateFile(o.estate) : { raw: undefined, lineOf: undefined };
       const docs = readPolicyDocuments(distinctPaths(o.policies));
       const bars: Record<string, ReturnType<typeof progressBar>> = {};
       let report;
       try {
         report = await scan({
-          estate: raw,
-          estateSource: o.estate,
-          estateLineOf: lineOf,
+          ...(o.estate
+            ? { estate: raw, estateSource: o.estate, estateLineOf: lineOf }
+            : { providers: ((aws: Provider) => () => [aws])(await createAwsProvider({
+                  profile: o.profile,
+                  regions,
+                  organization: o.organization === false ? false : o.organizationRole ? { roleName: o.organizationRole } : undefined,
+                })) }),
           policies: docs.map((d) => ({ source: d.source, kind: d.kind, body: d.body })),
           remediate: o.remediate,
           onProgress: json
             ? undefined
             : (phase, done, total) => {
-                const bar = (bars[phase] ??= progressBar(phase === 'record' ? 'recording ' : 'evaluating', total));
+                const bar = (bars[phase] ??= progressBar(phase === 'record' ? (o.estate ? 'recording ' : 'discovering (scopes)') : 'evaluating', total));
                 bar.update(done);
                 if (done >= total) bar.stop();
               },
@@ -45,6 +77,7 @@ export function scanCommand(program: Command) {
       }
       if (json) return printJson(report);
       print(`scanned ${report.resources} resources with ${report.rules.length} rules: ${report.evaluations} evaluations\n`);
+      for (const r of report.refused ?? []) print(pc.yellow(`refused: ${r.resourceType} in ${r.accountId}/${r.regionId}: ${r.code}: ${r.message}`));
       print(
         table(
           ['RULE', 'NON_COMPLIANT', 'COMPLIANT', 'N/A', 'INSUFFICIENT'],

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { startService } from '../../service.js';
+import { loadConfig } from '../../providers/index.js';
 import { describeStore, redactUrl } from '../../store/index.js';
 import { createLogger } from '../../util/log.js';
 import { intOption } from '../options.js';
@@ -18,6 +19,7 @@ interface ServeOptions {
   drift?: boolean;
   driftEvery?: number;
   worker: boolean;
+  config?: string;
 }
 
 function serveOptions(cmd: Command): Command {
@@ -27,6 +29,7 @@ function serveOptions(cmd: Command): Command {
     .option('--port <n>', 'port to listen on', intOption('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--discovery-interval <seconds>', 'seconds between full snapshots (0: only at start)', intOption('--discovery-interval', 0), 3600)
+    .option('--config <file>', 'the clouds to govern (default ./confix.yaml when present, else the sandbox alone)')
     .option('--no-worker', 'run no remediation executions, invocations or deliveries here: leave them to `confix worker` processes on the same PostgreSQL database');
 }
 
@@ -35,7 +38,10 @@ async function run(o: ServeOptions, live: boolean): Promise<void> {
   const log = createLogger(live ? { level: 'warn' } : {});
   const store = databaseUrl ? `PostgreSQL server ${redactUrl(databaseUrl)}` : describeStore({ dataDir: o.data });
   process.stdout.write(`confix: opening ${store}…\n`);
+  const { config, file: configFile } = loadConfig(o.config);
+  if (configFile) process.stdout.write(`confix: governing ${config.providers.map((p) => p.name ?? p.type).join(', ')} (${configFile})\n`);
   const svc = await startService({
+    config,
     dataDir: o.data,
     databaseUrl,
     port: o.port,

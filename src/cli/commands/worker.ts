@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import { globals } from '../context.js';
 import { openStore, redactUrl } from '../../store/index.js';
 import { createEngine } from '../../engine.js';
+import { buildProviders, loadConfig } from '../../providers/index.js';
 import { createLogger } from '../../util/log.js';
 import { describeKeySource, loadSecretBox } from '../../security/secret-box.js';
 import { intOption } from '../options.js';
@@ -24,6 +25,7 @@ interface WorkerCommandOptions {
   leaseSeconds: number;
   pollMs: number;
   functionConcurrency: number;
+  config?: string;
 }
 
 /** The service's address, when it was given: --url or CONFIX_URL (a worker never guesses one). */
@@ -53,8 +55,11 @@ async function run(o: WorkerCommandOptions, url: string | undefined): Promise<vo
   const db = await openStore({ databaseUrl });
   log.info('store open', { store: 'PostgreSQL server' });
   log.info(`stored credentials are sealed with ${describeKeySource(secrets)}`, { keyId: secrets.box.keyId });
+  // The same clouds as the service: an execution acts through its resource's provider.
+  const { config } = loadConfig(o.config);
   const engine = createEngine(db, {
     log,
+    providers: await buildProviders(config, log),
     secretBox: secrets.box,
     worker: { concurrency: o.concurrency, leaseMs: o.leaseSeconds * 1000, pollMs: o.pollMs },
     functionWorker: { concurrency: o.functionConcurrency, leaseMs: o.leaseSeconds * 1000, pollMs: o.pollMs },
@@ -114,6 +119,7 @@ export function workerCommand(program: Command) {
     )
     .option('--database-url <url>', 'the shared PostgreSQL server (or CONFIX_DATABASE_URL); the embedded store cannot be shared')
     .option('--database <url>', 'same as --database-url')
+    .option('--config <file>', "the clouds it acts in, as the service's (default ./confix.yaml when present, else the sandbox alone)")
     .option('--concurrency <n>', 'executions this worker runs at once', intOption('--concurrency', 1, 1000), 4)
     .option(
       '--lease-seconds <s>',
