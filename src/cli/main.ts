@@ -16,6 +16,7 @@ import { accountCommands } from './commands/accounts.js';
 import { eventCommands } from './commands/events.js';
 import { tokenCommands } from './commands/tokens.js';
 import { deleteCommands } from './commands/delete.js';
+import { awsCommands } from './commands/aws.js';
 
 export function buildProgram(): Command {
   const program = new Command('confix')
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   tokenCommands(program, get);
   deleteCommands(program);
   scanCommand(program);
+  awsCommands(program);
   sandboxCommands(program);
   return program;
 }

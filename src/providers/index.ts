@@ -18,3 +18,5 @@ export async function createAwsProvider(opts: import('./aws/index.js').AwsProvid
   return new AwsProvider(opts);
 }
 export { loadConfig, parseConfig, buildProviders, rediscoveryPeriods, ConfigError, DEFAULT_CONFIG, type ConfixConfig } from './config.js';
+/** The AWS provider's module (its event mapping and setup helpers), loaded on demand. */
+export const loadAws = () => import('./aws/index.js');
