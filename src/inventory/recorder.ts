@@ -6,8 +6,9 @@
 import { EventEmitter } from 'node:events';
 import { chunks, type Db, type Queryable } from '../store/index.js';
 import type { Provider, ProviderCredentials, ResourceKey, ResourceState } from '../providers/types.js';
-import { keyString } from '../providers/types.js';
+import { keyString, refusalOf } from '../providers/types.js';
 import { silentLogger, type Logger } from '../util/log.js';
+import { Semaphore } from '../util/semaphore.js';
 import { contentHash } from './hash.js';
 import { diffConfigurations, type DiffOp } from './diff.js';
 import type { CiSource, CiStatus } from './types.js';
@@ -15,7 +16,17 @@ import type { CiSource, CiStatus } from './types.js';
 export interface SnapshotOptions {
   accountIds?: string[];
   resourceTypes?: string[];
-  onProgress?: (p: { scopesDone: number; scopes: number; resources: number }) => void;
+  /** Scopes read at once (16). */
+  concurrency?: number;
+  /** After every scope: the counts so far, the scope, what it held or why it was refused. */
+  onProgress?: (p: {
+    scopesDone: number;
+    scopes: number;
+    resources: number;
+    scope?: { accountId: string; regionId: string; resourceType: string };
+    found?: number;
+    refused?: { code: string; message: string };
+  }) => void;
 }
 
 export interface SnapshotSummary {
@@ -173,14 +184,6 @@ export class Recorder extends EventEmitter {
     this.readAccess = access;
   }
 
-  /** A read the provider (or the credential chain) refused: its code and words, or undefined for other errors. */
-  private refusal(err: unknown): { code: string; message: string } | undefined {
-    const e = err as { code?: unknown; message?: unknown };
-    return typeof e?.code === 'string' && typeof e.message === 'string' && /^(NoPermission|AccessDenied|UnauthorizedOperation|NoCredentials|EntityNotExist|NoSuchEntity|InvalidSecurityToken|ExpiredToken|InvalidAccessKeyId|SignatureDoesNotMatch|InvalidClientTokenId)/.test(e.code)
-      ? { code: e.code, message: e.message }
-      : undefined;
-  }
-
   provider(name: string): Provider {
     const p = this.providers.get(name);
     if (!p) throw new Error(`unknown provider ${name}`);
@@ -211,25 +214,38 @@ export class Recorder extends EventEmitter {
     const summary: SnapshotSummary = { provider: providerName, scopes: scopes.size, resources: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, durationMs: 0 };
     let done = 0;
     const liveRegions = new Map(accounts.map((a) => [a.accountId, new Set(a.regions)]));
-    for (const scope of scopes.values()) {
+    // Scopes are read side by side (a real cloud answers in hundreds of
+    // milliseconds; its provider keeps its own limits per account); the first
+    // failure that is not a refusal stops new reads and is thrown once the
+    // reads under way have ended.
+    const pool = new Semaphore(opts.concurrency ?? 16);
+    let failure: { err: unknown } | undefined;
+    const one = async (scope: { accountId: string; regionId: string; resourceType: string }): Promise<void> => {
+      if (failure) return;
       const live = liveRegions.get(scope.accountId)?.has(scope.regionId) ?? false;
       let states: ResourceState[] = [];
       try {
         states = live ? await provider.discover(scope, await this.readAccess(scope.accountId, scope.resourceType)) : [];
       } catch (err) {
-        const refused = this.refusal(err);
-        if (!refused) throw err;
+        const refused = refusalOf(err);
+        if (!refused) {
+          failure ??= { err };
+          return;
+        }
         // Refused, not empty: what was recorded stays as it was (nothing is marked deleted).
         (summary.refused ??= []).push({ ...scope, ...refused });
         this.log.warn('discovery refused; the scope keeps its last recorded state', { ...scope, code: refused.code, reason: refused.message });
         done++;
-        opts.onProgress?.({ scopesDone: done, scopes: scopes.size, resources: summary.resources });
-        continue;
+        opts.onProgress?.({ scopesDone: done, scopes: scopes.size, resources: summary.resources, scope, refused });
+        return;
       }
+      if (failure) return;
       await this.recordScope(providerName, scope, states, summary);
       done++;
-      opts.onProgress?.({ scopesDone: done, scopes: scopes.size, resources: summary.resources });
-    }
+      opts.onProgress?.({ scopesDone: done, scopes: scopes.size, resources: summary.resources, scope, found: states.length });
+    };
+    await Promise.all([...scopes.values()].map((scope) => pool.run(() => one(scope))));
+    if (failure) throw failure.err;
     summary.durationMs = Date.now() - started;
     this.log.info('snapshot recorded', { ...summary });
     return summary;
@@ -317,7 +333,7 @@ export class Recorder extends EventEmitter {
       try {
         state = await provider.describe(key, await this.readAccess(key.accountId, key.resourceType));
       } catch (err) {
-        const refused = this.refusal(err);
+        const refused = refusalOf(err);
         if (!refused) throw err;
         // The change is passed by (the feed goes on); the next snapshot says the same, once per scope.
         this.log.warn('reading a changed resource was refused; it keeps its last recorded state', { ...key, code: refused.code, reason: refused.message });
@@ -451,6 +467,8 @@ export class Recorder extends EventEmitter {
       await this.recordOne(providerName, { accountId: key.accountId, regionId: key.regionId, resourceType: key.resourceType, resourceId: key.resourceId }, changedAt, save);
     }
     this.cursors.set(providerName, cursor);
+    // Only now, with the batch recorded, may a feed that deletes what was read (a queue) let go of it.
+    if (cursor) await feed.acknowledge?.(cursor);
     return changes.length;
   }
 }

@@ -164,6 +164,20 @@ export function isRetryable(code: string, httpStatus?: number): boolean {
   return RETRYABLE_CODES.test(code) || (httpStatus !== undefined && (httpStatus >= 500 || httpStatus === 429));
 }
 
+/**
+ * Codes that say "you may not" (a permission or a credential refused) in
+ * either cloud's dialect: a read refused keeps what was recorded, a call
+ * refused is not retried.
+ */
+export const REFUSAL_CODES =
+  /^(NoPermission|AccessDenied|UnauthorizedOperation|AuthFailure|NoCredentials|EntityNotExist|NoSuchEntity|InvalidSecurityToken|ExpiredToken|InvalidToken|InvalidAccessKeyId|SignatureDoesNotMatch|InvalidClientTokenId|UnrecognizedClient|OptInRequired|AllAccessDisabled)/;
+
+/** The refusal's code and words, when an error is one (see REFUSAL_CODES). */
+export function refusalOf(err: unknown): { code: string; message: string } | undefined {
+  const e = err as { code?: unknown; message?: unknown };
+  return typeof e?.code === 'string' && typeof e.message === 'string' && REFUSAL_CODES.test(e.code) ? { code: e.code, message: e.message } : undefined;
+}
+
 export interface Provider {
   /** Stable name of this provider instance (sandbox, aws, aws-prod): the recorder's cursor key and on every recorded resource. */
   readonly name: string;

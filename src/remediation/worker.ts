@@ -334,8 +334,9 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
         const paused = await this.deps.controls.afterFailure(x.ruleId, x.ruleName, spec);
         if (paused) this.log.warn('automatic remediation paused', { rule: x.ruleName, why: paused });
       }
-      if (retry?.next) {
-        // The next attempt, if the resource is still non-compliant: decided as every automatic execution is.
+      if (retry) {
+        // The next attempt, if the resource is still non-compliant: decided as every automatic execution is
+        // (after a failure retrying cannot fix, none — unless the rule's remediation changed while this one ran).
         const { queued } = await queueAutomatic({ rules: this.deps.rules, executions, exceptions: this.deps.exceptions, compliance: this.deps.compliance, log: this.log }, x.ruleId, { keys: [key] });
         for (const n of queued) this.log.info('automatic remediation will retry', { executionId: n.executionId, attempt: n.attempt, notBefore: n.notBefore });
       }

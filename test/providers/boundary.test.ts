@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freshDb } from '../helpers/db.js';
-import { SandboxCloud, resourceTypeFacts } from '../../src/providers/index.js';
+import { SandboxCloud, createAwsProvider, resourceTypeFacts } from '../../src/providers/index.js';
 import { allActions } from '../../src/remediation/registry.js';
 import { allManagedRules } from '../../src/rules/registry.js';
 import '../../src/remediation/actions/index.js';
@@ -50,8 +50,9 @@ test('no module outside src/providers imports a provider’s folder (the sandbox
 test('every remediation action’s permissions are API actions a provider serves; every managed rule’s types are served; every served type has its facts', async () => {
   const db = await freshDb();
   try {
-    // Every provider confix can build: the sandbox (the AWS provider joins this list once it is wired).
-    const providers = [new SandboxCloud(db)];
+    // Every provider confix can build (the AWS provider is not asked anything here: no network).
+    const aws = await createAwsProvider({ organization: false, regions: ['us-east-1'] });
+    const providers = [new SandboxCloud(db), aws];
     // What a provider offers: the actions call() serves, and the reads of the types it serves (describe, discover).
     const actions = new Set(providers.flatMap((p) => [...p.actions(), ...p.resourceTypes().flatMap((t) => t.readPermissions)]));
     const types = new Set(providers.flatMap((p) => p.resourceTypes().map((t) => t.type)));
@@ -64,6 +65,12 @@ test('every remediation action’s permissions are API actions a provider serves
       else if (!f.arn({ accountId: '123456789012', regionId: 'us-east-1', resourceId: 'x' }).includes('x') || !f.readPermission) problems.push(`${t} has no ARN format or read permission`);
     }
     assert.deepEqual(problems, []);
+    // The AWS provider serves exactly the AWS types the catalogue knows, and every AWS call or read an AWS-typed action needs.
+    const awsTypes = new Set(aws.resourceTypes().map((t) => t.type));
+    const awsCalls = new Set([...aws.actions(), ...aws.resourceTypes().flatMap((t) => t.readPermissions)]);
+    for (const a of allActions().filter((x) => x.resourceTypes.some((t) => awsTypes.has(t))))
+      for (const perm of a.permissions) assert.ok(awsCalls.has(perm), `action ${a.name} needs ${perm}, which the AWS provider does not serve`);
+    await (aws as { close?: () => Promise<void> }).close?.();
   } finally {
     await db.close();
   }

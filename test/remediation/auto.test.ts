@@ -152,6 +152,29 @@ test('a failure retrying cannot fix (a service-managed group) is recorded and no
   }
 });
 
+test('a refusal of an attempt that began before the remediation changed does not stop the new remediation from trying', async () => {
+  const { engine, update, list, close } = await setup();
+  try {
+    // sg-debug-open's first attempt is refused, slowly; the remediation changes while it runs.
+    engine.sandbox.injectFault({ action: 'ecs:RevokeSecurityGroup', code: 'NoPermission', httpStatus: 403, resourceId: 'sg-debug-open', times: 1, delayMs: 600 });
+    await update({ invokeType: 'AUTO_EXECUTION', maximumAutomaticAttempts: 3, retryAttemptSeconds: 1 });
+    const draining = engine.worker.drain();
+    await new Promise((r) => setTimeout(r, 250));
+    await engine.rules.update('sg-risky', RULE({ invokeType: 'AUTO_EXECUTION', maximumAutomaticAttempts: 4, retryAttemptSeconds: 1 }));
+    await draining;
+    await engine.auto.idle();
+    await engine.worker.drain();
+    const mine = (await list()).filter((x) => x.resourceId === 'sg-debug-open');
+    assert.deepEqual(
+      mine.map((x) => [x.attempt, x.status, x.errorCode ?? null, x.retryable ?? null]),
+      [[1, 'FAILED', 'NoPermission', false], [1, 'SUCCEEDED', null, null]],
+      'the refused attempt ran the old remediation; the new one tried afresh and fixed it',
+    );
+  } finally {
+    await close();
+  }
+});
+
 test('an interrupted retry chain is picked up by the next evaluation while attempts remain', async () => {
   const { engine, rule, update, list, close } = await setup();
   try {

@@ -5,6 +5,7 @@ import {
   ConfigurationItemSchema, Id, LookupQuery, QueryText, ResourceId, ResourceSchema, SnapshotSummarySchema, errorResponses, json, list, text,
 } from '../schemas.js';
 import { LIMITS } from '../limits.js';
+import type { SnapshotSummary } from '../../inventory/recorder.js';
 
 /** "key=value" or "key". */
 const tagFilter = () => text(LIMITS.tags.key + 1 + LIMITS.tags.value);
@@ -77,10 +78,24 @@ const discover = createRoute({
   request: {
     body: {
       required: false,
-      content: { 'application/json': { schema: z.object({ accountIds: list(Id()).optional(), resourceTypes: list(Id()).optional() }) } },
+      content: {
+        'application/json': {
+          schema: z.object({
+            provider: Id().optional().openapi({ description: 'Only this provider (its name in confix.yaml); default: every provider serving the accounts' }),
+            accountIds: list(Id()).optional(),
+            resourceTypes: list(Id()).optional(),
+          }),
+        },
+      },
     },
   },
-  responses: { 200: json(SnapshotSummarySchema, 'What the snapshot recorded'), 400: errorResponses[400] },
+  responses: {
+    200: json(
+      SnapshotSummarySchema.extend({ providers: z.array(SnapshotSummarySchema).openapi({ description: 'Each provider\'s own snapshot' }) }),
+      'What the snapshot recorded (the sums over the providers, and each one)',
+    ),
+    400: errorResponses[400],
+  },
 });
 
 function parseTags(tag: string | string[] | undefined) {
@@ -118,10 +133,44 @@ export function inventoryRoutes(app: OpenAPIHono, deps: AppDeps) {
   app.openapi(summary, async (c) => c.json(await deps.inventory.summary(), 200));
 
   app.openapi(discover, async (c) => {
-    const body = (c.req.header('content-type') ?? '').includes('json') ? c.req.valid('json') : {};
-    const known = new Set(deps.sandbox.resourceTypes().map((t) => t.type));
-    const unknown = (body?.resourceTypes ?? []).filter((t) => !known.has(t));
+    const body = ((c.req.header('content-type') ?? '').includes('json') ? c.req.valid('json') : {}) ?? {};
+    const all = deps.providers.all();
+    if (body.provider && !deps.providers.has(body.provider))
+      throw new ApiError(400, 'InvalidProvider', `unknown provider ${body.provider}; known: ${all.map((p) => p.name).join(', ')}`);
+    let chosen = body.provider ? [deps.providers.get(body.provider)] : all;
+    // Named accounts: only the providers they belong to.
+    if (!body.provider && body.accountIds?.length) {
+      const owners = new Set<string>();
+      for (const id of body.accountIds)
+        owners.add(
+          (
+            await deps.providers.forAccount(id).catch((err: Error) => {
+              throw new ApiError(400, 'InvalidAccount', err.message);
+            })
+          ).name,
+        );
+      chosen = chosen.filter((p) => owners.has(p.name));
+    }
+    const known = new Set(chosen.flatMap((p) => p.resourceTypes().map((t) => t.type)));
+    const unknown = (body.resourceTypes ?? []).filter((t) => !known.has(t));
     if (unknown.length) throw new ApiError(400, 'InvalidResourceType', `unknown resource type ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
-    return c.json(await deps.recorder.snapshot(deps.sandbox.name, body ?? {}), 200);
+    const providers = [];
+    for (const p of chosen) {
+      const served = new Set(p.resourceTypes().map((t) => t.type));
+      const types = body.resourceTypes?.filter((t) => served.has(t));
+      if (types && types.length === 0) continue;
+      providers.push(await deps.recorder.snapshot(p.name, { accountIds: body.accountIds, resourceTypes: types }));
+    }
+    return c.json({ ...sumSnapshots(providers), providers }, 200);
   });
+}
+
+/** One summary of several providers' snapshots (the sums; the providers' names joined). */
+function sumSnapshots(list: SnapshotSummary[]): SnapshotSummary {
+  const sum: SnapshotSummary = { provider: list.map((s) => s.provider).join(','), scopes: 0, resources: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, durationMs: 0 };
+  for (const s of list) {
+    for (const k of ['scopes', 'resources', 'created', 'updated', 'deleted', 'unchanged', 'durationMs'] as const) sum[k] += s[k];
+    if (s.refused?.length) (sum.refused ??= []).push(...s.refused);
+  }
+  return sum;
 }

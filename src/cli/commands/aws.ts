@@ -30,7 +30,7 @@ interface PolicyOptions {
 }
 
 /** The IAM policy confix needs, from the registry: read actions of the types; with remediation, the actions' permissions. */
-export function iamPolicy(o: PolicyOptions): { Version: string; Statement: Record<string, unknown>[] } {
+export async function iamPolicy(o: PolicyOptions): Promise<{ Version: string; Statement: Record<string, unknown>[] }> {
   const awsTypes = allResourceTypeFacts().filter((t) => t.dialect === 'aws');
   const reads = [...new Set([...ACCOUNT_READS, ...awsTypes.flatMap((t) => t.readPermissions)])].sort();
   const statements: Record<string, unknown>[] = [{ Sid: 'ConfixDiscovery', Effect: 'Allow', Action: reads, Resource: '*' }];
@@ -42,7 +42,18 @@ export function iamPolicy(o: PolicyOptions): { Version: string; Statement: Recor
   if (o.remediation) {
     const types = new Set(awsTypes.map((t) => t.type));
     const acts = allActions().filter((a) => a.resourceTypes.some((t) => types.has(t)));
-    const perms = [...new Set(acts.flatMap((a) => a.permissions))].sort();
+    // Each call's own permission, and those it reads before and after (a probe, a follow-up call).
+    const { callPermissions } = await loadAws();
+    const perms = [
+      ...new Set(
+        acts.flatMap((a) =>
+          a.permissions.flatMap((p) => {
+            const c = callPermissions(p);
+            return c ? [c.required, ...c.optional] : [p];
+          }),
+        ),
+      ),
+    ].sort();
     statements.push({ Sid: 'ConfixRemediation', Effect: 'Allow', Action: perms, Resource: '*' });
   }
   return { Version: '2012-10-17', Statement: statements };
@@ -112,8 +123,8 @@ Examples:
   confix aws iam-policy > confix-read.json
   confix aws iam-policy --remediation --organization-role OrganizationAccountAccessRole --queue-arn arn:aws:sqs:us-east-1:123456789012:confix-events`,
     )
-    .action((o: PolicyOptions) => {
-      print(JSON.stringify(iamPolicy(o), null, 2));
+    .action(async (o: PolicyOptions) => {
+      print(JSON.stringify(await iamPolicy(o), null, 2));
     });
 
   aws

@@ -99,15 +99,25 @@ export function inventoryCommands(program: Command, get: Command) {
 
   program
     .command('discover')
-    .description('Take a full snapshot of the sandbox cloud now (every account, or the given ones)')
+    .description('Take a full snapshot now: every provider the service governs (the sandbox, the AWS entries of confix.yaml), or the given provider, accounts and types')
+    .option('--provider <name>', 'only this provider (its name in confix.yaml: sandbox, aws, …)')
     .option('--account <id>', 'only this account (repeatable)', collect)
     .option('--type <type>', 'only this resource type (repeatable)', collect)
-    .action(async (o: { account?: string[]; type?: string[] }, cmd: Command) => {
-      const s = await client(cmd).post<SnapshotSummary>('/discovery', { accountIds: o.account, resourceTypes: o.type });
+    .action(async (o: { provider?: string; account?: string[]; type?: string[] }, cmd: Command) => {
+      const s = await client(cmd).post<SnapshotSummary & { providers?: SnapshotSummary[] }>('/discovery', {
+        provider: o.provider,
+        accountIds: o.account,
+        resourceTypes: o.type,
+      });
       if (globals(cmd).json) return printJson(s);
-      print(
-        `snapshot: ${s.resources} resources in ${s.scopes} scopes: ${s.created} new, ${s.updated} changed, ${s.deleted} deleted, ${s.unchanged} unchanged (${(s.durationMs / 1000).toFixed(1)} s)`,
-      );
+      const line = (x: SnapshotSummary) =>
+        `${x.resources} resources in ${x.scopes} scopes: ${x.created} new, ${x.updated} changed, ${x.deleted} deleted, ${x.unchanged} unchanged (${(x.durationMs / 1000).toFixed(1)} s)`;
+      const each = s.providers ?? [s];
+      if (each.length === 1) print(`snapshot (${each[0]!.provider}): ${line(each[0]!)}`);
+      else {
+        print(`snapshot: ${line(s)}`);
+        for (const p of each) print(`  ${p.provider}: ${line(p)}`);
+      }
       // A read role without a permission: say which scopes kept their last recorded state, and why.
       for (const r of s.refused ?? []) print(`refused: ${r.accountId}/${r.regionId} ${r.resourceType} kept as last recorded: ${r.code}: ${r.message}`);
     });

@@ -11,7 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { Semaphore } from './semaphore.js';
+import { Semaphore } from '../../util/semaphore.js';
 
 /** Credentials as the SDK takes them. */
 export interface AwsIdentity {

@@ -3,10 +3,7 @@
  * own code and words, the HTTP status AWS answered, and whether retrying can
  * help (the SDK's own $retryable, or isRetryable on the code and status).
  */
-import { ProviderError, isRetryable } from '../types.js';
-
-/** Codes that say the caller may not do this (a refusal in AWS's words). */
-export const REFUSAL_CODES = /^(AccessDenied|UnauthorizedOperation|AuthFailure|InvalidClientTokenId|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|InvalidToken|UnrecognizedClient|OptInRequired|AllAccessDisabled|NoCredentials)/;
+import { ProviderError, REFUSAL_CODES, isRetryable } from '../types.js';
 
 // Errors of the network, not of AWS: retrying can help with most.
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'TimeoutError', 'RequestTimeout', 'NetworkingError']);

@@ -9,4 +9,4 @@ export { SqsChangeFeed, type FeedCounters } from './feed.js';
 export { CLOUDTRAIL_EVENTS, eventBridgePattern, mapMessage, mapDetail, type CloudTrailDetail, type EventOutcome } from './events.js';
 export { AWS_ACTIONS, callPermissions } from './actions.js';
 export { AWS_TYPES, DISCOVERY_PERMISSIONS } from './discovery.js';
-export { toProviderError, REFUSAL_CODES } from './errors.js';
+export { toProviderError } from './errors.js';

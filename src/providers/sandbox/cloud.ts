@@ -487,26 +487,30 @@ export class SandboxCloud implements Provider {
   /**
    * Faults to answer instead of doing a call (tests, and a demo of retries):
    * the next `times` calls of `action` (on `resourceId`, when given) fail with
-   * this error, as a throttled or failing cloud would. Answers a function that
-   * removes the fault.
+   * this error, as a throttled or failing cloud would (after `delayMs`, as a
+   * slow one would). Answers a function that removes the fault.
    */
-  injectFault(f: { action: string; code: string; message?: string; httpStatus?: number; times?: number; resourceId?: string }): () => void {
+  injectFault(f: { action: string; code: string; message?: string; httpStatus?: number; times?: number; resourceId?: string; delayMs?: number }): () => void {
     const fault = { ...f, left: f.times ?? Infinity };
     this.faults.push(fault);
     return () => void (this.faults = this.faults.filter((x) => x !== fault));
   }
-  private faults: { action: string; code: string; message?: string; httpStatus?: number; resourceId?: string; left: number }[] = [];
+  private faults: { action: string; code: string; message?: string; httpStatus?: number; resourceId?: string; delayMs?: number; left: number }[] = [];
 
-  private takeFault(action: string, params: Record<string, unknown>): SandboxError | undefined {
+  private takeFault(action: string, params: Record<string, unknown>): { error: SandboxError; delayMs?: number } | undefined {
     const f = this.faults.find((x) => x.action === action && x.left > 0 && (!x.resourceId || Object.values(params).includes(x.resourceId)));
     if (!f) return undefined;
     f.left--;
-    return new SandboxError(f.code, f.message ?? `${f.code}: the sandbox was told to fail ${action}`, f.httpStatus ?? 503);
+    return { error: new SandboxError(f.code, f.message ?? `${f.code}: the sandbox was told to fail ${action}`, f.httpStatus ?? 503), delayMs: f.delayMs };
   }
 
   private async callNow(action: string, target: CallTarget, rawParams: Record<string, unknown>, credentials?: Credentials): Promise<CallResult> {
     const fault = this.takeFault(action, rawParams);
-    if (fault) throw fault;
+    if (fault) {
+      // A slow failure (a call that times out): something else can happen meanwhile.
+      if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      throw fault.error;
+    }
     const op = operation(action);
     if (!op) throw new SandboxError('InvalidAction.NotFound', `The action "${truncate(action)}" is not supported by the sandbox cloud.`, 404);
     checkTarget(target);

@@ -1,5 +1,5 @@
 // AWS::S3::Bucket: ListBuckets' entry joined with GetBucketAcl, GetPublicAccessBlock, GetBucketVersioning,
-// GetBucketEncryption and GetBucketTagging, as a config recorder shows a bucket.
+// GetBucketEncryption, GetBucketPolicyStatus and GetBucketTagging, as a config recorder shows a bucket.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { SandboxError } from '../errors.js';
@@ -55,6 +55,8 @@ const schema = z.looseObject({
       ),
     })
     .optional(),
+  // GetBucketPolicyStatus, as the AWS provider records it: no bucket policy is not public.
+  PolicyStatus: z.looseObject({ IsPublic: z.boolean().default(false) }).default({ IsPublic: false }),
   Tags: z.array(z.looseObject({ Key: z.string(), Value: z.string() })).optional(),
 });
 
