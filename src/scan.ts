@@ -48,8 +48,9 @@ export interface ScanInput {
 
 export async function scan(input: ScanInput): Promise<ScanReport> {
   const db = await openEphemeralStore();
+  let engine: ReturnType<typeof createEngine> | undefined;
   try {
-    const engine = createEngine(db, { worker: { concurrency: 8 }, ...(input.providers ? { providers: input.providers } : {}) });
+    engine = createEngine(db, { worker: { concurrency: 8 }, ...(input.providers ? { providers: input.providers } : {}) });
     const { sandbox, recorder, rules, evaluator, compliance } = engine;
     const load = input.estate !== undefined ? await sandbox.loadEstate(input.estate, { source: input.estateSource ?? 'estate', lineOf: input.estateLineOf }) : undefined;
     // Policies are checked before the slow part, so a bad file fails fast.
@@ -58,11 +59,14 @@ export async function scan(input: ScanInput): Promise<ScanReport> {
     const refused: NonNullable<ScanReport['refused']> = [];
     for (const p of engine.providers.all()) {
       const snap = await recorder.snapshot(p.name, {
-        onProgress: (pr) => (load ? input.onProgress?.('record', pr.resources, load.resources) : input.onProgress?.('record', pr.scopesDone, pr.scopes)),
+        onProgress: (pr) => {
+          if (pr.scope) input.onScope?.(p.name, pr.scope, pr.refused ? 'refused' : 'read');
+          if (load) input.onProgress?.('record', pr.resources, load.resources);
+          else input.onProgress?.('record', pr.scopesDone, pr.scopes);
+        },
       });
       resources += snap.resources;
       refused.push(...(snap.refused ?? []));
-      for (const r of snap.refused ?? []) input.onScope?.(p.name, r, 'refused');
     }
     const summary = await evaluator.evaluateRules(undefined, { onProgress: (d, t) => input.onProgress?.('evaluate', d, t) });
     // Rules judged by functions: a scan deploys none, so they say so (INSUFFICIENT_DATA) rather than stay silent.
@@ -101,6 +105,7 @@ export async function scan(input: ScanInput): Promise<ScanReport> {
     }
     return report;
   } finally {
+    await engine?.providers.close();
     await db.close();
   }
 }

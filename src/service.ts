@@ -220,6 +220,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     await engine.functionWorker.stop();
     await recorder.stop();
     await pruning;
+    await engine.providers.close().catch(() => undefined);
     if (!opts.db) await db.close();
     unlock();
     throw err;
@@ -264,6 +265,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       // The count of refusals held back this minute is written, not lost.
       await engine.audit.flush().catch((err: Error) => log.warn('writing the audit summary failed', { err }));
       await engine.auto.idle();
+      await engine.providers.close().catch((err: Error) => log.warn('closing the providers failed', { err }));
       if (!opts.db) await db.close();
       if (noted && readNote(infoFile)?.pid === process.pid) rmSync(infoFile, { force: true }); // only our own note
       unlock();

@@ -18,6 +18,11 @@ export class ProviderRegistry {
     }
   }
 
+  /** Closes every provider that holds something (an SDK's sockets, a queue's long poll). */
+  async close(): Promise<void> {
+    await Promise.all(this.all().map((p) => p.close?.()));
+  }
+
   all(): Provider[] {
     return [...this.byName.values()];
   }

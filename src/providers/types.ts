@@ -218,6 +218,8 @@ export interface Provider {
   roleArn(accountId: string, roleName: string, dialect?: Dialect): string;
   /** The account root's ARN (who a stored access key is), for messages. */
   principalArn(accountId: string, dialect?: Dialect): string;
+  /** Lets go of what it holds (connections, a change feed's polling); the engine's owner calls it when it stops. */
+  close?(): Promise<void>;
   /** Whether the cloud accepts an access key as the given account's. */
   verifyCredentials(accountId: string, c: { accessKeyId: string; accessKeySecret: string }): Promise<{ ok: true } | { ok: false; code: string; reason: string }>;
 }

@@ -97,6 +97,7 @@ async function run(o: WorkerCommandOptions, url: string | undefined): Promise<vo
       try {
         // Each waits for a claim under way, then for what it runs.
         await Promise.all([worker.stop(), functionWorker.stop()]);
+        await engine.providers.close();
         await db.close();
         log.info('stopped', { owner: worker.owner });
       } catch (err) {

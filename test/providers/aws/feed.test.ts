@@ -13,50 +13,7 @@ import { Recorder, type RecordedEvent } from '../../../src/inventory/recorder.js
 import { freshDb } from '../../helpers/db.js';
 import { until } from '../../helpers/wait.js';
 import { MOTO_ACCOUNT, startMoto, type Moto } from '../../helpers/moto.js';
-import { WORLD_SSH, provider, sdk, seedGroup } from './fixtures.js';
-
-/** A CloudTrail record as EventBridge puts it on the queue ("AWS API Call via CloudTrail"). */
-function cloudTrailEvent(
-  eventName: string,
-  service: 'ec2' | 's3',
-  requestParameters: Record<string, unknown> | null,
-  responseElements: Record<string, unknown> | null = null,
-  opts: { account?: string; region?: string; errorCode?: string } = {},
-) {
-  const account = opts.account ?? MOTO_ACCOUNT;
-  const region = opts.region ?? 'us-east-1';
-  const time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'AWS API Call via CloudTrail',
-    source: `aws.${service}`,
-    account,
-    time,
-    region,
-    resources: [],
-    detail: {
-      eventVersion: '1.09',
-      userIdentity: { type: 'AssumedRole', principalId: 'AROAEXAMPLE:alice', arn: `arn:aws:sts::${account}:assumed-role/Admin/alice`, accountId: account },
-      eventTime: time,
-      eventSource: `${service}.amazonaws.com`,
-      eventName,
-      awsRegion: region,
-      sourceIPAddress: '203.0.113.10',
-      userAgent: 'aws-cli/2.17.0',
-      ...(opts.errorCode ? { errorCode: opts.errorCode, errorMessage: 'denied' } : {}),
-      requestParameters,
-      responseElements,
-      requestID: randomUUID(),
-      eventID: randomUUID(),
-      readOnly: false,
-      eventType: 'AwsApiCall',
-      managementEvent: true,
-      recipientAccountId: account,
-      eventCategory: 'Management',
-    },
-  };
-}
+import { WORLD_SSH, cloudTrailEvent, provider, sdk, seedGroup } from './fixtures.js';
 
 const keysOf = (changes: ResourceChange[]) => changes.map((c) => `${c.accountId}/${c.regionId}/${c.resourceType}/${c.resourceId}:${c.changeType}:${c.action}`);
 const mapped = (event: unknown) => {

@@ -6,7 +6,8 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { AwsProvider, type AwsProviderOptions } from '../../../src/providers/aws/index.js';
-import { MOTO_CREDENTIALS, type Moto } from '../../helpers/moto.js';
+import { randomUUID } from 'node:crypto';
+import { MOTO_ACCOUNT, MOTO_CREDENTIALS, type Moto } from '../../helpers/moto.js';
 
 export type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
@@ -72,3 +73,47 @@ export async function seedBucket(s3: S3Client, name: string, region = 'us-east-1
 }
 
 export const WORLD_SSH = [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }];
+
+/** A CloudTrail record as EventBridge puts it on the queue ("AWS API Call via CloudTrail"). */
+export function cloudTrailEvent(
+  eventName: string,
+  service: 'ec2' | 's3',
+  requestParameters: Record<string, unknown> | null,
+  responseElements: Record<string, unknown> | null = null,
+  opts: { account?: string; region?: string; errorCode?: string } = {},
+) {
+  const account = opts.account ?? MOTO_ACCOUNT;
+  const region = opts.region ?? 'us-east-1';
+  const time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: `aws.${service}`,
+    account,
+    time,
+    region,
+    resources: [],
+    detail: {
+      eventVersion: '1.09',
+      userIdentity: { type: 'AssumedRole', principalId: 'AROAEXAMPLE:alice', arn: `arn:aws:sts::${account}:assumed-role/Admin/alice`, accountId: account },
+      eventTime: time,
+      eventSource: `${service}.amazonaws.com`,
+      eventName,
+      awsRegion: region,
+      sourceIPAddress: '203.0.113.10',
+      userAgent: 'aws-cli/2.17.0',
+      ...(opts.errorCode ? { errorCode: opts.errorCode, errorMessage: 'denied' } : {}),
+      requestParameters,
+      responseElements,
+      requestID: randomUUID(),
+      eventID: randomUUID(),
+      readOnly: false,
+      eventType: 'AwsApiCall',
+      managementEvent: true,
+      recipientAccountId: account,
+      eventCategory: 'Management',
+    },
+  };
+}
+
