@@ -8,6 +8,9 @@ import { ProviderError, REFUSAL_CODES, isRetryable } from '../types.js';
 // Errors of the network, not of AWS: retrying can help with most.
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'TimeoutError', 'RequestTimeout', 'NetworkingError']);
 
+/** What an HTTP status says when the body cannot be read. */
+const BY_STATUS: Record<number, string> = { 400: 'BadRequest', 401: 'UnrecognizedClient', 403: 'AccessDenied', 404: 'NotFound', 429: 'TooManyRequests', 500: 'InternalFailure', 503: 'ServiceUnavailable' };
+
 interface SdkErrorShape {
   name?: unknown;
   message?: unknown;
@@ -49,7 +52,12 @@ export function toProviderError(provider: string, err: unknown, doing?: string):
     const status = e.$metadata.httpStatusCode ?? (e.$fault === 'server' ? 500 : 400);
     let code = typeof e.Code === 'string' && e.Code ? e.Code : typeof e.name === 'string' && e.name ? e.name : 'UnknownError';
     if (code === 'Unknown' || code === 'UnknownError' || code === 'Error') code = `Http${status}`;
-    const message = e.message && e.message !== 'UnknownError' && e.message !== 'Unknown' ? e.message : `${code} (HTTP ${status})`;
+    let message = e.message && e.message !== 'UnknownError' && e.message !== 'Unknown' ? e.message : `${code} (HTTP ${status})`;
+    // An answer the SDK could not parse (an endpoint or proxy answering in another protocol): its status is all there is to go by.
+    if (e.name === 'SyntaxError' || /Deserialization error/.test(message)) {
+      code = BY_STATUS[status] ?? `Http${status}`;
+      message = `HTTP ${status}${BY_STATUS[status] ? ` (${BY_STATUS[status]})` : ''}, in an answer the AWS SDK could not read`;
+    }
     const retryable = (e.$retryable !== undefined && e.$retryable !== null) || isRetryable(code, status);
     return new ProviderError(provider, code, say(code, message), retryable, status);
   }
@@ -69,6 +77,9 @@ export function codeOf(err: unknown): string | undefined {
   const e = err as { code?: unknown; name?: unknown; Code?: unknown };
   if (err instanceof ProviderError) return err.code;
   if (typeof e?.Code === 'string') return e.Code;
+  // An unreadable answer: its status says what it was.
+  const status = (err as SdkErrorShape)?.$metadata?.httpStatusCode;
+  if (e?.name === 'SyntaxError' && status) return BY_STATUS[status] ?? `Http${status}`;
   if (typeof e?.name === 'string') return e.name;
   return undefined;
 }

@@ -3,6 +3,7 @@
  * CLI needs to set AWS up for confix (the EventBridge pattern of the events
  * it follows, the IAM actions it reads and calls with).
  */
+import './quiet.js';
 export { AwsProvider, type AwsProviderOptions, type AwsOrganizationOptions } from './provider.js';
 export type { AwsIdentity, AwsIdentityProvider } from './clients.js';
 export { SqsChangeFeed, type FeedCounters } from './feed.js';
