@@ -5,6 +5,8 @@ import type { ResourceKey } from '../providers/types.js';
 import type { ConfigurationItem, InventoryResource } from './types.js';
 
 export interface ResourceFilter {
+  /** The provider that recorded it (its name: sandbox, aws, …). */
+  provider?: string;
   accountId?: string;
   regionId?: string;
   resourceType?: string;
@@ -83,7 +85,7 @@ export class Inventory {
   constructor(private readonly db: Db) {}
 
   async list(f: ResourceFilter = {}): Promise<ResourcePage> {
-    const w = new Where().eq('account_id', f.accountId).eq('region_id', f.regionId).eq('resource_type', f.resourceType);
+    const w = new Where().eq('provider', f.provider).eq('account_id', f.accountId).eq('region_id', f.regionId).eq('resource_type', f.resourceType);
     if (!f.includeDeleted) w.add(`status <> 'ResourceDeleted'`);
     if (f.resourceId?.endsWith('*')) w.add(`resource_id LIKE ${w.param(f.resourceId.slice(0, -1).replace(/[\\%_]/g, '\\$&') + '%')}`);
     else w.eq('resource_id', f.resourceId);

@@ -2,9 +2,15 @@
 // here, through AWS_ENDPOINT_URL and an access key in the environment, the
 // SDK's own chain): the findings of examples/aws, then --remediate fixing
 // them in the account; and a key that may not read S3: the scope is reported
-// refused, the rest is judged.
+// refused, the rest is judged. And `confix serve --config` governing the
+// sandbox and that account at once, the CLI filtering by provider.
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI } from '../helpers/cli.js';
 import { AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { GetPublicAccessBlockCommand, PutBucketAclCommand } from '@aws-sdk/client-s3';
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
@@ -83,4 +89,56 @@ test('confix scan --provider aws without credentials says so, and how to give th
   const r = await runCli(SCAN, { AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', AWS_REGION: 'us-east-1', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /credentials/i);
+});
+
+test('confix serve --config with a sandbox and an aws entry: both discovered; get resources and discover by provider', async () => {
+  const { group } = await seed();
+  const dir = mkdtempSync(join(tmpdir(), 'confix-serve-aws-'));
+  const config = join(dir, 'confix.yaml');
+  writeFileSync(config, `providers:\n  - type: sandbox\n  - type: aws\n    name: aws-dev\n    endpoint: ${moto.endpoint}\n    regions: [us-east-1]\n    organization: false\n`);
+  const data = join(dir, 'data');
+  const p = spawn(process.execPath, [...CLI, 'serve', '--config', config, '--data', data, '--port', '0', '--discovery-interval', '0'], {
+    env: { ...process.env, ...env(), NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<void>((done) => p.on('exit', () => done()));
+  try {
+    const url = await new Promise<string>((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`serve did not start:\n${out}`)), 120_000);
+      p.stdout.on('data', () => {
+        const m = /confix API listening on (http:\/\/\S+)\/api\/v1/.exec(out);
+        if (m && /stop with Ctrl-C/.test(out)) {
+          clearTimeout(timer);
+          ok(m[1]!);
+        }
+      });
+      p.on('exit', (code) => fail(new Error(`serve exited ${code}:\n${out}`)));
+    });
+    const token = readFileSync(join(data, 'admin.token'), 'utf8').trim();
+    const cli = (...args: string[]) => runCli(['--url', url, ...args], { CONFIX_TOKEN: token });
+    const aws = await cli('get', 'resources', '--provider', 'aws-dev', '--json');
+    assert.equal(aws.code, 0, aws.stderr);
+    const items = JSON.parse(aws.stdout).items as { provider: string; resourceId: string; resourceType: string }[];
+    assert.ok(items.length >= 3 && items.every((r) => r.provider === 'aws-dev'), aws.stdout);
+    assert.ok(items.some((r) => r.resourceId === group) && items.some((r) => r.resourceId === 'press-kit'));
+    const sandbox = JSON.parse((await cli('get', 'resources', '--provider', 'sandbox', '--json')).stdout);
+    assert.ok(sandbox.total > 0 && sandbox.items.every((r: { provider: string }) => r.provider === 'sandbox'), 'the demo estate, in the sandbox');
+    // Both in one listing: the provider is a column.
+    const mixed = await cli('get', 'resources', '--limit', '5000');
+    assert.match(mixed.stdout, /^PROVIDER\s+ACCOUNT/m);
+    const d = await cli('discover', '--provider', 'aws-dev');
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /snapshot \(aws-dev\): \d+ resources in \d+ scopes: 0 new, 0 changed, 0 deleted/);
+    const bad = await cli('discover', '--provider', 'azure');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /unknown provider azure; known: sandbox, aws-dev/);
+    const compliance = await cli('get', 'compliance', '--resource', group);
+    assert.match(compliance.stdout, /sg-disallow-risky-ports-for-all-ips\s+\S*\s*sg-/);
+  } finally {
+    p.kill('SIGINT');
+    await exited;
+  }
 });

@@ -22,6 +22,7 @@ const listResources = createRoute({
   summary: 'List and filter recorded resources',
   request: {
     query: LookupQuery.extend({
+      provider: Id().optional().openapi({ description: 'Only what this provider recorded (its name in confix.yaml: sandbox, aws, …)' }),
       resourceId: ResourceId().optional().openapi({ description: 'Exact id, or a prefix followed by *' }),
       tag: tagParam,
       includeDeleted: z.enum(['true', 'false']).optional(),

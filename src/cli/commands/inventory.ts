@@ -24,6 +24,7 @@ export function inventoryCommands(program: Command, get: Command) {
   get
     .command('resources')
     .description('List recorded resources, filtered')
+    .option('--provider <name>', 'only what this provider recorded (sandbox, aws, … as named in confix.yaml)')
     .option('--account <id>', 'only this account')
     .option('--region <id>', 'only this region')
     .option('--type <type>', 'only this resource type, e.g. ACS::ECS::SecurityGroup')
@@ -32,7 +33,7 @@ export function inventoryCommands(program: Command, get: Command) {
     .option('--include-deleted', 'include resources recorded as deleted')
     .option('--limit <n>', 'at most this many', intOption('--limit', 1, 5000), 100)
     .option('--all', 'every matching resource, page after page')
-    .action(async (o: Narrow & { id?: string; tag?: string[]; includeDeleted?: boolean; limit: number; all?: boolean }, cmd: Command) => {
+    .action(async (o: Narrow & { provider?: string; id?: string; tag?: string[]; includeDeleted?: boolean; limit: number; all?: boolean }, cmd: Command) => {
       const api = client(cmd);
       const items: InventoryResource[] = [];
       let cursor: string | undefined;
@@ -40,6 +41,7 @@ export function inventoryCommands(program: Command, get: Command) {
       do {
         const page = await api.get<{ items: InventoryResource[]; total: number; nextCursor: string | null }>('/resources', {
           ...narrowQuery(o),
+          provider: o.provider,
           resourceId: o.id,
           tag: o.tag,
           includeDeleted: o.includeDeleted ? 'true' : undefined,
@@ -52,10 +54,15 @@ export function inventoryCommands(program: Command, get: Command) {
       } while (o.all && cursor);
       if (globals(cmd).json) return printJson({ total, items });
       if (items.length === 0) return print('no resources match');
+      // The provider column once there is more than one provider among them.
+      const several = new Set(items.map((r) => r.provider)).size > 1;
       print(
         table(
-          ['ACCOUNT', 'REGION', 'TYPE', 'ID', 'NAME', 'STATUS', 'CAPTURED'],
-          items.map((r) => [r.accountId, r.regionId, r.resourceType, r.resourceId, r.resourceName, statusColor(r.status), time(r.capturedAt)]),
+          [...(several ? ['PROVIDER'] : []), 'ACCOUNT', 'REGION', 'TYPE', 'ID', 'NAME', 'STATUS', 'CAPTURED'],
+          items.map((r) => [
+            ...(several ? [r.provider] : []),
+            r.accountId, r.regionId, r.resourceType, r.resourceId, r.resourceName, statusColor(r.status), time(r.capturedAt),
+          ]),
         ),
       );
       if (items.length < total) print(pc.dim(`showing ${items.length} of ${total}; use --limit, --all or filters`));
