@@ -66,3 +66,16 @@ test('without a file the sandbox alone governs; a named file must exist; ./confi
   assert.equal(found.file, join(dir, 'confix.yaml'));
   assert.deepEqual(found.config.providers.map((p) => p.name ?? p.type), ['sandbox', 'prod']);
 });
+
+test('the README’s confix.yaml (Governing AWS) is one confix reads', async () => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('## Governing AWS'));
+  const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(block, 'a yaml block in Governing AWS');
+  const config = parseConfig(block, 'README.md');
+  assert.deepEqual(config.providers.map((p) => p.type), ['sandbox', 'aws']);
+  const aws = config.providers[1]!;
+  assert.equal(aws.type === 'aws' && aws.name, 'aws-prod');
+  assert.equal(rediscoveryPeriods(config).get('aws-prod'), 30 * 60_000);
+});
