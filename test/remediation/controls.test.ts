@@ -3,6 +3,7 @@
 // changes again after its attempts ran out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { until } from '../helpers/wait.js';
 import { readFileSync } from 'node:fs';
 import { freshDb } from '../helpers/db.js';
 import { parseEstateText } from '../../src/providers/sandbox/index.js';
@@ -115,9 +116,9 @@ test('approval required applies to automatic remediation too', async () => {
   const stop = live();
   try {
     await openSsh('sg-web-prod');
-    await new Promise((r) => setTimeout(r, 50)); // the automatic queueing runs after the event
-    const [x] = await engine.executions.list({ resource: sgKey('sg-web-prod') });
-    assert.equal(x?.status, 'AWAITING_APPROVAL');
+    // The automatic queueing runs after the event: wait for it (on a loaded machine it takes more than a few milliseconds).
+    const x = await until('the automatic execution', async () => (await engine.executions.list({ resource: sgKey('sg-web-prod') }))[0], 10_000, 20);
+    assert.equal(x.status, 'AWAITING_APPROVAL');
     assert.equal(x.trigger, 'AUTOMATIC');
     await engine.executions.approve([x.executionId], 'alice');
     await engine.worker.drain();
