@@ -40,9 +40,8 @@
  * DescribeSecurityGroups in over 60 s, so the SDK warns that a request
  * exceeded its requestTimeout (a warning only; --page-size pages them).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -56,6 +55,9 @@ import { validateRule } from '../src/rules/model.js';
 import { startRemediation } from '../src/remediation/start.js';
 import { progressBar } from '../src/cli/progress.js';
 import { createLogger } from '../src/util/log.js';
+import { Semaphore } from '../src/util/semaphore.js';
+// The tests' moto: one moto_server on a free 127.0.0.1 port, its process group killed however this process ends.
+import { MOTO_CREDENTIALS, startMoto, type Moto } from '../test/helpers/moto.js';
 
 /**
  * The AWS SDK and the AWS provider, loaded when the bench runs: run.ts imports
@@ -260,12 +262,8 @@ function progress(label: string, total: number) {
 
 /** `limit` tasks at a time over 0..count-1. */
 async function pool(count: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, count) }, async () => {
-      while (next < count) await fn(next++);
-    }),
-  );
+  const slots = new Semaphore(limit);
+  await Promise.all(Array.from({ length: count }, (_, i) => slots.run(() => fn(i))));
 }
 
 function percentile(xs: number[], p: number): number {
@@ -276,95 +274,7 @@ function percentile(xs: number[], p: number): number {
 
 // --- moto ------------------------------------------------------------------------------
 
-/** Static credentials moto takes (any key is its default account, 123456789012). */
-const MOTO_CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY' };
 const REGION = 'us-east-1';
-
-interface Moto {
-  endpoint: string;
-  /** The process group's leader (moto_server runs detached, in a group of its own). */
-  pid: number;
-  stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** The moto_servers this process started, killed (their whole groups) whatever way it ends. */
-const motoProcesses = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const p of motoProcesses) if (p.pid) try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
-});
-
-async function startMoto(): Promise<Moto> {
-  let lastOutput = '';
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const port = await freePort();
-    const endpoint = `http://127.0.0.1:${port}`;
-    // Its own process group: stop() ends moto_server and whatever it started (pyenv shims exec, werkzeug may fork).
-    const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    motoProcesses.add(child);
-    let out = '';
-    // moto logs every request: keep the tail only (what it said if it does not start).
-    const keep = (b: Buffer) => (out = (out + b.toString()).slice(-4000));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    let dead = false;
-    const exited = new Promise<void>((resolve) => {
-      child.once('exit', () => ((dead = true), resolve()));
-      child.once('error', (err) => ((dead = true), keep(Buffer.from(String(err))), resolve()));
-    });
-    const deadline = Date.now() + 30_000;
-    while (!dead && Date.now() < deadline) {
-      try {
-        const r = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST', signal: AbortSignal.timeout(5000) });
-        if (r.ok && child.pid) {
-          const pid = child.pid;
-          return {
-            endpoint,
-            pid,
-            async stop() {
-              if (!dead)
-                try {
-                  process.kill(-pid, 'SIGTERM');
-                } catch {
-                  /* gone */
-                }
-              const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-              if (!done)
-                try {
-                  process.kill(-pid, 'SIGKILL');
-                } catch {
-                  /* gone */
-                }
-              motoProcesses.delete(child);
-            },
-          };
-        }
-      } catch {
-        // not listening yet
-      }
-      await sleep(150);
-    }
-    lastOutput = out;
-    if (child.pid && !dead)
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    motoProcesses.delete(child);
-  }
-  throw new Error(`moto_server did not start (is moto installed? python3 -c 'import moto'; moto_server on PATH)${lastOutput ? `; it said:\n${lastOutput}` : ''}`);
-}
 
 function motoVersion(): string {
   try {

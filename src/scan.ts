@@ -42,8 +42,6 @@ export interface ScanInput {
   /** Run every rule's remediation on its non-compliant resources (automatic and manual alike), then evaluate again. */
   remediate?: boolean;
   onProgress?: (phase: 'record' | 'evaluate', done: number, total: number) => void;
-  /** Told about each scope as discovery reads it (a real cloud's discovery takes a while). */
-  onScope?: (provider: string, scope: { accountId: string; regionId: string; resourceType: string }, outcome: 'read' | 'refused') => void;
 }
 
 export async function scan(input: ScanInput): Promise<ScanReport> {
@@ -59,11 +57,7 @@ export async function scan(input: ScanInput): Promise<ScanReport> {
     const refused: NonNullable<ScanReport['refused']> = [];
     for (const p of engine.providers.all()) {
       const snap = await recorder.snapshot(p.name, {
-        onProgress: (pr) => {
-          if (pr.scope) input.onScope?.(p.name, pr.scope, pr.refused ? 'refused' : 'read');
-          if (load) input.onProgress?.('record', pr.resources, load.resources);
-          else input.onProgress?.('record', pr.scopesDone, pr.scopes);
-        },
+        onProgress: (pr) => (load ? input.onProgress?.('record', pr.resources, load.resources) : input.onProgress?.('record', pr.scopesDone, pr.scopes)),
       });
       resources += snap.resources;
       refused.push(...(snap.refused ?? []));

@@ -7,7 +7,7 @@
 // the store, refused clearly while the service holds it.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { postgresUrl } from '../helpers/db.js';
-import { CLI } from '../helpers/cli.js';
+import { CLI, startServing } from '../helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const project = realpathSync(mkdtempSync(join(tmpdir(), 'confix-newuser-')));
@@ -45,49 +45,12 @@ function confix(cwd: string, args: string[], extra: Record<string, string> = {})
   });
 }
 
-interface Running {
-  url: string;
-  stdout: () => string;
-  stop: () => Promise<void>;
-}
-const running = new Set<ChildProcess>();
 after(() => {
-  for (const p of running) p.kill('SIGKILL');
   rmSync(project, { recursive: true, force: true });
 });
 
 /** `confix serve|demo ARGS…` in the project folder, until it says where it listens. */
-function start(args: string[], extra: Record<string, string> = {}): Promise<Running> {
-  return new Promise((ok, fail) => {
-    const p = spawn(process.execPath, [...CLI, ...args, '--port', '0', '--discovery-interval', '0'], { cwd: project, env: userEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
-    running.add(p);
-    let stdout = '';
-    let stderr = '';
-    const exited = new Promise<void>((done) => p.on('exit', () => done()));
-    const timer = setTimeout(() => fail(new Error(`confix ${args.join(' ')} did not start:\n${stdout}\n${stderr}`)), 120_000);
-    p.stderr.on('data', (d) => (stderr += d));
-    p.stdout.on('data', (d) => {
-      stdout += d;
-      const m = /confix API listening on (http:\/\/\S+)\/api\/v1/.exec(stdout);
-      if (m && /stop with Ctrl-C/.test(stdout)) {
-        clearTimeout(timer);
-        ok({
-          url: m[1]!,
-          stdout: () => stdout,
-          async stop() {
-            p.kill('SIGINT');
-            await exited;
-            running.delete(p);
-          },
-        });
-      }
-    });
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`confix ${args.join(' ')} exited ${code}:\n${stdout}\n${stderr}`));
-    });
-  });
-}
+const start = (args: string[], extra: Record<string, string> = {}) => startServing(args, { cwd: project, env: userEnv(extra) });
 
 const note = () => JSON.parse(readFileSync(join(data, 'service.json'), 'utf8')) as { url: string; pid: number; store: string; storeId: string; tokenFile: string | null };
 let embeddedToken = '';

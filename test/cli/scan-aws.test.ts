@@ -4,30 +4,19 @@
 // them in the account; and a key that may not read S3: the scope is reported
 // refused, the rest is judged. And `confix serve --config` governing the
 // sandbox and that account at once, the CLI filtering by provider.
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI } from '../helpers/cli.js';
 import { AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { GetPublicAccessBlockCommand, PutBucketAclCommand } from '@aws-sdk/client-s3';
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
-import { runCli } from '../helpers/cli.js';
-import { MOTO_ACCOUNT, MOTO_CREDENTIALS, startMoto, type Moto } from '../helpers/moto.js';
+import { runCli, startServing } from '../helpers/cli.js';
+import { MOTO_ACCOUNT, MOTO_CREDENTIALS, useMoto } from '../helpers/moto.js';
 import { WORLD_SSH, sdk, seedBucket, seedGroup } from '../providers/aws/fixtures.js';
 
-let moto: Moto;
-before(async () => {
-  moto = await startMoto();
-});
-after(async () => {
-  await moto?.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-});
+const moto = useMoto();
 
 const env = (key: { accessKeyId: string; secretAccessKey: string } = MOTO_CREDENTIALS) => ({
   AWS_ENDPOINT_URL: moto.endpoint,
@@ -97,26 +86,9 @@ test('confix serve --config with a sandbox and an aws entry: both discovered; ge
   const config = join(dir, 'confix.yaml');
   writeFileSync(config, `providers:\n  - type: sandbox\n  - type: aws\n    name: aws-dev\n    endpoint: ${moto.endpoint}\n    regions: [us-east-1]\n    organization: false\n`);
   const data = join(dir, 'data');
-  const p = spawn(process.execPath, [...CLI, 'serve', '--config', config, '--data', data, '--port', '0', '--discovery-interval', '0'], {
-    env: { ...process.env, ...env(), NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  p.stdout.on('data', (d) => (out += d));
-  p.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<void>((done) => p.on('exit', () => done()));
+  const server = await startServing(['serve', '--config', config, '--data', data], { env: { ...process.env, ...env(), NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: '' } });
   try {
-    const url = await new Promise<string>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`serve did not start:\n${out}`)), 120_000);
-      p.stdout.on('data', () => {
-        const m = /confix API listening on (http:\/\/\S+)\/api\/v1/.exec(out);
-        if (m && /stop with Ctrl-C/.test(out)) {
-          clearTimeout(timer);
-          ok(m[1]!);
-        }
-      });
-      p.on('exit', (code) => fail(new Error(`serve exited ${code}:\n${out}`)));
-    });
+    const url = server.url;
     const token = readFileSync(join(data, 'admin.token'), 'utf8').trim();
     const cli = (...args: string[]) => runCli(['--url', url, ...args], { CONFIX_TOKEN: token });
     const aws = await cli('get', 'resources', '--provider', 'aws-dev', '--json');
@@ -138,7 +110,6 @@ test('confix serve --config with a sandbox and an aws entry: both discovered; ge
     const compliance = await cli('get', 'compliance', '--resource', group);
     assert.match(compliance.stdout, /sg-disallow-risky-ports-for-all-ips\s+\S*\s*sg-/);
   } finally {
-    p.kill('SIGINT');
-    await exited;
+    await server.stop();
   }
 });

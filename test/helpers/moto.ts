@@ -4,6 +4,7 @@
  * (POST /moto-api/reset), stopped at the end (its whole process group).
  * moto must be installed (`python3 -c 'import moto'`, `moto_server` on PATH).
  */
+import { after, before, beforeEach } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +19,8 @@ export const MOTO_ACCOUNT = '123456789012';
 export interface Moto {
   endpoint: string;
   port: number;
+  /** moto_server's process-group leader (it runs detached, in a group of its own): for CPU and memory readings. */
+  pid: number;
   /** Forgets everything moto holds (every account, every service). */
   reset(): Promise<void>;
   /**
@@ -99,6 +102,7 @@ export async function startMoto(): Promise<Moto> {
           return {
             endpoint,
             port,
+            pid: child.pid!,
             async reset() {
               const r = await post(`${endpoint}/moto-api/reset`);
               if (!r.ok) throw new Error(`moto reset answered ${r.status}`);
@@ -128,4 +132,40 @@ export async function startMoto(): Promise<Moto> {
   throw new Error(
     `moto_server did not start (is moto installed? python3 -c 'import moto'; moto_server on PATH)${lastOutput ? `; it said:\n${lastOutput}` : ''}`,
   );
+}
+
+/**
+ * One moto for the test file that calls this (at its top level): started
+ * before its first test, reset before each, stopped after the last. The
+ * answer stands for it from the first test on.
+ */
+export function useMoto(): Moto {
+  let m: Moto | undefined;
+  before(async () => {
+    m = await startMoto();
+  });
+  after(async () => {
+    await m?.stop();
+  });
+  beforeEach(async () => {
+    await m!.reset();
+  });
+  const started = (): Moto => {
+    if (!m) throw new Error('moto is started before the first test: use it inside a test or hook');
+    return m;
+  };
+  return {
+    get endpoint() {
+      return started().endpoint;
+    },
+    get port() {
+      return started().port;
+    },
+    get pid() {
+      return started().pid;
+    },
+    reset: () => started().reset(),
+    auth: (mode) => started().auth(mode),
+    stop: () => started().stop(),
+  };
 }

@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import { freshDb, type Backend } from './db.js';
 import { startService, type Service } from '../../src/service.js';
 import { silentLogger, type Logger } from '../../src/util/log.js';
+import type { ConfixConfig } from '../../src/providers/index.js';
 
 /**
  * A real service on a free loopback port, on a fresh store, with the demo
- * estate unless told otherwise. `token` is its bootstrap admin token, which
+ * estate unless told otherwise, governing what `config` names (the sandbox by default). `token` is its bootstrap admin token, which
  * api() sends unless the request has its own Authorization header (or
  * `token: null` / another token is given).
  */
-export async function testService(opts: { backend?: Backend; demo?: boolean; log?: Logger } = {}): Promise<
+export async function testService(opts: { backend?: Backend; demo?: boolean; log?: Logger; config?: ConfixConfig } = {}): Promise<
   Service & { token: string; api: (path: string, init?: RequestInit & { json?: unknown; token?: string | null }) => Promise<{ status: number; body: any }> }
 > {
   const db = await freshDb(opts.backend ?? 'pglite');
@@ -22,6 +23,7 @@ export async function testService(opts: { backend?: Backend; demo?: boolean; log
     discoveryIntervalMs: 0,
     dataDir: mkdtempSync(join(tmpdir(), 'confix-svc-')),
     log: opts.log ?? silentLogger,
+    ...(opts.config ? { config: opts.config } : {}),
   });
   const close = svc.close.bind(svc);
   const token = readFileSync(svc.adminTokenFile, 'utf8').trim();

@@ -8,6 +8,7 @@
  * management (or a delegated administrator) account, whose members are read
  * and changed through a role assumed in each.
  */
+import { Semaphore } from '../../util/semaphore.js';
 import { randomUUID } from 'node:crypto';
 import { DescribeRegionsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -117,21 +118,6 @@ interface Directory {
 
 const UNKNOWN = Symbol('unknown');
 const REGIONS_TTL_MS = 3600_000;
-
-/** `limit` tasks at a time over a list, answers in its order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
 
 /** Parameters as the SDK takes them: no undefined members. */
 function cleanInput(p: Params): Params {
@@ -259,7 +245,8 @@ export class AwsProvider implements Provider {
       }
     }
     const members = org ? org.accounts : [{ accountId: caller.accountId, name: caller.accountId }];
-    const accounts = await mapLimit(members, 4, async (a) => ({ ...a, regions: await this.regionsOf(a.accountId, caller) }));
+    const slots = new Semaphore(4);
+    const accounts = await Promise.all(members.map((a) => slots.run(async () => ({ ...a, regions: await this.regionsOf(a.accountId, caller) }))));
     return { caller, organization: org?.organization ?? null, accounts };
   }
 

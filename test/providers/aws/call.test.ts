@@ -1,6 +1,6 @@
 // call() on moto: every mapped action by its IAM name with the API's parameters, its change visible in describe;
 // the built-in AWS remediation actions (preview, apply, verify, rollback) through it; errors as ProviderErrors.
-import { after, before, beforeEach, test } from 'node:test';
+import { after, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DescribeImagesCommand, EC2ServiceException } from '@aws-sdk/client-ec2';
 import { GetBucketPolicyCommand, S3ServiceException } from '@aws-sdk/client-s3';
@@ -10,21 +10,15 @@ import { ProviderError, type ProviderCredentials, type ResourceKey } from '../..
 import '../../../src/remediation/actions/index.js';
 import { remediationAction } from '../../../src/remediation/registry.js';
 import type { ActionContext } from '../../../src/remediation/types.js';
-import { MOTO_ACCOUNT, MOTO_CREDENTIALS, startMoto, type Moto } from '../../helpers/moto.js';
+import { MOTO_ACCOUNT, MOTO_CREDENTIALS, useMoto } from '../../helpers/moto.js';
 import { WORLD_SSH, inAccount, provider, sdk, seedBucket, seedGroup, seedInstance } from './fixtures.js';
 
-let moto: Moto;
 let p: AwsProvider;
-before(async () => {
-  moto = await startMoto();
-});
-after(async () => {
-  await p?.close();
-  await moto?.stop();
-});
-beforeEach(async () => {
-  await p?.close();
-  await moto.reset();
+// Registered before useMoto's: the old provider is closed before moto is reset or stopped.
+after(() => p?.close());
+beforeEach(() => p?.close());
+const moto = useMoto();
+beforeEach(() => {
   p = provider(moto, { bucketListTtlMs: 0 });
 });
 

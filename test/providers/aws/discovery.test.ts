@@ -1,6 +1,6 @@
 // The AWS provider on moto, a single account: accounts and regions, discovery equal to what the SDK lists
 // (in the sandbox's shapes), pagination, S3's global listing split by region, describe.
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   AuthorizeSecurityGroupIngressCommand,
@@ -21,19 +21,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { resourceType as sandboxType } from '../../../src/providers/sandbox/index.js';
 import { ProviderError, type ResourceState } from '../../../src/providers/types.js';
-import { MOTO_ACCOUNT, startMoto, type Moto } from '../../helpers/moto.js';
+import { MOTO_ACCOUNT, useMoto } from '../../helpers/moto.js';
 import { WORLD_SSH, provider, sdk, seedBucket, seedGroup, seedInstance } from './fixtures.js';
 
-let moto: Moto;
-before(async () => {
-  moto = await startMoto();
-});
-after(async () => {
-  await moto?.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-});
+const moto = useMoto();
 
 const ids = (states: ResourceState[]) => states.map((s) => s.resourceId).sort();
 const withoutMetadata = (v: unknown) => JSON.parse(JSON.stringify(v, (k, x) => (k === '$metadata' ? undefined : x))) as Record<string, unknown>;

@@ -2,7 +2,7 @@
 // table; on moto's SQS, read from a cursor, deleted once acknowledged, back after the visibility timeout when not;
 // unmappable messages counted and deleted while the feed goes on; and through the recorder, an event → a new
 // configuration item.
-import { after, before, beforeEach, test } from 'node:test';
+import { after, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
@@ -12,7 +12,7 @@ import type { ResourceChange } from '../../../src/providers/types.js';
 import { Recorder, type RecordedEvent } from '../../../src/inventory/recorder.js';
 import { freshDb } from '../../helpers/db.js';
 import { until } from '../../helpers/wait.js';
-import { MOTO_ACCOUNT, startMoto, type Moto } from '../../helpers/moto.js';
+import { MOTO_ACCOUNT, useMoto } from '../../helpers/moto.js';
 import { WORLD_SSH, cloudTrailEvent, provider, sdk, seedGroup } from './fixtures.js';
 
 const keysOf = (changes: ResourceChange[]) => changes.map((c) => `${c.accountId}/${c.regionId}/${c.resourceType}/${c.resourceId}:${c.changeType}:${c.action}`);
@@ -83,20 +83,15 @@ test('the mapping table: each event names the resources it touched, where CloudT
 
 // --- on moto's SQS -------------------------------------------------------------
 
-let moto: Moto;
+// The file's providers end their long polls first: the hooks registered first run first.
 let open: AwsProvider[] = [];
-before(async () => {
-  moto = await startMoto();
-});
-after(async () => {
-  for (const p of open) await p.close();
-  await moto?.stop();
-});
-beforeEach(async () => {
+const closeOpen = async () => {
   for (const p of open) await p.close();
   open = [];
-  await moto.reset();
-});
+};
+after(closeOpen);
+beforeEach(closeOpen);
+const moto = useMoto();
 
 async function queue(): Promise<string> {
   return (await sdk(moto).sqs.send(new CreateQueueCommand({ QueueName: `events-${randomUUID().slice(0, 8)}` }))).QueueUrl!;

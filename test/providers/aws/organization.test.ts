@@ -1,7 +1,7 @@
 // The AWS provider on moto, an organization: accounts, OUs as folders, delegated administrators; members read
 // and changed through the role assumed in them (cached until five minutes before expiry); a refused role is
 // AWS's AccessDenied naming the role, and the recorder records the scope as refused (moto's IAM refuses it).
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CreateAccountCommand,
@@ -16,19 +16,10 @@ import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { ProviderError, type ResourceState } from '../../../src/providers/types.js';
 import { Recorder } from '../../../src/inventory/recorder.js';
 import { freshDb } from '../../helpers/db.js';
-import { MOTO_ACCOUNT, startMoto, type Moto } from '../../helpers/moto.js';
+import { MOTO_ACCOUNT, useMoto } from '../../helpers/moto.js';
 import { WORLD_SSH, inAccount, provider, sdk, seedGroup, type Creds } from './fixtures.js';
 
-let moto: Moto;
-before(async () => {
-  moto = await startMoto();
-});
-after(async () => {
-  await moto?.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-});
+const moto = useMoto();
 
 const ROLE = 'OrganizationAccountAccessRole';
 

@@ -7,40 +7,26 @@
 // AMI stopped by hand and then automatically, a change on the queue judged
 // at once (in about a tenth of a second here), and a credential that may read but not write: the
 // execution FAILED with AWS's refusal, not retried.
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AuthorizeSecurityGroupIngressCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetPublicAccessBlockCommand, PutBucketAclCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { stringify } from 'yaml';
-import { startService } from '../../../src/service.js';
 import { parseConfig } from '../../../src/providers/index.js';
-import { silentLogger } from '../../../src/util/log.js';
-import { freshDb } from '../../helpers/db.js';
-import { MOTO_ACCOUNT, MOTO_CREDENTIALS, startMoto, type Moto } from '../../helpers/moto.js';
+import { MOTO_ACCOUNT, MOTO_CREDENTIALS, useMoto } from '../../helpers/moto.js';
 import { until } from '../../helpers/wait.js';
+import { testService } from '../../helpers/service.js';
 import { WORLD_SSH, cloudTrailEvent, sdk, seedBucket, seedGroup } from './fixtures.js';
 
 const REGION = 'us-east-1';
 const SG = 'AWS::EC2::SecurityGroup';
 
-let moto: Moto;
-before(async () => {
-  moto = await startMoto();
-});
-after(async () => {
-  await moto?.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-});
+const moto = useMoto();
 
-type Svc = Awaited<ReturnType<typeof startService>> & { api: (path: string, init?: { json?: unknown; method?: string }) => Promise<{ status: number; body: any }> };
+type Svc = Awaited<ReturnType<typeof testService>>;
 
 /**
  * A service governing moto only, as `confix serve --config` starts one: the
@@ -55,25 +41,7 @@ async function service(opts: { queueUrl?: string; credentials?: { accessKeyId: s
   const yaml = stringify({
     providers: [{ type: 'aws', name: 'aws', endpoint: moto.endpoint, region: REGION, regions: [REGION], organization: false, ...(opts.queueUrl ? { events: { queueUrl: opts.queueUrl } } : {}) }],
   });
-  const db = await freshDb();
-  const svc = await startService({ db, port: 0, demo: false, discoveryIntervalMs: 0, dataDir: mkdtempSync(join(tmpdir(), 'confix-aws-')), log: silentLogger, config: parseConfig(yaml, 'confix.yaml') });
-  const { readFileSync } = await import('node:fs');
-  const token = readFileSync(svc.adminTokenFile, 'utf8').trim();
-  const close = svc.close.bind(svc);
-  return Object.assign(svc, {
-    async close() {
-      await close();
-      await db.close();
-    },
-    async api(path: string, init: { json?: unknown; method?: string } = {}) {
-      const res = await fetch(`${svc.url}/api/v1${path}`, {
-        method: init.method ?? (init.json !== undefined ? 'POST' : 'GET'),
-        headers: { authorization: `Bearer ${token}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
-      });
-      return { status: res.status, body: await res.json() };
-    },
-  });
+  return testService({ demo: false, config: parseConfig(yaml, 'confix.yaml') });
 }
 
 async function apply(svc: Svc, ...rules: Record<string, unknown>[]) {
