@@ -10,7 +10,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from './app.js';
-import { RouteMatcher, requiredRole, SANDBOX_SIGNATURE_HEADER } from '../security/access.js';
+import { RouteMatcher, requiredRole, SIGNATURE_HEADERS } from '../security/access.js';
 import { roleAtLeast, type Principal } from '../security/tokens.js';
 import type { AuditOutcome } from '../security/audit.js';
 import { setPrincipal } from './routes/access.js';
@@ -44,7 +44,7 @@ export function accessControl(api: OpenAPIHono, deps: AppDeps): MiddlewareHandle
     const method = c.req.method.toUpperCase();
     const rel = c.req.path.slice(PREFIX.length) || '/';
     const match = matcher.match(method, rel);
-    const signed = !!c.req.header(SANDBOX_SIGNATURE_HEADER);
+    const signed = SIGNATURE_HEADERS.some((h) => !!c.req.header(h));
     // A path no route has still needs a token (then answers 404).
     const need = match ? requiredRole(method, match.path, signed) : 'viewer';
     if (need === 'public') return next();
@@ -78,7 +78,7 @@ export function accessControl(api: OpenAPIHono, deps: AppDeps): MiddlewareHandle
       return deny(
         403,
         'Forbidden',
-        `${method} ${route} needs the ${need} role${signed ? ' (signed with sandbox credentials)' : ''}; token "${principal.name}" has ${principal.role}`,
+        `${method} ${route} needs the ${need} role${signed ? ' (signed with cloud credentials)' : ''}; token "${principal.name}" has ${principal.role}`,
         `needs ${need}`,
         { requiredRole: need, role: principal.role },
       );

@@ -6,6 +6,7 @@ import { ApiError, errorResponse } from './errors.js';
 import { inventoryRoutes } from './routes/inventory.js';
 import { sandboxRoutes } from './routes/sandbox.js';
 import { sandboxIamRoutes } from './routes/sandbox-iam.js';
+import { cloudRoutes } from './routes/cloud.js';
 import { ruleRoutes } from './routes/rules.js';
 import { remediationRoutes } from './routes/remediation.js';
 import { credentialRoutes } from './routes/credentials.js';
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps) {
   inventoryRoutes(api, deps);
   sandboxRoutes(api, deps);
   sandboxIamRoutes(api, deps);
+  cloudRoutes(api, deps);
   ruleRoutes(api, deps);
   remediationRoutes(api, deps);
   credentialRoutes(api, deps);

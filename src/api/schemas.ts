@@ -121,3 +121,18 @@ export const LookupQuery = z.object({
   regionId: Id().optional(),
   resourceType: Id().optional(),
 });
+
+/** What one cloud API call did (POST /sandbox/actions/{action}, POST /cloud/actions/{action}). */
+export const CallResultSchema = z
+  .object({
+    requestId: z.string(),
+    action: z.string(),
+    accountId: z.string(),
+    regionId: z.string(),
+    resourceType: z.string(),
+    resourceId: z.string(),
+    changed: z.boolean(),
+    result: z.record(z.string(), z.unknown()),
+    configurationItemId: z.number().int().nullable().openapi({ description: 'The configuration item recorded for the change, if it changed anything' }),
+  })
+  .openapi('CallResult');

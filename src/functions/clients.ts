@@ -12,15 +12,11 @@
  * runs in the function's process, not here: keep it plain ES2022 (no template literals,
  * no TypeScript).
  */
-export const CREDENTIAL_HEADERS = {
-  accessKeyId: 'x-sandbox-access-key-id',
-  accessKeySecret: 'x-sandbox-access-key-secret',
-  securityToken: 'x-sandbox-security-token',
-} as const;
+import { CLOUD_CREDENTIAL_HEADERS } from '../security/signed-headers.js';
 
 export const CLIENTS_SOURCE = `(function (fetch, api, defaultCredentials) {
   'use strict';
-  const H = ${JSON.stringify(CREDENTIAL_HEADERS)};
+  const H = ${JSON.stringify(CLOUD_CREDENTIAL_HEADERS)};
 
   class ApiCallError extends Error {
     constructor(status, code, message, details) {
@@ -41,12 +37,15 @@ export const CLIENTS_SOURCE = `(function (fetch, api, defaultCredentials) {
   function credentialHeaders(credentials, what) {
     const c = credentials || defaultCredentials;
     if (!c) throw new ApiCallError(0, 'NoCredentials', what + ' needs credentials: the function has no role, and none were passed');
-    if (typeof c.accessKeyId !== 'string' || typeof c.accessKeySecret !== 'string')
-      throw new ApiCallError(0, 'InvalidCredentials', what + ': credentials need accessKeyId and accessKeySecret');
+    // Either cloud's names: AWS's (secretAccessKey, sessionToken) or Alibaba Cloud's (accessKeySecret, securityToken).
+    const secret = typeof c.secretAccessKey === 'string' ? c.secretAccessKey : c.accessKeySecret;
+    const token = typeof c.sessionToken === 'string' ? c.sessionToken : c.securityToken;
+    if (typeof c.accessKeyId !== 'string' || typeof secret !== 'string')
+      throw new ApiCallError(0, 'InvalidCredentials', what + ': credentials need accessKeyId and secretAccessKey (or accessKeySecret)');
     const h = {};
     h[H.accessKeyId] = c.accessKeyId;
-    h[H.accessKeySecret] = c.accessKeySecret;
-    if (c.securityToken) h[H.securityToken] = c.securityToken;
+    h[H.accessKeySecret] = secret;
+    if (token) h[H.securityToken] = token;
     return h;
   }
 
@@ -80,13 +79,14 @@ export const CLIENTS_SOURCE = `(function (fetch, api, defaultCredentials) {
   const cloud = Object.freeze({
     call(action, input, credentials) {
       return (async () => {
-        if (typeof action !== 'string' || !action) throw new TypeError('cloud.call: the action is a string such as ecs:RevokeSecurityGroup');
+        if (typeof action !== 'string' || !action) throw new TypeError('cloud.call: the action is a string such as ec2:RevokeSecurityGroupIngress or ecs:RevokeSecurityGroup');
         const i = input || {};
         const body = { parameters: i.parameters || {} };
+        if (i.provider !== undefined) body.provider = i.provider;
         if (i.accountId !== undefined) body.accountId = i.accountId;
         if (i.regionId !== undefined) body.regionId = i.regionId;
         const headers = credentialHeaders(credentials, 'cloud.call(' + action + ')');
-        return send('POST', base('cloud') + '/api/v1/sandbox/actions/' + encodeURIComponent(action), headers, body);
+        return send('POST', base('cloud') + '/api/v1/cloud/actions/' + encodeURIComponent(action), headers, body);
       })();
     },
     assumeRole(input, credentials) {
@@ -94,8 +94,10 @@ export const CLIENTS_SOURCE = `(function (fetch, api, defaultCredentials) {
         if (!input || typeof input.roleArn !== 'string') throw new TypeError('cloud.assumeRole: pass { roleArn, roleSessionName, durationSeconds? }');
         const body = { roleArn: input.roleArn, roleSessionName: input.roleSessionName || 'function-session' };
         if (input.durationSeconds !== undefined) body.durationSeconds = input.durationSeconds;
+        if (input.externalId !== undefined) body.externalId = input.externalId;
+        if (input.provider !== undefined) body.provider = input.provider;
         const headers = credentialHeaders(credentials, 'cloud.assumeRole');
-        return send('POST', base('cloud') + '/api/v1/sandbox/sts/assume-role', headers, body);
+        return send('POST', base('cloud') + '/api/v1/cloud/sts/assume-role', headers, body);
       })();
     },
   });

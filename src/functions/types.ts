@@ -5,10 +5,21 @@
  */
 import type { CallResult } from '../providers/index.js';
 
-/** Short-lived credentials, as Function Compute's context.credentials holds them. */
+/**
+ * Short-lived credentials in both clouds' names, so code written for Lambda
+ * (accessKeyId, secretAccessKey, sessionToken) and for Function Compute
+ * (accessKeyId, accessKeySecret, securityToken) works unchanged. Credentials
+ * passed to context.cloud need accessKeyId and either secret's name.
+ */
 export interface FunctionCredentials {
   accessKeyId: string;
-  accessKeySecret: string;
+  /** AWS's name for the secret (the same value as accessKeySecret). */
+  secretAccessKey?: string;
+  /** Alibaba Cloud's name for the secret. */
+  accessKeySecret?: string;
+  /** AWS's name for the token (the same value as securityToken). */
+  sessionToken?: string;
+  /** Alibaba Cloud's name for the token. */
   securityToken?: string;
   /** ISO 8601 */
   expiration?: string;
@@ -36,20 +47,22 @@ export interface ApiCallError extends Error {
 }
 
 export interface CloudCallInput {
+  /** The provider (sandbox, aws, …); by default the one that governs the account. */
+  provider?: string;
   accountId?: string;
   regionId?: string;
   parameters?: Record<string, unknown>;
 }
 
-/** The sandbox cloud's operations, signed with credentials (the context's by default). */
+/** The cloud that governs the account (the sandbox or AWS), signed with credentials (the context's by default). */
 export interface CloudClient {
-  /** One API action, e.g. `ecs:RevokeSecurityGroup` → POST /api/v1/sandbox/actions/{action}. */
-  call(action: string, input?: CloudCallInput, credentials?: FunctionCredentials): Promise<CallResult & { configurationItemId: number | null }>;
-  /** STS AssumeRole with the caller's credentials (the context's by default). */
+  /** One API action by its IAM name, e.g. `ec2:RevokeSecurityGroupIngress`, `ecs:RevokeSecurityGroup` → POST /api/v1/cloud/actions/{action}. */
+  call(action: string, input?: CloudCallInput, credentials?: FunctionCredentials): Promise<CallResult & { provider: string; configurationItemId: number | null }>;
+  /** STS AssumeRole with the caller's credentials (the context's by default), in the cloud of the role's account. */
   assumeRole(
-    input: { roleArn: string; roleSessionName: string; durationSeconds?: number },
+    input: { roleArn: string; roleSessionName: string; durationSeconds?: number; externalId?: string; provider?: string },
     credentials?: FunctionCredentials,
-  ): Promise<{ credentials: Required<FunctionCredentials>; assumedRoleUser: { arn: string } }>;
+  ): Promise<{ provider: string; credentials: Required<FunctionCredentials>; assumedRoleUser: { arn: string } }>;
 }
 
 /** confix's own API (/api/v1), with the invocation's bearer token when it has one. */

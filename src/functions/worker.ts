@@ -239,7 +239,14 @@ export class FunctionWorker extends ClaimingWorker<Invocation> {
     const p = this.deps.providers
       .forAccount(owner)
       .then((provider) => provider.assumeRoleForFunction({ roleArn: arn, sessionName: `fn-${functionName}`.slice(0, 64) }))
-      .then((c) => ({ accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken, expiration: c.expiration }));
+      .then((c) => ({
+        accessKeyId: c.accessKeyId,
+        secretAccessKey: c.accessKeySecret,
+        sessionToken: c.securityToken,
+        accessKeySecret: c.accessKeySecret,
+        securityToken: c.securityToken,
+        expiration: c.expiration,
+      }));
     this.roleCache.set(arn, p);
     p.catch(() => this.roleCache.delete(arn));
     return p;

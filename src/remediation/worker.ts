@@ -59,6 +59,8 @@ export interface WorkerDeps {
 
 /** The resource as Cloud Config hands it to a remediation function (seeds 000 and 003 read these fields). */
 export interface RemediationEventItem {
+  /** The provider that governs the resource (sandbox, aws, …): what context.cloud calls. */
+  provider: string;
   accountId: string;
   regionId: string;
   resourceId: string;
@@ -416,7 +418,8 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
    */
   private async invokeFunction(step: StepFn, x: Execution, rule: Rule, key: Key, name: string): Promise<Invocation> {
     const { functions, functionWorker } = this.deps;
-    const event: RemediationEventItem[] = [{ ...key, configRuleId: rule.ruleId, configRuleName: rule.name }];
+    const provider = (await this.deps.providers.forKey(key)).name;
+    const event: RemediationEventItem[] = [{ ...key, configRuleId: rule.ruleId, configRuleName: rule.name, provider }];
     const target = `[${key.resourceType} ${key.resourceId} in ${key.accountId}/${key.regionId}]`;
     const notDeployed = () =>
       permanent('FunctionNotFound', `rule ${rule.name} remediates with function ${name}, which is not deployed; deploy it (confix function deploy ${name} --file …), then retry`);

@@ -22,9 +22,9 @@ export interface AccessRule {
   /** The least role that may call it; 'public' needs no token. */
   role: Role | 'public';
   /**
-   * The least role when the call is signed with sandbox credentials
-   * (x-sandbox-access-key-id): the sandbox cloud's own IAM then decides what
-   * the call may do, as a real cloud's API would.
+   * The least role when the call is signed with cloud credentials
+   * (x-sandbox-access-key-id or x-cloud-access-key-id): the cloud's own IAM
+   * then decides what the call may do, as a real cloud's API would.
    */
   signedRole?: Role;
 }
@@ -63,6 +63,10 @@ export const ACCESS: readonly AccessRule[] = [
   // the account's owner at the console, which is an admin's.
   { method: 'POST', path: '/sandbox/actions/{action}', role: 'admin', signedRole: 'operator' },
   { method: 'POST', path: '/sandbox/sts/assume-role', role: 'admin', signedRole: 'operator' },
+  // The same for whichever cloud owns the account: unsigned, confix's own
+  // access to the cloud acts, which is an admin's to lend.
+  { method: 'POST', path: '/cloud/actions/{action}', role: 'admin', signedRole: 'operator' },
+  { method: 'POST', path: '/cloud/sts/assume-role', role: 'admin', signedRole: 'operator' },
 
   // Everything else that changes something is admin's by default; listed here
   // only to be explicit about the most sensitive ones.
@@ -75,7 +79,7 @@ export const ACCESS: readonly AccessRule[] = [
   { method: 'DELETE', path: '/functions/{name}', role: 'admin' },
 ];
 
-export const SANDBOX_SIGNATURE_HEADER = 'x-sandbox-access-key-id';
+export { SIGNATURE_HEADERS } from './signed-headers.js';
 
 /** The rule for a method and route pattern: the table's, or the default. */
 export function accessFor(method: string, path: string): AccessRule {

@@ -67,7 +67,7 @@ test('seed 000 by function: the function assumes the member role and installs th
     assert.equal(inv.status, 'SUCCEEDED');
     assert.deepEqual(inv.source, { type: 'remediation', id: fixed.executionId });
     const rule = await svc.rules.get(RULE);
-    assert.deepEqual(JSON.parse(inv.input as string), [{ accountId: B, regionId: 'cn-hangzhou', resourceId: INSTANCE_B, resourceType: 'ACS::ECS::Instance', configRuleId: rule.ruleId, configRuleName: RULE }]);
+    assert.deepEqual(JSON.parse(inv.input as string), [{ accountId: B, regionId: 'cn-hangzhou', resourceId: INSTANCE_B, resourceType: 'ACS::ECS::Instance', configRuleId: rule.ruleId, configRuleName: RULE, provider: 'sandbox' }]);
     const logs = inv.logs.map((l) => l.message).join('\n');
     assert.match(logs, new RegExp(`process account_id: ${B}, resource_id: ${INSTANCE_B}, config_rule_id: ${rule.ruleId}`));
     assert.match(logs, /start install agent cn-hangzhou: i-bp1seed000memberb001/);

@@ -37,13 +37,13 @@ before(async () => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(payload));
       };
-      if (req.url === '/api/v1/sandbox/sts/assume-role')
+      if (req.url === '/api/v1/cloud/sts/assume-role')
         return send(200, {
           credentials: { accessKeyId: 'STS.member-key', accessKeySecret: 'member-secret', securityToken: 'member-token', expiration: '2030-01-01T01:00:00Z' },
           assumedRoleUser: { arn: `${(body as { roleArn: string }).roleArn}/${(body as { roleSessionName: string }).roleSessionName}` },
         });
-      if (req.url?.startsWith('/api/v1/sandbox/actions/')) {
-        if (req.headers['x-sandbox-access-key-id'] === 'STS.denied')
+      if (req.url?.startsWith('/api/v1/cloud/actions/')) {
+        if (req.headers['x-cloud-access-key-id'] === 'STS.denied')
           return send(403, { error: { code: 'NoPermission', message: 'STS.denied is not allowed ecs:RevokeSecurityGroup' } });
         return send(200, { requestId: 'r-1', action: decodeURIComponent(req.url.split('/').pop()!), changed: true, result: { ok: true } });
       }
@@ -359,6 +359,8 @@ test('context.cloud signs with the context credentials, assumes roles, and carri
         } catch (e: any) {
           refused = { isError: e instanceof Error, name: e.name, code: e.code, status: e.status, message: e.message };
         }
+        // Credentials in AWS's names, as Lambda code holds them.
+        await context.cloud.call('ec2:RevokeSecurityGroupIngress', { provider: 'aws', accountId: event.accountId }, { accessKeyId: 'ASIA-key', secretAccessKey: 'aws-secret', sessionToken: 'aws-token' });
         return { arn: token.assumedRoleUser.arn, memberAction: member.action, refused };
       }
     `),
@@ -370,20 +372,25 @@ test('context.cloud signs with the context credentials, assumes roles, and carri
     memberAction: 'ecs:DescribeInstances',
     refused: { isError: true, name: 'ApiCallError', code: 'NoPermission', status: 403, message: 'STS.denied is not allowed ecs:RevokeSecurityGroup' },
   });
-  const [install, assume, describe] = seen;
-  assert.equal(install!.url, '/api/v1/sandbox/actions/cms%3AInstallMonitoringAgent');
+  const [install, assume, describe, , aws] = seen;
+  assert.equal(install!.url, '/api/v1/cloud/actions/cms%3AInstallMonitoringAgent');
   assert.deepEqual(install!.body, { parameters: { InstanceIds: ['i-1'], Force: true }, regionId: 'cn-hangzhou' });
   for (const s of [install!, assume!]) {
     assert.equal(s.method, 'POST');
-    assert.equal(s.headers['x-sandbox-access-key-id'], 'STS.fc-key');
-    assert.equal(s.headers['x-sandbox-access-key-secret'], 'fc-secret');
-    assert.equal(s.headers['x-sandbox-security-token'], 'fc-token');
+    assert.equal(s.headers['x-cloud-access-key-id'], 'STS.fc-key');
+    assert.equal(s.headers['x-cloud-secret-access-key'], 'fc-secret');
+    assert.equal(s.headers['x-cloud-session-token'], 'fc-token');
   }
-  assert.equal(assume!.url, '/api/v1/sandbox/sts/assume-role');
+  assert.equal(assume!.url, '/api/v1/cloud/sts/assume-role');
   assert.deepEqual(assume!.body, { roleArn: 'acs:ram::178366182654:role/configcustomremediationrole', roleSessionName: 'ConfigCustomRemediationRole' });
-  assert.equal(describe!.headers['x-sandbox-access-key-id'], 'STS.member-key');
-  assert.equal(describe!.headers['x-sandbox-security-token'], 'member-token');
+  assert.equal(describe!.headers['x-cloud-access-key-id'], 'STS.member-key');
+  assert.equal(describe!.headers['x-cloud-session-token'], 'member-token');
   assert.deepEqual(describe!.body, { parameters: {}, accountId: '178366182654', regionId: 'cn-hangzhou' });
+  assert.equal(aws!.url, '/api/v1/cloud/actions/ec2%3ARevokeSecurityGroupIngress');
+  assert.deepEqual(aws!.body, { parameters: {}, provider: 'aws', accountId: '178366182654' });
+  assert.equal(aws!.headers['x-cloud-access-key-id'], 'ASIA-key');
+  assert.equal(aws!.headers['x-cloud-secret-access-key'], 'aws-secret');
+  assert.equal(aws!.headers['x-cloud-session-token'], 'aws-token');
 });
 
 test('without credentials context.cloud refuses rather than calling as the account owner', async () => {

@@ -143,7 +143,7 @@ test('a dry run stops at preview and invokes nothing', async () => {
   assert.match(x.steps[2]!.message, /^dry run, nothing invoked: would invoke function refuser v1 \(it has no role\) with \[ACS::ECS::SecurityGroup sg-debug-open in 100931896542\/cn-hangzhou\]$/);
   const detail = x.steps[2]!.detail as { function: string; version: number; event: unknown[] };
   assert.equal(detail.version, 1);
-  assert.deepEqual(detail.event, [{ ...KEY, configRuleId: (await engine.rules.get('fn-refuser')).ruleId, configRuleName: 'fn-refuser' }]);
+  assert.deepEqual(detail.event, [{ provider: 'sandbox', ...KEY, configRuleId: (await engine.rules.get('fn-refuser')).ruleId, configRuleName: 'fn-refuser' }]);
   assert.deepEqual(await engine.invocations.list({ functionName: 'refuser' }), [], 'nothing was invoked');
 });
 
@@ -161,7 +161,7 @@ test("a throwing function fails the execution with its error; the invocation is 
   assert.equal(inv.idempotencyKey, `execution:${x.executionId}`);
   assert.equal(typeof inv.input, 'string', 'the event is a JSON text, as Function Compute passes it');
   const rule = await engine.rules.get('fn-refuser');
-  assert.deepEqual(JSON.parse(inv.input as string), [{ accountId: ACCOUNT, regionId: 'cn-hangzhou', resourceId: SG, resourceType: 'ACS::ECS::SecurityGroup', configRuleId: rule.ruleId, configRuleName: 'fn-refuser' }]);
+  assert.deepEqual(JSON.parse(inv.input as string), [{ provider: 'sandbox', accountId: ACCOUNT, regionId: 'cn-hangzhou', resourceId: SG, resourceType: 'ACS::ECS::SecurityGroup', configRuleId: rule.ruleId, configRuleName: 'fn-refuser' }]);
   assert.ok(inv.logs.some((l) => l.message.includes('asked to fix sg-debug-open')));
   // Found by its source, as a "which invocations did this execution make" lookup.
   assert.deepEqual((await engine.invocations.list({ sourceType: 'remediation', sourceId: x.executionId })).map((i) => i.invocationId), [inv.invocationId]);

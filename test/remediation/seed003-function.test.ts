@@ -65,7 +65,7 @@ test('seed 003 by function: the open group loses its 0.0.0.0/0 rules, the servic
     assert.equal(inv.status, 'SUCCEEDED');
     assert.deepEqual(inv.source, { type: 'remediation', id: open.executionId });
     const rule = await svc.rules.get(RULE);
-    assert.deepEqual(JSON.parse(inv.input as string), [{ ...SG('sg-dev-open'), configRuleId: rule.ruleId, configRuleName: RULE }]);
+    assert.deepEqual(JSON.parse(inv.input as string), [{ provider: 'sandbox', ...SG('sg-dev-open'), configRuleId: rule.ruleId, configRuleName: RULE }]);
     const logs = inv.logs.map((l) => l.message).join('\n');
     assert.match(logs, /This is event: \[\{"accountId":"165839271003"/);
     assert.match(logs, /Note: Deleting security group rule cn-shenzhen:sg-dev-open:\["sgr-dev-ssh-world","sgr-dev-rdp-world","sgr-dev-https-world"\]/);

@@ -10,29 +10,9 @@ import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
 import { truncate } from '../../util/text.js';
 import { errorResponses, json } from '../schemas.js';
-import { parsePolicyDocument, formatIssuePath, roleArn, dialectOfResourceType, type Credentials, type Dialect } from '../../providers/sandbox/index.js';
-
-/** The headers a sandbox caller signs with (the sandbox's stand-in for request signing). */
-export const CREDENTIAL_HEADERS = {
-  accessKeyId: 'x-sandbox-access-key-id',
-  accessKeySecret: 'x-sandbox-access-key-secret',
-  securityToken: 'x-sandbox-security-token',
-} as const;
-
-/** The caller's credentials from the request headers; undefined when none are sent (the account owner, as at the console). */
-export function credentialsFromHeaders(header: (name: string) => string | undefined): Credentials | undefined {
-  const accessKeyId = header(CREDENTIAL_HEADERS.accessKeyId);
-  const accessKeySecret = header(CREDENTIAL_HEADERS.accessKeySecret);
-  const securityToken = header(CREDENTIAL_HEADERS.securityToken);
-  if (!accessKeyId && !accessKeySecret && !securityToken) return undefined;
-  // Access key ids are a few dozen characters, secrets and tokens a few hundred.
-  bounded(CREDENTIAL_HEADERS.accessKeyId, accessKeyId, 128);
-  bounded(CREDENTIAL_HEADERS.accessKeySecret, accessKeySecret, 256);
-  bounded(CREDENTIAL_HEADERS.securityToken, securityToken, 4096);
-  if (!accessKeyId || !accessKeySecret)
-    throw new ApiError(400, 'MissingCredentials', `send both ${CREDENTIAL_HEADERS.accessKeyId} and ${CREDENTIAL_HEADERS.accessKeySecret} (and ${CREDENTIAL_HEADERS.securityToken} for temporary credentials)`);
-  return { accessKeyId, accessKeySecret, ...(securityToken ? { securityToken } : {}) };
-}
+import { parsePolicyDocument, formatIssuePath, roleArn, dialectOfResourceType, type Dialect } from '../../providers/sandbox/index.js';
+import { bounded, credentialsFromHeaders } from '../credential-headers.js';
+import { SANDBOX_CREDENTIAL_HEADERS as CREDENTIAL_HEADERS } from '../../security/signed-headers.js';
 
 const accountParam = z.object({ accountId: z.string().regex(/^\d{12}$/, 'a 12-digit account id').openapi({ example: '178366182654' }) });
 const PolicyDocument = z.record(z.string(), z.unknown()).openapi({ description: 'A policy document as the cloud writes it: Version and Statement[]' });
@@ -56,11 +36,6 @@ const Policy = z.object({ name: z.string(), version: z.number().int(), document:
  * naming the field and the limit, without repeating the value.
  */
 export const SANDBOX_IAM_LIMITS = { document: 20_480, arn: 2048, sessionName: 64, policyName: 128, policies: 100 } as const;
-
-function bounded(field: string, value: string | undefined, limit: number): void {
-  if (value !== undefined && value.length > limit)
-    throw new ApiError(400, 'InvalidParameter', `${field}: ${value.length} characters; the limit is ${limit}.`);
-}
 
 /** Refuses a document that is not a valid policy, with every issue by path. */
 function checkedDocument(raw: unknown, kind: 'permission' | 'trust', field: string): Record<string, unknown> {

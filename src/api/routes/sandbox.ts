@@ -1,9 +1,9 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { z as zod } from 'zod';
 import type { AppDeps } from '../app.js';
-import { credentialsFromHeaders } from './sandbox-iam.js';
+import { credentialsFromHeaders } from '../credential-headers.js';
 import { allOperations, allResourceTypes } from '../../providers/sandbox/index.js';
-import { SnapshotSummarySchema, errorResponses, json } from '../schemas.js';
+import { CallResultSchema, SnapshotSummarySchema, errorResponses, json } from '../schemas.js';
 import { groupProblems } from '../../accounts/groups.js';
 
 const LoadSummarySchema = z
@@ -94,20 +94,7 @@ const callAction = createRoute({
     },
   },
   responses: {
-    200: json(
-      z.object({
-        requestId: z.string(),
-        action: z.string(),
-        accountId: z.string(),
-        regionId: z.string(),
-        resourceType: z.string(),
-        resourceId: z.string(),
-        changed: z.boolean(),
-        result: z.record(z.string(), z.unknown()),
-        configurationItemId: z.number().int().nullable().openapi({ description: 'The configuration item recorded for the change, if it changed anything' }),
-      }),
-      'The call result',
-    ),
+    200: json(CallResultSchema, 'The call result'),
     400: errorResponses[400],
     404: errorResponses[404],
   },
