@@ -130,7 +130,11 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   functionRules.attach();
   // Not attached: the service (and tests that act like it) attach it to the evaluator.
   const auto = new AutoRemediation({ rules, executions, exceptions, compliance, worker, log: log.child({ component: 'remediation' }) });
-  const publisher = new EventPublisher(topics, deliveries, { log: log.child({ component: 'events' }), onQueued: () => deliveryWorker.wake() });
+  const publisher = new EventPublisher(topics, deliveries, {
+    log: log.child({ component: 'events' }),
+    onQueued: () => deliveryWorker.wake(),
+    providerOf: async (key) => (await providers.forKey(key)).name,
+  });
   return {
     db, sandbox, providers, recorder, inventory: new Inventory(db), rules, evaluator, compliance, auto, executions, exceptions, controls, worker, credentials, broker, groups,
     topics, deliveries, publisher, deliveryWorker, functions, invocations, functionWorker, functionRules, tokens, audit: new AuditLog(db),

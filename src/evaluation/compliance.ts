@@ -126,8 +126,8 @@ export class ComplianceViews {
     }));
   }
 
-  async results(f: { ruleId?: string; complianceType?: ComplianceType; resource?: ResourceKey; limit?: number }): Promise<{ items: ResultView[]; total: number }> {
-    const w = new Where().eq('e.rule_id', f.ruleId).eq('e.compliance_type', f.complianceType).resource('e', f.resource);
+  async results(f: { ruleId?: string; complianceType?: ComplianceType; resource?: ResourceKey; provider?: string; limit?: number }): Promise<{ items: ResultView[]; total: number }> {
+    const w = new Where().eq('e.rule_id', f.ruleId).eq('e.compliance_type', f.complianceType).resource('e', f.resource).provider('e', f.provider);
     const [{ n } = { n: 0 }] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM evaluation_results e ${w}`, w.params);
     const rows = await this.db.query<ResultRow>(
       `${RESULT_SQL} ${w} ORDER BY r.risk_level, r.name, e.account_id, e.region_id, e.resource_type, e.resource_id LIMIT ${pageSize(f.limit, 100, 10000)}`,

@@ -37,8 +37,8 @@ interface ResourceKeyInput {
   resourceType: string;
   resourceId: string;
   resourceName?: string | null;
-  /** The provider, for `source`; by default from the resource type's prefix (AWS → aws, ACS → aliyun). */
-  provider?: string;
+  /** The confix provider that governs it (sandbox, aws-prod, …): data.resource.provider. */
+  provider?: string | null;
 }
 
 /**
@@ -103,23 +103,27 @@ const iso = (t: Time): string => {
   return d.toISOString();
 };
 
-/** aws, aliyun, or the resource type's prefix in lower case. */
-export function providerOf(resourceType: string): string {
+/** The cloud whose conventions a resource type follows: aws, aliyun, or the type's prefix in lower case. */
+export function cloudOf(resourceType: string): string {
   const prefix = resourceType.split('::')[0] ?? '';
   if (prefix === 'AWS') return 'aws';
   if (prefix === 'ACS' || prefix === 'ALIYUN') return 'aliyun';
   return prefix.toLowerCase() || 'unknown';
 }
 
-/** confix://<provider>/<accountId>/<regionId> */
+/**
+ * confix://<cloud>/<accountId>/<regionId>: the cloud of the resource type
+ * (the sandbox's AWS types are aws), whose conventions the clouds' formats
+ * follow; which confix provider governs it is data.resource.provider.
+ */
 export function eventSource(k: ResourceKeyInput): string {
-  const provider = k.provider ?? providerOf(k.resourceType);
-  return `confix://${encodeURIComponent(provider)}/${encodeURIComponent(k.accountId)}/${encodeURIComponent(k.regionId)}`;
+  return `confix://${encodeURIComponent(cloudOf(k.resourceType))}/${encodeURIComponent(k.accountId)}/${encodeURIComponent(k.regionId)}`;
 }
 
 function resourceRef(k: ResourceKeyInput): ResourceRef {
   const r: ResourceRef = { accountId: k.accountId, regionId: k.regionId, resourceType: k.resourceType, resourceId: k.resourceId };
   if (k.resourceName) r.resourceName = k.resourceName;
+  if (k.provider) r.provider = k.provider;
   return r;
 }
 

@@ -201,8 +201,8 @@ export class DeliveryStore {
   }
 
   /** Stored events, newest first. */
-  async events(f: { type?: string; subject?: string; since?: Date; limit?: number } = {}): Promise<StoredEvent[]> {
-    const w = new Where().eq('type', f.type).eq('subject', f.subject);
+  async events(f: { type?: string; subject?: string; provider?: string; since?: Date; limit?: number } = {}): Promise<StoredEvent[]> {
+    const w = new Where().eq('type', f.type).eq('subject', f.subject).eq(`body -> 'data' -> 'resource' ->> 'provider'`, f.provider);
     if (f.since) w.add(`time >= ${w.param(f.since.toISOString())}`);
     const rows = await this.db.query<EventRow>(`SELECT * FROM events ${w} ORDER BY time DESC, created_at DESC, event_id LIMIT ${pageSize(f.limit, 50, 10000)}`, w.params);
     return rows.map(toEvent);

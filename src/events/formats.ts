@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isComplianceEvent, type ComplianceEvent, type ConfixEvent, type RemediationEvent, type EvaluationResultData } from './types.js';
-import { providerOf } from './build.js';
+import { cloudOf } from './build.js';
 
 export type EventFormat = 'native' | 'eventbridge' | 'mns';
 export const EVENT_FORMATS: EventFormat[] = ['native', 'eventbridge', 'mns'];
@@ -52,15 +52,15 @@ const ms = (t: string) => new Date(t).getTime();
 /** EventBridge's top-level `time`: RFC 3339 to the second ("2019-04-08T08:48:05Z"). */
 const toSecond = (t: string) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-function provider(e: ConfixEvent): string {
+function cloud(e: ConfixEvent): string {
   const m = /^confix:\/\/([^/]+)\//.exec(e.source);
-  return m ? decodeURIComponent(m[1]!) : providerOf(e.data.resource.resourceType);
+  return m ? decodeURIComponent(m[1]!) : cloudOf(e.data.resource.resourceType);
 }
 
 /** The rule's ARN in the way the resource's cloud writes it. */
 export function configRuleArn(e: ConfixEvent): string {
   const { accountId, regionId } = e.data.resource;
-  return provider(e) === 'aliyun'
+  return cloud(e) === 'aliyun'
     ? `acs:config::${accountId}:rule/${e.data.rule.id}`
     : `arn:aws:config:${regionId}:${accountId}:config-rule/${e.data.rule.id}`;
 }

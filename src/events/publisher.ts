@@ -7,6 +7,7 @@
 import type { Evaluator, ComplianceChange } from '../evaluation/evaluator.js';
 import type { Execution } from '../remediation/executions.js';
 import type { Logger } from '../util/log.js';
+import type { ResourceKey } from '../providers/types.js';
 import { silentLogger } from '../util/log.js';
 import { complianceEvent, remediationEvent } from './build.js';
 import { patternTarget } from './formats.js';
@@ -40,7 +41,12 @@ export class EventPublisher {
   constructor(
     private readonly topics: TopicStore,
     private readonly deliveries: DeliveryStore,
-    private readonly opts: { log?: Logger; onQueued?: () => void } = {},
+    private readonly opts: {
+      log?: Logger;
+      onQueued?: () => void;
+      /** The provider that governs a resource's account, for data.resource.provider (undefined when none does). */
+      providerOf?: (key: Pick<ResourceKey, 'accountId'>) => Promise<string | undefined>;
+    } = {},
   ) {}
 
   private get log(): Logger {
@@ -49,16 +55,23 @@ export class EventPublisher {
 
   /** Publishes the evaluator's compliance changes and the worker's execution events until detached. */
   attach(evaluator: Evaluator, worker?: ExecutionEvents): () => void {
-    const onChange = (c: ComplianceChange) => void this.enqueue(() => this.publish(complianceEvent(c, { ruleId: c.ruleId, name: c.ruleName, riskLevel: c.riskLevel })));
+    const onChange = (c: ComplianceChange) =>
+      void this.enqueue(async () => this.publish(complianceEvent({ ...c, provider: await this.providerOf(c) }, { ruleId: c.ruleId, name: c.ruleName, riskLevel: c.riskLevel })));
     evaluator.on('compliance-change', onChange);
     this.listeners.push(() => evaluator.off('compliance-change', onChange));
     if (worker) {
       const onExecution = (kind: ExecutionEventKind, x: Execution) =>
-        void this.enqueue(() => this.publish(remediationEvent(kind, x, { ruleId: x.ruleId, name: x.ruleName, riskLevel: x.ruleRiskLevel })));
+        void this.enqueue(async () =>
+          this.publish(remediationEvent(kind, { ...x, provider: x.provider ?? (await this.providerOf(x)) }, { ruleId: x.ruleId, name: x.ruleName, riskLevel: x.ruleRiskLevel })),
+        );
       worker.on('execution', onExecution);
       this.listeners.push(() => worker.off('execution', onExecution));
     }
     return () => this.detach();
+  }
+
+  private async providerOf(key: Pick<ResourceKey, 'accountId'>): Promise<string | undefined> {
+    return this.opts.providerOf?.(key).catch(() => undefined);
   }
 
   detach(): void {

@@ -47,6 +47,7 @@ export const resourceRefSchema = z
     resourceType: z.string().min(1).describe('Spelled like the clouds do: ACS::OSS::Bucket, AWS::EC2::Instance, …'),
     resourceId: z.string().min(1),
     resourceName: z.string().optional(),
+    provider: z.string().optional().describe('The confix provider that governs it (sandbox, or an AWS entry of the configuration such as aws-prod).'),
   })
   .describe('The resource, keyed by (accountId, regionId, resourceType, resourceId).');
 
@@ -108,7 +109,7 @@ interface CloudEventBase {
   specversion: '1.0';
   /** Stable for one occurrence: a redelivery carries the same id (de-duplicate on source + id). */
   id: string;
-  /** confix://<provider>/<accountId>/<regionId> */
+  /** confix://<cloud>/<accountId>/<regionId>, the cloud being aws or aliyun (see build.ts eventSource). */
   source: string;
   subject: string;
   /** RFC 3339 */

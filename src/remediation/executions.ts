@@ -35,6 +35,8 @@ export interface Execution extends ResourceKey {
   ruleName: string;
   /** The rule's risk level now (1 critical, 2 warning, 3 info). */
   ruleRiskLevel: 1 | 2 | 3;
+  /** The provider that governs the resource (sandbox, aws, …); null for a resource never recorded. */
+  provider: string | null;
   /** The built-in action's name, or `function:NAME` for a function remediation. */
   action: string;
   status: ExecutionStatus;
@@ -67,6 +69,7 @@ interface Row {
   rule_id: string;
   name: string;
   risk_level: 1 | 2 | 3;
+  provider: string | null;
   account_id: string;
   region_id: string;
   resource_type: string;
@@ -102,6 +105,7 @@ function toExecution(r: Row): Execution {
     ruleId: r.rule_id,
     ruleName: r.name,
     ruleRiskLevel: r.risk_level,
+    provider: r.provider ?? null,
     accountId: r.account_id,
     regionId: r.region_id,
     resourceType: r.resource_type,
@@ -133,7 +137,9 @@ function toExecution(r: Row): Execution {
 /** Serialises claims across workers (an arbitrary constant, confix's own). */
 const CLAIM_LOCK = 0x636f6e66;
 
-const SELECT = `SELECT x.*, r.name, r.risk_level FROM remediation_executions x JOIN rules r ON r.rule_id = x.rule_id`;
+// The provider is the resource's (resources rows are never deleted: a deleted resource keeps its row).
+const SELECT = `SELECT x.*, r.name, r.risk_level, res.provider FROM remediation_executions x JOIN rules r ON r.rule_id = x.rule_id
+  LEFT JOIN resources res ON res.account_id = x.account_id AND res.region_id = x.region_id AND res.resource_type = x.resource_type AND res.resource_id = x.resource_id`;
 
 /** One past execution, as automatic remediation weighs it. */
 export interface ExecutionHistory {
@@ -300,8 +306,8 @@ export class ExecutionStore {
     return rows.map(toExecution);
   }
 
-  async list(f: { ruleId?: string; status?: ExecutionStatus; resource?: ResourceKey; limit?: number } = {}): Promise<Execution[]> {
-    const w = new Where().eq('x.rule_id', f.ruleId).eq('x.status', f.status).resource('x', f.resource);
+  async list(f: { ruleId?: string; status?: ExecutionStatus; resource?: ResourceKey; provider?: string; limit?: number } = {}): Promise<Execution[]> {
+    const w = new Where().eq('x.rule_id', f.ruleId).eq('x.status', f.status).resource('x', f.resource).eq('res.provider', f.provider);
     const rows = await this.db.query<Row>(`${SELECT} ${w} ORDER BY x.created_at DESC, x.execution_id LIMIT ${pageSize(f.limit, 100, 10000)}`, w.params);
     return rows.map(toExecution);
   }
@@ -346,7 +352,8 @@ export class ExecutionStore {
          UPDATE remediation_executions x SET status = 'IN_PROGRESS', lease_owner = $1,
            lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), started_at = COALESCE(x.started_at, now())
          FROM c, rules r WHERE x.execution_id = c.execution_id AND r.rule_id = x.rule_id
-         RETURNING x.*, r.name, r.risk_level`,
+         RETURNING x.*, r.name, r.risk_level,
+           (SELECT res.provider FROM resources res WHERE res.account_id = x.account_id AND res.region_id = x.region_id AND res.resource_type = x.resource_type AND res.resource_id = x.resource_id) AS provider`,
         [owner, limit, leaseMs],
       );
       return rows.map(toExecution);

@@ -28,6 +28,14 @@ export class Where {
     return this.eq(`${alias}.account_id`, key.accountId).eq(`${alias}.region_id`, key.regionId).eq(`${alias}.resource_type`, key.resourceType).eq(`${alias}.resource_id`, key.resourceId);
   }
 
+  /** The row (with a table alias, keyed like a resource) is of a resource this provider recorded, when one is given. */
+  provider(alias: string, name: string | undefined): this {
+    if (!name) return this;
+    return this.add(
+      `EXISTS (SELECT 1 FROM resources p WHERE p.account_id = ${alias}.account_id AND p.region_id = ${alias}.region_id AND p.resource_type = ${alias}.resource_type AND p.resource_id = ${alias}.resource_id AND p.provider = ${this.param(name)})`,
+    );
+  }
+
   toString(): string {
     return this.clauses.length ? `WHERE ${this.clauses.join(' AND ')}` : '';
   }

@@ -99,6 +99,7 @@ function execution(over: Partial<Execution> = {}): Execution {
     executionId: 'rx-00aa11bb22cc33dd',
     ruleId: AMI_RULE.ruleId,
     ruleRiskLevel: 2,
+    provider: null,
     ruleName: AMI_RULE.name,
     accountId: '123456789012',
     regionId: 'eu-central-1',

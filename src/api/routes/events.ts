@@ -398,6 +398,7 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
         query: z.object({
           type: Name().optional().openapi({ description: EVENT_TYPES.join(', ') }),
           subject: QueryText().optional().openapi({ description: 'The resource id the event is about' }),
+          provider: Id().optional().openapi({ description: "Only events on resources of this provider (data.resource.provider: its name in confix.yaml)" }),
           since: Time().optional().openapi({ description: 'An ISO time, or a duration back from now like 30m, 12h, 7d' }),
           limit,
         }),
@@ -406,7 +407,7 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const events = await deps.deliveries.events({ type: q.type, subject: q.subject, since: q.since ? timeOrDuration('since', q.since, 'ago') : undefined, limit: q.limit });
+      const events = await deps.deliveries.events({ type: q.type, subject: q.subject, provider: q.provider, since: q.since ? timeOrDuration('since', q.since, 'ago') : undefined, limit: q.limit });
       return c.json({ items: events.map((e) => e.body as z.infer<typeof CloudEventSchema>) }, 200);
     },
   );

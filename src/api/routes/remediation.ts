@@ -13,7 +13,9 @@ import { ERROR_MIN_SAMPLE, ERROR_WINDOW } from '../../remediation/controls.js';
 const StepSchema = z.object({ name: z.string(), status: z.string(), startedAt: z.string(), finishedAt: z.string(), message: z.string(), detail: z.unknown().optional() });
 const ExecutionSchema = z
   .object({
-    executionId: z.string(), ruleId: z.string(), ruleName: z.string(), ruleRiskLevel: z.number().int(), accountId: z.string(), regionId: z.string(), resourceType: z.string(), resourceId: z.string(),
+    executionId: z.string(), ruleId: z.string(), ruleName: z.string(), ruleRiskLevel: z.number().int(),
+    provider: z.string().nullable().openapi({ description: 'The provider that governs the resource (sandbox, aws, …; its name in confix.yaml)' }),
+    accountId: z.string(), regionId: z.string(), resourceType: z.string(), resourceId: z.string(),
     action: z.string().openapi({ description: 'The built-in action, or function:NAME for a remediation by function (its invoke step names the invocation)' }), status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']), trigger: z.enum(['AUTOMATIC', 'MANUAL', 'API']),
     dryRun: z.boolean(), attempt: z.number(), notBefore: z.string(), leaseOwner: z.string().nullable(), leaseExpiresAt: z.string().nullable(),
     parameters: z.record(z.string(), z.unknown()).nullable(), steps: z.array(StepSchema), errorCode: z.string().nullable(), errorMessage: z.string().nullable(),
@@ -240,10 +242,11 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       method: 'get',
       path: '/executions',
       tags: ['remediation'],
-      summary: 'Remediation executions, newest first, filtered by rule, status or resource',
+      summary: 'Remediation executions, newest first, filtered by rule, status, provider or resource',
       request: {
         query: LookupQuery.extend({
           rule: Name().optional(),
+          provider: Id().optional().openapi({ description: 'Only executions on resources of this provider (its name in confix.yaml: sandbox, aws, …)' }),
           status: z.enum(STATUSES).optional(),
           resourceId: ResourceId().optional(),
           limit: z.coerce.number().int().min(1).max(10000).optional(),
@@ -255,7 +258,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       const q = c.req.valid('query');
       const rule = q.rule ? await deps.rules.get(q.rule) : undefined;
       const resource = q.resourceId ? await deps.inventory.resolve(q.resourceId, q) : undefined;
-      return c.json({ items: await deps.executions.list({ ruleId: rule?.ruleId, status: q.status, resource, limit: q.limit }) }, 200);
+      return c.json({ items: await deps.executions.list({ ruleId: rule?.ruleId, status: q.status, resource, provider: q.provider, limit: q.limit }) }, 200);
     },
   );
 

@@ -300,10 +300,11 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
       method: 'get',
       path: '/compliance',
       tags: ['compliance'],
-      summary: 'Current evaluation results, filtered by rule, resource and compliance type',
+      summary: 'Current evaluation results, filtered by rule, resource, provider and compliance type',
       request: {
         query: LookupQuery.extend({
           rule: Name().optional(),
+          provider: Id().optional().openapi({ description: 'Only results on resources of this provider (its name in confix.yaml: sandbox, aws, …)' }),
           resourceId: ResourceId().optional(),
           complianceType: z.enum(COMPLIANCE_TYPES as [ComplianceType, ...ComplianceType[]]).optional(),
           limit: z.coerce.number().int().min(1).max(10000).optional(),
@@ -315,7 +316,7 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
       const q = c.req.valid('query');
       const rule = q.rule ? await deps.rules.get(q.rule) : undefined;
       const resource = q.resourceId ? await deps.inventory.resolve(q.resourceId, q) : undefined;
-      const found = await deps.compliance.results({ ruleId: rule?.ruleId, resource, complianceType: q.complianceType, limit: q.limit });
+      const found = await deps.compliance.results({ ruleId: rule?.ruleId, resource, provider: q.provider, complianceType: q.complianceType, limit: q.limit });
       return c.json({ ...found, items: await withAutomaticStatus(deps, found.items) }, 200);
     },
   );

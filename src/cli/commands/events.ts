@@ -230,11 +230,12 @@ Examples:
     .description('Events confix emitted (compliance changes, remediation start/success/failure), newest first')
     .option('--type <type>', 'only this type, like io.confix.compliance.changed.v1')
     .option('--subject <resourceId>', 'only events about this resource')
+    .option('--provider <name>', 'only events on resources of this provider (sandbox, aws, … as named in confix.yaml)')
     .option('--since <when>', 'only since this ISO time, or this long ago (30m, 12h, 7d)')
     .option('--limit <n>', 'at most this many', intOption('--limit', 1, 10000), 20)
     .addHelpText('after', '\nAdd --json for JSON (the native CloudEvents).\n\nExample:\n  confix get events --type io.confix.remediation.failed.v1 --since 1d')
-    .action(async (o: { type?: string; subject?: string; since?: string; limit: number }, cmd: Command) => {
-      const { items } = await client(cmd).get<{ items: CloudEvent[] }>('/events', { type: o.type, subject: o.subject, since: o.since, limit: o.limit });
+    .action(async (o: { type?: string; subject?: string; provider?: string; since?: string; limit: number }, cmd: Command) => {
+      const { items } = await client(cmd).get<{ items: CloudEvent[] }>('/events', { type: o.type, subject: o.subject, provider: o.provider, since: o.since, limit: o.limit });
       if (globals(cmd).json) return printJson(items);
       if (!items.length) return print('no events');
       print(table(['TIME', 'TYPE', 'SUBJECT', 'SUMMARY', 'ID'], items.map((e) => [time(e.time), e.type, e.subject ?? '', eventSummary(e), e.id])));

@@ -243,15 +243,18 @@ service checked.`,
     .option('--rule <name>', 'only this rule')
     .option('--status <status>', 'only QUEUED, AWAITING_APPROVAL, IN_PROGRESS, SUCCEEDED, FAILED or CANCELLED')
     .option('--resource <id>', 'only this resource')
+    .option('--provider <name>', 'only resources of this provider (sandbox, aws, … as named in confix.yaml)')
     .option('--limit <n>', 'at most this many', intOption('--limit', 1, 10000), 50)
-    .action(async (o: { rule?: string; status?: string; resource?: string; limit: number }, cmd: Command) => {
-      const { items } = await client(cmd).get<{ items: Execution[] }>('/executions', { rule: o.rule, status: o.status, resourceId: o.resource, limit: o.limit });
+    .action(async (o: { rule?: string; status?: string; resource?: string; provider?: string; limit: number }, cmd: Command) => {
+      const { items } = await client(cmd).get<{ items: Execution[] }>('/executions', { rule: o.rule, status: o.status, resourceId: o.resource, provider: o.provider, limit: o.limit });
       if (globals(cmd).json) return printJson(items);
       if (!items.length) return print('no executions');
+      // The provider column once there is more than one provider among them.
+      const several = new Set(items.map((x) => x.provider)).size > 1;
       print(
         table(
-          ['EXECUTION', 'RULE', 'RESOURCE', 'STATUS', 'TRIGGER', 'ATTEMPT', 'CREATED', 'FAILURE REASON'],
-          items.map((x) => [x.executionId, x.ruleName, x.resourceId, statusColor(x.status) + (x.dryRun ? pc.dim(' dry') : ''), x.trigger, x.attempt, time(x.createdAt), failureOf(x)]),
+          ['EXECUTION', 'RULE', ...(several ? ['PROVIDER'] : []), 'RESOURCE', 'STATUS', 'TRIGGER', 'ATTEMPT', 'CREATED', 'FAILURE REASON'],
+          items.map((x) => [x.executionId, x.ruleName, ...(several ? [x.provider ?? '-'] : []), x.resourceId, statusColor(x.status) + (x.dryRun ? pc.dim(' dry') : ''), x.trigger, x.attempt, time(x.createdAt), failureOf(x)]),
         ),
       );
     });

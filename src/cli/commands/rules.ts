@@ -230,9 +230,10 @@ export function ruleCommands(program: Command, get: Command) {
     .option('--rule <name>', 'only this rule')
     .option('--resource <id>', 'only this resource; also shows its timeline')
     .option('--type <complianceType>', 'only COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE or INSUFFICIENT_DATA')
+    .option('--provider <name>', 'only resources of this provider (sandbox, aws, … as named in confix.yaml)')
     .option('--limit <n>', 'at most this many', intOption('--limit', 1, 10000), 100)
     .option('--summary', 'counts by risk level, account and resource type instead')
-    .action(async (o: { rule?: string; resource?: string; type?: string; limit: number; summary?: boolean }, cmd: Command) => {
+    .action(async (o: { rule?: string; resource?: string; type?: string; provider?: string; limit: number; summary?: boolean }, cmd: Command) => {
       const api = client(cmd);
       if (o.summary) {
         const s = await api.get<{ totals: Counts & { nonCompliantResources: number }; byRiskLevel: Record<string, Counts>; byAccount: Record<string, Counts & { nonCompliantResources: number }>; byResourceType: Record<string, Counts & { nonCompliantResources: number }> }>('/compliance/summary');
@@ -243,7 +244,7 @@ export function ruleCommands(program: Command, get: Command) {
         print(table(['RESOURCE TYPE', 'NON_COMPLIANT RESOURCES', 'NON_COMPLIANT', 'COMPLIANT'], Object.entries(s.byResourceType).map(([k, c]) => [k, c.nonCompliantResources, c.nonCompliant, c.compliant])));
         return;
       }
-      const res = await api.get<{ items: (ResultView & { automaticRemediation?: AutomaticView })[]; total: number }>('/compliance', { rule: o.rule, resourceId: o.resource, complianceType: o.type, limit: o.limit });
+      const res = await api.get<{ items: (ResultView & { automaticRemediation?: AutomaticView })[]; total: number }>('/compliance', { rule: o.rule, resourceId: o.resource, complianceType: o.type, provider: o.provider, limit: o.limit });
       const timeline = o.resource ? (await api.get<{ items: TimelineEntry[] }>('/compliance/timeline', { resourceId: o.resource, rule: o.rule, limit: 50 })).items : undefined;
       if (globals(cmd).json) return printJson(timeline ? { ...res, timeline } : res);
       if (!res.items.length) print('no results match');

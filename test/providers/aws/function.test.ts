@@ -89,6 +89,24 @@ test('a function with an AWS role remediates an AWS security group through conte
     assert.deepEqual(g.IpPermissions, [], 'the world SSH rule is gone in moto');
     const verdict = (await svc.api(`/compliance?rule=${rule}&resourceId=${group}`)).body.items[0];
     assert.equal(verdict.complianceType, 'COMPLIANT');
+
+    // The execution, the results and the events name their provider, and filter by it.
+    assert.equal(x.provider, 'aws');
+    assert.deepEqual((await svc.api(`/executions?provider=aws`)).body.items.map((e: any) => e.executionId), [x.executionId]);
+    assert.deepEqual((await svc.api(`/executions?provider=sandbox`)).body.items, []);
+    assert.ok((await svc.api(`/compliance?provider=aws&rule=${rule}`)).body.total >= 1);
+    assert.equal((await svc.api(`/compliance?provider=sandbox&rule=${rule}`)).body.total, 0);
+    await svc.publisher.idle();
+    const events = (await svc.api(`/events?provider=aws&subject=${group}`)).body.items as any[];
+    assert.deepEqual(
+      new Set(events.map((e) => e.type)),
+      new Set(['io.confix.compliance.changed.v1', 'io.confix.remediation.started.v1', 'io.confix.remediation.succeeded.v1']),
+    );
+    for (const e of events) {
+      assert.equal(e.data.resource.provider, 'aws');
+      assert.match(e.source, new RegExp(`^confix://aws/${MOTO_ACCOUNT}/${REGION}$`));
+    }
+    assert.deepEqual((await svc.api(`/events?provider=sandbox&subject=${group}`)).body.items, []);
   } finally {
     await svc.close();
   }
