@@ -24,8 +24,8 @@ const ENGINE_CODES = new Set(
     'AccountGroupInUse AccountGroupNotFound AccountNotFound AlreadyPaused AmbiguousResourceId BadResponse CannotRemediate CredentialNotFound ' +
     'DeliveryNotFound EventNotFound ExceptionNotFound ExecutionNotFound Forbidden FunctionInUse FunctionNotFound InternalError InvalidAccountGroup ' +
     'InvalidCredential InvalidCursor InvalidEstate InvalidEventConfig InvalidFunction InvalidJson InvalidPolicy InvalidRequest InvalidResourceType ' +
-    'InvalidRule InvalidTagFilter InvocationFinished InvocationNotFound LastAdminToken NoRemediation NotAwaitingApproval NotFound NotPaused ' +
-    'NotRedeliverable OrganizationInUse OrganizationNotFound PayloadTooLarge ResourceNotFound RuleExists RuleNotFound ServiceUnreachable ' +
+    'InvalidAccount InvalidProvider InvalidRule InvalidTagFilter InvocationFinished InvocationNotFound LastAdminToken NoRemediation NotAwaitingApproval NotFound NotPaused ' +
+    'NotRedeliverable OrganizationInUse OrganizationNotFound PayloadTooLarge ResourceNotFound ProviderNotFound RuleExists RuleNotFound ServiceUnreachable ' +
     'SubscriptionNotFound TokenExists TokenNotFound TopicNotFound Unauthorized'
   ).split(' '),
 );
@@ -183,13 +183,54 @@ export class ApiClient {
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body);
+    const data = this.parse(res, await res.text());
+    if (!res.ok) throw this.failure(res.status, data);
+    return data as T;
+  }
+
+  /**
+   * A POST whose answer streams as JSON lines (Accept: application/x-ndjson):
+   * every line but the last goes to onLine; the last is {"type":"result",
+   * "result"} (answered) or {"type":"error","status","error"} (thrown as the
+   * API's error). A service that answers plain JSON is answered as post().
+   */
+  async postStreaming<T, L extends { type: string }>(path: string, body: unknown, onLine: (line: L) => void): Promise<T> {
+    const res = await this.send('POST', path, body, 'application/x-ndjson');
+    if (!res.ok || !(res.headers.get('content-type') ?? '').includes('ndjson') || !res.body) {
+      const data = this.parse(res, await res.text());
+      if (!res.ok) throw this.failure(res.status, data);
+      return data as T;
+    }
+    const decoder = new TextDecoder();
+    let buffered = '';
+    const reader = res.body.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      buffered += done ? decoder.decode() : decoder.decode(value, { stream: true });
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const text = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        if (!text) continue;
+        const line = this.parse(res, text) as L & { result?: T; status?: number; error?: unknown };
+        if (line.type === 'result') return line.result as T;
+        if (line.type === 'error') throw this.failure(line.status ?? 500, { error: line.error });
+        onLine(line);
+      }
+      if (done) break;
+    }
+    throw new ApiClientError(res.status, 'BadResponse', `the service at ${this.baseUrl} ended its answer to ${path} before the result`);
+  }
+
+  private async send(method: string, path: string, body: unknown, accept?: string): Promise<Response> {
     const url = `${this.baseUrl}/api/v1${path}`;
-    let res: Response;
     try {
-      res = await fetch(url, {
+      return await fetch(url, {
         method,
         headers: {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(accept ? { accept } : {}),
           ...(this.auth.token ? { authorization: `Bearer ${this.auth.token}` } : {}),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -202,26 +243,27 @@ export class ApiClient {
         `cannot reach the confix service at ${this.baseUrl}${cause ? ` (${cause})` : ''}${this.from ? `, ${this.from}` : ''}: start it with \`confix serve\`, or point --url / CONFIX_URL at it`,
       );
     }
-    const text = await res.text();
-    let data: unknown;
+  }
+
+  private parse(res: Response, text: string): unknown {
     try {
-      data = text ? JSON.parse(text) : undefined;
+      return text ? JSON.parse(text) : undefined;
     } catch {
       throw new ApiClientError(res.status, 'BadResponse', `the service at ${this.baseUrl} answered ${res.status} with something that is not JSON`);
     }
-    if (!res.ok) {
-      const e = (data as { error?: { code?: string; message?: string; issues?: [] } } | undefined)?.error;
-      if (res.status === 401)
-        throw new ApiClientError(
-          401,
-          e?.code ?? 'Unauthorized',
-          this.auth.token
-            ? `the service refused the token from ${this.auth.source}: ${e?.message ?? 'HTTP 401'}`
-            : `the service needs an API token, and none was found; the CLI looks in ${this.auth.lookedIn}. ${e?.message ?? ''}`.trim(),
-          e,
-        );
-      throw new ApiClientError(res.status, e?.code ?? `HTTP${res.status}`, errorLine(e?.code, e?.message ?? `HTTP ${res.status}`), e);
-    }
-    return data as T;
+  }
+
+  private failure(status: number, data: unknown): ApiClientError {
+    const e = (data as { error?: { code?: string; message?: string; issues?: [] } } | undefined)?.error;
+    if (status === 401)
+      return new ApiClientError(
+        401,
+        e?.code ?? 'Unauthorized',
+        this.auth.token
+          ? `the service refused the token from ${this.auth.source}: ${e?.message ?? 'HTTP 401'}`
+          : `the service needs an API token, and none was found; the CLI looks in ${this.auth.lookedIn}. ${e?.message ?? ''}`.trim(),
+        e,
+      );
+    return new ApiClientError(status, e?.code ?? `HTTP${status}`, errorLine(e?.code, e?.message ?? `HTTP ${status}`), e);
   }
 }

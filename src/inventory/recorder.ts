@@ -18,7 +18,7 @@ export interface SnapshotOptions {
   resourceTypes?: string[];
   /** Scopes read at once (16). */
   concurrency?: number;
-  /** After every scope: the counts so far, the scope, what it held or why it was refused. */
+  /** Once at the start (scopesDone 0, no scope), then after every scope: the counts so far, the scope, what it held or why it was refused. */
   onProgress?: (p: {
     scopesDone: number;
     scopes: number;
@@ -213,6 +213,7 @@ export class Recorder extends EventEmitter {
     }
     const summary: SnapshotSummary = { provider: providerName, scopes: scopes.size, resources: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, durationMs: 0 };
     let done = 0;
+    opts.onProgress?.({ scopesDone: 0, scopes: scopes.size, resources: 0 });
     const liveRegions = new Map(accounts.map((a) => [a.accountId, new Set(a.regions)]));
     // Scopes are read side by side (a real cloud answers in hundreds of
     // milliseconds; its provider keeps its own limits per account); the first

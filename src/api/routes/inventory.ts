@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
-import { ApiError } from '../errors.js';
+import { stream } from 'hono/streaming';
+import { ApiError, errorResponse } from '../errors.js';
 import {
   ConfigurationItemSchema, Id, LookupQuery, QueryText, ResourceId, ResourceSchema, SnapshotSummarySchema, errorResponses, json, list, text,
 } from '../schemas.js';
@@ -14,6 +15,29 @@ const tagParam = z
   .union([tagFilter(), list(tagFilter(), LIMITS.tags.count)])
   .optional()
   .openapi({ description: 'Tag filter, repeatable: "key=value", or "key" for resources that have the tag', example: 'env=prod' });
+
+const NDJSON = 'application/x-ndjson';
+const ScopeSchema = z.object({ accountId: z.string(), regionId: z.string(), resourceType: z.string() });
+const DiscoveryResultSchema = SnapshotSummarySchema.extend({ providers: z.array(SnapshotSummarySchema).openapi({ description: "Each provider's own snapshot" }) }).openapi('DiscoveryResult');
+const DiscoveryLineSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('start'), provider: z.string(), scopes: z.number().int() }),
+    z.object({
+      type: z.literal('scope'),
+      provider: z.string(),
+      scopesDone: z.number().int(),
+      scopes: z.number().int(),
+      resources: z.number().int(),
+      scope: ScopeSchema,
+      found: z.number().int().optional(),
+      refused: z.object({ code: z.string(), message: z.string() }).optional(),
+    }),
+    z.object({ type: z.literal('heartbeat') }),
+    z.object({ type: z.literal('result'), result: DiscoveryResultSchema }),
+    z.object({ type: z.literal('error'), status: z.number().int(), error: z.object({ code: z.string(), message: z.string() }).passthrough() }),
+  ])
+  .openapi('DiscoveryProgressLine');
+export type DiscoveryLine = z.infer<typeof DiscoveryLineSchema>;
 
 const listResources = createRoute({
   method: 'get',
@@ -76,6 +100,7 @@ const discover = createRoute({
   path: '/discovery',
   tags: ['inventory'],
   summary: 'Take a full snapshot now (all accounts, or the given ones)',
+  description: `With \`Accept: ${'application/x-ndjson'}\` the answer streams as it goes, one JSON object per line: \`{"type":"start","provider","scopes"}\` when a provider's snapshot starts, \`{"type":"scope","provider","scopesDone","scopes","resources","scope","found"}\` (or \`"refused":{code,message}\`) after every scope, \`{"type":"heartbeat"}\` every 15 s of quiet, and last \`{"type":"result","result":…}\` (the JSON answer) or \`{"type":"error","status","error":{code,message}}\`.`,
   request: {
     body: {
       required: false,
@@ -91,10 +116,13 @@ const discover = createRoute({
     },
   },
   responses: {
-    200: json(
-      SnapshotSummarySchema.extend({ providers: z.array(SnapshotSummarySchema).openapi({ description: 'Each provider\'s own snapshot' }) }),
-      'What the snapshot recorded (the sums over the providers, and each one)',
-    ),
+    200: {
+      description: 'What the snapshot recorded (the sums over the providers, and each one); streamed as progress lines with Accept: application/x-ndjson',
+      content: {
+        'application/json': { schema: DiscoveryResultSchema },
+        [NDJSON]: { schema: DiscoveryLineSchema },
+      },
+    },
     400: errorResponses[400],
   },
 });
@@ -155,14 +183,45 @@ export function inventoryRoutes(app: OpenAPIHono, deps: AppDeps) {
     const known = new Set(chosen.flatMap((p) => p.resourceTypes().map((t) => t.type)));
     const unknown = (body.resourceTypes ?? []).filter((t) => !known.has(t));
     if (unknown.length) throw new ApiError(400, 'InvalidResourceType', `unknown resource type ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
-    const providers = [];
-    for (const p of chosen) {
-      const served = new Set(p.resourceTypes().map((t) => t.type));
-      const types = body.resourceTypes?.filter((t) => served.has(t));
-      if (types && types.length === 0) continue;
-      providers.push(await deps.recorder.snapshot(p.name, { accountIds: body.accountIds, resourceTypes: types }));
-    }
-    return c.json({ ...sumSnapshots(providers), providers }, 200);
+    const run = async (emit?: (line: DiscoveryLine) => void) => {
+      const providers = [];
+      for (const p of chosen) {
+        const served = new Set(p.resourceTypes().map((t) => t.type));
+        const types = body.resourceTypes?.filter((t) => served.has(t));
+        if (types && types.length === 0) continue;
+        providers.push(
+          await deps.recorder.snapshot(p.name, {
+            accountIds: body.accountIds,
+            resourceTypes: types,
+            ...(emit
+              ? {
+                  onProgress: (x) => {
+                    if (!x.scope) emit({ type: 'start', provider: p.name, scopes: x.scopes });
+                    else emit({ type: 'scope', provider: p.name, scopesDone: x.scopesDone, scopes: x.scopes, resources: x.resources, scope: x.scope, ...(x.refused ? { refused: x.refused } : { found: x.found ?? 0 }) });
+                  },
+                }
+              : {}),
+          }),
+        );
+      }
+      return { ...sumSnapshots(providers), providers };
+    };
+    if (!(c.req.header('accept') ?? '').includes(NDJSON)) return c.json(await run(), 200);
+    // Streamed: the status is 200 once the first line is out, so a failure is the last line.
+    c.header('content-type', `${NDJSON}; charset=utf-8`);
+    c.header('cache-control', 'no-store');
+    return stream(c, async (out) => {
+      const write = (line: DiscoveryLine) => void out.write(JSON.stringify(line) + '\n');
+      const heartbeat = setInterval(() => write({ type: 'heartbeat' }), 15_000);
+      try {
+        write({ type: 'result', result: await run(write) });
+      } catch (err) {
+        const answer = errorResponse(err, c, deps.log);
+        write({ type: 'error', status: answer.status, error: ((await answer.json()) as { error: { code: string; message: string } }).error });
+      } finally {
+        clearInterval(heartbeat);
+      }
+    }) as never;
   });
 }
 

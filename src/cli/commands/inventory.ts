@@ -3,6 +3,7 @@ import pc from 'picocolors';
 import { client, globals, print, printJson } from '../context.js';
 import { collect, intOption } from '../options.js';
 import { diffLines, statusColor, table, time, yaml } from '../format.js';
+import { discoveryProgress, type DiscoveryProgressLine } from '../progress.js';
 import type { ConfigurationItem, InventoryResource, SnapshotSummary } from '../../inventory/index.js';
 
 interface Narrow {
@@ -110,13 +111,18 @@ export function inventoryCommands(program: Command, get: Command) {
     .option('--provider <name>', 'only this provider (its name in confix.yaml: sandbox, aws, …)')
     .option('--account <id>', 'only this account (repeatable)', collect)
     .option('--type <type>', 'only this resource type (repeatable)', collect)
+    .addHelpText('after', '\nProgress (scopes read, resources found, refusals) goes to stderr as the service reads; the summary and every refused scope follow.\n\nExamples:\n  confix discover\n  confix discover --provider aws --type AWS::S3::Bucket --json')
     .action(async (o: { provider?: string; account?: string[]; type?: string[] }, cmd: Command) => {
-      const s = await client(cmd).post<SnapshotSummary & { providers?: SnapshotSummary[] }>('/discovery', {
-        provider: o.provider,
-        accountIds: o.account,
-        resourceTypes: o.type,
-      });
-      if (globals(cmd).json) return printJson(s);
+      const body = { provider: o.provider, accountIds: o.account, resourceTypes: o.type };
+      const json = globals(cmd).json;
+      const progress = json ? undefined : discoveryProgress();
+      let s: SnapshotSummary & { providers?: SnapshotSummary[] };
+      try {
+        s = await client(cmd).postStreaming('/discovery', body, (l: DiscoveryProgressLine) => progress?.line(l));
+      } finally {
+        progress?.stop();
+      }
+      if (json) return printJson(s);
       const line = (x: SnapshotSummary) =>
         `${x.resources} resources in ${x.scopes} scopes: ${x.created} new, ${x.updated} changed, ${x.deleted} deleted, ${x.unchanged} unchanged (${(x.durationMs / 1000).toFixed(1)} s)`;
       const each = s.providers ?? [s];
