@@ -52,6 +52,9 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
 });
 
+/** A required JSON request body. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
+
 export const TagsSchema = z.record(z.string(), z.string()).openapi('Tags', { example: { env: 'prod' } });
 export const ConfigurationSchema = z.record(z.string(), z.unknown()).openapi('Configuration');
 

@@ -11,7 +11,7 @@ import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
 import { bounded, credentialsFromHeaders } from '../credential-headers.js';
 import { CLOUD_CREDENTIAL_HEADERS as H } from '../../security/signed-headers.js';
-import { CallResultSchema, errorResponses, json } from '../schemas.js';
+import { CallResultSchema, errorResponses, json, jsonBody } from '../schemas.js';
 import { parseRoleArn, type Provider } from '../../providers/index.js';
 
 const LIMITS = { action: 128, arn: 2048, sessionName: 64, externalId: 1224 } as const;
@@ -26,19 +26,14 @@ const callAction = createRoute({
   description: `Parameters use the cloud API's own names. Sign the call with ${H.accessKeyId}, ${H.accessKeySecret} and (for temporary credentials) ${H.securityToken}: the cloud's IAM then decides, and a refusal is its own code (UnauthorizedOperation, NoPermission). The answer comes once the change is recorded in the inventory.`,
   request: {
     params: z.object({ action: z.string().max(LIMITS.action).openapi({ example: 'ec2:RevokeSecurityGroupIngress' }) }),
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z.object({
-            provider: ProviderName,
-            accountId: z.string().max(64).optional(),
-            regionId: z.string().max(64).optional(),
-            parameters: z.record(z.string(), z.unknown()).default({}),
-          }),
-        },
-      },
-    },
+    body: jsonBody(
+      z.object({
+        provider: ProviderName,
+        accountId: z.string().max(64).optional(),
+        regionId: z.string().max(64).optional(),
+        parameters: z.record(z.string(), z.unknown()).default({}),
+      }),
+    ),
   },
   responses: {
     200: json(CallResultSchema.extend({ provider: z.string() }), 'The call result, with the provider that made it'),
@@ -55,20 +50,15 @@ const assumeRole = createRoute({
   summary: "STS AssumeRole in the provider that governs the role's account, signed with the caller's credentials",
   description: `Send the caller's credentials in ${H.accessKeyId}, ${H.accessKeySecret} and ${H.securityToken}. The answer's credentials carry both clouds' names (secretAccessKey and accessKeySecret, sessionToken and securityToken).`,
   request: {
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z.object({
-            provider: ProviderName,
-            roleArn: z.string().openapi({ example: 'arn:aws:iam::123456789012:role/confix-remediation' }),
-            roleSessionName: z.string().default('confix-session'),
-            durationSeconds: z.number().int().min(900).max(43_200).optional(),
-            externalId: z.string().optional(),
-          }),
-        },
-      },
-    },
+    body: jsonBody(
+      z.object({
+        provider: ProviderName,
+        roleArn: z.string().openapi({ example: 'arn:aws:iam::123456789012:role/confix-remediation' }),
+        roleSessionName: z.string().default('confix-session'),
+        durationSeconds: z.number().int().min(900).max(43_200).optional(),
+        externalId: z.string().optional(),
+      }),
+    ),
   },
   responses: {
     200: json(
