@@ -118,7 +118,15 @@ export function parseAwsArgs(args: string[]): AwsBenchOptions & { json: boolean 
     return n;
   };
   if (v.n !== undefined && v.sizes !== undefined) throw new Error('give --n or --sizes, not both');
-  const sizes = v.n !== undefined ? [int('n', v.n, 10)] : v.sizes !== undefined ? v.sizes.split(',').filter((s) => s.trim()).map((s) => int('sizes', s, 10)) : DEFAULT_SIZES;
+  const sizes =
+    v.n !== undefined
+      ? [int('n', v.n, 10)]
+      : v.sizes !== undefined
+        ? v.sizes
+            .split(',')
+            .filter((s) => s.trim())
+            .map((s) => int('sizes', s, 10))
+        : DEFAULT_SIZES;
   if (!sizes.length) throw new Error('--sizes needs at least one size, e.g. --sizes 1000,5000');
   return {
     sizes,
@@ -461,7 +469,10 @@ async function seed(moto: Moto, n: number, concurrency: number, label: string) {
   meter.instrument(ec2);
   meter.instrument(s3);
   try {
-    const images = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images!.map((i) => i.ImageId!).filter(Boolean).sort();
+    const images = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] })))
+      .Images!.map((i) => i.ImageId!)
+      .filter(Boolean)
+      .sort();
     if (images.length < 2) throw new Error(`moto lists ${images.length} amazon images; the bench needs two`);
     const [approved, unapproved] = [images[0]!, images[1]!];
 
@@ -482,7 +493,15 @@ async function seed(moto: Moto, n: number, concurrency: number, label: string) {
         new CreateSecurityGroupCommand({
           GroupName: name,
           Description: `bench group ${i}`,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'bench', Value: 'aws' }, { Key: 'Name', Value: name }] }],
+          TagSpecifications: [
+            {
+              ResourceType: 'security-group',
+              Tags: [
+                { Key: 'bench', Value: 'aws' },
+                { Key: 'Name', Value: name },
+              ],
+            },
+          ],
         }),
       );
       if (i % 2 === 0) {
@@ -497,7 +516,10 @@ async function seed(moto: Moto, n: number, concurrency: number, label: string) {
     // Instances, RUN_BATCH a call at most; a quarter of them from the unapproved AMI.
     const unapprovedCount = instances >= 4 ? Math.floor(instances / 4) : 0;
     const runs: { ami: string; count: number }[] = [];
-    for (const [ami, count] of [[approved, instances - unapprovedCount], [unapproved, unapprovedCount]] as const)
+    for (const [ami, count] of [
+      [approved, instances - unapprovedCount],
+      [unapproved, unapprovedCount],
+    ] as const)
       for (let left = count; left > 0; left -= RUN_BATCH) runs.push({ ami, count: Math.min(RUN_BATCH, left) });
     await pool(runs.length, Math.min(concurrency, 4), async (b) => {
       const { ami, count } = runs[b]!;
@@ -507,7 +529,15 @@ async function seed(moto: Moto, n: number, concurrency: number, label: string) {
           MinCount: count,
           MaxCount: count,
           InstanceType: 't3.micro',
-          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'bench', Value: 'aws' }, { Key: 'Name', Value: `bench-run-${b}` }] }],
+          TagSpecifications: [
+            {
+              ResourceType: 'instance',
+              Tags: [
+                { Key: 'bench', Value: 'aws' },
+                { Key: 'Name', Value: `bench-run-${b}` },
+              ],
+            },
+          ],
         }),
       );
       if ((out.Instances?.length ?? 0) !== count) throw new Error(`RunInstances launched ${out.Instances?.length ?? 0} instances, not ${count}`);
@@ -562,12 +592,17 @@ const ACTIVE = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS'];
 const tempDirs = new Set<string>();
 
 async function resultCounts(db: Db, ruleId: string): Promise<Record<string, number>> {
-  const rows = await db.query<{ c: string; n: number }>(`SELECT compliance_type AS c, count(*)::int AS n FROM evaluation_results WHERE rule_id = $1 GROUP BY 1`, [ruleId]);
+  const rows = await db.query<{ c: string; n: number }>(
+    `SELECT compliance_type AS c, count(*)::int AS n FROM evaluation_results WHERE rule_id = $1 GROUP BY 1`,
+    [ruleId],
+  );
   return Object.fromEntries(rows.map((r) => [r.c, r.n]));
 }
 
 async function statusCounts(db: Db, ruleId: string): Promise<Record<string, number>> {
-  const rows = await db.query<{ s: string; n: number }>(`SELECT status AS s, count(*)::int AS n FROM remediation_executions WHERE rule_id = $1 GROUP BY 1`, [ruleId]);
+  const rows = await db.query<{ s: string; n: number }>(`SELECT status AS s, count(*)::int AS n FROM remediation_executions WHERE rule_id = $1 GROUP BY 1`, [
+    ruleId,
+  ]);
   return Object.fromEntries(rows.map((r) => [r.s, r.n]));
 }
 
@@ -580,7 +615,9 @@ async function runSize(n: number, o: AwsBenchOptions, index: number): Promise<Aw
   let aws: AwsProvider | undefined;
   let engine: ReturnType<typeof createEngine> | undefined;
   try {
-    log(`${label} moto at ${moto.endpoint} (pid ${moto.pid}); seeding ${fmt(n)} security groups, ${fmt(n / 2)} instances, ${fmt(Math.max(1, Math.floor(n / 10)))} buckets, ${o.seedConcurrency} requests at a time`);
+    log(
+      `${label} moto at ${moto.endpoint} (pid ${moto.pid}); seeding ${fmt(n)} security groups, ${fmt(n / 2)} instances, ${fmt(Math.max(1, Math.floor(n / 10)))} buckets, ${o.seedConcurrency} requests at a time`,
+    );
 
     // 0. seeding
     let end = phase(moto);
@@ -608,7 +645,11 @@ async function runSize(n: number, o: AwsBenchOptions, index: number): Promise<Aw
       ...(o.pageSize ? { pageSize: o.pageSize } : {}),
     });
     const provider = aws;
-    engine = createEngine(db, { log: createLogger({ level: 'warn' }), worker: { concurrency: o.workerConcurrency }, providers: (sandbox) => [sandbox, provider] });
+    engine = createEngine(db, {
+      log: createLogger({ level: 'warn' }),
+      worker: { concurrency: o.workerConcurrency },
+      providers: (sandbox) => [sandbox, provider],
+    });
     const { recorder, rules, evaluator, worker } = engine;
 
     // 1. discovery
@@ -618,14 +659,21 @@ async function runSize(n: number, o: AwsBenchOptions, index: number): Promise<Aw
     let found = 0;
     const t1 = performance.now();
     const reqAt = meter.requests;
-    const stopBeat = heartbeat(process.stderr.isTTY ? 2000 : 10_000, () => `  discovery: ${secs(performance.now() - t1)} s, ${fmt(meter.requests - reqAt)} requests to moto, ${scopesDone}/${scopes || '?'} scopes, ${fmt(found)} resources so far`);
+    const stopBeat = heartbeat(
+      process.stderr.isTTY ? 2000 : 10_000,
+      () =>
+        `  discovery: ${secs(performance.now() - t1)} s, ${fmt(meter.requests - reqAt)} requests to moto, ${scopesDone}/${scopes || '?'} scopes, ${fmt(found)} resources so far`,
+    );
     end = phase(moto);
     let snap;
     try {
       snap = await recorder.snapshot(aws.name, {
         onProgress: (p) => {
           [scopesDone, scopes, found] = [p.scopesDone, p.scopes, p.resources];
-          if (p.scope) log(`  discovery: ${p.scope.resourceType}: ${p.refused ? `refused (${p.refused.code})` : `${fmt(p.found ?? 0)} resources`} at ${secs(performance.now() - t1)} s`);
+          if (p.scope)
+            log(
+              `  discovery: ${p.scope.resourceType}: ${p.refused ? `refused (${p.refused.code})` : `${fmt(p.found ?? 0)} resources`} at ${secs(performance.now() - t1)} s`,
+            );
         },
       });
     } finally {
@@ -633,10 +681,24 @@ async function runSize(n: number, o: AwsBenchOptions, index: number): Promise<Aw
     }
     cost = end();
     const byType = Object.fromEntries(
-      (await db.query<{ t: string; n: number }>(`SELECT resource_type AS t, count(*)::int AS n FROM resources WHERE provider = $1 AND status <> 'ResourceDeleted' GROUP BY 1 ORDER BY 1`, [aws.name])).map((r) => [r.t, r.n]),
+      (
+        await db.query<{ t: string; n: number }>(
+          `SELECT resource_type AS t, count(*)::int AS n FROM resources WHERE provider = $1 AND status <> 'ResourceDeleted' GROUP BY 1 ORDER BY 1`,
+          [aws.name],
+        )
+      ).map((r) => [r.t, r.n]),
     );
-    const discovery = { ...cost, scopes: snap.scopes, resources: snap.resources, byType, resourcesPerSecond: r2(snap.resources / cost.seconds), refused: snap.refused?.length ?? 0 };
-    log(`${label} discovered ${fmt(snap.resources)} resources in ${cost.seconds} s: ${fmt(discovery.resourcesPerSecond)}/s (${fmt(cost.sdkRequests)} requests; moto CPU ${Math.round(cost.motoCpuShare * 100)}%)`);
+    const discovery = {
+      ...cost,
+      scopes: snap.scopes,
+      resources: snap.resources,
+      byType,
+      resourcesPerSecond: r2(snap.resources / cost.seconds),
+      refused: snap.refused?.length ?? 0,
+    };
+    log(
+      `${label} discovered ${fmt(snap.resources)} resources in ${cost.seconds} s: ${fmt(discovery.resourcesPerSecond)}/s (${fmt(cost.sdkRequests)} requests; moto CPU ${Math.round(cost.motoCpuShare * 100)}%)`,
+    );
 
     // 2. evaluation
     end = phase(moto);
@@ -656,8 +718,17 @@ async function runSize(n: number, o: AwsBenchOptions, index: number): Promise<Aw
           },
         }),
       ),
-      ami: await rules.create(validateRule({ name: RULES.ami.name, source: { managed: RULES.ami.managed }, parameters: { amiIds: approvedAmi }, scope: { resourceTypes: [RULES.ami.resourceType] } })),
-      bucket: await rules.create(validateRule({ name: RULES.bucket.name, source: { managed: RULES.bucket.managed }, scope: { resourceTypes: [RULES.bucket.resourceType] } })),
+      ami: await rules.create(
+        validateRule({
+          name: RULES.ami.name,
+          source: { managed: RULES.ami.managed },
+          parameters: { amiIds: approvedAmi },
+          scope: { resourceTypes: [RULES.ami.resourceType] },
+        }),
+      ),
+      bucket: await rules.create(
+        validateRule({ name: RULES.bucket.name, source: { managed: RULES.bucket.managed }, scope: { resourceTypes: [RULES.bucket.resourceType] } }),
+      ),
     };
     const ruleCreateMs = performance.now() - tr;
     log(`${label} evaluation: ${Object.keys(created).length} rules created in ${Math.round(ruleCreateMs)} ms; evaluator.evaluateRules()`);
@@ -673,7 +744,13 @@ async function runSize(n: number, o: AwsBenchOptions, index: number): Promise<Aw
     const perRule = [];
     for (const [k, r] of Object.entries(created) as [keyof typeof RULES, (typeof created)[keyof typeof RULES]][]) {
       const c = await resultCounts(db, r.ruleId);
-      perRule.push({ name: r.name, managed: RULES[k].managed, resourceType: RULES[k].resourceType, compliant: c.COMPLIANT ?? 0, nonCompliant: c.NON_COMPLIANT ?? 0 });
+      perRule.push({
+        name: r.name,
+        managed: RULES[k].managed,
+        resourceType: RULES[k].resourceType,
+        compliant: c.COMPLIANT ?? 0,
+        nonCompliant: c.NON_COMPLIANT ?? 0,
+      });
     }
     const evaluation = {
       ...cost,
@@ -684,7 +761,9 @@ async function runSize(n: number, o: AwsBenchOptions, index: number): Promise<Aw
       evaluationsPerSecond: r2(ev.evaluations / cost.seconds),
       nonCompliant: perRule.reduce((a, r) => a + r.nonCompliant, 0),
     };
-    log(`${label} ${fmt(ev.evaluations)} evaluations in ${cost.seconds} s: ${fmt(evaluation.evaluationsPerSecond)}/s, ${perRule.map((r) => `${r.name} ${fmt(r.nonCompliant)} NON_COMPLIANT`).join(', ')}`);
+    log(
+      `${label} ${fmt(ev.evaluations)} evaluations in ${cost.seconds} s: ${fmt(evaluation.evaluationsPerSecond)}/s, ${perRule.map((r) => `${r.name} ${fmt(r.nonCompliant)} NON_COMPLIANT`).join(', ')}`,
+    );
 
     // 3. remediation: every NON_COMPLIANT group, drained by the worker.
     const sgRule = created.sg;
@@ -694,7 +773,9 @@ async function runSize(n: number, o: AwsBenchOptions, index: number): Promise<Aw
     const t3Wall = Date.now();
     const started = await startRemediation(engine, { rule: sgRule.name, allNonCompliant: true });
     const queueMs = performance.now() - t3;
-    log(`${label} remediation: queued ${fmt(started.queued.length)} ${SG_ACTION} executions in ${secs(queueMs)} s${started.failed.length ? ` (${started.failed.length} refused: ${started.failed[0]!.reason})` : ''}; worker concurrency ${o.workerConcurrency}`);
+    log(
+      `${label} remediation: queued ${fmt(started.queued.length)} ${SG_ACTION} executions in ${secs(queueMs)} s${started.failed.length ? ` (${started.failed.length} refused: ${started.failed[0]!.reason})` : ''}; worker concurrency ${o.workerConcurrency}`,
+    );
     worker.start();
     const queued = started.queued.length;
     const rbar = progress(`${label} remediated`, queued);
@@ -722,7 +803,10 @@ async function runSize(n: number, o: AwsBenchOptions, index: number): Promise<Aw
     rbar.stop();
     counts = await statusCounts(db, sgRule.ruleId);
     // To the last execution's end by the database clock (the loop above may notice late while the worker keeps the event loop busy).
-    const [{ last } = { last: null }] = await db.query<{ last: Date | null }>('SELECT max(finished_at) AS last FROM remediation_executions WHERE rule_id = $1', [sgRule.ruleId]);
+    const [{ last } = { last: null }] = await db.query<{ last: Date | null }>(
+      'SELECT max(finished_at) AS last FROM remediation_executions WHERE rule_id = $1',
+      [sgRule.ruleId],
+    );
     cost = end();
     const drainSeconds = last ? Math.max(0.001, (new Date(last).getTime() - t3Wall) / 1000) : cost.seconds;
     const runs = (
@@ -732,16 +816,25 @@ async function runSize(n: number, o: AwsBenchOptions, index: number): Promise<Aw
       )
     ).map((r) => r.ms);
     const failures = Object.fromEntries(
-      (await db.query<{ code: string; n: number }>(
-        `SELECT coalesce(error_code, '(none)') AS code, count(*)::int AS n FROM remediation_executions WHERE rule_id = $1 AND status = 'FAILED' GROUP BY 1 ORDER BY 2 DESC`,
-        [sgRule.ruleId],
-      )).map((r) => [r.code, r.n]),
+      (
+        await db.query<{ code: string; n: number }>(
+          `SELECT coalesce(error_code, '(none)') AS code, count(*)::int AS n FROM remediation_executions WHERE rule_id = $1 AND status = 'FAILED' GROUP BY 1 ORDER BY 2 DESC`,
+          [sgRule.ruleId],
+        )
+      ).map((r) => [r.code, r.n]),
     );
     const after = await resultCounts(db, sgRule.ruleId);
     // What moto says now: groups with 22 open to the world (one request, outside the phase).
     const check = new sdk.ec2.EC2Client({ endpoint: moto.endpoint, region: REGION, credentials: MOTO_CREDENTIALS });
     const stillOpen = await check
-      .send(new sdk.ec2.DescribeSecurityGroupsCommand({ Filters: [{ Name: 'ip-permission.cidr', Values: ['0.0.0.0/0'] }, { Name: 'ip-permission.from-port', Values: ['22'] }] }))
+      .send(
+        new sdk.ec2.DescribeSecurityGroupsCommand({
+          Filters: [
+            { Name: 'ip-permission.cidr', Values: ['0.0.0.0/0'] },
+            { Name: 'ip-permission.from-port', Values: ['22'] },
+          ],
+        }),
+      )
       .finally(() => check.destroy());
     const finished = doneOf(counts);
     const remediation = {
@@ -767,7 +860,9 @@ async function runSize(n: number, o: AwsBenchOptions, index: number): Promise<Aw
       nonCompliantAfter: after.NON_COMPLIANT ?? 0,
       worldOpenOnMotoAfter: stillOpen.SecurityGroups?.length ?? 0,
     };
-    log(`${label} ${fmt(finished)} executions in ${remediation.drainSeconds} s: ${fmt(remediation.executionsPerSecond)}/s, ${fmt(remediation.succeeded)} SUCCEEDED, ${fmt(remediation.failed)} FAILED; moto CPU ${Math.round(cost.motoCpuShare * 100)}%`);
+    log(
+      `${label} ${fmt(finished)} executions in ${remediation.drainSeconds} s: ${fmt(remediation.executionsPerSecond)}/s, ${fmt(remediation.succeeded)} SUCCEEDED, ${fmt(remediation.failed)} FAILED; moto CPU ${Math.round(cost.motoCpuShare * 100)}%`,
+    );
 
     return {
       n,
@@ -834,7 +929,9 @@ export async function runAwsBench(o: AwsBenchOptions): Promise<AwsBenchResult> {
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 export function printAwsResult(r: AwsBenchResult): void {
-  console.log(`\nconfix AWS benchmark — AwsProvider (AWS SDK v3) on ${r.emulator} (one moto_server per size, 127.0.0.1), ${r.store}, node ${r.node}, ${r.cpus} CPUs`);
+  console.log(
+    `\nconfix AWS benchmark — AwsProvider (AWS SDK v3) on ${r.emulator} (one moto_server per size, 127.0.0.1), ${r.store}, node ${r.node}, ${r.cpus} CPUs`,
+  );
   console.log(
     `  provider: organization false, regions ${REGION}, ${r.options.concurrencyPerAccount} requests in flight per account, EC2 page size ${r.options.pageSize ?? "the API's"}; worker concurrency ${r.options.workerConcurrency}; seeding ${r.options.seedConcurrency} requests at a time`,
   );
@@ -869,13 +966,29 @@ export function printAwsResult(r: AwsBenchResult): void {
     t.push(row('evaluation', e, `${fmt(e.evaluationsPerSecond)} evaluations/s`));
     t.push(row('remediation', m, `${r2(m.executionsPerSecond)} executions/s`));
     console.log(t.toString().replace(/^/gm, '  '));
-    console.log(`  discovery     ${fmt(d.resources)} resources in ${d.scopes} scopes (${Object.entries(d.byType).map(([k, v]) => `${fmt(v)} ${k}`).join(', ')})${d.refused ? `, ${d.refused} scopes refused` : ''}`);
-    console.log(`  evaluation    ${fmt(e.evaluations)} evaluations of ${fmt(e.resources)} resources, ${fmt(e.nonCompliant)} NON_COMPLIANT: ${e.rules.map((x) => `${x.name} (${x.managed}) ${fmt(x.nonCompliant)}/${fmt(x.compliant + x.nonCompliant)}`).join(', ')}; rules created in ${e.ruleCreateMs} ms`);
     console.log(
-      `  remediation   ${m.action}: ${fmt(m.finished)} executions in ${m.drainSeconds} s from the first queued to the last finished; ${fmt(m.queued)} queued in ${m.queueSeconds} s${m.notQueued ? ` (${fmt(m.notQueued)} refused)` : ''}, ${m.complete ? 'all finished' : `INCOMPLETE${m.stalled ? ' (stalled)' : ''}: ${fmt(m.finished)} finished`} — ${fmt(m.succeeded)} SUCCEEDED, ${fmt(m.failed)} FAILED${Object.keys(m.failures).length ? ` (${Object.entries(m.failures).map(([k, v]) => `${fmt(v)} ${k}`).join(', ')})` : ''}, ${fmt(m.cancelled)} CANCELLED`,
+      `  discovery     ${fmt(d.resources)} resources in ${d.scopes} scopes (${Object.entries(d.byType)
+        .map(([k, v]) => `${fmt(v)} ${k}`)
+        .join(', ')})${d.refused ? `, ${d.refused} scopes refused` : ''}`,
     );
-    console.log(`                one execution p50 ${m.executionP50Ms} ms, p99 ${m.executionP99Ms} ms; afterwards ${fmt(m.nonCompliantAfter)} NON_COMPLIANT, ${fmt(m.worldOpenOnMotoAfter)} groups open to the world on moto`);
-    console.log(`  memory        this process's peak RSS ${s.processMaxRssMiB} MiB (kernel maxrss, over the run so far); moto_server's ${s.motoPeakRssMiB} MiB`);
+    console.log(
+      `  evaluation    ${fmt(e.evaluations)} evaluations of ${fmt(e.resources)} resources, ${fmt(e.nonCompliant)} NON_COMPLIANT: ${e.rules.map((x) => `${x.name} (${x.managed}) ${fmt(x.nonCompliant)}/${fmt(x.compliant + x.nonCompliant)}`).join(', ')}; rules created in ${e.ruleCreateMs} ms`,
+    );
+    console.log(
+      `  remediation   ${m.action}: ${fmt(m.finished)} executions in ${m.drainSeconds} s from the first queued to the last finished; ${fmt(m.queued)} queued in ${m.queueSeconds} s${m.notQueued ? ` (${fmt(m.notQueued)} refused)` : ''}, ${m.complete ? 'all finished' : `INCOMPLETE${m.stalled ? ' (stalled)' : ''}: ${fmt(m.finished)} finished`} — ${fmt(m.succeeded)} SUCCEEDED, ${fmt(m.failed)} FAILED${
+        Object.keys(m.failures).length
+          ? ` (${Object.entries(m.failures)
+              .map(([k, v]) => `${fmt(v)} ${k}`)
+              .join(', ')})`
+          : ''
+      }, ${fmt(m.cancelled)} CANCELLED`,
+    );
+    console.log(
+      `                one execution p50 ${m.executionP50Ms} ms, p99 ${m.executionP99Ms} ms; afterwards ${fmt(m.nonCompliantAfter)} NON_COMPLIANT, ${fmt(m.worldOpenOnMotoAfter)} groups open to the world on moto`,
+    );
+    console.log(
+      `  memory        this process's peak RSS ${s.processMaxRssMiB} MiB (kernel maxrss, over the run so far); moto_server's ${s.motoPeakRssMiB} MiB`,
+    );
   }
   console.log(
     `\n  in flight: the share of the phase's wall time with at least one SDK request to moto open (innermost in the SDK's stack, to the response headers); moto CPU / confix CPU: CPU time over wall time (100% = one core).`,

@@ -82,7 +82,18 @@ try {
   await recorder.snapshot('sandbox');
   const resnapMs = performance.now() - t;
 
-  await applyPolicy({ db, rules, exceptions: new ExceptionStore(db), inventory: new Inventory(db), groups: new AccountGroupStore(db, sandbox), sandbox, functions: new FunctionStore(db) }, readPolicyDocuments([EXAMPLE_POLICIES]));
+  await applyPolicy(
+    {
+      db,
+      rules,
+      exceptions: new ExceptionStore(db),
+      inventory: new Inventory(db),
+      groups: new AccountGroupStore(db, sandbox),
+      sandbox,
+      functions: new FunctionStore(db),
+    },
+    readPolicyDocuments([EXAMPLE_POLICIES]),
+  );
   t = performance.now();
   const firstEval = await evaluator.evaluateRules();
   const evalMs = performance.now() - t;
@@ -94,7 +105,9 @@ try {
   // Change latencies, one change at a time, on security groups that are
   // compliant to begin with: opening port 22 to the world flips the result,
   // revoking it flips it back; every change is a compliance change.
-  const [{ n: sgCompliant } = { n: 0 }] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM evaluation_results WHERE compliance_type = 'COMPLIANT' AND resource_type = 'ACS::ECS::SecurityGroup'`);
+  const [{ n: sgCompliant } = { n: 0 }] = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM evaluation_results WHERE compliance_type = 'COMPLIANT' AND resource_type = 'ACS::ECS::SecurityGroup'`,
+  );
   const groups = await db.query<{ account_id: string; region_id: string; resource_id: string }>(
     `SELECT e.account_id, e.region_id, e.resource_id FROM evaluation_results e
      JOIN resources r USING (account_id, region_id, resource_type, resource_id) JOIN configuration_items c ON c.id = r.ci_id
@@ -114,7 +127,11 @@ try {
     const recorded = waitFor<RecordedEvent>(recorder, 'recorded', (e) => e.resourceId === g.resource_id);
     const judged = waitFor<ComplianceChange>(evaluator, 'compliance-change', (e) => e.resourceId === g.resource_id);
     const start = performance.now();
-    await sandbox.call(action, { accountId: g.account_id, regionId: g.region_id }, { SecurityGroupId: g.resource_id, IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' });
+    await sandbox.call(
+      action,
+      { accountId: g.account_id, regionId: g.region_id },
+      { SecurityGroupId: g.resource_id, IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' },
+    );
     await recorded;
     toItem.push(performance.now() - start);
     await judged;
@@ -157,7 +174,9 @@ try {
     console.log(`  estate load                ${(r.estateLoadMs / 1000).toFixed(1)} s`);
     console.log(`  first snapshot             ${fmt(r.recording.resourcesRecordedPerSecond)} resources recorded/s (${(snapMs / 1000).toFixed(1)} s)`);
     console.log(`  unchanged re-snapshot      ${(resnapMs / 1000).toFixed(1)} s`);
-    console.log(`  first full evaluation      ${fmt(r.evaluation.evaluationsPerSecond)} evaluations/s, results persisted (${fmt(r.evaluation.evaluations)} in ${(evalMs / 1000).toFixed(1)} s)`);
+    console.log(
+      `  first full evaluation      ${fmt(r.evaluation.evaluationsPerSecond)} evaluations/s, results persisted (${fmt(r.evaluation.evaluations)} in ${(evalMs / 1000).toFixed(1)} s)`,
+    );
     console.log(`  unchanged full evaluation  ${fmt(r.evaluation.unchangedEvaluationsPerSecond)} evaluations/s (${(reEvalMs / 1000).toFixed(1)} s)`);
     console.log(`  change → recorded CI       p50 ${r.changeToConfigurationItem.p50Ms} ms, p99 ${r.changeToConfigurationItem.p99Ms} ms (${CHANGES} changes)`);
     console.log(`  change → persisted result  p50 ${r.changeToResult.p50Ms} ms, p99 ${r.changeToResult.p99Ms} ms, max ${r.changeToResult.maxMs} ms`);

@@ -381,13 +381,17 @@ async function changeToCompliant(o: RemediationBenchOptions): Promise<Remediatio
       });
       const start = performance.now();
       try {
-        await sandbox.call('ecs:AuthorizeSecurityGroup', { accountId: key.accountId, regionId: key.regionId }, {
-          SecurityGroupId: key.resourceId,
-          IpProtocol: 'TCP',
-          PortRange: '22/22',
-          SourceCidrIp: '0.0.0.0/0',
-          Description: 'bench: SSH opened to the world',
-        });
+        await sandbox.call(
+          'ecs:AuthorizeSecurityGroup',
+          { accountId: key.accountId, regionId: key.regionId },
+          {
+            SecurityGroupId: key.resourceId,
+            IpProtocol: 'TCP',
+            PortRange: '22/22',
+            SourceCidrIp: '0.0.0.0/0',
+            Description: 'bench: SSH opened to the world',
+          },
+        );
         const done = await compliantAt;
         if (i >= o.warmup) {
           toNonCompliant.push(nonCompliantAt - start);
@@ -396,7 +400,9 @@ async function changeToCompliant(o: RemediationBenchOptions): Promise<Remediatio
       } catch (err) {
         if ((err as Error).message !== 'timeout') throw err;
         timeouts++;
-        log(`  change ${i + 1}: ${key.resourceId} not COMPLIANT again within ${CHANGE_TIMEOUT_MS / 1000} s${nonCompliantAt ? '' : ' (never seen NON_COMPLIANT)'}`);
+        log(
+          `  change ${i + 1}: ${key.resourceId} not COMPLIANT again within ${CHANGE_TIMEOUT_MS / 1000} s${nonCompliantAt ? '' : ' (never seen NON_COMPLIANT)'}`,
+        );
       } finally {
         clearTimeout(timer);
         evaluator.off('compliance-change', on);
@@ -472,7 +478,9 @@ async function bulk(o: RemediationBenchOptions): Promise<RemediationBenchResult[
     if (factor > 100) throw new Error(`the generator gives too few ${m.resourceType}`);
   }
   const accounts = estate.accounts;
-  log(`[remediation 2/2] generated ${fmt(estate.resources.length)} ${m.resourceType} with ${m.breakage}, in ${accounts.length} accounts (${secs(performance.now() - t)} s)`);
+  log(
+    `[remediation 2/2] generated ${fmt(estate.resources.length)} ${m.resourceType} with ${m.breakage}, in ${accounts.length} accounts (${secs(performance.now() - t)} s)`,
+  );
 
   const env = await openEngine(o.workerConcurrency);
   const { engine } = env;
@@ -533,33 +541,35 @@ async function bulk(o: RemediationBenchOptions): Promise<RemediationBenchResult[
         const c = await countsByStatus(db, rule.ruleId);
         queued = activeOf(c) + doneOf(c);
       } else {
-      const first = await startRemediation(engine, { rule: m.rule, allNonCompliant: true });
-      queued = first.queued.length;
-      notQueued = first.failed.length;
-      if (nonCompliantBefore > queued + notQueued) {
-        // Past startRemediation's page: the rest straight into the queue.
-        const rest = await db.query<{ account_id: string; region_id: string; resource_type: string; resource_id: string }>(
-          `SELECT e.account_id, e.region_id, e.resource_type, e.resource_id FROM evaluation_results e
+        const first = await startRemediation(engine, { rule: m.rule, allNonCompliant: true });
+        queued = first.queued.length;
+        notQueued = first.failed.length;
+        if (nonCompliantBefore > queued + notQueued) {
+          // Past startRemediation's page: the rest straight into the queue.
+          const rest = await db.query<{ account_id: string; region_id: string; resource_type: string; resource_id: string }>(
+            `SELECT e.account_id, e.region_id, e.resource_type, e.resource_id FROM evaluation_results e
            WHERE e.rule_id = $1 AND e.compliance_type = 'NON_COMPLIANT' AND NOT EXISTS (
              SELECT 1 FROM remediation_executions x WHERE x.rule_id = e.rule_id AND x.account_id = e.account_id
                AND x.region_id = e.region_id AND x.resource_type = e.resource_type AND x.resource_id = e.resource_id)`,
-          [rule.ruleId],
-        );
-        for (const r of rest) {
-          await executions.enqueue({
-            ruleId: rule.ruleId,
-            key: { accountId: r.account_id, regionId: r.region_id, resourceType: r.resource_type, resourceId: r.resource_id },
-            action: rule.remediation!.action,
-            trigger: 'MANUAL',
-          });
-          queued++;
+            [rule.ruleId],
+          );
+          for (const r of rest) {
+            await executions.enqueue({
+              ruleId: rule.ruleId,
+              key: { accountId: r.account_id, regionId: r.region_id, resourceType: r.resource_type, resourceId: r.resource_id },
+              action: rule.remediation!.action,
+              trigger: 'MANUAL',
+            });
+            queued++;
+          }
+          engine.worker.wake();
         }
-        engine.worker.wake();
-      }
       }
       queueMs = performance.now() - start;
       budgetEnd = o.drainSeconds > 0 ? performance.now() + o.drainSeconds * 1000 : Infinity;
-      log(`[remediation 2/2] queued ${fmt(queued)} executions in ${secs(queueMs)} s${notQueued ? ` (${notQueued} refused)` : ''} (${fmt(remediated)} already remediated meanwhile); draining with ${o.workerConcurrency} at a time${o.drainSeconds ? `, for ${o.drainSeconds} s at most` : ''}`);
+      log(
+        `[remediation 2/2] queued ${fmt(queued)} executions in ${secs(queueMs)} s${notQueued ? ` (${notQueued} refused)` : ''} (${fmt(remediated)} already remediated meanwhile); draining with ${o.workerConcurrency} at a time${o.drainSeconds ? `, for ${o.drainSeconds} s at most` : ''}`,
+      );
     } catch (err) {
       evaluator.off('compliance-change', onChange);
       throw err;
@@ -598,7 +608,10 @@ async function bulk(o: RemediationBenchOptions): Promise<RemediationBenchResult[
     if (!complete && !stalled)
       log(`  drain budget of ${o.drainSeconds} s used up: ${fmt(doneOf(counts))} of ${fmt(queued)} finished (--drain-seconds 0 drains them all)`);
     // To the last execution's end, by the database clock (the loop above notices late when the worker hogs the event loop).
-    const [{ last } = { last: null }] = await db.query<{ last: Date | null }>('SELECT max(finished_at) AS last FROM remediation_executions WHERE rule_id = $1', [rule.ruleId]);
+    const [{ last } = { last: null }] = await db.query<{ last: Date | null }>(
+      'SELECT max(finished_at) AS last FROM remediation_executions WHERE rule_id = $1',
+      [rule.ruleId],
+    );
     const endMs = last ? start + (new Date(last).getTime() - startWall) : performance.now();
     const totalMs = endMs - start;
     timeline.push([r2(totalMs / 1000), remediated]);
@@ -606,17 +619,23 @@ async function bulk(o: RemediationBenchOptions): Promise<RemediationBenchResult[
     await evaluator.idle();
 
     const failures = Object.fromEntries(
-      (await db.query<{ code: string; n: number }>(
-        `SELECT coalesce(error_code, '(none)') AS code, count(*)::int AS n FROM remediation_executions WHERE rule_id = $1 AND status = 'FAILED' GROUP BY 1 ORDER BY 2 DESC`,
-        [rule.ruleId],
-      )).map((r) => [r.code, r.n]),
+      (
+        await db.query<{ code: string; n: number }>(
+          `SELECT coalesce(error_code, '(none)') AS code, count(*)::int AS n FROM remediation_executions WHERE rule_id = $1 AND status = 'FAILED' GROUP BY 1 ORDER BY 2 DESC`,
+          [rule.ruleId],
+        )
+      ).map((r) => [r.code, r.n]),
     );
     const runs = await db.query<{ ms: number }>(
       `SELECT extract(epoch FROM finished_at - started_at)::float8 * 1000 AS ms FROM remediation_executions WHERE rule_id = $1 AND finished_at IS NOT NULL AND started_at IS NOT NULL`,
       [rule.ruleId],
     );
     // The most started in any 60 s window (a sliding window over the start times).
-    const starts = (await db.query<{ t: Date }>('SELECT started_at AS t FROM remediation_executions WHERE rule_id = $1 AND started_at IS NOT NULL ORDER BY started_at', [rule.ruleId])).map((r) => new Date(r.t).getTime());
+    const starts = (
+      await db.query<{ t: Date }>('SELECT started_at AS t FROM remediation_executions WHERE rule_id = $1 AND started_at IS NOT NULL ORDER BY started_at', [
+        rule.ruleId,
+      ])
+    ).map((r) => new Date(r.t).getTime());
     let maxStartedInAMinute = 0;
     for (let i = 0, j = 0; j < starts.length; j++) {
       while (starts[j]! - starts[i]! >= 60_000) i++;
@@ -626,7 +645,14 @@ async function bulk(o: RemediationBenchOptions): Promise<RemediationBenchResult[
     const finished = doneOf(counts);
     const rate = finished / (totalMs / 1000);
     const result = {
-      dataset: { resources: estate.resources.length, accounts: accounts.length, seed: o.seed, resourceType: m.resourceType, breakage: m.breakage, nonCompliantBefore },
+      dataset: {
+        resources: estate.resources.length,
+        accounts: accounts.length,
+        seed: o.seed,
+        resourceType: m.resourceType,
+        breakage: m.breakage,
+        nonCompliantBefore,
+      },
       rule: m.rule,
       action: rule.remediation!.action,
       executionControls: controls,
@@ -671,7 +697,13 @@ export async function runRemediationBench(o: RemediationBenchOptions): Promise<R
   try {
     const latency = await changeToCompliant(o);
     const mass = await bulk(o);
-    return { bench: 'remediation', store: 'PGlite (embedded, persisted)', changeToCompliant: latency, bulk: mass, peakRssMiB: Math.round(peakRss / 1024 / 1024) };
+    return {
+      bench: 'remediation',
+      store: 'PGlite (embedded, persisted)',
+      changeToCompliant: latency,
+      bulk: mass,
+      peakRssMiB: Math.round(peakRss / 1024 / 1024),
+    };
   } finally {
     clearInterval(sampler);
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
@@ -682,21 +714,39 @@ export function printRemediationResult(r: RemediationBenchResult): void {
   const a = r.changeToCompliant;
   const b = r.bulk;
   const d = (x: Dist) => `p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, max ${x.maxMs} ms`;
-  const counts = (c: Record<string, number>) => Object.entries(c).map(([k, n]) => `${fmt(n)} ${k}`).join(', ') || 'none';
+  const counts = (c: Record<string, number>) =>
+    Object.entries(c)
+      .map(([k, n]) => `${fmt(n)} ${k}`)
+      .join(', ') || 'none';
   console.log(`\nconfix remediation benchmark — embedded PGlite, wired as the service (auto-remediation, change feed, worker)`);
-  console.log(`  1. change → COMPLIANT again: ${fmt(a.dataset.resources)} resources (${fmt(a.dataset.securityGroups)} security groups, ${fmt(a.dataset.candidates)} compliant Alibaba ones to break) in ${a.dataset.accounts} accounts, ${a.dataset.rules} seed rules`);
-  console.log(`     rule ${a.rule} → ${a.action}, AUTO_EXECUTION, delaySeconds 0, controls ${JSON.stringify(a.executionControls)}, worker concurrency ${a.workerConcurrency}`);
-  console.log(`  changes measured             ${fmt(a.changes)} one at a time (SSH 22 opened to 0.0.0.0/0; ${a.warmupChanges} warm-up changes not counted), ${a.timeouts} timeouts`);
+  console.log(
+    `  1. change → COMPLIANT again: ${fmt(a.dataset.resources)} resources (${fmt(a.dataset.securityGroups)} security groups, ${fmt(a.dataset.candidates)} compliant Alibaba ones to break) in ${a.dataset.accounts} accounts, ${a.dataset.rules} seed rules`,
+  );
+  console.log(
+    `     rule ${a.rule} → ${a.action}, AUTO_EXECUTION, delaySeconds 0, controls ${JSON.stringify(a.executionControls)}, worker concurrency ${a.workerConcurrency}`,
+  );
+  console.log(
+    `  changes measured             ${fmt(a.changes)} one at a time (SSH 22 opened to 0.0.0.0/0; ${a.warmupChanges} warm-up changes not counted), ${a.timeouts} timeouts`,
+  );
   console.log(`  change → NON_COMPLIANT       ${d(a.changeToNonCompliant)}`);
   console.log(`  change → COMPLIANT again     ${d(a.changeToCompliant)}  (aim: p99 < 1000 ms; ${a.over1s} over 1 s)`);
   console.log(`    queued → claimed           ${d(a.queuedToStarted)}  (database clock, ms resolution)`);
   console.log(`    claimed → finished         ${d(a.executionRun)}`);
   console.log(`  executions                   ${counts(a.executions)}  (${a.seconds} s for the phase)`);
-  console.log(`  2. bulk remediation: ${fmt(b.dataset.resources)} ${b.dataset.resourceType} in ${b.dataset.accounts} accounts, all with ${b.dataset.breakage}: ${fmt(b.dataset.nonCompliantBefore)} NON_COMPLIANT`);
+  console.log(
+    `  2. bulk remediation: ${fmt(b.dataset.resources)} ${b.dataset.resourceType} in ${b.dataset.accounts} accounts, all with ${b.dataset.breakage}: ${fmt(b.dataset.nonCompliantBefore)} NON_COMPLIANT`,
+  );
   console.log(`     rule ${b.rule} → ${b.action}, controls ${JSON.stringify(b.executionControls)}, worker concurrency ${b.workerConcurrency}`);
-  console.log(`  queued at once               ${fmt(b.queued)} executions in ${b.queueSeconds} s${b.notQueued ? ` (${fmt(b.notQueued)} refused)` : ''}, ${b.start === 'automatic' ? 'by turning the rule to AUTO_EXECUTION' : 'by remediate --all-non-compliant'}`);
-  console.log(`  within the controls          at most ${fmt(b.peakInProgress)} in progress at once (concurrency ${fmt(b.executionControls.concurrency)}), at most ${fmt(b.maxStartedInAMinute)} started in any minute (perMinute ${fmt(b.executionControls.perMinute)})`);
-  if (b.complete) console.log(`  drained                      ${r2(b.remediationsPerSecond)} remediations/s: all ${fmt(b.finished)} in ${b.totalSeconds} s from the first queued to the last finished (${r2(b.drainPerSecond)}/s after queueing ended)`);
+  console.log(
+    `  queued at once               ${fmt(b.queued)} executions in ${b.queueSeconds} s${b.notQueued ? ` (${fmt(b.notQueued)} refused)` : ''}, ${b.start === 'automatic' ? 'by turning the rule to AUTO_EXECUTION' : 'by remediate --all-non-compliant'}`,
+  );
+  console.log(
+    `  within the controls          at most ${fmt(b.peakInProgress)} in progress at once (concurrency ${fmt(b.executionControls.concurrency)}), at most ${fmt(b.maxStartedInAMinute)} started in any minute (perMinute ${fmt(b.executionControls.perMinute)})`,
+  );
+  if (b.complete)
+    console.log(
+      `  drained                      ${r2(b.remediationsPerSecond)} remediations/s: all ${fmt(b.finished)} in ${b.totalSeconds} s from the first queued to the last finished (${r2(b.drainPerSecond)}/s after queueing ended)`,
+    );
   else
     console.log(
       `  drained (INCOMPLETE)         ${r2(b.remediationsPerSecond)} remediations/s: ${fmt(b.finished)} of ${fmt(b.queued)} in ${b.totalSeconds} s, then the ${b.drainBudgetSeconds} s budget ran out with ${fmt(b.left)} left` +
@@ -704,7 +754,9 @@ export function printRemediationResult(r: RemediationBenchResult): void {
     );
   const shown = b.progress.filter((_, i) => i % Math.ceil(b.progress.length / 10) === 0 || i === b.progress.length - 1);
   console.log(`  COMPLIANT again over time    ${shown.map(([t, n]) => `${Math.round(t)} s: ${fmt(n)}`).join(', ')}`);
-  console.log(`  outcomes                     ${fmt(b.succeeded)} SUCCEEDED, ${fmt(b.failed)} FAILED${Object.keys(b.failures).length ? ` (${counts(b.failures)})` : ''}, ${fmt(b.cancelled)} CANCELLED`);
+  console.log(
+    `  outcomes                     ${fmt(b.succeeded)} SUCCEEDED, ${fmt(b.failed)} FAILED${Object.keys(b.failures).length ? ` (${counts(b.failures)})` : ''}, ${fmt(b.cancelled)} CANCELLED`,
+  );
   console.log(`  one execution                ${d(b.executionRun)}`);
   console.log(`  results afterwards           ${fmt(b.compliantAfter)} COMPLIANT, ${fmt(b.nonCompliantAfter)} NON_COMPLIANT`);
   console.log(`  peak memory (RSS)            ${r.peakRssMiB} MiB`);

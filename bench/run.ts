@@ -92,7 +92,10 @@ for (const t of tokens) {
   if (t.kind !== 'option' || !t.name || !t.rawName) continue;
   const args = t.value === undefined ? [t.rawName] : [t.rawName, t.value];
   if (t.name === 'only') {
-    const names = (t.value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const names = (t.value ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const bad = names.filter((n) => !(BENCHES as readonly string[]).includes(n));
     if (!names.length || bad.length) fail(`--only takes ${BENCHES.join(', ')} or several of them comma-separated (got "${t.value ?? ''}")`);
     only = BENCHES.filter((b) => names.includes(b));

@@ -118,7 +118,21 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
   const compliance = new ComplianceViews(db);
   // Remediations by function invoke through the function worker and wait for the end.
   const worker = new RemediationWorker(
-    { executions, exceptions, controls, rules, providers, recorder, evaluator, compliance, broker, homeAccount, functions, functionWorker, log: log.child({ component: 'remediation' }) },
+    {
+      executions,
+      exceptions,
+      controls,
+      rules,
+      providers,
+      recorder,
+      evaluator,
+      compliance,
+      broker,
+      homeAccount,
+      functions,
+      functionWorker,
+      log: log.child({ component: 'remediation' }),
+    },
     opts.worker,
   );
   const webhooks = opts.webhooks ?? webhookPolicyFromEnv();
@@ -136,7 +150,31 @@ export function createEngine(db: Db, opts: EngineOptions = {}): Engine {
     providerOf: async (key) => (await providers.forKey(key)).name,
   });
   return {
-    db, sandbox, providers, recorder, inventory: new Inventory(db), rules, evaluator, compliance, auto, executions, exceptions, controls, worker, credentials, broker, groups,
-    topics, deliveries, publisher, deliveryWorker, functions, invocations, functionWorker, functionRules, tokens, audit: new AuditLog(db),
+    db,
+    sandbox,
+    providers,
+    recorder,
+    inventory: new Inventory(db),
+    rules,
+    evaluator,
+    compliance,
+    auto,
+    executions,
+    exceptions,
+    controls,
+    worker,
+    credentials,
+    broker,
+    groups,
+    topics,
+    deliveries,
+    publisher,
+    deliveryWorker,
+    functions,
+    invocations,
+    functionWorker,
+    functionRules,
+    tokens,
+    audit: new AuditLog(db),
   };
 }

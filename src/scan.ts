@@ -50,7 +50,8 @@ export async function scan(input: ScanInput): Promise<ScanReport> {
   try {
     engine = createEngine(db, { worker: { concurrency: 8 }, ...(input.providers ? { providers: input.providers } : {}) });
     const { sandbox, recorder, rules, evaluator, compliance } = engine;
-    const load = input.estate !== undefined ? await sandbox.loadEstate(input.estate, { source: input.estateSource ?? 'estate', lineOf: input.estateLineOf }) : undefined;
+    const load =
+      input.estate !== undefined ? await sandbox.loadEstate(input.estate, { source: input.estateSource ?? 'estate', lineOf: input.estateLineOf }) : undefined;
     // Policies are checked before the slow part, so a bad file fails fast.
     await applyPolicy(engine, input.policies);
     let resources = 0;
@@ -74,12 +75,23 @@ export async function scan(input: ScanInput): Promise<ScanReport> {
         out.push({
           name: rule.name,
           ...c,
-          nonCompliantResources: nc.items.map((r) => ({ accountId: r.accountId, regionId: r.regionId, resourceType: r.resourceType, resourceId: r.resourceId, annotation: r.annotation })),
+          nonCompliantResources: nc.items.map((r) => ({
+            accountId: r.accountId,
+            regionId: r.regionId,
+            resourceType: r.resourceType,
+            resourceId: r.resourceId,
+            annotation: r.annotation,
+          })),
         });
       }
       return out;
     };
-    const report: ScanReport = { resources: load?.resources ?? resources, evaluations: summary.evaluations, rules: await rulesReport(), ...(refused.length ? { refused } : {}) };
+    const report: ScanReport = {
+      resources: load?.resources ?? resources,
+      evaluations: summary.evaluations,
+      rules: await rulesReport(),
+      ...(refused.length ? { refused } : {}),
+    };
     if (input.remediate) {
       // No grace period and no approval here: a one-shot scan fixes what it finds, then looks again.
       const { executions, worker } = engine;
@@ -91,7 +103,12 @@ export async function scan(input: ScanInput): Promise<ScanReport> {
       }
       await worker.drain();
       for (const x of (await executions.list({ limit: 10000 })).reverse())
-        report.remediations.push({ rule: x.ruleName, resourceId: x.resourceId, status: x.status, error: x.errorCode ? `${x.errorCode}: ${x.errorMessage}` : null });
+        report.remediations.push({
+          rule: x.ruleName,
+          resourceId: x.resourceId,
+          status: x.status,
+          error: x.errorCode ? `${x.errorCode}: ${x.errorMessage}` : null,
+        });
       const after = await evaluator.evaluateRules();
       report.before = report.rules;
       report.rules = await rulesReport();

@@ -104,7 +104,10 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const embedded = !opts.db && !opts.databaseUrl;
   const runWorkers = opts.workers !== false;
   // Nobody else can open an embedded store: its work would wait forever.
-  if (!runWorkers && embedded) throw new Error('--no-worker leaves executions to `confix worker` processes, which need a PostgreSQL database: give --database-url (an embedded store cannot be shared)');
+  if (!runWorkers && embedded)
+    throw new Error(
+      '--no-worker leaves executions to `confix worker` processes, which need a PostgreSQL database: give --database-url (an embedded store cannot be shared)',
+    );
   const unlock = embedded ? lockDataDir(dataDir) : () => undefined;
   let db: Db;
   let secretBox: SecretBox;
@@ -187,7 +190,10 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     const auditDays = opts.auditRetentionDays ?? auditRetentionDaysFromEnv();
     const pruneNow = () =>
       prune(db, { days: retentionDays, auditDays }).then(
-        (n) => (n.events || n.invocations || n.audit ? log.info('pruned what is older than the retention', { retentionDays, auditRetentionDays: auditDays, ...n }) : undefined),
+        (n) =>
+          n.events || n.invocations || n.audit
+            ? log.info('pruned what is older than the retention', { retentionDays, auditRetentionDays: auditDays, ...n })
+            : undefined,
         (err: Error) => log.error('pruning old events and invocations failed', { err }),
       );
     pruning = pruneNow();
@@ -196,7 +202,10 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     // Full discovery again now and then: the sandbox every discovery interval, a real cloud as configured (its events miss things).
     const periods = rediscoveryPeriods(config);
     for (const p of engine.providers.all()) {
-      const every = p.kind === 'sandbox' || opts.discoveryIntervalMs === 0 ? (opts.discoveryIntervalMs ?? periods.get(p.name) ?? 3_600_000) : (periods.get(p.name) ?? 1_800_000);
+      const every =
+        p.kind === 'sandbox' || opts.discoveryIntervalMs === 0
+          ? (opts.discoveryIntervalMs ?? periods.get(p.name) ?? 3_600_000)
+          : (periods.get(p.name) ?? 1_800_000);
       if (!(every > 0)) continue;
       const t = setInterval(() => {
         recorder.snapshot(p.name).catch((err: Error) => log.error('periodic snapshot failed', { provider: p.name, err }));
@@ -226,7 +235,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     throw err;
   }
   const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port ?? 8080;
+  const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 8080);
   const url = `http://${host}:${port}`;
   // Functions' context.confix and context.cloud call this service.
   engine.functionWorker.setApi({ baseUrl: url });
@@ -290,7 +299,10 @@ export function readNote(file: string): Partial<ServiceNote> | undefined {
 function writeNote(file: string, note: ServiceNote, log: Logger): boolean {
   const other = readNote(file);
   if (other?.pid && other.pid !== process.pid && alive(other.pid)) {
-    log.warn(`another confix service (pid ${other.pid}, ${other.url}) is noted in ${file}: the CLI here keeps talking to that one; reach this one with --url ${note.url}`, { file });
+    log.warn(
+      `another confix service (pid ${other.pid}, ${other.url}) is noted in ${file}: the CLI here keeps talking to that one; reach this one with --url ${note.url}`,
+      { file },
+    );
     return false;
   }
   // A temporary name and a rename: the CLI never reads half a note.

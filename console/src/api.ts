@@ -34,14 +34,21 @@ export function setUnauthorizedHandler(f: () => void) {
   onUnauthorized = f;
 }
 
-export async function api<T = any>(path: string, init: { method?: string; json?: unknown; query?: Record<string, string | number | boolean | undefined> } = {}): Promise<T> {
+export async function api<T = any>(
+  path: string,
+  init: { method?: string; json?: unknown; query?: Record<string, string | number | boolean | undefined> } = {},
+): Promise<T> {
   const qs = init.query ? Object.entries(init.query).filter(([, v]) => v !== undefined && v !== '') : [];
   const url = `/api/v1${path}${qs.length ? '?' + new URLSearchParams(qs.map(([k, v]) => [k, String(v)])).toString() : ''}`;
   const headers: Record<string, string> = { accept: 'application/json' };
   const t = token.get();
   if (t) headers.authorization = `Bearer ${t}`;
   if (init.json !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url, { method: init.method ?? (init.json !== undefined ? 'POST' : 'GET'), headers, body: init.json !== undefined ? JSON.stringify(init.json) : undefined });
+  const res = await fetch(url, {
+    method: init.method ?? (init.json !== undefined ? 'POST' : 'GET'),
+    headers,
+    body: init.json !== undefined ? JSON.stringify(init.json) : undefined,
+  });
   const text = await res.text();
   let body: any;
   try {

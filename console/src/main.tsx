@@ -52,7 +52,9 @@ function Login({ onLogin, reason }: { onLogin: (t: string) => Promise<void>; rea
         <label htmlFor="token">API token</label>
         <input id="token" name="token" type="password" autoComplete="off" value={value} onChange={(e) => setValue(e.target.value)} required autoFocus />
         <p className="hint">
-          The service writes its first admin token to <code>&lt;data dir&gt;/admin.token</code> (<code>.confix/admin.token</code> for the demo; <code>admin-&lt;store id&gt;.token</code> on PostgreSQL, named in the service's log); <code>confix token create --role viewer</code> makes others. The token is kept in this tab only.
+          The service writes its first admin token to <code>&lt;data dir&gt;/admin.token</code> (<code>.confix/admin.token</code> for the demo;{' '}
+          <code>admin-&lt;store id&gt;.token</code> on PostgreSQL, named in the service's log); <code>confix token create --role viewer</code> makes others. The
+          token is kept in this tab only.
         </p>
         {error && (
           <p role="alert" className="alert">

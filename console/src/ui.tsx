@@ -72,9 +72,17 @@ export function AutomaticState({ status, none }: { status?: AutomaticStatus; non
   const link = (text: string) => (status.executionId ? <A to={href('executions', status.executionId)}>{text}</A> : text);
   switch (status.state) {
     case 'DUE':
-      return <span>attempt {status.attempt}/{status.maximumAttempts} due</span>;
+      return (
+        <span>
+          attempt {status.attempt}/{status.maximumAttempts} due
+        </span>
+      );
     case 'QUEUED':
-      return <span>{link('queued')} · attempts {of}</span>;
+      return (
+        <span>
+          {link('queued')} · attempts {of}
+        </span>
+      );
     case 'AWAITING_APPROVAL':
       return <span>{link('awaiting approval')}</span>;
     case 'IN_PROGRESS':
@@ -87,7 +95,10 @@ export function AutomaticState({ status, none }: { status?: AutomaticStatus; non
       );
     case 'REFUSED':
       return (
-        <span className="text-bad" title="the last attempt failed in a way retrying cannot fix; automatic remediation leaves it alone until it changes or someone remediates it by hand">
+        <span
+          className="text-bad"
+          title="the last attempt failed in a way retrying cannot fix; automatic remediation leaves it alone until it changes or someone remediates it by hand"
+        >
           refused, not retried · {link('last attempt')}
         </span>
       );
@@ -102,7 +113,11 @@ export function AutomaticState({ status, none }: { status?: AutomaticStatus; non
 export const RISK_NAMES: Record<number, string> = { 1: 'critical', 2: 'warning', 3: 'info' };
 export function Risk({ level }: { level: number }) {
   const label = RISK_NAMES[level] ?? String(level);
-  return <span className={`badge risk-${level}`}>risk {level} · {label}</span>;
+  return (
+    <span className={`badge risk-${level}`}>
+      risk {level} · {label}
+    </span>
+  );
 }
 
 export function ErrorBox({ error }: { error: unknown }) {
@@ -135,7 +150,19 @@ export function Show<T>({ r, children }: { r: { data: T | undefined; error: unkn
   return <>{children(r.data)}</>;
 }
 
-export function Table<T>({ rows, cols, empty = 'Nothing here.', caption, rowKey }: { rows: T[]; cols: [string, (r: T) => ReactNode][]; empty?: string; caption?: string; rowKey?: (r: T, i: number) => string }) {
+export function Table<T>({
+  rows,
+  cols,
+  empty = 'Nothing here.',
+  caption,
+  rowKey,
+}: {
+  rows: T[];
+  cols: [string, (r: T) => ReactNode][];
+  empty?: string;
+  caption?: string;
+  rowKey?: (r: T, i: number) => string;
+}) {
   if (!rows.length) return <p className="muted empty">{empty}</p>;
   return (
     <div className="table-wrap">
@@ -303,7 +330,17 @@ export function TrendChart({ points }: { points: { at: string; nonCompliantResou
 }
 
 /** A labelled filter: "any" (the empty value) or one of the options, each a value or [value, label]. */
-export function Choice({ label, value, onChange, options }: { label: string; value: string; onChange: (v: string) => void; options: (string | [string, string])[] }) {
+export function Choice({
+  label,
+  value,
+  onChange,
+  options,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  options: (string | [string, string])[];
+}) {
   return (
     <label>
       {label}

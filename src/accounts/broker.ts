@@ -8,7 +8,15 @@
  * before they expire. Nothing here logs or returns a secret except to the
  * caller that signs with it.
  */
-import { principalArn, ProviderError, roleArn, type AssumedCredentials, type Dialect, type ProviderCredentials as Credentials, type ProviderRegistry } from '../providers/index.js';
+import {
+  principalArn,
+  ProviderError,
+  roleArn,
+  type AssumedCredentials,
+  type Dialect,
+  type ProviderCredentials as Credentials,
+  type ProviderRegistry,
+} from '../providers/index.js';
 import type { CredentialStore } from './credentials.js';
 
 /** No stored access key to start from: the message says which account needs one and how to add it. */
@@ -80,8 +88,18 @@ export class CredentialBroker {
   async access(req: AccessRequest): Promise<Access> {
     if (!req.role) {
       const key = await this.keys.secretFor(req.accountId);
-      if (!key) return { principal: `the owner of account ${req.accountId}`, via: [`no key stored for ${req.accountId} and no execution role: the account's own access`], cached: false };
-      return { credentials: key, principal: principalArn({ type: 'root', accountId: req.accountId }, req.dialect), via: [`the stored access key ${key.accessKeyId} of account ${req.accountId}`], cached: false };
+      if (!key)
+        return {
+          principal: `the owner of account ${req.accountId}`,
+          via: [`no key stored for ${req.accountId} and no execution role: the account's own access`],
+          cached: false,
+        };
+      return {
+        credentials: key,
+        principal: principalArn({ type: 'root', accountId: req.accountId }, req.dialect),
+        via: [`the stored access key ${key.accessKeyId} of account ${req.accountId}`],
+        cached: false,
+      };
     }
     const home = req.home ?? req.accountId;
     const session = req.sessionName ?? 'confix';

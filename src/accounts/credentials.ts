@@ -91,13 +91,22 @@ export function validateCredential(input: CredentialInput): Required<CredentialI
   if (typeof accessKeyId !== 'string' || accessKeyId.length === 0) throw new CredentialValidationError('accessKeyId', 'accessKeyId is required');
   if (accessKeyId.length < LIMITS.accessKeyId.min || accessKeyId.length > LIMITS.accessKeyId.max)
     throw new CredentialValidationError('accessKeyId', `accessKeyId must be ${LIMITS.accessKeyId.min} to ${LIMITS.accessKeyId.max} characters long`);
-  if (!TOKEN.test(accessKeyId)) throw new CredentialValidationError('accessKeyId', 'accessKeyId must be printable characters without spaces (whitespace is usually a copy-and-paste slip)');
-  if (typeof accessKeySecret !== 'string' || accessKeySecret.length === 0) throw new CredentialValidationError('accessKeySecret', 'accessKeySecret is required');
+  if (!TOKEN.test(accessKeyId))
+    throw new CredentialValidationError('accessKeyId', 'accessKeyId must be printable characters without spaces (whitespace is usually a copy-and-paste slip)');
+  if (typeof accessKeySecret !== 'string' || accessKeySecret.length === 0)
+    throw new CredentialValidationError('accessKeySecret', 'accessKeySecret is required');
   if (accessKeySecret.length < LIMITS.accessKeySecret.min || accessKeySecret.length > LIMITS.accessKeySecret.max)
-    throw new CredentialValidationError('accessKeySecret', `accessKeySecret must be ${LIMITS.accessKeySecret.min} to ${LIMITS.accessKeySecret.max} characters long`);
+    throw new CredentialValidationError(
+      'accessKeySecret',
+      `accessKeySecret must be ${LIMITS.accessKeySecret.min} to ${LIMITS.accessKeySecret.max} characters long`,
+    );
   if (!TOKEN.test(accessKeySecret))
-    throw new CredentialValidationError('accessKeySecret', 'accessKeySecret must be printable characters without spaces (whitespace is usually a copy-and-paste slip)');
-  if (accessKeySecret === accessKeyId) throw new CredentialValidationError('accessKeySecret', 'accessKeySecret is the same as accessKeyId; give the secret that goes with the key id');
+    throw new CredentialValidationError(
+      'accessKeySecret',
+      'accessKeySecret must be printable characters without spaces (whitespace is usually a copy-and-paste slip)',
+    );
+  if (accessKeySecret === accessKeyId)
+    throw new CredentialValidationError('accessKeySecret', 'accessKeySecret is the same as accessKeyId; give the secret that goes with the key id');
   const description = input.description ?? null;
   if (description !== null && typeof description !== 'string') throw new CredentialValidationError('description', 'description must be text');
   if (description !== null && description.length > LIMITS.description.max)
@@ -130,9 +139,7 @@ export class CredentialStore {
 
   /** Every stored credential, without secrets, by account id. */
   async list(): Promise<Credential[]> {
-    const rows = await this.db.query<Row>(
-      'SELECT account_id, access_key_id, description, created_at, updated_at FROM account_credentials ORDER BY account_id',
-    );
+    const rows = await this.db.query<Row>('SELECT account_id, access_key_id, description, created_at, updated_at FROM account_credentials ORDER BY account_id');
     return rows.map(toCredential);
   }
 

@@ -106,7 +106,11 @@ const membersSchema = z.unknown().transform((v, ctx): AccountGroupMembers => {
     list.forEach((a, i) => {
       if (typeof a !== 'string' || !ACCOUNT_ID.test(a)) {
         bad = true;
-        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(a)} is not a 12-digit account id (quote it in YAML: "100931896542")`, path: ['accounts', i] });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${JSON.stringify(a)} is not a 12-digit account id (quote it in YAML: "100931896542")`,
+          path: ['accounts', i],
+        });
       } else if (seen.has(a)) {
         bad = true;
         ctx.addIssue({ code: 'custom', message: `account ${a} is listed twice`, path: ['accounts', i] });
@@ -165,7 +169,13 @@ export function checkAccountGroup(raw: unknown, org: Organization | null): { spe
   const g = parsed.data;
   if (!org)
     return {
-      issues: [{ path: [], message: 'there is no organization (resource directory) to group accounts of; declare one in the estate file (organization: { managementAccount: …, folders: … })' }],
+      issues: [
+        {
+          path: [],
+          message:
+            'there is no organization (resource directory) to group accounts of; declare one in the estate file (organization: { managementAccount: …, folders: … })',
+        },
+      ],
     };
   const issues: GroupIssue[] = [];
   const owner = g.ownerAccountId ?? org.managementAccount;
@@ -281,7 +291,8 @@ export class AccountGroupStore extends EventEmitter {
   /** Validates a group as written against the organization; throws AccountGroupValidationError naming every problem. */
   async validate(raw: unknown, org?: Organization | null): Promise<AccountGroupSpec> {
     const { spec, issues } = checkAccountGroup(raw, org === undefined ? await this.org.organization() : org);
-    if (!spec) throw new AccountGroupValidationError(typeof (raw as { name?: unknown })?.name === 'string' ? (raw as { name: string }).name : undefined, issues);
+    if (!spec)
+      throw new AccountGroupValidationError(typeof (raw as { name?: unknown })?.name === 'string' ? (raw as { name: string }).name : undefined, issues);
     return spec;
   }
 

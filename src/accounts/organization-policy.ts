@@ -34,17 +34,30 @@ export function checkOrganizationDocument(body: unknown, org: Organization | nul
   if (!parsed.success) return { issues: parsed.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })) };
   if (!org)
     return {
-      issues: [{ path: [], message: 'the cloud has no organization (resource directory) to declare; its management account and member accounts come from the estate file (organization: { managementAccount: … })' }],
+      issues: [
+        {
+          path: [],
+          message:
+            'the cloud has no organization (resource directory) to declare; its management account and member accounts come from the estate file (organization: { managementAccount: … })',
+        },
+      ],
     };
   const d = parsed.data;
   const issues: GroupIssue[] = [];
   const add = (path: (string | number)[], message: string) => issues.push({ path, message });
   const accounts = new Set(org.accounts.map((a) => a.accountId));
   const known = (id: string, path: (string | number)[]) => {
-    if (!accounts.has(id)) add(path, `account ${id} is not in the organization (its accounts are ${[...accounts].sort().join(', ')}); accounts come from the cloud, a policy only places them`);
+    if (!accounts.has(id))
+      add(
+        path,
+        `account ${id} is not in the organization (its accounts are ${[...accounts].sort().join(', ')}); accounts come from the cloud, a policy only places them`,
+      );
   };
   if (d.managementAccount !== undefined && d.managementAccount !== org.managementAccount)
-    add(['managementAccount'], `the organization's management account is ${org.managementAccount}, not ${d.managementAccount}; it cannot be changed by a policy`);
+    add(
+      ['managementAccount'],
+      `the organization's management account is ${org.managementAccount}, not ${d.managementAccount}; it cannot be changed by a policy`,
+    );
   const change: DirectoryChange = {};
   if (d.delegatedAdministrators) {
     const seen = new Set<string>();

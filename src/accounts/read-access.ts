@@ -35,7 +35,13 @@ export function groupReadAccess(groups: AccountGroupStore, broker: CredentialBro
     }
     const via = (await map).get(accountId);
     if (!via) return undefined;
-    const access = await broker.access({ accountId, role: via.role, home: via.home, dialect: dialectOfResourceType(resourceType), sessionName: 'confix-discovery' });
+    const access = await broker.access({
+      accountId,
+      role: via.role,
+      home: via.home,
+      dialect: dialectOfResourceType(resourceType),
+      sessionName: 'confix-discovery',
+    });
     return access.credentials;
   };
 }

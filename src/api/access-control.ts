@@ -67,7 +67,12 @@ export function accessControl(api: OpenAPIHono, deps: AppDeps): MiddlewareHandle
     const header = c.req.header('authorization') ?? '';
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
     if (!bearer)
-      return deny(401, 'Unauthorized', `${header ? 'the Authorization header is not "Bearer <token>"' : 'this API needs a bearer token'}: ${howToGet}`, header ? 'malformed' : 'no token');
+      return deny(
+        401,
+        'Unauthorized',
+        `${header ? 'the Authorization header is not "Bearer <token>"' : 'this API needs a bearer token'}: ${howToGet}`,
+        header ? 'malformed' : 'no token',
+      );
     const verified = await deps.tokens.verify(bearer);
     if (!verified.ok) {
       const why = { malformed: 'is not a confix token (cfx_…)', unknown: 'is not known', expired: 'has expired', revoked: 'has been revoked' }[verified.reason];
@@ -89,7 +94,10 @@ export function accessControl(api: OpenAPIHono, deps: AppDeps): MiddlewareHandle
     if (!READS.has(method) || status === 401 || status === 403) {
       let reason: string | null = null;
       if (status >= 400) {
-        const body = (await c.res.clone().json().catch(() => undefined)) as { error?: { code?: unknown } } | undefined;
+        const body = (await c.res
+          .clone()
+          .json()
+          .catch(() => undefined)) as { error?: { code?: unknown } } | undefined;
         reason = typeof body?.error?.code === 'string' ? body.error.code : `HTTP ${status}`;
       }
       await audit(status, status === 401 || status === 403 ? 'denied' : status < 400 ? 'ok' : 'error', reason);

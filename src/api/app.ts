@@ -38,10 +38,7 @@ export function createApp(deps: AppDeps) {
       if (!result.success) {
         const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), pathSegments: i.path as (string | number)[], message: i.message }));
         const first = issues[0];
-        return c.json(
-          { error: { code: 'InvalidRequest', message: first ? `${first.path || 'request'}: ${first.message}` : 'invalid request', issues } },
-          400,
-        );
+        return c.json({ error: { code: 'InvalidRequest', message: first ? `${first.path || 'request'}: ${first.message}` : 'invalid request', issues } }, 400);
       }
       return undefined;
     },
@@ -78,11 +75,17 @@ export function createApp(deps: AppDeps) {
     // Every route but /health and this document needs a bearer token (README: Access control).
     security: [{ bearer: [] }],
   });
-  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'An API token (cfx_…): confix token create, or the bootstrap admin token file' });
+  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API token (cfx_…): confix token create, or the bootstrap admin token file',
+  });
 
   const app = new OpenAPIHono();
   app.onError((err, c) => errorResponse(err, c, deps.log));
-  app.notFound((c) => c.json({ error: { code: 'NotFound', message: `no route ${c.req.method} ${c.req.path}; the API is described at /api/v1/openapi.json` } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: 'NotFound', message: `no route ${c.req.method} ${c.req.path}; the API is described at /api/v1/openapi.json` } }, 404),
+  );
   app.use('/api/v1/*', accessControl(api, deps));
   // After access control: a caller without a valid token never has its body read.
   app.use('/api/v1/*', requestBodyLimits('/api/v1'));

@@ -12,7 +12,9 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 
 /** Where the built console is: next to the compiled service (dist/console), or, running from source, ../dist/console. */
 export function findConsoleDir(explicit?: string): string | undefined {
-  const candidates = explicit ? [explicit] : [fileURLToPath(new URL('../console/', import.meta.url)), fileURLToPath(new URL('../../dist/console/', import.meta.url))];
+  const candidates = explicit
+    ? [explicit]
+    : [fileURLToPath(new URL('../console/', import.meta.url)), fileURLToPath(new URL('../../dist/console/', import.meta.url))];
   return candidates.find((d) => existsSync(join(d, 'index.html')));
 }
 
@@ -35,7 +37,10 @@ export function consoleRoutes(app: OpenAPIHono, info: () => Record<string, unkno
   }
   const index = serveStatic({ root: dir, path: 'index.html', onFound: (_p, c) => void c.header('cache-control', 'no-cache') });
   // Built assets have hashed names: cached for good; everything else is checked again.
-  const files = serveStatic({ root: dir, onFound: (p, c) => void c.header('cache-control', p.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache') });
+  const files = serveStatic({
+    root: dir,
+    onFound: (p, c) => void c.header('cache-control', p.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache'),
+  });
   // index.html, or (removed since the service started) how to build it.
   const page = async (c: Context) => (await index(c, async () => {})) ?? c.html(NOT_BUILT, 200);
   app.get('/', async (c) => (wantsJson(c) ? c.json(info()) : page(c)));

@@ -12,7 +12,10 @@ export function bounded(field: string, value: string | undefined, limit: number)
 }
 
 /** The credentials in the headers; undefined when none are sent (the account owner, or confix's own access). */
-export function credentialsFromHeaders(header: (name: string) => string | undefined, names: CredentialHeaderNames = SANDBOX_CREDENTIAL_HEADERS): ProviderCredentials | undefined {
+export function credentialsFromHeaders(
+  header: (name: string) => string | undefined,
+  names: CredentialHeaderNames = SANDBOX_CREDENTIAL_HEADERS,
+): ProviderCredentials | undefined {
   const accessKeyId = header(names.accessKeyId);
   const accessKeySecret = header(names.accessKeySecret);
   const securityToken = header(names.securityToken);
@@ -21,6 +24,10 @@ export function credentialsFromHeaders(header: (name: string) => string | undefi
   bounded(names.accessKeySecret, accessKeySecret, LIMITS.accessKeySecret);
   bounded(names.securityToken, securityToken, LIMITS.securityToken);
   if (!accessKeyId || !accessKeySecret)
-    throw new ApiError(400, 'MissingCredentials', `send both ${names.accessKeyId} and ${names.accessKeySecret} (and ${names.securityToken} for temporary credentials)`);
+    throw new ApiError(
+      400,
+      'MissingCredentials',
+      `send both ${names.accessKeyId} and ${names.accessKeySecret} (and ${names.securityToken} for temporary credentials)`,
+    );
   return { accessKeyId, accessKeySecret, ...(securityToken ? { securityToken } : {}) };
 }

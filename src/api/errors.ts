@@ -29,7 +29,12 @@ export class ApiError extends Error {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; issues?: { path: string; pathSegments: (string | number)[]; message: string; document?: number; source?: string }[]; [k: string]: unknown };
+  error: {
+    code: string;
+    message: string;
+    issues?: { path: string; pathSegments: (string | number)[]; message: string; document?: number; source?: string }[];
+    [k: string]: unknown;
+  };
 }
 
 /** Turns any thrown error into the API's error body; unknown errors are logged and hidden. */
@@ -38,7 +43,8 @@ export function errorResponse(err: unknown, c: Context, log: Logger) {
   if (err instanceof ProviderError)
     return c.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, err.httpStatus as ContentfulStatusCode);
   if (err instanceof InventoryError) return c.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, err.status as ContentfulStatusCode);
-  if (err instanceof OrganizationInUseError) return c.json({ error: { code: 'OrganizationInUse', message: err.message, problems: err.problems } } satisfies ErrorBody, 409);
+  if (err instanceof OrganizationInUseError)
+    return c.json({ error: { code: 'OrganizationInUse', message: err.message, problems: err.problems } } satisfies ErrorBody, 409);
   if (err instanceof EstateError)
     return c.json(
       {
@@ -52,7 +58,13 @@ export function errorResponse(err: unknown, c: Context, log: Logger) {
     );
   if (err instanceof RuleValidationError)
     return c.json(
-      { error: { code: 'InvalidRule', message: err.message, issues: err.issues.map((i) => ({ path: i.path.join('.'), pathSegments: i.path, message: i.message })) } } satisfies ErrorBody,
+      {
+        error: {
+          code: 'InvalidRule',
+          message: err.message,
+          issues: err.issues.map((i) => ({ path: i.path.join('.'), pathSegments: i.path, message: i.message })),
+        },
+      } satisfies ErrorBody,
       400,
     );
   if (err instanceof PolicyValidationError)
@@ -68,16 +80,29 @@ export function errorResponse(err: unknown, c: Context, log: Logger) {
     );
   if (err instanceof AccountGroupValidationError)
     return c.json(
-      { error: { code: 'InvalidAccountGroup', message: err.message, issues: err.issues.map((i) => ({ path: i.path.join('.'), pathSegments: i.path, message: i.message })) } } satisfies ErrorBody,
+      {
+        error: {
+          code: 'InvalidAccountGroup',
+          message: err.message,
+          issues: err.issues.map((i) => ({ path: i.path.join('.'), pathSegments: i.path, message: i.message })),
+        },
+      } satisfies ErrorBody,
       400,
     );
   if (err instanceof AccountGroupNotFoundError) return c.json({ error: { code: 'AccountGroupNotFound', message: err.message } } satisfies ErrorBody, 404);
-  if (err instanceof AccountGroupInUseError) return c.json({ error: { code: 'AccountGroupInUse', message: err.message, rules: err.rules } } satisfies ErrorBody, 409);
+  if (err instanceof AccountGroupInUseError)
+    return c.json({ error: { code: 'AccountGroupInUse', message: err.message, rules: err.rules } } satisfies ErrorBody, 409);
   if (err instanceof StartError) return c.json({ error: { code: 'CannotRemediate', message: err.message } } satisfies ErrorBody, 400);
   if (err instanceof ExecutionNotFoundError) return c.json({ error: { code: 'ExecutionNotFound', message: err.message } } satisfies ErrorBody, 404);
   if (err instanceof FunctionValidationError)
     return c.json(
-      { error: { code: 'InvalidFunction', message: err.message, issues: err.issues.map((i) => ({ path: i.path.join('.'), pathSegments: i.path, message: i.message })) } } satisfies ErrorBody,
+      {
+        error: {
+          code: 'InvalidFunction',
+          message: err.message,
+          issues: err.issues.map((i) => ({ path: i.path.join('.'), pathSegments: i.path, message: i.message })),
+        },
+      } satisfies ErrorBody,
       400,
     );
   if (err instanceof FunctionNotFoundError) return c.json({ error: { code: 'FunctionNotFound', message: err.message } } satisfies ErrorBody, 404);
@@ -90,7 +115,13 @@ export function errorResponse(err: unknown, c: Context, log: Logger) {
   if (err instanceof EventConfigError) {
     const pathSegments = err.path === '(body)' ? [] : err.path.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
     return c.json(
-      { error: { code: 'InvalidEventConfig', message: err.message, issues: [{ path: err.path, pathSegments, message: err.message.slice(err.path.length + 2) }] } } satisfies ErrorBody,
+      {
+        error: {
+          code: 'InvalidEventConfig',
+          message: err.message,
+          issues: [{ path: err.path, pathSegments, message: err.message.slice(err.path.length + 2) }],
+        },
+      } satisfies ErrorBody,
       400,
     );
   }
@@ -100,7 +131,13 @@ export function errorResponse(err: unknown, c: Context, log: Logger) {
   if (err instanceof EventNotFoundError) return c.json({ error: { code: 'EventNotFound', message: err.message } } satisfies ErrorBody, 404);
   if (err instanceof TokenValidationError)
     return c.json(
-      { error: { code: 'InvalidRequest', message: `${err.field}: ${err.message}`, issues: [{ path: err.field, pathSegments: [err.field], message: err.message }] } } satisfies ErrorBody,
+      {
+        error: {
+          code: 'InvalidRequest',
+          message: `${err.field}: ${err.message}`,
+          issues: [{ path: err.field, pathSegments: [err.field], message: err.message }],
+        },
+      } satisfies ErrorBody,
       400,
     );
   if (err instanceof TokenExistsError) return c.json({ error: { code: 'TokenExists', message: err.message } } satisfies ErrorBody, 409);

@@ -42,7 +42,10 @@ export const ErrorSchema = z
 
 export const errorResponses = {
   400: { content: { 'application/json': { schema: ErrorSchema } }, description: 'Invalid request' },
-  403: { content: { 'application/json': { schema: ErrorSchema } }, description: 'Refused: the caller may not do this (the refusal names the action, the resource and the caller)' },
+  403: {
+    content: { 'application/json': { schema: ErrorSchema } },
+    description: 'Refused: the caller may not do this (the refusal names the action, the resource and the caller)',
+  },
   404: { content: { 'application/json': { schema: ErrorSchema } }, description: 'Not found' },
   409: { content: { 'application/json': { schema: ErrorSchema } }, description: 'Conflict (for example an ambiguous resource id)' },
 } as const;
@@ -115,7 +118,7 @@ export const SnapshotSummarySchema = z
     refused: z
       .array(z.object({ accountId: z.string(), regionId: z.string(), resourceType: z.string(), code: z.string(), message: z.string() }))
       .optional()
-      .openapi({ description: "Scopes the provider refused to read (a read role without the permission); they keep their last recorded state" }),
+      .openapi({ description: 'Scopes the provider refused to read (a read role without the permission); they keep their last recorded state' }),
   })
   .openapi('SnapshotSummary');
 

@@ -11,6 +11,10 @@ export function timeOrDuration(field: string, text: string, direction: 'ago' | '
   const ms = parseDuration(text);
   const at = ms !== undefined ? new Date(Date.now() + (direction === 'ago' ? -ms : ms)) : new Date(text);
   if (Number.isNaN(at.getTime()))
-    throw new ApiError(400, 'InvalidRequest', `${field}: "${text}" is neither a time (2026-12-31T00:00:00Z) nor a duration${direction === 'ago' ? ' back from now' : ''} (30m, 12h, 7d)`);
+    throw new ApiError(
+      400,
+      'InvalidRequest',
+      `${field}: "${text}" is neither a time (2026-12-31T00:00:00Z) nor a duration${direction === 'ago' ? ' back from now' : ''} (30m, 12h, 7d)`,
+    );
   return at;
 }

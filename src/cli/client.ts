@@ -105,7 +105,12 @@ export function resolveService(opts: { url?: string; data?: string }, cwd = proc
   if (opts.url) return { url: opts.url.replace(/\/+$/, ''), from: 'given with --url', location };
   if (process.env.CONFIX_URL) return { url: process.env.CONFIX_URL.replace(/\/+$/, ''), from: 'from CONFIX_URL', location };
   const note = location.note;
-  if (note) return { url: note.url.replace(/\/+$/, ''), from: `noted by the service${note.pid ? ` (pid ${note.pid})` : ''} in ${join(location.dir, 'service.json')}`, location };
+  if (note)
+    return {
+      url: note.url.replace(/\/+$/, ''),
+      from: `noted by the service${note.pid ? ` (pid ${note.pid})` : ''} in ${join(location.dir, 'service.json')}`,
+      location,
+    };
   return { url: DEFAULT_URL, from: `the default address: no confix service is noted in ${location.searched}`, location };
 }
 

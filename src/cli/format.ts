@@ -8,10 +8,30 @@ export function table(head: string[], rows: (string | number | null | undefined)
   const t = new Table({
     head: head.map((h) => pc.bold(h)),
     style: { head: [], border: [], compact: true },
-    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: '  ',
+    },
   });
   for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '' : String(c))));
-  return t.toString().split('\n').map((l) => l.replace(/^ /, '').trimEnd()).join('\n');
+  return t
+    .toString()
+    .split('\n')
+    .map((l) => l.replace(/^ /, '').trimEnd())
+    .join('\n');
 }
 
 export function time(iso: string | null | undefined): string {

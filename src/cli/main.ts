@@ -22,15 +22,22 @@ export function buildProgram(): Command {
   const program = new Command('confix')
     .description('Continuous cloud compliance and automatic remediation, self-hosted')
     .version(VERSION)
-    .option('--url <url>', 'the confix service (default: CONFIX_URL, the running service\'s note in .confix/, or http://127.0.0.1:8080)')
-    .option('--token <token>', 'the API token (default: CONFIX_TOKEN, or on the service\'s machine the admin token file .confix/admin.token); prefer CONFIX_TOKEN, a command line is kept in shell history')
+    .option('--url <url>', "the confix service (default: CONFIX_URL, the running service's note in .confix/, or http://127.0.0.1:8080)")
+    .option(
+      '--token <token>',
+      "the API token (default: CONFIX_TOKEN, or on the service's machine the admin token file .confix/admin.token); prefer CONFIX_TOKEN, a command line is kept in shell history",
+    )
     .option('--json', 'print JSON for scripts instead of tables')
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ showGlobalOptions: true })
     .exitOverride(); // inherited by every subcommand: main() decides the exit status
   serveCommand(program);
   workerCommand(program);
-  const get = program.command('get').description('Show things: resources, accounts, the organization, account groups, rules, compliance, executions, topics, subscriptions, deliveries, events, functions, invocations, the audit log');
+  const get = program
+    .command('get')
+    .description(
+      'Show things: resources, accounts, the organization, account groups, rules, compliance, executions, topics, subscriptions, deliveries, events, functions, invocations, the audit log',
+    );
   inventoryCommands(program, get);
   accountCommands(program, get);
   ruleCommands(program, get);

@@ -6,7 +6,9 @@ export function intOption(name: string, min = Number.MIN_SAFE_INTEGER, max = Num
   return (value: string): number => {
     const n = Number(value);
     if (!/^-?\d+$/.test(value) || n < min || n > max)
-      throw new InvalidArgumentError(`${name} must be a whole number${min > Number.MIN_SAFE_INTEGER ? ` from ${min}` : ''}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`);
+      throw new InvalidArgumentError(
+        `${name} must be a whole number${min > Number.MIN_SAFE_INTEGER ? ` from ${min}` : ''}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`,
+      );
     return n;
   };
 }

@@ -28,7 +28,12 @@ export function discoveryProgress(stream: NodeJS.WriteStream = process.stderr): 
   const refused = new Map<string, number>();
   if (stream.isTTY) {
     const bars = new cliProgress.MultiBar(
-      { format: 'discovering {provider} [{bar}] {value}/{total} scopes, {resources} resources{refused}  {scope}', stream, hideCursor: true, clearOnComplete: true },
+      {
+        format: 'discovering {provider} [{bar}] {value}/{total} scopes, {resources} resources{refused}  {scope}',
+        stream,
+        hideCursor: true,
+        clearOnComplete: true,
+      },
       cliProgress.Presets.shades_classic,
     );
     const each = new Map<string, cliProgress.SingleBar>();

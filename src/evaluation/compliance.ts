@@ -126,7 +126,13 @@ export class ComplianceViews {
     }));
   }
 
-  async results(f: { ruleId?: string; complianceType?: ComplianceType; resource?: ResourceKey; provider?: string; limit?: number }): Promise<{ items: ResultView[]; total: number }> {
+  async results(f: {
+    ruleId?: string;
+    complianceType?: ComplianceType;
+    resource?: ResourceKey;
+    provider?: string;
+    limit?: number;
+  }): Promise<{ items: ResultView[]; total: number }> {
     const w = new Where().eq('e.rule_id', f.ruleId).eq('e.compliance_type', f.complianceType).resource('e', f.resource).provider('e', f.provider);
     const [{ n } = { n: 0 }] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM evaluation_results e ${w}`, w.params);
     const rows = await this.db.query<ResultRow>(
@@ -186,20 +192,22 @@ export class ComplianceViews {
   /** Results of the given rules broken down by account, for the given accounts only. */
   async byAccountWithin(rules: { ruleId: string; name: string }[], accountIds: string[]): Promise<GroupCompliance> {
     const ruleIds = rules.map((r) => r.ruleId);
-    const rows = ruleIds.length && accountIds.length
-      ? await this.db.query<{ account_id: string; rule_id: string; compliance_type: ComplianceType; n: number }>(
-          `SELECT account_id, rule_id, compliance_type, count(*)::int AS n FROM evaluation_results
+    const rows =
+      ruleIds.length && accountIds.length
+        ? await this.db.query<{ account_id: string; rule_id: string; compliance_type: ComplianceType; n: number }>(
+            `SELECT account_id, rule_id, compliance_type, count(*)::int AS n FROM evaluation_results
            WHERE rule_id = ANY($1::text[]) AND account_id = ANY($2::text[]) GROUP BY 1, 2, 3`,
-          [ruleIds, accountIds],
-        )
-      : [];
-    const nc = ruleIds.length && accountIds.length
-      ? await this.db.query<{ account_id: string; n: number }>(
-          `SELECT account_id, count(DISTINCT (region_id, resource_type, resource_id))::int AS n FROM evaluation_results
+            [ruleIds, accountIds],
+          )
+        : [];
+    const nc =
+      ruleIds.length && accountIds.length
+        ? await this.db.query<{ account_id: string; n: number }>(
+            `SELECT account_id, count(DISTINCT (region_id, resource_type, resource_id))::int AS n FROM evaluation_results
            WHERE compliance_type = 'NON_COMPLIANT' AND rule_id = ANY($1::text[]) AND account_id = ANY($2::text[]) GROUP BY 1`,
-          [ruleIds, accountIds],
-        )
-      : [];
+            [ruleIds, accountIds],
+          )
+        : [];
     const ruleRow = (r: { ruleId: string; name: string }) => ({ ruleName: r.name, ruleId: r.ruleId, ...zeroCounts() });
     const accounts = new Map<string, AccountCompliance>(
       [...accountIds].sort().map((a) => [a, { accountId: a, rules: rules.map(ruleRow), totals: { ...zeroCounts(), nonCompliantResources: 0 } }]),

@@ -222,7 +222,9 @@ export class Evaluator extends EventEmitter {
     if (!reqs.length) return;
     this.functionRequests = [];
     if (!this.functionRunner) {
-      this.log.warn('rules judged by functions were not evaluated: no function runner here (the service runs them)', { rules: [...new Set(reqs.map((r) => r.rule.name))] });
+      this.log.warn('rules judged by functions were not evaluated: no function runner here (the service runs them)', {
+        rules: [...new Set(reqs.map((r) => r.rule.name))],
+      });
       return;
     }
     this.functionRunner(reqs);
@@ -367,7 +369,10 @@ export class Evaluator extends EventEmitter {
       const subjects = await this.subjectsOf(key);
       const existing = await this.existingFor(subjects, rules);
       const counter = { evaluations: 0 };
-      const writes = this.judge(subjects, rules, existing, false, counter, { messageType: 'ConfigurationItemChangeNotification', invokedAt: new Date(started) });
+      const writes = this.judge(subjects, rules, existing, false, counter, {
+        messageType: 'ConfigurationItemChangeNotification',
+        invokedAt: new Date(started),
+      });
       const { changed, closed } = await this.write(writes, new Date(started));
       this.handOverFunctionRequests();
       if (rules.length && subjects.length) this.emit('evaluated', { ruleIds: rules.map((r) => r.rule.ruleId), keys: [key] } satisfies EvaluatedEvent);
@@ -377,9 +382,10 @@ export class Evaluator extends EventEmitter {
 
   /** One resource as recorded now (none when it was never recorded). */
   private async subjectsOf(key: ResourceKey): Promise<Subject[]> {
-    const rows = await this.db.query<SubjectRow>(`${SUBJECT_SQL} WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = $4`, [
-      key.accountId, key.regionId, key.resourceType, key.resourceId,
-    ]);
+    const rows = await this.db.query<SubjectRow>(
+      `${SUBJECT_SQL} WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = $4`,
+      [key.accountId, key.regionId, key.resourceType, key.resourceId],
+    );
     return rows.map(toSubject);
   }
 
@@ -413,7 +419,9 @@ export class Evaluator extends EventEmitter {
 
     // Every current result of these rules; whatever is not visited below is closed.
     const existing = new Map<string, Existing>();
-    const rows = await this.db.query<ResourceKey & Existing & { rule_id: string; account_id: string; region_id: string; resource_type: string; resource_id: string }>(
+    const rows = await this.db.query<
+      ResourceKey & Existing & { rule_id: string; account_id: string; region_id: string; resource_type: string; resource_id: string }
+    >(
       'SELECT rule_id, account_id, region_id, resource_type, resource_id, compliance_type, annotation, ci_id FROM evaluation_results WHERE rule_id = ANY($1::text[])',
       [ruleIds],
     );
@@ -448,7 +456,16 @@ export class Evaluator extends EventEmitter {
         const page = JSON.parse(pageRow?.j ?? '[]') as [string, string, string, string | null, Tags, number, string, Configuration][];
         if (page.length === 0) break;
         const subjects: Subject[] = page.map(([accountId, regionId, resourceId, resourceName, tags, ciId, capturedAt, configuration]) => ({
-          accountId, regionId, resourceType: type, resourceId, resourceName, tags, ciId, configuration, capturedAt: new Date(capturedAt), deleted: false,
+          accountId,
+          regionId,
+          resourceType: type,
+          resourceId,
+          resourceName,
+          tags,
+          ciId,
+          configuration,
+          capturedAt: new Date(capturedAt),
+          deleted: false,
         }));
         const writes: ResultWrite[] = [];
         for (const s of subjects) {
@@ -504,13 +521,14 @@ export class Evaluator extends EventEmitter {
           [one.accountId, one.regionId, one.resourceType, one.resourceId, rules.map((r) => r.rule.ruleId)],
         )
       : await this.db.query<Existing & { rule_id: string; account_id: string; region_id: string; resource_type: string; resource_id: string }>(
-      `SELECT e.rule_id, e.account_id, e.region_id, e.resource_type, e.resource_id, e.compliance_type, e.annotation, e.ci_id
+          `SELECT e.rule_id, e.account_id, e.region_id, e.resource_type, e.resource_id, e.compliance_type, e.annotation, e.ci_id
        FROM evaluation_results e JOIN json_to_recordset($1::json) AS k(a text, r text, t text, i text)
          ON e.account_id = k.a AND e.region_id = k.r AND e.resource_type = k.t AND e.resource_id = k.i
        WHERE e.rule_id = ANY($2::text[])`,
-      [JSON.stringify(subjects.map((s) => ({ a: s.accountId, r: s.regionId, t: s.resourceType, i: s.resourceId }))), rules.map((r) => r.rule.ruleId)],
-    );
-    for (const r of rows) out.set(keyOf(r.rule_id, { accountId: r.account_id, regionId: r.region_id, resourceType: r.resource_type, resourceId: r.resource_id }), r);
+          [JSON.stringify(subjects.map((s) => ({ a: s.accountId, r: s.regionId, t: s.resourceType, i: s.resourceId }))), rules.map((r) => r.rule.ruleId)],
+        );
+    for (const r of rows)
+      out.set(keyOf(r.rule_id, { accountId: r.account_id, regionId: r.region_id, resourceType: r.resource_type, resourceId: r.resource_id }), r);
     return out;
   }
 
@@ -538,7 +556,17 @@ export class Evaluator extends EventEmitter {
           this.functionRequests.push({
             rule: rule.rule,
             functionName: rule.external.functionName,
-            resource: { accountId: s.accountId, regionId: s.regionId, resourceType: s.resourceType, resourceId: s.resourceId, resourceName: s.resourceName, tags: s.tags, configuration: s.configuration, ciId: s.ciId, capturedAt: s.capturedAt },
+            resource: {
+              accountId: s.accountId,
+              regionId: s.regionId,
+              resourceType: s.resourceType,
+              resourceId: s.resourceId,
+              resourceName: s.resourceName,
+              tags: s.tags,
+              configuration: s.configuration,
+              ciId: s.ciId,
+              capturedAt: s.capturedAt,
+            },
             ...why,
           });
           continue;
@@ -567,7 +595,12 @@ export class Evaluator extends EventEmitter {
 
   private differs(w: ResultWrite): boolean {
     if (!w.verdict) return w.previous !== undefined;
-    return !w.previous || w.previous.compliance_type !== w.verdict.complianceType || w.previous.annotation !== w.verdict.annotation || this.changedWhileNonCompliant(w);
+    return (
+      !w.previous ||
+      w.previous.compliance_type !== w.verdict.complianceType ||
+      w.previous.annotation !== w.verdict.annotation ||
+      this.changedWhileNonCompliant(w)
+    );
   }
 
   /**
@@ -576,7 +609,13 @@ export class Evaluator extends EventEmitter {
    * tries again once it changes.
    */
   private changedWhileNonCompliant(w: ResultWrite): boolean {
-    return w.verdict?.complianceType === 'NON_COMPLIANT' && w.previous?.compliance_type === 'NON_COMPLIANT' && w.subject.ciId !== null && w.previous.ci_id !== null && w.subject.ciId !== w.previous.ci_id;
+    return (
+      w.verdict?.complianceType === 'NON_COMPLIANT' &&
+      w.previous?.compliance_type === 'NON_COMPLIANT' &&
+      w.subject.ciId !== null &&
+      w.previous.ci_id !== null &&
+      w.subject.ciId !== w.previous.ci_id
+    );
   }
 
   /** Writes results whose verdict differs; a changed compliance type (or a close) also gets a timeline entry and an event. */
@@ -587,7 +626,13 @@ export class Evaluator extends EventEmitter {
     const upserts = changedWrites.filter((w) => w.verdict);
     const closes = changedWrites.filter((w) => !w.verdict);
     const timeline = changedWrites.filter((w) => !w.verdict || w.previous?.compliance_type !== w.verdict.complianceType);
-    const k = (w: ResultWrite) => ({ u: w.rule.rule.ruleId, a: w.subject.accountId, r: w.subject.regionId, t: w.subject.resourceType, i: w.subject.resourceId });
+    const k = (w: ResultWrite) => ({
+      u: w.rule.rule.ruleId,
+      a: w.subject.accountId,
+      r: w.subject.regionId,
+      t: w.subject.resourceType,
+      i: w.subject.resourceId,
+    });
     // One statement per batch: results upserted and deleted, timeline appended,
     // from one parsed parameter (atomic, and one round trip).
     const rowsOf = (list: ResultWrite[]) =>
@@ -633,7 +678,10 @@ export class Evaluator extends EventEmitter {
       );
     }
     const again = this.listenerCount('still-non-compliant') > 0 ? changedWrites.filter((w) => this.changedWhileNonCompliant(w)) : [];
-    for (const [name, list] of [['compliance-change', this.listenerCount('compliance-change') > 0 ? timeline : []], ['still-non-compliant', again]] as const) {
+    for (const [name, list] of [
+      ['compliance-change', this.listenerCount('compliance-change') > 0 ? timeline : []],
+      ['still-non-compliant', again],
+    ] as const) {
       for (const w of list) {
         const ev: ComplianceChange = {
           accountId: w.subject.accountId,

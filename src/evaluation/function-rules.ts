@@ -46,7 +46,10 @@ export function verdictOf(inv: Pick<Invocation, 'status' | 'result' | 'error' | 
   const fn = `function ${inv.functionName} (version ${inv.version})`;
   if (inv.status !== 'SUCCEEDED') {
     const e = inv.error;
-    return { complianceType: 'INSUFFICIENT_DATA', annotation: `${fn} ${inv.status === 'TIMED_OUT' ? 'timed out' : inv.status === 'CANCELLED' ? 'was cancelled' : 'failed'}${e ? `: ${e.type}: ${e.message}` : ''}` };
+    return {
+      complianceType: 'INSUFFICIENT_DATA',
+      annotation: `${fn} ${inv.status === 'TIMED_OUT' ? 'timed out' : inv.status === 'CANCELLED' ? 'was cancelled' : 'failed'}${e ? `: ${e.type}: ${e.message}` : ''}`,
+    };
   }
   const r = inv.result as unknown;
   const type = typeof r === 'string' ? r : r && typeof r === 'object' ? (r as { complianceType?: unknown }).complianceType : undefined;
@@ -107,14 +110,29 @@ export class FunctionRuleRunner {
   private async request(reqs: FunctionRuleRequest[]): Promise<void> {
     const latest = new Map<string, number | null>();
     for (const req of reqs) {
-      if (!latest.has(req.functionName)) latest.set(req.functionName, await this.deps.functions.get(req.functionName).then((f) => f.latestVersion, () => null));
+      if (!latest.has(req.functionName))
+        latest.set(
+          req.functionName,
+          await this.deps.functions.get(req.functionName).then(
+            (f) => f.latestVersion,
+            () => null,
+          ),
+        );
       const version = latest.get(req.functionName)!;
-      const key = { accountId: req.resource.accountId, regionId: req.resource.regionId, resourceType: req.resource.resourceType, resourceId: req.resource.resourceId };
+      const key = {
+        accountId: req.resource.accountId,
+        regionId: req.resource.regionId,
+        resourceType: req.resource.resourceType,
+        resourceId: req.resource.resourceId,
+      };
       if (version === null) {
-        await this.deps.evaluator.putFunctionVerdict({ ruleId: req.rule.ruleId, key, ciId: req.resource.ciId }, {
-          complianceType: 'INSUFFICIENT_DATA',
-          annotation: `function ${req.functionName} is not deployed; deploy it with \`confix function deploy ${req.functionName} --file …\``,
-        });
+        await this.deps.evaluator.putFunctionVerdict(
+          { ruleId: req.rule.ruleId, key, ciId: req.resource.ciId },
+          {
+            complianceType: 'INSUFFICIENT_DATA',
+            annotation: `function ${req.functionName} is not deployed; deploy it with \`confix function deploy ${req.functionName} --file …\``,
+          },
+        );
         continue;
       }
       // The same rule version, function version and configuration item are judged once; a periodic evaluation judges again.

@@ -115,10 +115,13 @@ export class DeliveryStore {
 
   /** Stores an event once (by its id) and queues it for the given subscriptions; answers with the deliveries queued. */
   async publish(event: StoredEvent, to: { topic: string; subscription: string }[], q: Queryable = this.db): Promise<string[]> {
-    await q.query(
-      'INSERT INTO events (event_id, type, subject, time, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING',
-      [event.eventId, event.type, event.subject, event.time, JSON.stringify(event.body)],
-    );
+    await q.query('INSERT INTO events (event_id, type, subject, time, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING', [
+      event.eventId,
+      event.type,
+      event.subject,
+      event.time,
+      JSON.stringify(event.body),
+    ]);
     if (!to.length) return [];
     const rows = to.map((t) => ({ id: `dl-${randomBytes(8).toString('hex')}`, topic: t.topic, sub: t.subscription }));
     const inserted = await q.query<{ delivery_id: string }>(
@@ -204,7 +207,10 @@ export class DeliveryStore {
   async events(f: { type?: string; subject?: string; provider?: string; since?: Date; limit?: number } = {}): Promise<StoredEvent[]> {
     const w = new Where().eq('type', f.type).eq('subject', f.subject).eq(`body -> 'data' -> 'resource' ->> 'provider'`, f.provider);
     if (f.since) w.add(`time >= ${w.param(f.since.toISOString())}`);
-    const rows = await this.db.query<EventRow>(`SELECT * FROM events ${w} ORDER BY time DESC, created_at DESC, event_id LIMIT ${pageSize(f.limit, 50, 10000)}`, w.params);
+    const rows = await this.db.query<EventRow>(
+      `SELECT * FROM events ${w} ORDER BY time DESC, created_at DESC, event_id LIMIT ${pageSize(f.limit, 50, 10000)}`,
+      w.params,
+    );
     return rows.map(toEvent);
   }
 

@@ -79,7 +79,12 @@ export class DeliveryWorker extends ClaimingWorker<ClaimedDelivery> {
     const { sub, secret } = target;
     if (sub.state === 'DISABLED') {
       // Disabled after it was queued (or redelivered to while disabled): not sent; it waits on the dead-letter list.
-      await this.deliveries.record(d.deliveryId, this.owner, { attempt: d.attempt, at, ok: false, error: 'the subscription is disabled; enable it and redeliver', durationMs: 0 }, d.attempt);
+      await this.deliveries.record(
+        d.deliveryId,
+        this.owner,
+        { attempt: d.attempt, at, ok: false, error: 'the subscription is disabled; enable it and redeliver', durationMs: 0 },
+        d.attempt,
+      );
       return;
     }
     const event = d.eventBody as unknown as ConfixEvent;
@@ -88,12 +93,23 @@ export class DeliveryWorker extends ClaimingWorker<ClaimedDelivery> {
       a = await this.invoke(d, sub.endpoint.function, functionInput(event, sub.format), at);
     } else {
       const body = JSON.stringify(formatEvent(event, sub.format, { mns: { topicName: d.topic, subscriptionName: d.subscription } }));
-      const r = await sendWebhook({ url: sub.endpoint.url, timeoutMs: sub.endpoint.timeoutMs, secret }, { eventId: d.eventId, deliveryId: d.deliveryId, attempt: d.attempt, body }, this.policy);
+      const r = await sendWebhook(
+        { url: sub.endpoint.url, timeoutMs: sub.endpoint.timeoutMs, secret },
+        { eventId: d.eventId, deliveryId: d.deliveryId, attempt: d.attempt, body },
+        this.policy,
+      );
       a = { attempt: d.attempt, at, ok: r.ok, statusCode: r.statusCode, error: r.error, durationMs: r.durationMs };
     }
     const status = await this.deliveries.record(d.deliveryId, this.owner, a, sub.maxAttempts);
     const more = a.invocationId ? { invocationId: a.invocationId } : {};
-    if (status === 'DEAD') this.log.warn('delivery dead-lettered after its last attempt', { deliveryId: d.deliveryId, topic: d.topic, subscription: d.subscription, error: a.error, ...more });
+    if (status === 'DEAD')
+      this.log.warn('delivery dead-lettered after its last attempt', {
+        deliveryId: d.deliveryId,
+        topic: d.topic,
+        subscription: d.subscription,
+        error: a.error,
+        ...more,
+      });
     else if (!a.ok) this.log.info('delivery failed; will retry', { deliveryId: d.deliveryId, attempt: d.attempt, error: a.error, ...more });
   }
 
@@ -110,12 +126,15 @@ export class DeliveryWorker extends ClaimingWorker<ClaimedDelivery> {
     });
     if (!this.functions) return attempt(false, { error: `function endpoints cannot be delivered by this confix (no function worker): ${functionName}` });
     const worker = this.functions;
-    const keep = setInterval(() => {
-      this.deliveries.renew(d.deliveryId, this.owner, this.leaseMs).then(
-        (held) => held || this.log.warn('lost the lease of a delivery while its function ran', { deliveryId: d.deliveryId, function: functionName }),
-        (err: Error) => this.log.warn('keeping a delivery lease failed', { deliveryId: d.deliveryId, err }),
-      );
-    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    const keep = setInterval(
+      () => {
+        this.deliveries.renew(d.deliveryId, this.owner, this.leaseMs).then(
+          (held) => held || this.log.warn('lost the lease of a delivery while its function ran', { deliveryId: d.deliveryId, function: functionName }),
+          (err: Error) => this.log.warn('keeping a delivery lease failed', { deliveryId: d.deliveryId, err }),
+        );
+      },
+      Math.max(50, Math.floor(this.leaseMs / 3)),
+    );
     keep.unref();
     let inv: Invocation;
     try {

@@ -60,9 +60,7 @@ function cloud(e: ConfixEvent): string {
 /** The rule's ARN in the way the resource's cloud writes it. */
 export function configRuleArn(e: ConfixEvent): string {
   const { accountId, regionId } = e.data.resource;
-  return cloud(e) === 'aliyun'
-    ? `acs:config::${accountId}:rule/${e.data.rule.id}`
-    : `arn:aws:config:${regionId}:${accountId}:config-rule/${e.data.rule.id}`;
+  return cloud(e) === 'aliyun' ? `acs:config::${accountId}:rule/${e.data.rule.id}` : `arn:aws:config:${regionId}:${accountId}:config-rule/${e.data.rule.id}`;
 }
 
 const RISK_NAMES = { 1: 'Critical', 2: 'Warning', 3: 'Info' } as const;

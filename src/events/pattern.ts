@@ -53,10 +53,10 @@ const OPERATORS = ['prefix', 'suffix', 'equals-ignore-case', 'anything-but', 'ex
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isLeaf = (v: unknown) => v === null || typeof v !== 'object';
 
-const fieldPath = (base: string, key: string) =>
-  /^[A-Za-z_$][\w$-]*$/.test(key) ? (base ? `${base}.${key}` : key) : `${base}[${JSON.stringify(key)}]`;
+const fieldPath = (base: string, key: string) => (/^[A-Za-z_$][\w$-]*$/.test(key) ? (base ? `${base}.${key}` : key) : `${base}[${JSON.stringify(key)}]`);
 
-const describe = (v: unknown) => (v === undefined ? 'nothing' : Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`);
+const describe = (v: unknown) =>
+  v === undefined ? 'nothing' : Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
 
 function equalsValue(expected: string | number | boolean | null): (v: unknown) => boolean {
   return (v) => v === expected;
@@ -88,7 +88,8 @@ function ignoreCase(arg: unknown, path: string): (v: unknown) => boolean {
 
 function anythingBut(arg: unknown, path: string): (v: unknown) => boolean {
   const scalar = (x: unknown, p: string): string | number | boolean | null => {
-    if (x === null || typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x))) return x as string | number | boolean | null;
+    if (x === null || typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x)))
+      return x as string | number | boolean | null;
     throw new PatternError(p, `anything-but takes a value, a list of values, {"prefix": …}, {"suffix": …} or {"equals-ignore-case": …}, not ${describe(x)}`);
   };
   if (Array.isArray(arg)) {
@@ -98,7 +99,8 @@ function anythingBut(arg: unknown, path: string): (v: unknown) => boolean {
   }
   if (isPlainObject(arg)) {
     const keys = Object.keys(arg);
-    if (keys.length !== 1) throw new PatternError(path, `anything-but takes one of prefix, suffix or equals-ignore-case, not ${keys.length ? keys.join(', ') : 'an empty object'}`);
+    if (keys.length !== 1)
+      throw new PatternError(path, `anything-but takes one of prefix, suffix or equals-ignore-case, not ${keys.length ? keys.join(', ') : 'an empty object'}`);
     const key = keys[0]!;
     const inner = arg[key];
     const p = fieldPath(path, key);
@@ -129,11 +131,10 @@ function numeric(arg: unknown, path: string): (v: unknown) => boolean {
   for (let i = 0; i < arg.length; i += 2) {
     const op = arg[i];
     const n = arg[i + 1];
-    if (typeof op !== 'string' || !['=', '<', '<=', '>', '>='].includes(op)) throw new PatternError(`${path}[${i}]`, `not a comparison: ${describe(op)} (=, <, <=, >, >=)`);
+    if (typeof op !== 'string' || !['=', '<', '<=', '>', '>='].includes(op))
+      throw new PatternError(`${path}[${i}]`, `not a comparison: ${describe(op)} (=, <, <=, >, >=)`);
     if (typeof n !== 'number' || !Number.isFinite(n)) throw new PatternError(`${path}[${i + 1}]`, `"${op}" needs a number, not ${describe(n)}`);
-    tests.push(
-      op === '=' ? (x) => x === n : op === '<' ? (x) => x < n : op === '<=' ? (x) => x <= n : op === '>' ? (x) => x > n : (x) => x >= n,
-    );
+    tests.push(op === '=' ? (x) => x === n : op === '<' ? (x) => x < n : op === '<=' ? (x) => x <= n : op === '>' ? (x) => x > n : (x) => x >= n);
   }
   if (arg.length === 4) {
     const [lo, loN, hi, hiN] = arg as [string, number, string, number];
@@ -153,7 +154,10 @@ function compileMatcher(m: unknown, path: string): ValuesMatcher {
   if (!isPlainObject(m)) throw new PatternError(path, `not a value or a matcher: ${describe(m)}`);
   const keys = Object.keys(m);
   if (keys.length !== 1) {
-    throw new PatternError(path, keys.length ? `a matcher has one operator, not ${keys.length} (${keys.join(', ')})` : `an empty matcher: use one of ${OPERATORS.join(', ')}`);
+    throw new PatternError(
+      path,
+      keys.length ? `a matcher has one operator, not ${keys.length} (${keys.join(', ')})` : `an empty matcher: use one of ${OPERATORS.join(', ')}`,
+    );
   }
   const op = keys[0]!;
   const arg = m[op];
@@ -221,10 +225,11 @@ export function compilePattern(pattern: unknown): CompiledPattern {
   if (!isPlainObject(pattern)) throw new PatternError('', `must be an object of fields, not ${describe(pattern)}`);
   const fields: Field[] = [];
   compileFields(pattern, [], '', fields);
-  return (event) => fields.every((f) => {
-    const values = leafValues(event, f.path);
-    return f.matchers.some((m) => m(values));
-  });
+  return (event) =>
+    fields.every((f) => {
+      const values = leafValues(event, f.path);
+      return f.matchers.some((m) => m(values));
+    });
 }
 
 /** Throws PatternError if the pattern is not valid. */

@@ -56,13 +56,21 @@ export class EventPublisher {
   /** Publishes the evaluator's compliance changes and the worker's execution events until detached. */
   attach(evaluator: Evaluator, worker?: ExecutionEvents): () => void {
     const onChange = (c: ComplianceChange) =>
-      void this.enqueue(async () => this.publish(complianceEvent({ ...c, provider: await this.providerOf(c) }, { ruleId: c.ruleId, name: c.ruleName, riskLevel: c.riskLevel })));
+      void this.enqueue(async () =>
+        this.publish(complianceEvent({ ...c, provider: await this.providerOf(c) }, { ruleId: c.ruleId, name: c.ruleName, riskLevel: c.riskLevel })),
+      );
     evaluator.on('compliance-change', onChange);
     this.listeners.push(() => evaluator.off('compliance-change', onChange));
     if (worker) {
       const onExecution = (kind: ExecutionEventKind, x: Execution) =>
         void this.enqueue(async () =>
-          this.publish(remediationEvent(kind, { ...x, provider: x.provider ?? (await this.providerOf(x)) }, { ruleId: x.ruleId, name: x.ruleName, riskLevel: x.ruleRiskLevel })),
+          this.publish(
+            remediationEvent(
+              kind,
+              { ...x, provider: x.provider ?? (await this.providerOf(x)) },
+              { ruleId: x.ruleId, name: x.ruleName, riskLevel: x.ruleRiskLevel },
+            ),
+          ),
         );
       worker.on('execution', onExecution);
       this.listeners.push(() => worker.off('execution', onExecution));
@@ -113,7 +121,10 @@ export class EventPublisher {
     const to = routes.subs
       .filter(({ sub, match }) => topics.has(sub.topic) && match((targets[sub.format] ??= patternTarget(event, sub.format))))
       .map(({ sub }) => ({ topic: sub.topic, subscription: sub.name }));
-    const ids = await this.deliveries.publish({ eventId: event.id, type: event.type, subject: event.subject ?? null, time: event.time, body: event as unknown as Record<string, unknown> }, to);
+    const ids = await this.deliveries.publish(
+      { eventId: event.id, type: event.type, subject: event.subject ?? null, time: event.time, body: event as unknown as Record<string, unknown> },
+      to,
+    );
     if (ids.length) this.opts.onQueued?.();
     return ids;
   }

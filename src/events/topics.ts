@@ -132,7 +132,13 @@ interface SubRow {
   updated_at: Date;
 }
 const iso = (d: Date) => new Date(d).toISOString();
-const toTopic = (r: TopicRow): Topic => ({ name: r.name, description: r.description, filter: r.filter, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at) });
+const toTopic = (r: TopicRow): Topic => ({
+  name: r.name,
+  description: r.description,
+  filter: r.filter,
+  createdAt: iso(r.created_at),
+  updatedAt: iso(r.updated_at),
+});
 const toSub = (r: SubRow): Subscription => ({
   topic: r.topic,
   name: r.name,
@@ -178,7 +184,8 @@ export class TopicStore {
 
   /** Deletes a topic with its subscriptions and their deliveries; the default topic stays. */
   async removeTopic(name: string): Promise<void> {
-    if (name === 'default') throw new EventConfigError('name', 'the default topic cannot be deleted (it receives every event); delete its subscriptions instead');
+    if (name === 'default')
+      throw new EventConfigError('name', 'the default topic cannot be deleted (it receives every event); delete its subscriptions instead');
     const rows = await this.db.query('DELETE FROM topics WHERE name = $1 RETURNING 1', [name]);
     if (!rows.length) throw new TopicNotFoundError(name);
   }
@@ -206,7 +213,8 @@ export class TopicStore {
       sealed = this.box.seal(secret, `subscription:${s.topic}/${s.name}`);
     } else {
       const fn = s.endpoint.function;
-      if (!this.functions) throw new EventConfigError('endpoint.function', 'this confix has no function store, so function subscribers are refused; use a webhook');
+      if (!this.functions)
+        throw new EventConfigError('endpoint.function', 'this confix has no function store, so function subscribers are refused; use a webhook');
       try {
         await this.functions.get(fn);
       } catch (err) {

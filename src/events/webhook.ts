@@ -33,7 +33,12 @@ export interface WebhookPolicy {
 
 /** CONFIX_WEBHOOK_ALLOW: comma-separated hosts, addresses or CIDRs (e.g. `127.0.0.1,10.0.0.0/8,hooks.internal`). */
 export function webhookPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): WebhookPolicy {
-  return { allow: (env.CONFIX_WEBHOOK_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean) };
+  return {
+    allow: (env.CONFIX_WEBHOOK_ALLOW ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  };
 }
 
 /** Resolves a host name to its addresses (all of them). Injectable for tests; the default asks the system resolver. */

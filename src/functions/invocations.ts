@@ -124,18 +124,34 @@ export class InvocationStore {
    * given). With an idempotency key already used for the function, answers
    * that invocation instead (`deduplicated`).
    */
-  async enqueue(i: { functionName: string; version?: number; input?: unknown; idempotencyKey?: string; source?: InvocationSource }): Promise<Invocation & { deduplicated: boolean }> {
+  async enqueue(i: {
+    functionName: string;
+    version?: number;
+    input?: unknown;
+    idempotencyKey?: string;
+    source?: InvocationSource;
+  }): Promise<Invocation & { deduplicated: boolean }> {
     const id = `inv-${randomBytes(8).toString('hex')}`;
     const rows = await this.db.query<Row>(
       `INSERT INTO invocations (invocation_id, function_name, version, status, source, idempotency_key, input)
        SELECT $1, v.name, v.version, 'QUEUED', $4, $5, $6 FROM functions f JOIN function_versions v ON v.name = f.name
        WHERE f.name = $2 AND v.version = COALESCE($3::integer, f.latest_version)
        ON CONFLICT (function_name, idempotency_key) DO NOTHING RETURNING *`,
-      [id, i.functionName, i.version ?? null, JSON.stringify(i.source ?? { type: 'manual' }), i.idempotencyKey ?? null, i.input === undefined ? null : JSON.stringify(i.input)],
+      [
+        id,
+        i.functionName,
+        i.version ?? null,
+        JSON.stringify(i.source ?? { type: 'manual' }),
+        i.idempotencyKey ?? null,
+        i.input === undefined ? null : JSON.stringify(i.input),
+      ],
     );
     if (rows[0]) return { ...toInvocation(rows[0]), deduplicated: false };
     if (i.idempotencyKey !== undefined) {
-      const [prior] = await this.db.query<Row>('SELECT * FROM invocations WHERE function_name = $1 AND idempotency_key = $2', [i.functionName, i.idempotencyKey]);
+      const [prior] = await this.db.query<Row>('SELECT * FROM invocations WHERE function_name = $1 AND idempotency_key = $2', [
+        i.functionName,
+        i.idempotencyKey,
+      ]);
       if (prior) return { ...toInvocation(prior), deduplicated: true };
     }
     throw new FunctionNotFoundError(i.functionName, i.version);
@@ -187,7 +203,11 @@ export class InvocationStore {
   /** Appends log lines to a running invocation (seen before it ends); the end records the whole list again. */
   async appendLogs(id: string, owner: string, lines: LogLine[]): Promise<void> {
     if (!lines.length) return;
-    await this.db.query(`UPDATE invocations SET logs = logs || $3::jsonb WHERE invocation_id = $1 AND lease_owner = $2 AND status = 'RUNNING'`, [id, owner, JSON.stringify(lines)]);
+    await this.db.query(`UPDATE invocations SET logs = logs || $3::jsonb WHERE invocation_id = $1 AND lease_owner = $2 AND status = 'RUNNING'`, [
+      id,
+      owner,
+      JSON.stringify(lines),
+    ]);
   }
 
   /** Records the end, only if `owner` still holds it: an invocation ends once. */
@@ -197,8 +217,16 @@ export class InvocationStore {
          finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
        WHERE invocation_id = $1 AND lease_owner = $2 AND status = 'RUNNING' RETURNING *`,
       [
-        id, owner, r.status, r.result === undefined ? null : JSON.stringify(r.result), r.error ? JSON.stringify(r.error) : null, JSON.stringify(r.logs), r.logsTruncated,
-        Math.round(r.durationMs), r.initDurationMs === undefined ? null : Math.round(r.initDurationMs), r.maxRssMb === undefined ? null : Math.round(r.maxRssMb),
+        id,
+        owner,
+        r.status,
+        r.result === undefined ? null : JSON.stringify(r.result),
+        r.error ? JSON.stringify(r.error) : null,
+        JSON.stringify(r.logs),
+        r.logsTruncated,
+        Math.round(r.durationMs),
+        r.initDurationMs === undefined ? null : Math.round(r.initDurationMs),
+        r.maxRssMb === undefined ? null : Math.round(r.maxRssMb),
       ],
     );
     return rows[0] ? toInvocation(rows[0]) : undefined;
@@ -220,7 +248,9 @@ export class InvocationStore {
       [id],
     );
     if (queued) return toInvocation(queued);
-    const [running] = await this.db.query<Row>(`UPDATE invocations SET cancel_requested = true WHERE invocation_id = $1 AND status = 'RUNNING' RETURNING *`, [id]);
+    const [running] = await this.db.query<Row>(`UPDATE invocations SET cancel_requested = true WHERE invocation_id = $1 AND status = 'RUNNING' RETURNING *`, [
+      id,
+    ]);
     if (running) return toInvocation(running);
     throw new InvocationFinishedError(await this.get(id));
   }
@@ -241,7 +271,10 @@ export class InvocationStore {
   /** Newest first. */
   async list(f: InvocationFilter = {}): Promise<Invocation[]> {
     const w = new Where().eq('function_name', f.functionName).eq('status', f.status).eq(`source->>'type'`, f.sourceType).eq(`source->>'id'`, f.sourceId);
-    const rows = await this.db.query<Row>(`SELECT * FROM invocations ${w} ORDER BY created_at DESC, invocation_id LIMIT ${pageSize(f.limit, 50, 1000)}`, w.params);
+    const rows = await this.db.query<Row>(
+      `SELECT * FROM invocations ${w} ORDER BY created_at DESC, invocation_id LIMIT ${pageSize(f.limit, 50, 1000)}`,
+      w.params,
+    );
     return rows.map(toInvocation);
   }
 

@@ -111,9 +111,30 @@ export const ALLOWED_PACKAGES = ['jmespath'] as const;
 
 /** The globals a function's context gets from its process, besides the language's own. */
 const GLOBALS = [
-  'fetch', 'Blob', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder',
-  'AbortController', 'AbortSignal', 'Event', 'EventTarget', 'DOMException', 'atob', 'btoa', 'structuredClone', 'queueMicrotask',
-  'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Buffer', 'crypto', 'performance',
+  'fetch',
+  'Blob',
+  'URL',
+  'URLSearchParams',
+  'TextEncoder',
+  'TextDecoder',
+  'AbortController',
+  'AbortSignal',
+  'Event',
+  'EventTarget',
+  'DOMException',
+  'atob',
+  'btoa',
+  'structuredClone',
+  'queueMicrotask',
+  'setTimeout',
+  'clearTimeout',
+  'setInterval',
+  'clearInterval',
+  'setImmediate',
+  'clearImmediate',
+  'Buffer',
+  'crypto',
+  'performance',
 ];
 /** Globals whose first read loads undici (~30 ms): given to the context as lazy getters. */
 const LAZY_GLOBALS = ['Headers', 'Request', 'Response', 'FormData'];
@@ -397,7 +418,15 @@ export async function checkFunctionCode(
     if (err instanceof FunctionCodeError) return { ok: false, error: { type: err.type, message: err.message, ...err.location } };
     throw err;
   }
-  const fn: FunctionDefinition = { name: fileName, fileName, source, handler: opts.handler, memoryMb: opts.memoryMb ?? 256, timeoutSeconds: opts.timeoutSeconds ?? 10, env: opts.env };
+  const fn: FunctionDefinition = {
+    name: fileName,
+    fileName,
+    source,
+    handler: opts.handler,
+    memoryMb: opts.memoryMb ?? 256,
+    timeoutSeconds: opts.timeoutSeconds ?? 10,
+    env: opts.env,
+  };
   validate(fn);
   const run = new Invocation({ fn, opts: {}, requestId: randomUUID(), checkOnly: true }, undefined);
   const r = await run.done;
@@ -409,10 +438,10 @@ export async function checkFunctionCode(
 
 function validate(fn: FunctionDefinition): void {
   if (!fn.name) throw new TypeError('a function needs a name');
-  if (!(fn.timeoutSeconds > 0 && fn.timeoutSeconds <= MAX_TIMEOUT_SECONDS)) throw new RangeError(`${fn.name}: timeoutSeconds must be more than 0 and at most ${MAX_TIMEOUT_SECONDS}`);
+  if (!(fn.timeoutSeconds > 0 && fn.timeoutSeconds <= MAX_TIMEOUT_SECONDS))
+    throw new RangeError(`${fn.name}: timeoutSeconds must be more than 0 and at most ${MAX_TIMEOUT_SECONDS}`);
   if (!(fn.memoryMb >= MIN_MEMORY_MB)) throw new RangeError(`${fn.name}: memoryMb must be at least ${MIN_MEMORY_MB}`);
-  for (const [k, v] of Object.entries(fn.env ?? {}))
-    if (typeof v !== 'string') throw new TypeError(`${fn.name}: environment variable ${k} must be a string`);
+  for (const [k, v] of Object.entries(fn.env ?? {})) if (typeof v !== 'string') throw new TypeError(`${fn.name}: environment variable ${k} must be a string`);
 }
 
 class Invocation {
@@ -447,7 +476,10 @@ class Invocation {
     this.done = new Promise((r) => (this.resolve = r));
     // The deadline counts from the start: compiling, starting the process and loading the code are part of the time.
     this.timer = setTimeout(
-      () => this.end('TIMED_OUT', { error: { type: 'FunctionTimeout', message: `the function ran longer than its timeout of ${spec.fn.timeoutSeconds} s and was stopped` } }),
+      () =>
+        this.end('TIMED_OUT', {
+          error: { type: 'FunctionTimeout', message: `the function ran longer than its timeout of ${spec.fn.timeoutSeconds} s and was stopped` },
+        }),
       spec.fn.timeoutSeconds * 1000,
     );
     void this.start();
@@ -565,7 +597,7 @@ class Invocation {
   /** Handles one channel line; answers why it was refused, if it was. */
   private acceptLine(line: string): string | undefined {
     const space = line.indexOf(' ');
-    if (space !== 64) return 'a message without the runtime\'s signature';
+    if (space !== 64) return "a message without the runtime's signature";
     const json = line.slice(space + 1);
     const want = createHmac('sha256', this.key).update(json).digest();
     const got = Buffer.from(line.slice(0, space), 'hex');
@@ -593,7 +625,10 @@ class Invocation {
 
   /** Why the process ended when it did not say it had finished. */
   private exitError(code: number | null, signal: NodeJS.Signals | null): Partial<InvocationResult> {
-    if ((signal === 'SIGABRT' || signal === 'SIGSEGV' || signal === 'SIGTRAP' || code === 134) && /out of memory|Allocation failed|Reached heap limit|Failed to reserve|Cannot allocate/i.test(this.stderr))
+    if (
+      (signal === 'SIGABRT' || signal === 'SIGSEGV' || signal === 'SIGTRAP' || code === 134) &&
+      /out of memory|Allocation failed|Reached heap limit|Failed to reserve|Cannot allocate/i.test(this.stderr)
+    )
       return { error: { type: 'MemoryLimitExceeded', message: `the function exceeded its memory limit of ${this.spec.fn.memoryMb} MB and was stopped` } };
     const last = this.stderr.trim().split('\n').slice(-5).join('\n');
     return {
@@ -628,7 +663,10 @@ class Invocation {
         const max = this.spec.opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
         const size = m.resultJson === undefined ? 0 : Buffer.byteLength(m.resultJson);
         if (size > max) {
-          this.end('FAILED', { error: { type: 'ResultTooLarge', message: `the handler's result is ${size} bytes of JSON, more than the ${max} allowed` }, ...memory });
+          this.end('FAILED', {
+            error: { type: 'ResultTooLarge', message: `the handler's result is ${size} bytes of JSON, more than the ${max} allowed` },
+            ...memory,
+          });
           return;
         }
         let result: unknown;
@@ -671,7 +709,10 @@ class Invocation {
   private userError(e: { name?: string; type?: string; message?: string; code?: unknown; stack?: string }, fallback: string): InvocationError {
     // An allocation refused by the process's memory limit (RLIMIT_DATA): V8 throws it as a RangeError in the function.
     if ((e.type ?? e.name) === 'RangeError' && /^Array buffer allocation failed$|^Cannot allocate memory/.test(e.message ?? ''))
-      return { type: 'MemoryLimitExceeded', message: `the function exceeded its memory limit of ${this.spec.fn.memoryMb} MB (an allocation of memory outside the JavaScript heap was refused: ${e.message})` };
+      return {
+        type: 'MemoryLimitExceeded',
+        message: `the function exceeded its memory limit of ${this.spec.fn.memoryMb} MB (an allocation of memory outside the JavaScript heap was refused: ${e.message})`,
+      };
     const out: InvocationError = { type: e.type ?? e.name ?? 'Error', message: e.message || fallback };
     if (e.code !== undefined && e.code !== null && typeof e.code !== 'object') out.code = String(e.code);
     if (e.stack && this.compiled) out.stack = mapStack(e.stack, this.compiled);

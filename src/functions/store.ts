@@ -17,12 +17,21 @@ export const deploySchema = z.strictObject({
   name: z.string().regex(FUNCTION_NAME, 'a function name: a letter, then letters, digits, "_" or "-" (at most 64)'),
   description: z.string().max(1024).default(''),
   fileName: z.string().regex(/^[^/\\]+\.(ts|mts|js|mjs|cjs)$/, 'the code file name, ending in .ts, .mts, .js, .mjs or .cjs'),
-  source: z.string().min(1, 'the code is empty').refine((s) => Buffer.byteLength(s) <= MAX_SOURCE_BYTES, 'the code is larger than 1 MiB'),
-  handler: z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'the name of an exported function').default('handler'),
+  source: z
+    .string()
+    .min(1, 'the code is empty')
+    .refine((s) => Buffer.byteLength(s) <= MAX_SOURCE_BYTES, 'the code is larger than 1 MiB'),
+  handler: z
+    .string()
+    .regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'the name of an exported function')
+    .default('handler'),
   role: z
     .string()
     .min(1)
-    .refine((r) => !/^(acs|arn):/.test(r) || parseRoleArn(r) !== undefined, 'a role name, or a role ARN (acs:ram::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:role/NAME)')
+    .refine(
+      (r) => !/^(acs|arn):/.test(r) || parseRoleArn(r) !== undefined,
+      'a role name, or a role ARN (acs:ram::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:role/NAME)',
+    )
     .optional(),
   timeoutSeconds: z.int().min(1).max(900).default(60),
   memoryMb: z.int().min(64).max(3072).default(256),
@@ -61,7 +70,11 @@ export class FunctionNotFoundError extends Error {
     readonly functionName: string,
     readonly version?: number,
   ) {
-    super(version === undefined ? `no function named "${functionName}"; deploy it with \`confix function deploy ${functionName} --file …\`` : `function ${functionName} has no version ${version}`);
+    super(
+      version === undefined
+        ? `no function named "${functionName}"; deploy it with \`confix function deploy ${functionName} --file …\``
+        : `function ${functionName} has no version ${version}`,
+    );
   }
 }
 
@@ -116,7 +129,16 @@ const VERSION_COLUMNS = 'v.name, v.version, v.file_name, v.code_sha256, v.handle
 
 /** What the runtime needs of a version. */
 export function definitionOf(v: FunctionVersion & { source: string }): FunctionDefinition {
-  return { name: v.name, version: String(v.version), fileName: v.fileName, source: v.source, handler: v.handler, timeoutSeconds: v.timeoutSeconds, memoryMb: v.memoryMb, env: v.env };
+  return {
+    name: v.name,
+    version: String(v.version),
+    fileName: v.fileName,
+    source: v.source,
+    handler: v.handler,
+    timeoutSeconds: v.timeoutSeconds,
+    memoryMb: v.memoryMb,
+    env: v.env,
+  };
 }
 
 export class FunctionStore {
@@ -147,7 +169,12 @@ export class FunctionStore {
       return { fn: await this.get(d.name), version: latest, created: false };
     }
     // Compiled and loaded as at a cold start (top-level code runs, briefly) before anything is kept.
-    const check = await checkFunctionCode(d.source, d.fileName, { handler: d.handler, memoryMb: Math.max(d.memoryMb, 128), timeoutSeconds: Math.min(d.timeoutSeconds, 10), env: d.env });
+    const check = await checkFunctionCode(d.source, d.fileName, {
+      handler: d.handler,
+      memoryMb: Math.max(d.memoryMb, 128),
+      timeoutSeconds: Math.min(d.timeoutSeconds, 10),
+      env: d.env,
+    });
     if (!check.ok) {
       const e = check.error;
       // A compile error's message starts with its place (and shows the line); a load error's does not.
@@ -191,7 +218,14 @@ export class FunctionStore {
        ${name === undefined ? '' : 'WHERE f.name = $1'} ORDER BY f.name`,
       name === undefined ? [] : [name],
     );
-    return rows.map((r) => ({ name: r.name, description: r.description, latestVersion: r.latest_version, createdAt: new Date(r.f_created).toISOString(), updatedAt: new Date(r.f_updated).toISOString(), latest: toVersion(r) }));
+    return rows.map((r) => ({
+      name: r.name,
+      description: r.description,
+      latestVersion: r.latest_version,
+      createdAt: new Date(r.f_created).toISOString(),
+      updatedAt: new Date(r.f_updated).toISOString(),
+      latest: toVersion(r),
+    }));
   }
 
   /** Every version, newest first (without code). */

@@ -46,7 +46,10 @@ async function esbuildTransform(): Promise<Transform> {
     (m) => m.transform,
     (err: unknown) => {
       transformFn = undefined;
-      throw new FunctionCodeError('CompilerUnavailable', `function code is compiled with esbuild, which could not be loaded (${(err as Error).message}); install confix with its dependencies`);
+      throw new FunctionCodeError(
+        'CompilerUnavailable',
+        `function code is compiled with esbuild, which could not be loaded (${(err as Error).message}); install confix with its dependencies`,
+      );
     },
   );
   return transformFn;
@@ -91,7 +94,9 @@ async function compile(source: string, fileName: string, loader: Loader): Promis
     const first = (err as { errors?: { text: string; location: { file: string; line: number; column: number; lineText: string } | null }[] }).errors?.[0];
     if (!first) throw err;
     const loc = first.location;
-    const text = /Top-level await is currently not supported/.test(first.text) ? 'top-level await is not supported in function code; await inside the handler instead' : first.text;
+    const text = /Top-level await is currently not supported/.test(first.text)
+      ? 'top-level await is not supported in function code; await inside the handler instead'
+      : first.text;
     if (!loc) throw new FunctionCodeError('SyntaxError', `${fileName}: ${text}`);
     throw new FunctionCodeError('SyntaxError', `${fileName}:${loc.line}:${loc.column + 1}: ${text}\n    ${loc.lineText}\n    ${' '.repeat(loc.column)}^`, {
       file: fileName,

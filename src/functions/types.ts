@@ -57,7 +57,11 @@ export interface CloudCallInput {
 /** The cloud that governs the account (the sandbox or AWS), signed with credentials (the context's by default). */
 export interface CloudClient {
   /** One API action by its IAM name, e.g. `ec2:RevokeSecurityGroupIngress`, `ecs:RevokeSecurityGroup` → POST /api/v1/cloud/actions/{action}. */
-  call(action: string, input?: CloudCallInput, credentials?: FunctionCredentials): Promise<CallResult & { provider: string; configurationItemId: number | null }>;
+  call(
+    action: string,
+    input?: CloudCallInput,
+    credentials?: FunctionCredentials,
+  ): Promise<CallResult & { provider: string; configurationItemId: number | null }>;
   /** STS AssumeRole with the caller's credentials (the context's by default), in the cloud of the role's account. */
   assumeRole(
     input: { roleArn: string; roleSessionName: string; durationSeconds?: number; externalId?: string; provider?: string },

@@ -166,7 +166,12 @@ export class FunctionWorker extends ClaimingWorker<Invocation> {
       if (inv.attempt > 1) await this.revokeTokensOf(inv.functionName, inv.invocationId);
       let api = this.api;
       if (api && this.deps.tokens) {
-        const minted = await this.deps.tokens.mintForInvocation(inv.functionName, inv.invocationId, inv.attempt, version.timeoutSeconds * 1000 + TOKEN_GRACE_MS);
+        const minted = await this.deps.tokens.mintForInvocation(
+          inv.functionName,
+          inv.invocationId,
+          inv.attempt,
+          version.timeoutSeconds * 1000 + TOKEN_GRACE_MS,
+        );
         tokenId = minted.record.id;
         api = { ...api, token: minted.token };
       }
@@ -206,12 +211,16 @@ export class FunctionWorker extends ClaimingWorker<Invocation> {
   private async revokeTokensOf(functionName: string, invocationId: string): Promise<void> {
     await this.deps.tokens
       ?.revokeForInvocation(functionName, invocationId)
-      .catch((err: Error) => (this.deps.log ?? silentLogger).warn("revoking a lost invocation's API tokens failed; they expire by themselves", { err, invocationId }));
+      .catch((err: Error) =>
+        (this.deps.log ?? silentLogger).warn("revoking a lost invocation's API tokens failed; they expire by themselves", { err, invocationId }),
+      );
   }
 
   /** The invocation's token ends with it. */
   private async revokeToken(id: string): Promise<void> {
-    await this.deps.tokens?.revoke(id).catch((err: Error) => (this.deps.log ?? silentLogger).warn("revoking an invocation's API token failed; it expires by itself", { err }));
+    await this.deps.tokens
+      ?.revoke(id)
+      .catch((err: Error) => (this.deps.log ?? silentLogger).warn("revoking an invocation's API token failed; it expires by itself", { err }));
   }
 
   /**
@@ -226,7 +235,13 @@ export class FunctionWorker extends ClaimingWorker<Invocation> {
     if (!parseRoleArn(role)) {
       const home = await primary.managementAccount();
       if (!home)
-        throw new ProviderError(primary.name, primary.kind === 'aws' ? 'NoSuchEntity' : 'EntityNotExist.Role', `role "${role}" is a bare name, and ${primary.name} has no management account to find it in; give the role's ARN`, false, 404);
+        throw new ProviderError(
+          primary.name,
+          primary.kind === 'aws' ? 'NoSuchEntity' : 'EntityNotExist.Role',
+          `role "${role}" is a bare name, and ${primary.name} has no management account to find it in; give the role's ARN`,
+          false,
+          404,
+        );
       arn = primary.roleArn(home, role);
     }
     const cached = this.roleCache.get(arn);

@@ -129,16 +129,32 @@ export class Inventory {
     if (candidates.length === 0) throw new InventoryError('ResourceNotFound', `no recorded resource has the id "${resourceId}"`, 404);
     if (candidates.length > 1) {
       const where = candidates.map((c) => `${c.resourceType} in ${c.accountId}/${c.regionId}`).join('; ');
-      throw new InventoryError('AmbiguousResourceId', `"${resourceId}" names ${candidates.length} resources (${where}); narrow it with account, region or type`, 409);
+      throw new InventoryError(
+        'AmbiguousResourceId',
+        `"${resourceId}" names ${candidates.length} resources (${where}); narrow it with account, region or type`,
+        409,
+      );
     }
     return candidates[0]!;
   }
 
   async history(key: ResourceKey, opts: { limit?: number; withConfiguration?: boolean } = {}): Promise<ConfigurationItem[]> {
     const rows = await this.db.query<{
-      id: number; account_id: string; region_id: string; resource_type: string; resource_id: string; version: number;
-      status: ConfigurationItem['status']; source: ConfigurationItem['source']; captured_at: Date; changed_at: Date | null;
-      resource_name: string | null; tags: Record<string, string>; configuration: Record<string, unknown> | null; config_hash: string; diff: ConfigurationItem['diff'];
+      id: number;
+      account_id: string;
+      region_id: string;
+      resource_type: string;
+      resource_id: string;
+      version: number;
+      status: ConfigurationItem['status'];
+      source: ConfigurationItem['source'];
+      captured_at: Date;
+      changed_at: Date | null;
+      resource_name: string | null;
+      tags: Record<string, string>;
+      configuration: Record<string, unknown> | null;
+      config_hash: string;
+      diff: ConfigurationItem['diff'];
     }>(
       `SELECT id, account_id, region_id, resource_type, resource_id, version, status, source, captured_at, changed_at, resource_name, tags,
               ${opts.withConfiguration === false ? 'NULL::jsonb AS configuration' : 'configuration'}, config_hash, diff

@@ -211,7 +211,16 @@ export class Recorder extends EventEmitter {
       if (!types.includes(k.resource_type)) continue;
       scopes.set(`${k.account_id}/${k.region_id}/${k.resource_type}`, { accountId: k.account_id, regionId: k.region_id, resourceType: k.resource_type });
     }
-    const summary: SnapshotSummary = { provider: providerName, scopes: scopes.size, resources: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, durationMs: 0 };
+    const summary: SnapshotSummary = {
+      provider: providerName,
+      scopes: scopes.size,
+      resources: 0,
+      created: 0,
+      updated: 0,
+      deleted: 0,
+      unchanged: 0,
+      durationMs: 0,
+    };
     let done = 0;
     opts.onProgress?.({ scopesDone: 0, scopes: scopes.size, resources: 0 });
     const liveRegions = new Map(accounts.map((a) => [a.accountId, new Set(a.regions)]));
@@ -275,7 +284,10 @@ export class Recorder extends EventEmitter {
     });
     // Previous configurations only for the resources whose content changed, for their diffs.
     const previous = new Map<string, Record<string, unknown> | null>();
-    for (const batch of chunks(changedIds.map((c) => c.s.resourceId), 1000)) {
+    for (const batch of chunks(
+      changedIds.map((c) => c.s.resourceId),
+      1000,
+    )) {
       const rows = await this.db.query<{ resource_id: string; configuration: Record<string, unknown> | null }>(
         `SELECT r.resource_id, c.configuration FROM resources r JOIN configuration_items c ON c.id = r.ci_id
          WHERE r.account_id = $1 AND r.region_id = $2 AND r.resource_type = $3 AND r.resource_id = ANY($4::text[])`,
@@ -306,7 +318,19 @@ export class Recorder extends EventEmitter {
       const prevCfg = new Map(prevRows.map((r) => [r.resource_id, r.configuration]));
       for (const g of gone) {
         const key = { ...scope, resourceId: g.resource_id };
-        rows.push(ciRow(provider, key, null, { version: g.version, configuration: prevCfg.get(g.resource_id) ?? null }, 'ResourceDeleted', 'discovery', now, null, contentHash(null, {})));
+        rows.push(
+          ciRow(
+            provider,
+            key,
+            null,
+            { version: g.version, configuration: prevCfg.get(g.resource_id) ?? null },
+            'ResourceDeleted',
+            'discovery',
+            now,
+            null,
+            contentHash(null, {}),
+          ),
+        );
         summary.deleted++;
       }
     }
@@ -465,7 +489,12 @@ export class Recorder extends EventEmitter {
       const { key, changedAt } = list[i]!;
       // The feed position is saved with the batch's last write (one statement).
       const save = i === list.length - 1 && cursor ? { provider: providerName, cursor } : undefined;
-      await this.recordOne(providerName, { accountId: key.accountId, regionId: key.regionId, resourceType: key.resourceType, resourceId: key.resourceId }, changedAt, save);
+      await this.recordOne(
+        providerName,
+        { accountId: key.accountId, regionId: key.regionId, resourceType: key.resourceType, resourceId: key.resourceId },
+        changedAt,
+        save,
+      );
     }
     this.cursors.set(providerName, cursor);
     // Only now, with the batch recorded, may a feed that deletes what was read (a queue) let go of it.

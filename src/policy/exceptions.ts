@@ -32,7 +32,10 @@ export const exceptionDocSchema = z.strictObject({
       const d = v instanceof Date ? v : new Date(v);
       // A duration would move the expiry each time the file is applied.
       if (Number.isNaN(d.getTime()) || (typeof v === 'string' && !/^\d{4}-\d{2}-\d{2}/.test(v))) {
-        ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a time; write an absolute time such as 2027-01-31T00:00:00Z (a duration would move each time the file is applied)` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${String(v)}" is not a time; write an absolute time such as 2027-01-31T00:00:00Z (a duration would move each time the file is applied)`,
+        });
         return z.NEVER;
       }
       return d.toISOString();
@@ -54,7 +57,8 @@ export interface ExceptionPlan {
   notDeclared: (ResourceKey & { rule: string })[];
 }
 
-export const keyOfException = (e: ResourceKey & { rule: string }) => `${e.rule}\u0000${e.accountId}\u0000${e.regionId}\u0000${e.resourceType}\u0000${e.resourceId}`;
+export const keyOfException = (e: ResourceKey & { rule: string }) =>
+  `${e.rule}\u0000${e.accountId}\u0000${e.regionId}\u0000${e.resourceType}\u0000${e.resourceId}`;
 
 /**
  * Resolves a declared exception's resource: by the inventory, or, for a
@@ -69,8 +73,7 @@ export async function resolveExceptionResource(inventory: Inventory, d: z.output
     const code = (err as { code?: string }).code;
     if (code === 'ResourceNotFound' && d.accountId && d.regionId && d.resourceType)
       return { accountId: d.accountId, regionId: d.regionId, resourceType: d.resourceType, resourceId: d.resourceId };
-    if (code === 'ResourceNotFound')
-      return `${(err as Error).message}; for a resource not recorded yet, give accountId, regionId and resourceType as well`;
+    if (code === 'ResourceNotFound') return `${(err as Error).message}; for a resource not recorded yet, give accountId, regionId and resourceType as well`;
     return (err as Error).message;
   }
 }

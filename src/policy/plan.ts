@@ -15,7 +15,15 @@ import { diffConfigurations, type DiffOp } from '../inventory/diff.js';
 import type { Inventory } from '../inventory/index.js';
 import type { ExceptionStore } from '../remediation/exceptions.js';
 import { exceptionDocSchema, keyOfException, planExceptions, resolveExceptionResource, type ExceptionPlan, type ExceptionSpec } from './exceptions.js';
-import { accountGroupSchema, checkAccountGroup, groupProblems, groupSpecOf, noSuchGroup, type AccountGroupSpec, type AccountGroupStore } from '../accounts/groups.js';
+import {
+  accountGroupSchema,
+  checkAccountGroup,
+  groupProblems,
+  groupSpecOf,
+  noSuchGroup,
+  type AccountGroupSpec,
+  type AccountGroupStore,
+} from '../accounts/groups.js';
 import { checkOrganizationDocument, type OrganizationPlan } from '../accounts/organization-policy.js';
 import type { DirectoryChange } from '../providers/index.js';
 import type { FunctionLookup } from '../remediation/config.js';
@@ -123,7 +131,8 @@ function checkDocuments(docs: PolicyInput[]): CheckedDocuments {
   const seenGroups = new Map<string, string>();
   docs.forEach((d, i) => {
     if (d.kind === 'Organization') {
-      if (out.organization) out.issues.push({ document: i, source: d.source, path: [], message: `the organization is also declared in ${out.organization.source}; there is one` });
+      if (out.organization)
+        out.issues.push({ document: i, source: d.source, path: [], message: `the organization is also declared in ${out.organization.source}; there is one` });
       else out.organization = { document: i, source: d.source, body: d.body };
       return;
     }
@@ -136,7 +145,8 @@ function checkDocuments(docs: PolicyInput[]): CheckedDocuments {
         return;
       }
       const first = seenGroups.get(parsed.data.name);
-      if (first) out.issues.push({ document: i, source: d.source, path: ['name'], message: `account group "${parsed.data.name}" is also declared in ${first}` });
+      if (first)
+        out.issues.push({ document: i, source: d.source, path: ['name'], message: `account group "${parsed.data.name}" is also declared in ${first}` });
       seenGroups.set(parsed.data.name, d.source);
       out.groups.push({ document: i, source: d.source, body: d.body });
       return;
@@ -148,7 +158,12 @@ function checkDocuments(docs: PolicyInput[]): CheckedDocuments {
       return;
     }
     if (d.kind !== 'Rule') {
-      out.issues.push({ document: i, source: d.source, path: ['kind'], message: `unknown kind "${d.kind}"; expected Rule, AccountGroup, Organization or RemediationException` });
+      out.issues.push({
+        document: i,
+        source: d.source,
+        path: ['kind'],
+        message: `unknown kind "${d.kind}"; expected Rule, AccountGroup, Organization or RemediationException`,
+      });
       return;
     }
     try {
@@ -177,7 +192,11 @@ async function preparePolicy(deps: PolicyDeps, docs: PolicyInput[], opts: PlanOp
   const current = await deps.rules.list();
   const byName = new Map(current.map((r) => [r.name, r]));
   const plan: Plan = {
-    create: [], update: [], delete: [], unchanged: [], notDeclared: [],
+    create: [],
+    update: [],
+    delete: [],
+    unchanged: [],
+    notDeclared: [],
     exceptions: { create: [], update: [], delete: [], unchanged: 0, notDeclared: [] },
     accountGroups: { create: [], update: [], delete: [], unchanged: [], notDeclared: [] },
     organization: null,
@@ -249,7 +268,8 @@ async function preparePolicy(deps: PolicyDeps, docs: PolicyInput[], opts: PlanOp
         if (declaredGroups.has(cur.name) || g.delete.includes(cur.name)) continue;
         const before = new Set(groupProblems(cur, orgNow));
         for (const p of groupProblems(cur, orgChange.after))
-          if (!before.has(p)) issues.push({ document, source, path: [], message: `account group ${cur.name} would break: ${p}; change or delete the group in the same apply` });
+          if (!before.has(p))
+            issues.push({ document, source, path: [], message: `account group ${cur.name} would break: ${p}; change or delete the group in the same apply` });
       }
     }
     const groupAfter = (name: string) => declaredGroups.has(name) || (groupByName.has(name) && !g.delete.includes(name));
@@ -257,7 +277,12 @@ async function preparePolicy(deps: PolicyDeps, docs: PolicyInput[], opts: PlanOp
       const grp = s.scope.accountGroup;
       if (grp === undefined || groupAfter(grp)) return;
       const { document, source } = checked.ruleDocs[i]!;
-      issues.push({ document, source, path: ['scope', 'accountGroup'], message: noSuchGroup(grp, [...new Set([...declaredGroups, ...groupByName.keys()])].filter(groupAfter).sort(), ' in the store or in these documents') });
+      issues.push({
+        document,
+        source,
+        path: ['scope', 'accountGroup'],
+        message: noSuchGroup(grp, [...new Set([...declaredGroups, ...groupByName.keys()])].filter(groupAfter).sort(), ' in the store or in these documents'),
+      });
     });
   }
 
@@ -307,9 +332,19 @@ async function planAutomatic(deps: AutoDeps, plan: Plan, byName: Map<string, Rul
     if (spec?.invokeType !== 'AUTO_EXECUTION') continue;
     const cur = byName.get(s.name);
     const controls = { concurrency: spec.executionControls.concurrency, perMinute: spec.executionControls.perMinute };
-    if (cur?.remediation?.invokeType === 'AUTO_EXECUTION' && JSON.stringify(cur.remediation) === JSON.stringify(spec) && JSON.stringify(cur.scope) === JSON.stringify(s.scope)) continue;
+    if (
+      cur?.remediation?.invokeType === 'AUTO_EXECUTION' &&
+      JSON.stringify(cur.remediation) === JSON.stringify(spec) &&
+      JSON.stringify(cur.scope) === JSON.stringify(s.scope)
+    )
+      continue;
     // A new rule, or a new scope: which resources are non-compliant is for its evaluation to say.
-    if (!cur || JSON.stringify(cur.scope) !== JSON.stringify(s.scope) || JSON.stringify(cur.source) !== JSON.stringify(s.source) || JSON.stringify(cur.parameters) !== JSON.stringify(s.parameters)) {
+    if (
+      !cur ||
+      JSON.stringify(cur.scope) !== JSON.stringify(s.scope) ||
+      JSON.stringify(cur.source) !== JSON.stringify(s.source) ||
+      JSON.stringify(cur.parameters) !== JSON.stringify(s.parameters)
+    ) {
       out.push({ rule: s.name, queue: null, exhausted: 0, exempt: 0, controls });
       continue;
     }

@@ -43,15 +43,27 @@ const awsEntry = z.strictObject({
   type: z.literal('aws'),
   name: name.default('aws'),
   profile: z.string().min(1).max(128).optional(),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').optional(),
-  regions: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1')).min(1).optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1')
+    .optional(),
+  regions: z
+    .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'))
+    .min(1)
+    .optional(),
   organization: z
     .union([
       z.literal(false),
       z.strictObject({
-        roleName: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name').optional(),
+        roleName: z
+          .string()
+          .regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')
+          .optional(),
         externalId: z.string().min(2).max(1224).optional(),
-        sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/, 'an STS session name').optional(),
+        sessionName: z
+          .string()
+          .regex(/^[\w+=,.@-]{2,64}$/, 'an STS session name')
+          .optional(),
       }),
     ])
     .optional(),
@@ -88,7 +100,11 @@ export class ConfigError extends Error {
 export function parseConfig(text: string, file: string): ConfixConfig {
   const lc = new LineCounter();
   const doc: Document = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
-  if (doc.errors.length) throw new ConfigError(file, doc.errors.map((e) => ({ path: [], message: e.message.split('\n')[0] ?? e.message, line: e.linePos?.[0]?.line })));
+  if (doc.errors.length)
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: [], message: e.message.split('\n')[0] ?? e.message, line: e.linePos?.[0]?.line })),
+    );
   const lineOf = (path: (string | number)[]) => {
     for (let p = path; ; p = p.slice(0, -1)) {
       const node = p.length ? doc.getIn(p, true) : doc.contents;
@@ -106,7 +122,8 @@ export function parseConfig(text: string, file: string): ConfixConfig {
   const dup: { path: (string | number)[]; message: string; line?: number }[] = [];
   parsed.data.providers.forEach((p, i) => {
     const n = p.name ?? p.type;
-    if (names.has(n)) dup.push({ path: ['providers', i, 'name'], message: `two providers are named ${n}; give each its own name`, line: lineOf(['providers', i]) });
+    if (names.has(n))
+      dup.push({ path: ['providers', i, 'name'], message: `two providers are named ${n}; give each its own name`, line: lineOf(['providers', i]) });
     names.add(n);
   });
   if (dup.length) throw new ConfigError(file, dup);
@@ -133,20 +150,21 @@ export function loadConfig(file?: string, cwd = process.cwd()): { config: Confix
  */
 export async function buildProviders(config: ConfixConfig, log?: Logger): Promise<(sandbox: SandboxCloud) => Provider[]> {
   const AwsProvider = config.providers.some((p) => p.type === 'aws') ? (await import('./aws/index.js')).AwsProvider : undefined;
-  return (sandbox) => config.providers.map((p) => {
-    if (p.type === 'sandbox') return sandbox;
-    return new AwsProvider!({
-      name: p.name,
-      profile: p.profile,
-      region: p.region,
-      regions: p.regions,
-      organization: p.organization,
-      eventsQueueUrl: p.events?.queueUrl,
-      concurrencyPerAccount: p.concurrency,
-      endpoint: p.endpoint,
-      log: log?.child({ component: p.name }),
+  return (sandbox) =>
+    config.providers.map((p) => {
+      if (p.type === 'sandbox') return sandbox;
+      return new AwsProvider!({
+        name: p.name,
+        profile: p.profile,
+        region: p.region,
+        regions: p.regions,
+        organization: p.organization,
+        eventsQueueUrl: p.events?.queueUrl,
+        concurrencyPerAccount: p.concurrency,
+        endpoint: p.endpoint,
+        log: log?.child({ component: p.name }),
+      });
     });
-  });
 }
 
 /** How often each provider is discovered again in full (ms; the sandbox's default is the service's discovery interval). */

@@ -64,4 +64,3 @@ export function dialectOfResourceType(type: string): Dialect {
   if (type.startsWith('AWS::')) return 'aws';
   throw new Error(`resource type ${type} is neither ACS:: nor AWS::`);
 }
-

@@ -77,4 +77,3 @@ export function flattenFolders(
   walk(declared, null, at);
   return out;
 }
-

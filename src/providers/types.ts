@@ -157,7 +157,8 @@ export class ProviderError extends Error {
 }
 
 /** Codes that say "try again later" in either cloud's dialect. */
-const RETRYABLE_CODES = /^(Throttl|RequestLimitExceeded|TooManyRequests|ServiceUnavailable|InternalError|InternalFailure|RequestTimeout|SlowDown|Unavailable|ServiceBusy)/i;
+const RETRYABLE_CODES =
+  /^(Throttl|RequestLimitExceeded|TooManyRequests|ServiceUnavailable|InternalError|InternalFailure|RequestTimeout|SlowDown|Unavailable|ServiceBusy)/i;
 
 /** Whether an error code (and HTTP status) is one retrying can help. */
 export function isRetryable(code: string, httpStatus?: number): boolean {
@@ -208,7 +209,10 @@ export interface Provider {
   /** The API actions call() serves, by their IAM names. */
   actions(): string[];
   /** AssumeRole with the caller's credentials; a refusal is a ProviderError in the cloud's words. */
-  assumeRole(caller: ProviderCredentials, req: { roleArn: string; sessionName: string; durationSeconds?: number; externalId?: string }): Promise<AssumedCredentials>;
+  assumeRole(
+    caller: ProviderCredentials,
+    req: { roleArn: string; sessionName: string; durationSeconds?: number; externalId?: string },
+  ): Promise<AssumedCredentials>;
   /**
    * The role's credentials for a function (the function service assuming the
    * function's role: it must trust fc.aliyuncs.com or lambda.amazonaws.com).
@@ -221,10 +225,12 @@ export interface Provider {
   /** Lets go of what it holds (connections, a change feed's polling); the engine's owner calls it when it stops. */
   close?(): Promise<void>;
   /** Whether the cloud accepts an access key as the given account's. */
-  verifyCredentials(accountId: string, c: { accessKeyId: string; accessKeySecret: string }): Promise<{ ok: true } | { ok: false; code: string; reason: string }>;
+  verifyCredentials(
+    accountId: string,
+    c: { accessKeyId: string; accessKeySecret: string },
+  ): Promise<{ ok: true } | { ok: false; code: string; reason: string }>;
 }
 
 export function keyString(k: ResourceKey): string {
   return `${k.accountId}/${k.regionId}/${k.resourceType}/${k.resourceId}`;
 }
-

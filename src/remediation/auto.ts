@@ -73,7 +73,9 @@ export function decide(history: ExecutionHistory[], ciId: number | null, spec: R
   const lastManual = history.find((x) => x.trigger !== 'AUTOMATIC' && countable(x) && x.status !== 'CANCELLED');
   const from = Math.max(lastManual?.createdAt.getTime() ?? -Infinity, remediationSince?.getTime() ?? -Infinity);
   // An attempt belongs to the remediation it ran under: one queued before the remediation changed but started after ran the new one.
-  const episode = history.filter((x) => x.trigger === 'AUTOMATIC' && countable(x) && x.ciId !== null && x.ciId === ciId && (x.startedAt ?? x.createdAt).getTime() > from);
+  const episode = history.filter(
+    (x) => x.trigger === 'AUTOMATIC' && countable(x) && x.ciId !== null && x.ciId === ciId && (x.startedAt ?? x.createdAt).getTime() > from,
+  );
   const ran = episode.filter((x) => x.status === 'SUCCEEDED' || x.status === 'FAILED');
   const base = { attempts: ran.length, maximumAttempts: max };
   if (active) return { ...base, state: active.status as AutomaticState, executionId: active.executionId };
@@ -117,7 +119,13 @@ function typesFixed(rule: Rule, spec: RemediationSpec): string[] {
  * The automatic state of a rule's non-compliant resources (of `keys` only,
  * when given): undefined when the rule does not remediate automatically.
  */
-export async function automaticStatus(deps: AutoDeps, rule: Rule, keys?: ResourceKey[], now = new Date(), remediationSince?: Date): Promise<Map<string, AutomaticStatus & ResourceKey & { ciId: number | null }> | undefined> {
+export async function automaticStatus(
+  deps: AutoDeps,
+  rule: Rule,
+  keys?: ResourceKey[],
+  now = new Date(),
+  remediationSince?: Date,
+): Promise<Map<string, AutomaticStatus & ResourceKey & { ciId: number | null }> | undefined> {
   const spec = rule.remediation;
   if (!spec || spec.invokeType !== 'AUTO_EXECUTION') return undefined;
   const out = new Map<string, AutomaticStatus & ResourceKey & { ciId: number | null }>();
@@ -130,7 +138,12 @@ export async function automaticStatus(deps: AutoDeps, rule: Rule, keys?: Resourc
     for (const r of batch) {
       const k = keyString(r);
       const d = decide(history.get(k) ?? [], r.ciId, spec, now, since);
-      out.set(k, { ...r, ...(exempt.has(k) && (d.state === 'DUE' || d.state === 'ATTEMPTS_EXHAUSTED' || d.state === 'REJECTED' || d.state === 'REFUSED') ? { ...d, state: 'EXEMPT' as const } : d) });
+      out.set(k, {
+        ...r,
+        ...(exempt.has(k) && (d.state === 'DUE' || d.state === 'ATTEMPTS_EXHAUSTED' || d.state === 'REJECTED' || d.state === 'REFUSED')
+          ? { ...d, state: 'EXEMPT' as const }
+          : d),
+      });
     }
   }
   return out;
@@ -157,7 +170,17 @@ export async function withAutomaticStatus<T extends ResourceKey & { ruleId: stri
     const s = found.get(`${r.ruleId}|${keyString(r)}`);
     if (!s) return r;
     const { state, attempts, maximumAttempts, executionId, attempt, notBefore } = s;
-    return { ...r, automaticRemediation: { state, attempts, maximumAttempts, ...(executionId ? { executionId } : {}), ...(attempt ? { attempt } : {}), ...(notBefore ? { notBefore: notBefore.toISOString() } : {}) } };
+    return {
+      ...r,
+      automaticRemediation: {
+        state,
+        attempts,
+        maximumAttempts,
+        ...(executionId ? { executionId } : {}),
+        ...(attempt ? { attempt } : {}),
+        ...(notBefore ? { notBefore: notBefore.toISOString() } : {}),
+      },
+    };
   });
 }
 
@@ -186,7 +209,15 @@ export async function queueAutomatic(
   for (const batch of chunks(due, 1000)) {
     const { queued } = await deps.executions.enqueueMany({
       ruleId: rule.ruleId,
-      keys: batch.map((d) => ({ accountId: d.accountId, regionId: d.regionId, resourceType: d.resourceType, resourceId: d.resourceId, attempt: d.attempt, notBefore: d.notBefore, ciId: d.ciId })),
+      keys: batch.map((d) => ({
+        accountId: d.accountId,
+        regionId: d.regionId,
+        resourceType: d.resourceType,
+        resourceId: d.resourceId,
+        attempt: d.attempt,
+        notBefore: d.notBefore,
+        ciId: d.ciId,
+      })),
       action: spec.action,
       trigger: 'AUTOMATIC',
       awaitingApproval: spec.approval === 'required',
@@ -225,9 +256,7 @@ export class AutoRemediation {
     for (const id of e.ruleIds) this.request(id, e.keys);
   };
 
-  constructor(
-    private readonly deps: AutoDeps & { worker?: { wake(): void } },
-  ) {
+  constructor(private readonly deps: AutoDeps & { worker?: { wake(): void } }) {
     this.log = deps.log ?? silentLogger;
   }
 

@@ -35,10 +35,7 @@ function isBinding(v: ParameterValue): v is Binding {
 }
 
 /** The parameter values for one resource: bindings resolved, static values as given. */
-export function resolveParameters(
-  params: Record<string, ParameterValue>,
-  resource: ResourceKey & { configuration: Configuration },
-): Record<string, unknown> {
+export function resolveParameters(params: Record<string, ParameterValue>, resource: ResourceKey & { configuration: Configuration }): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(params)) {
     if (!isBinding(v)) out[name] = v;

@@ -67,17 +67,41 @@ export function validateRemediation(raw: unknown, resourceTypes: string[]): { sp
   const r = parsed.data;
   if (r.function !== undefined) return validateFunctionRemediation(r);
   const issues: RemediationIssue[] = [];
-  if (!r.action) return { issues: [{ path: at('action'), message: `an action or a function is required: an action of ${allActions().map((a) => a.name).join(', ')}, or function: NAME of a deployed function` }] };
+  if (!r.action)
+    return {
+      issues: [
+        {
+          path: at('action'),
+          message: `an action or a function is required: an action of ${allActions()
+            .map((a) => a.name)
+            .join(', ')}, or function: NAME of a deployed function`,
+        },
+      ],
+    };
   if (functionOfAction(r.action) !== undefined)
     return { issues: [{ path: at('action'), message: `"${r.action}" names a function: write function: ${functionOfAction(r.action)} instead` }] };
   const action = remediationAction(r.action);
-  if (!action) return { issues: [{ path: at('action'), message: `unknown action "${r.action}"; the library has ${allActions().map((a) => a.name).join(', ')}` }] };
+  if (!action)
+    return {
+      issues: [
+        {
+          path: at('action'),
+          message: `unknown action "${r.action}"; the library has ${allActions()
+            .map((a) => a.name)
+            .join(', ')}`,
+        },
+      ],
+    };
   if (!resourceTypes.some((t) => action.resourceTypes.includes(t)))
-    issues.push({ path: at('action'), message: `${action.name} fixes ${action.resourceTypes.join(', ')}, and the rule covers none of those (${resourceTypes.join(', ')})` });
+    issues.push({
+      path: at('action'),
+      message: `${action.name} fixes ${action.resourceTypes.join(', ')}, and the rule covers none of those (${resourceTypes.join(', ')})`,
+    });
   const known = action.parameters instanceof z.ZodObject ? Object.keys(action.parameters.shape) : undefined;
   const parameters: Record<string, ParameterValue> = { ...r.parameters };
   for (const [name, v] of Object.entries(parameters)) {
-    if (known && !known.includes(name)) issues.push({ path: at('parameters', name), message: `${action.name} has no parameter "${name}"; it takes ${known.join(', ')}` });
+    if (known && !known.includes(name))
+      issues.push({ path: at('parameters', name), message: `${action.name} has no parameter "${name}"; it takes ${known.join(', ')}` });
     if (typeof v === 'object' && v !== null && !Array.isArray(v) && 'jmespath' in v) {
       try {
         checkJmespath(v.jmespath);
@@ -107,7 +131,8 @@ function validateFunctionRemediation(r: z.output<typeof remediationSchema>): { s
   const at = (...p: (string | number)[]) => ['remediation', ...p];
   const name = r.function!;
   const issues: RemediationIssue[] = [];
-  if (!FUNCTION_NAME.test(name)) issues.push({ path: at('function'), message: `"${name}" is not a function name: a letter, then letters, digits, "_" or "-" (at most 64)` });
+  if (!FUNCTION_NAME.test(name))
+    issues.push({ path: at('function'), message: `"${name}" is not a function name: a letter, then letters, digits, "_" or "-" (at most 64)` });
   if (r.action !== undefined && r.action !== `${FUNCTION_ACTION_PREFIX}${name}`)
     issues.push({ path: at('action'), message: 'give an action or a function, not both: the function is the remediation' });
   if (Object.keys(r.parameters).length)
@@ -116,7 +141,10 @@ function validateFunctionRemediation(r: z.output<typeof remediationSchema>): { s
       message: `a function takes no parameters: it is invoked with the non-compliant resources as its event (accountId, regionId, resourceId, resourceType, configRuleId, configRuleName); put settings in the function's environment instead`,
     });
   if (r.executionRole !== undefined)
-    issues.push({ path: at('executionRole'), message: `a function runs as its own role, set when it is deployed (role:); executionRole is for built-in actions` });
+    issues.push({
+      path: at('executionRole'),
+      message: `a function runs as its own role, set when it is deployed (role:); executionRole is for built-in actions`,
+    });
   if (issues.length) return { issues };
   const { function: _f, action: _a, executionRole: _e, ...rest } = r;
   return { spec: { ...rest, action: `${FUNCTION_ACTION_PREFIX}${name}`, function: name, parameters: {} }, issues: [] };
@@ -139,6 +167,9 @@ export async function checkRemediationFunction(spec: RemediationSpec | undefined
     return undefined;
   } catch (err) {
     if ((err as Error).name !== 'FunctionNotFoundError') throw err;
-    return { path: ['remediation', 'function'], message: `no function named "${spec.function}" is deployed; deploy it first (confix function deploy ${spec.function} --file …)` };
+    return {
+      path: ['remediation', 'function'],
+      message: `no function named "${spec.function}" is deployed; deploy it first (confix function deploy ${spec.function} --file …)`,
+    };
   }
 }

@@ -34,10 +34,10 @@ export class RemediationControls {
 
   /** Pauses automatic remediation of a rule (an operator's choice, or the error control). False if it was already paused or has no remediation. */
   async pause(ruleId: string, reason: string): Promise<boolean> {
-    const rows = await this.db.query(
-      'UPDATE remediations SET paused_at = now(), paused_reason = $2 WHERE rule_id = $1 AND paused_at IS NULL RETURNING 1',
-      [ruleId, reason],
-    );
+    const rows = await this.db.query('UPDATE remediations SET paused_at = now(), paused_reason = $2 WHERE rule_id = $1 AND paused_at IS NULL RETURNING 1', [
+      ruleId,
+      reason,
+    ]);
     return rows.length === 1;
   }
 

@@ -55,7 +55,14 @@ export class ExceptionStore {
   constructor(private readonly db: Db) {}
 
   /** Adds or replaces the exception of a resource under a rule. */
-  async put(ruleId: string, key: ResourceKey, reason: string, expiresAt: Date | null, origin: 'policy' | 'api' = 'api', q: Queryable = this.db): Promise<RemediationException> {
+  async put(
+    ruleId: string,
+    key: ResourceKey,
+    reason: string,
+    expiresAt: Date | null,
+    origin: 'policy' | 'api' = 'api',
+    q: Queryable = this.db,
+  ): Promise<RemediationException> {
     await q.query(
       `INSERT INTO remediation_exceptions (rule_id, account_id, region_id, resource_type, resource_id, reason, expires_at, origin)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -67,10 +74,13 @@ export class ExceptionStore {
   }
 
   async remove(ruleId: string, key: ResourceKey, q: Queryable = this.db): Promise<boolean> {
-    const rows = await q.query(
-      'DELETE FROM remediation_exceptions e WHERE ' + KEY + ' RETURNING 1',
-      [ruleId, key.accountId, key.regionId, key.resourceType, key.resourceId],
-    );
+    const rows = await q.query('DELETE FROM remediation_exceptions e WHERE ' + KEY + ' RETURNING 1', [
+      ruleId,
+      key.accountId,
+      key.regionId,
+      key.resourceType,
+      key.resourceId,
+    ]);
     return rows.length > 0;
   }
 
@@ -85,7 +95,12 @@ export class ExceptionStore {
   /** The unexpired exception of a resource under a rule, if any. */
   async active(ruleId: string, key: ResourceKey, now = new Date()): Promise<RemediationException | undefined> {
     const [row] = await this.db.query<Row>(`${SELECT} WHERE ${KEY} AND (e.expires_at IS NULL OR e.expires_at > $6)`, [
-      ruleId, key.accountId, key.regionId, key.resourceType, key.resourceId, now,
+      ruleId,
+      key.accountId,
+      key.regionId,
+      key.resourceType,
+      key.resourceId,
+      now,
     ]);
     return row ? toException(row, now) : undefined;
   }

@@ -170,7 +170,18 @@ export class ExecutionStore {
   constructor(private readonly db: Db) {}
 
   /** Queues an execution; refuses when one is already active for the rule and resource. */
-  async enqueue(e: { ruleId: string; key: ResourceKey; action: string; trigger: ExecutionTrigger; dryRun?: boolean; attempt?: number; notBefore?: Date; awaitingApproval?: boolean; rollbackOf?: string; ciId?: number | null }): Promise<Execution> {
+  async enqueue(e: {
+    ruleId: string;
+    key: ResourceKey;
+    action: string;
+    trigger: ExecutionTrigger;
+    dryRun?: boolean;
+    attempt?: number;
+    notBefore?: Date;
+    awaitingApproval?: boolean;
+    rollbackOf?: string;
+    ciId?: number | null;
+  }): Promise<Execution> {
     const id = `rx-${randomBytes(8).toString('hex')}`;
     try {
       await this.db.query(
@@ -178,8 +189,22 @@ export class ExecutionStore {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
            -- The configuration item judged now, unless given: what automatic attempts are counted against.
            COALESCE($14, (SELECT ci_id FROM evaluation_results WHERE rule_id = $2 AND account_id = $3 AND region_id = $4 AND resource_type = $5 AND resource_id = $6)))`,
-        [id, e.ruleId, e.key.accountId, e.key.regionId, e.key.resourceType, e.key.resourceId, e.action, e.awaitingApproval ? 'AWAITING_APPROVAL' : 'QUEUED',
-          e.trigger, e.dryRun ?? false, e.attempt ?? 1, e.notBefore ?? new Date(), e.rollbackOf ?? null, e.ciId ?? null],
+        [
+          id,
+          e.ruleId,
+          e.key.accountId,
+          e.key.regionId,
+          e.key.resourceType,
+          e.key.resourceId,
+          e.action,
+          e.awaitingApproval ? 'AWAITING_APPROVAL' : 'QUEUED',
+          e.trigger,
+          e.dryRun ?? false,
+          e.attempt ?? 1,
+          e.notBefore ?? new Date(),
+          e.rollbackOf ?? null,
+          e.ciId ?? null,
+        ],
       );
     } catch (err) {
       if ((err as { code?: string }).code !== '23505') throw err;
@@ -210,8 +235,14 @@ export class ExecutionStore {
     const existing = new Map<string, string>();
     if (e.keys.length === 0) return { queued: [], existing };
     const rows = e.keys.map((k) => ({
-      id: `rx-${randomBytes(8).toString('hex')}`, a: k.accountId, r: k.regionId, t: k.resourceType, i: k.resourceId,
-      n: k.attempt ?? 1, nb: k.notBefore?.toISOString() ?? null, ci: k.ciId ?? null,
+      id: `rx-${randomBytes(8).toString('hex')}`,
+      a: k.accountId,
+      r: k.regionId,
+      t: k.resourceType,
+      i: k.resourceId,
+      n: k.attempt ?? 1,
+      nb: k.notBefore?.toISOString() ?? null,
+      ci: k.ciId ?? null,
     }));
     const inserted = await this.db.query<{ execution_id: string }>(
       `INSERT INTO remediation_executions (execution_id, rule_id, account_id, region_id, resource_type, resource_id, action, status, trigger, dry_run, attempt, not_before, ci_id)
@@ -250,8 +281,23 @@ export class ExecutionStore {
     for (const k of keys) out.set(keyString(k), []);
     if (keys.length === 0) return out;
     const rows = await this.db.query<{
-      a: string; r: string; t: string; i: string; execution_id: string; status: ExecutionStatus; trigger: ExecutionTrigger; dry_run: boolean;
-      rollback_of: string | null; attempt: number; ci_id: number | string | null; error_code: string | null; retryable: boolean | null; created_at: Date; started_at: Date | null; finished_at: Date | null; not_before: Date;
+      a: string;
+      r: string;
+      t: string;
+      i: string;
+      execution_id: string;
+      status: ExecutionStatus;
+      trigger: ExecutionTrigger;
+      dry_run: boolean;
+      rollback_of: string | null;
+      attempt: number;
+      ci_id: number | string | null;
+      error_code: string | null;
+      retryable: boolean | null;
+      created_at: Date;
+      started_at: Date | null;
+      finished_at: Date | null;
+      not_before: Date;
     }>(
       `SELECT k.a, k.r, k.t, k.i, h.* FROM jsonb_to_recordset($2::jsonb) AS k(a text, r text, t text, i text)
        CROSS JOIN LATERAL (
@@ -390,19 +436,33 @@ export class ExecutionStore {
       'SELECT status, count(*)::int AS n FROM remediation_executions WHERE rule_id = $1 GROUP BY status',
       [ruleId],
     );
-    const out = Object.fromEntries(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED'].map((s) => [s, 0])) as Record<ExecutionStatus, number>;
+    const out = Object.fromEntries(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED'].map((s) => [s, 0])) as Record<
+      ExecutionStatus,
+      number
+    >;
     for (const r of rows) out[r.status] = r.n;
     return out;
   }
 
   /** Saves progress and extends the lease; false when the lease was lost (another worker has it now). */
-  async progress(id: string, owner: string, leaseMs: number, fields: { steps: Step[]; parameters?: Record<string, unknown> | null; priorState?: unknown }): Promise<boolean> {
+  async progress(
+    id: string,
+    owner: string,
+    leaseMs: number,
+    fields: { steps: Step[]; parameters?: Record<string, unknown> | null; priorState?: unknown },
+  ): Promise<boolean> {
     const rows = await this.db.query(
       `UPDATE remediation_executions SET steps = $3, parameters = COALESCE($4, parameters), prior_state = COALESCE($5, prior_state),
          lease_expires_at = now() + make_interval(secs => $6::double precision / 1000)
        WHERE execution_id = $1 AND lease_owner = $2 AND status = 'IN_PROGRESS' RETURNING 1`,
-      [id, owner, JSON.stringify(fields.steps), fields.parameters ? JSON.stringify(fields.parameters) : null,
-        fields.priorState === undefined ? null : JSON.stringify(fields.priorState), leaseMs],
+      [
+        id,
+        owner,
+        JSON.stringify(fields.steps),
+        fields.parameters ? JSON.stringify(fields.parameters) : null,
+        fields.priorState === undefined ? null : JSON.stringify(fields.priorState),
+        leaseMs,
+      ],
     );
     return rows.length === 1;
   }
@@ -421,14 +481,29 @@ export class ExecutionStore {
   async finish(
     id: string,
     owner: string,
-    outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; steps: Step[]; parameters?: Record<string, unknown>; errorCode?: string; errorMessage?: string; retryable?: boolean },
+    outcome: {
+      status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+      steps: Step[];
+      parameters?: Record<string, unknown>;
+      errorCode?: string;
+      errorMessage?: string;
+      retryable?: boolean;
+    },
   ): Promise<boolean> {
     const rows = await this.db.query(
       `UPDATE remediation_executions SET status = $3, steps = $4, error_code = $5, error_message = $6, parameters = COALESCE($7, parameters), retryable = $8,
          finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
        WHERE execution_id = $1 AND lease_owner = $2 AND status = 'IN_PROGRESS' RETURNING 1`,
-      [id, owner, outcome.status, JSON.stringify(outcome.steps), outcome.errorCode ?? null, outcome.errorMessage ?? null, outcome.parameters ? JSON.stringify(outcome.parameters) : null,
-        outcome.status === 'FAILED' ? (outcome.retryable ?? null) : null],
+      [
+        id,
+        owner,
+        outcome.status,
+        JSON.stringify(outcome.steps),
+        outcome.errorCode ?? null,
+        outcome.errorMessage ?? null,
+        outcome.parameters ? JSON.stringify(outcome.parameters) : null,
+        outcome.status === 'FAILED' ? (outcome.retryable ?? null) : null,
+      ],
     );
     return rows.length === 1;
   }

@@ -33,7 +33,14 @@ export interface StartResult {
 export class StartError extends Error {}
 
 export async function startRemediation(
-  deps: { rules: RuleStore; inventory: Inventory; compliance: ComplianceViews; executions: ExecutionStore; exceptions: ExceptionStore; functions?: FunctionLookup },
+  deps: {
+    rules: RuleStore;
+    inventory: Inventory;
+    compliance: ComplianceViews;
+    executions: ExecutionStore;
+    exceptions: ExceptionStore;
+    functions?: FunctionLookup;
+  },
   req: StartRequest,
 ): Promise<StartResult> {
   const rule = await deps.rules.get(req.rule);
@@ -62,13 +69,22 @@ export async function startRemediation(
   const eligible: { resourceId: string; key: ResourceKey }[] = [];
   for (const t of targets) {
     const key = t.key!;
-    if (!rule.scope.resourceTypes.includes(key.resourceType)) out.failed.push({ resourceId: t.resourceId, reason: `rule ${rule.name} does not cover ${key.resourceType}` });
-    else if (action && !action.resourceTypes.includes(key.resourceType)) out.failed.push({ resourceId: t.resourceId, reason: `${action.name} does not fix ${key.resourceType}` });
-    else eligible.push({ resourceId: t.resourceId, key: { accountId: key.accountId, regionId: key.regionId, resourceType: key.resourceType, resourceId: key.resourceId } });
+    if (!rule.scope.resourceTypes.includes(key.resourceType))
+      out.failed.push({ resourceId: t.resourceId, reason: `rule ${rule.name} does not cover ${key.resourceType}` });
+    else if (action && !action.resourceTypes.includes(key.resourceType))
+      out.failed.push({ resourceId: t.resourceId, reason: `${action.name} does not fix ${key.resourceType}` });
+    else
+      eligible.push({
+        resourceId: t.resourceId,
+        key: { accountId: key.accountId, regionId: key.regionId, resourceType: key.resourceType, resourceId: key.resourceId },
+      });
   }
   // In batches: a bulk "remediate all" is a few statements, not several per resource.
   for (const batch of chunks(eligible, 1000)) {
-    const exempt = await deps.exceptions.activeMany(rule.ruleId, batch.map((t) => t.key));
+    const exempt = await deps.exceptions.activeMany(
+      rule.ruleId,
+      batch.map((t) => t.key),
+    );
     const todo = batch.filter((t) => {
       const x = exempt.get(keyString(t.key));
       if (x) out.failed.push({ resourceId: t.resourceId, reason: describeException(x) });

@@ -175,15 +175,19 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
     // The resolved parameters, saved with the next progress or the end.
     const carry: Carry = {};
     const save = async (extra: { priorState?: unknown } = {}) => {
-      if (lost || !(await executions.progress(x.executionId, this.owner, this.leaseMs, { steps, parameters: carry.parameters, ...extra }))) throw new LeaseLost();
+      if (lost || !(await executions.progress(x.executionId, this.owner, this.leaseMs, { steps, parameters: carry.parameters, ...extra })))
+        throw new LeaseLost();
     };
     // A provider call may outlast the lease: keep it alive while this worker is.
-    const heartbeat = setInterval(() => {
-      executions.renew(x.executionId, this.owner, this.leaseMs).then(
-        (held) => void (lost ||= !held),
-        (err: Error) => this.log.warn('renewing a lease failed', { executionId: x.executionId, err }),
-      );
-    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        executions.renew(x.executionId, this.owner, this.leaseMs).then(
+          (held) => void (lost ||= !held),
+          (err: Error) => this.log.warn('renewing a lease failed', { executionId: x.executionId, err }),
+        );
+      },
+      Math.max(50, Math.floor(this.leaseMs / 3)),
+    );
     heartbeat.unref();
     try {
       await this.executeSteps(x, key, steps, save, carry);
@@ -192,20 +196,21 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
     }
   }
 
-  private async executeSteps(
-    x: Execution,
-    key: Key,
-    steps: Step[],
-    save: (extra?: { priorState?: unknown }) => Promise<void>,
-    carry: Carry,
-  ): Promise<void> {
+  private async executeSteps(x: Execution, key: Key, steps: Step[], save: (extra?: { priorState?: unknown }) => Promise<void>, carry: Carry): Promise<void> {
     const { executions } = this.deps;
     let savedAt = Date.now();
     const step: StepFn = async (name, fn) => {
       const startedAt = new Date().toISOString();
       try {
         const r = await fn();
-        steps.push({ name, status: 'SUCCEEDED', startedAt, finishedAt: new Date().toISOString(), message: r.message, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
+        steps.push({
+          name,
+          status: 'SUCCEEDED',
+          startedAt,
+          finishedAt: new Date().toISOString(),
+          message: r.message,
+          ...(r.detail !== undefined ? { detail: r.detail } : {}),
+        });
         // Progress is saved before the change is made (so a lost lease stops
         // it), and whenever steps are slow enough for someone to watch them;
         // a fast execution is not worth a write per step. A worker that dies
@@ -220,7 +225,14 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
         if (err instanceof LeaseLost) throw err;
         const message = err instanceof Stop ? (err.message ?? '') : (err as Error).message;
         const detail = err instanceof Stop && err.detail !== undefined ? { detail: err.detail } : {};
-        steps.push({ name, status: err instanceof Stop && err.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', startedAt, finishedAt: new Date().toISOString(), message, ...detail });
+        steps.push({
+          name,
+          status: err instanceof Stop && err.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED',
+          startedAt,
+          finishedAt: new Date().toISOString(),
+          message,
+          ...detail,
+        });
         if (err instanceof Stop) throw err;
         if (err instanceof ProviderError) throw new Stop('FAILED', err.code, err.message, undefined, err.retryable);
         throw new Stop('FAILED', 'StepFailed', `${name}: ${(err as Error).message}`);
@@ -238,7 +250,11 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
       if (!x.rollbackOf && x.action !== spec.action) {
         const now = spec.function ? undefined : remediationAction(spec.action);
         if (!spec.function && !now?.resourceTypes.includes(key.resourceType))
-          throw new Stop('CANCELLED', 'RemediationChanged', `the rule's remediation changed from ${x.action} to ${spec.action} after this execution was queued, and ${spec.action} does not fix ${key.resourceType}`);
+          throw new Stop(
+            'CANCELLED',
+            'RemediationChanged',
+            `the rule's remediation changed from ${x.action} to ${spec.action} after this execution was queued, and ${spec.action} does not fix ${key.resourceType}`,
+          );
         if (!(await executions.retarget(x.executionId, this.owner, spec.action))) throw new LeaseLost();
         this.log.info("running the rule's current remediation", { executionId: x.executionId, queuedWith: x.action, now: spec.action });
         changedNote = `the rule's remediation changed after this execution was queued: it runs ${spec.action}, not ${x.action}; `;
@@ -261,8 +277,11 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
         if (compiled.external) {
           // Judged by a function, asynchronously: the stored verdict is the latest there is.
           const [r] = await this.deps.evaluator.resultFor(x.ruleId, key);
-          if (r && r.compliance_type !== 'NON_COMPLIANT') throw new Stop('SUCCEEDED', undefined, `already ${r.compliance_type} under ${rule.name}: nothing to do (${r.annotation})`);
-          return { message: `judged by function ${compiled.external.functionName}; its latest verdict: ${r ? `${r.compliance_type}: ${r.annotation}` : 'none yet'}` };
+          if (r && r.compliance_type !== 'NON_COMPLIANT')
+            throw new Stop('SUCCEEDED', undefined, `already ${r.compliance_type} under ${rule.name}: nothing to do (${r.annotation})`);
+          return {
+            message: `judged by function ${compiled.external.functionName}; its latest verdict: ${r ? `${r.compliance_type}: ${r.annotation}` : 'none yet'}`,
+          };
         }
         const v = compiled.evaluate({ ...key, resourceName: state!.resourceName ?? null, tags: state!.tags, configuration: state!.configuration });
         if (v.complianceType !== 'NON_COMPLIANT') {
@@ -331,7 +350,13 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
       });
       if (!done) return;
       if (stop.status !== 'CANCELLED') this.announce(stop.status === 'SUCCEEDED' ? 'succeeded' : 'failed', x);
-      this.log.info('execution finished', { executionId: x.executionId, status: stop.status, errorCode: stop.code, rule: x.ruleName, resourceId: x.resourceId });
+      this.log.info('execution finished', {
+        executionId: x.executionId,
+        status: stop.status,
+        errorCode: stop.code,
+        rule: x.ruleName,
+        resourceId: x.resourceId,
+      });
       if (stop.status === 'FAILED' && spec && !x.dryRun) {
         const paused = await this.deps.controls.afterFailure(x.ruleId, x.ruleName, spec);
         if (paused) this.log.warn('automatic remediation paused', { rule: x.ruleName, why: paused });
@@ -339,7 +364,11 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
       if (retry) {
         // The next attempt, if the resource is still non-compliant: decided as every automatic execution is
         // (after a failure retrying cannot fix, none — unless the rule's remediation changed while this one ran).
-        const { queued } = await queueAutomatic({ rules: this.deps.rules, executions, exceptions: this.deps.exceptions, compliance: this.deps.compliance, log: this.log }, x.ruleId, { keys: [key] });
+        const { queued } = await queueAutomatic(
+          { rules: this.deps.rules, executions, exceptions: this.deps.exceptions, compliance: this.deps.compliance, log: this.log },
+          x.ruleId,
+          { keys: [key] },
+        );
         for (const n of queued) this.log.info('automatic remediation will retry', { executionId: n.executionId, attempt: n.attempt, notBefore: n.notBefore });
       }
     }
@@ -390,7 +419,11 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
           sessionName: 'confix-remediation',
         });
         const how = role ? `assumed ${role} in ${key.accountId}${a.cached ? ' (cached)' : ''}: ${a.via.join(' → ')}` : a.via.join(' → ');
-        return { message: `acting as ${a.principal}; ${how}`, detail: { principal: a.principal, via: a.via, ...(a.expiration ? { expiration: a.expiration } : {}) }, value: a };
+        return {
+          message: `acting as ${a.principal}; ${how}`,
+          detail: { principal: a.principal, via: a.via, ...(a.expiration ? { expiration: a.expiration } : {}) },
+          value: a,
+        };
       } catch (err) {
         if (err instanceof NoCredentialsError) throw permanent(err.code, err.message);
         throw err;
@@ -422,7 +455,10 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
     const event: RemediationEventItem[] = [{ ...key, configRuleId: rule.ruleId, configRuleName: rule.name, provider }];
     const target = `[${key.resourceType} ${key.resourceId} in ${key.accountId}/${key.regionId}]`;
     const notDeployed = () =>
-      permanent('FunctionNotFound', `rule ${rule.name} remediates with function ${name}, which is not deployed; deploy it (confix function deploy ${name} --file …), then retry`);
+      permanent(
+        'FunctionNotFound',
+        `rule ${rule.name} remediates with function ${name}, which is not deployed; deploy it (confix function deploy ${name} --file …), then retry`,
+      );
     const planned = await step('preview', async () => {
       if (!functions || !functionWorker) throw permanent('FunctionsUnavailable', `this confix runs no functions, so function ${name} cannot be invoked`);
       let v;
@@ -478,7 +514,11 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
       };
       const ref = `function ${name} v${inv.version}, invocation ${inv.invocationId}`;
       if (inv.status === 'SUCCEEDED')
-        return { message: `invocation ${inv.invocationId} of ${name} v${inv.version} SUCCEEDED${took}${detail.result !== undefined ? `, returning ${brief(detail.result)}` : ''}`, detail, value: inv };
+        return {
+          message: `invocation ${inv.invocationId} of ${name} v${inv.version} SUCCEEDED${took}${detail.result !== undefined ? `, returning ${brief(detail.result)}` : ''}`,
+          detail,
+          value: inv,
+        };
       const e = inv.error;
       const code = inv.status === 'TIMED_OUT' ? 'FunctionTimedOut' : inv.status === 'CANCELLED' ? 'FunctionCancelled' : e?.type || 'FunctionFailed';
       const message = e ? `${e.code ? `${e.code}: ` : ''}${e.message}` : `the function ended ${inv.status}`;
@@ -517,9 +557,16 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
     if (x.trigger !== 'AUTOMATIC' || x.dryRun || x.rollbackOf) return undefined;
     if (!spec || spec.invokeType !== 'AUTO_EXECUTION') return undefined;
     if (!retryable)
-      return { note: 'not retried: the same attempt would fail the same way; automatic remediation leaves this resource alone until it changes, the remediation changes, or someone retries it' };
+      return {
+        note: 'not retried: the same attempt would fail the same way; automatic remediation leaves this resource alone until it changes, the remediation changes, or someone retries it',
+      };
     if (x.attempt < spec.maximumAutomaticAttempts)
-      return { next: new Date(Date.now() + spec.retryAttemptSeconds * 1000), note: `attempt ${x.attempt} of ${spec.maximumAutomaticAttempts}; retrying in ${spec.retryAttemptSeconds} s` };
-    return { note: `attempt ${x.attempt} of ${spec.maximumAutomaticAttempts}: automatic remediation leaves this resource alone until it changes again or someone retries it` };
+      return {
+        next: new Date(Date.now() + spec.retryAttemptSeconds * 1000),
+        note: `attempt ${x.attempt} of ${spec.maximumAutomaticAttempts}; retrying in ${spec.retryAttemptSeconds} s`,
+      };
+    return {
+      note: `attempt ${x.attempt} of ${spec.maximumAutomaticAttempts}: automatic remediation leaves this resource alone until it changes again or someone retries it`,
+    };
   }
 }

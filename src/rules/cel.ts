@@ -272,9 +272,7 @@ const env = new Environment({ homogeneousAggregateLiterals: false })
 function assertRe2Matches(): void {
   let ok: boolean;
   try {
-    ok =
-      env.evaluate("'A'.matches('(?i)^a$') && matches('b', '^b$')", {}) === true &&
-      !env.check(String.raw`'aa'.matches('(a)\\1')`).valid;
+    ok = env.evaluate("'A'.matches('(?i)^a$') && matches('b', '^b$')", {}) === true && !env.check(String.raw`'aa'.matches('(a)\\1')`).valid;
   } catch {
     ok = false;
   }
@@ -320,8 +318,7 @@ function shortExpression(expression: string): string {
   return flat.length > ANNOTATION_EXPR_MAX ? `${flat.slice(0, ANNOTATION_EXPR_MAX - 1)}…` : flat;
 }
 
-const EXPECTED =
-  `a bool, one of the strings ${COMPLIANCE_TYPES.join(', ')}, ` + `or a map {'compliance': <one of those or a bool>, 'annotation': <string>}`;
+const EXPECTED = `a bool, one of the strings ${COMPLIANCE_TYPES.join(', ')}, ` + `or a map {'compliance': <one of those or a bool>, 'annotation': <string>}`;
 
 /** A returned value, said briefly and in CEL's terms. */
 function describe(v: unknown): string {

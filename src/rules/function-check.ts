@@ -17,7 +17,8 @@ export async function ruleFunctionIssues(spec: RuleSpec, functions: FunctionLook
         return false;
       },
     );
-    if (!ok) out.push({ path: ['source', 'function'], message: `no function named "${name}" is deployed; deploy it first (confix function deploy ${name} --file …)` });
+    if (!ok)
+      out.push({ path: ['source', 'function'], message: `no function named "${name}" is deployed; deploy it first (confix function deploy ${name} --file …)` });
   }
   const r = await checkRemediationFunction(spec.remediation, functions);
   if (r) out.push(r);

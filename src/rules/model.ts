@@ -27,11 +27,9 @@ export function frequencySeconds(f: string): number | undefined {
   return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
 
-const frequency = z
-  .string()
-  .refine((f) => (frequencySeconds(f) ?? 0) >= 10, {
-    message: `a frequency: ${Object.keys(FREQUENCIES).join(', ')}, or a duration of at least 10s like "15m" or "2h"`,
-  });
+const frequency = z.string().refine((f) => (frequencySeconds(f) ?? 0) >= 10, {
+  message: `a frequency: ${Object.keys(FREQUENCIES).join(', ')}, or a duration of at least 10s like "15m" or "2h"`,
+});
 
 export type Trigger = { type: 'ConfigurationChange' } | { type: 'Periodic'; frequency: string };
 
@@ -50,8 +48,14 @@ export const scopeSchema = z.strictObject({
   regions: z.array(z.string().min(1)).min(1).optional(),
   tag: z.strictObject({ key: z.string().min(1), value: z.string().optional() }).optional(),
   excludedResourceIds: z.array(z.string().min(1)).optional(),
-  accounts: z.array(z.string().regex(/^\d{12}$/, 'a 12-digit account id')).min(1).optional(),
-  accountGroup: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'the name of an account group').optional(),
+  accounts: z
+    .array(z.string().regex(/^\d{12}$/, 'a 12-digit account id'))
+    .min(1)
+    .optional(),
+  accountGroup: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'the name of an account group')
+    .optional(),
 });
 
 export const ruleSpecSchema = z.strictObject({
@@ -67,7 +71,10 @@ export const ruleSpecSchema = z.strictObject({
   ),
   parameters: z.record(z.string(), paramValue).default({}),
   scope: scopeSchema.default({}),
-  triggers: z.array(triggerSchema).min(1).default([{ type: 'ConfigurationChange' }]),
+  triggers: z
+    .array(triggerSchema)
+    .min(1)
+    .default([{ type: 'ConfigurationChange' }]),
   riskLevel: z.union([z.literal(1), z.literal(2), z.literal(3)], { error: '1 (critical), 2 (warning) or 3 (info)' }).optional(),
   state: z.enum(['ACTIVE', 'INACTIVE']).default('ACTIVE'),
   remediation: z.unknown().optional(),
@@ -124,10 +131,7 @@ export class RuleValidationError extends Error {
     readonly ruleName: string | undefined,
     readonly issues: RuleIssue[],
   ) {
-    super(
-      `rule${ruleName ? ` ${ruleName}` : ''} is invalid: ` +
-        issues.map((i) => `${i.path.join('.') || '(rule)'}: ${i.message}`).join('; '),
-    );
+    super(`rule${ruleName ? ` ${ruleName}` : ''} is invalid: ` + issues.map((i) => `${i.path.join('.') || '(rule)'}: ${i.message}`).join('; '));
     this.name = 'RuleValidationError';
   }
 }
@@ -140,7 +144,11 @@ function paramString(v: z.infer<typeof paramValue>): string {
 export function validateRule(raw: unknown): RuleSpec {
   const parsed = ruleSpecSchema.safeParse(raw);
   const name = typeof (raw as { name?: unknown })?.name === 'string' ? (raw as { name: string }).name : undefined;
-  if (!parsed.success) throw new RuleValidationError(name, parsed.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })));
+  if (!parsed.success)
+    throw new RuleValidationError(
+      name,
+      parsed.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })),
+    );
   const r = parsed.data;
   const issues: RuleIssue[] = [];
   const parameters = Object.fromEntries(Object.entries(r.parameters).map(([k, v]) => [k, paramString(v)]));
@@ -149,10 +157,22 @@ export function validateRule(raw: unknown): RuleSpec {
   if ('managed' in r.source) {
     const m = managedRule(r.source.managed);
     if (!m) {
-      issues.push({ path: ['source', 'managed'], message: `unknown managed rule "${r.source.managed}"; the library has ${allManagedRules().map((x) => x.identifier).join(', ')}` });
+      issues.push({
+        path: ['source', 'managed'],
+        message: `unknown managed rule "${r.source.managed}"; the library has ${allManagedRules()
+          .map((x) => x.identifier)
+          .join(', ')}`,
+      });
     } else {
       // Defaults first, so a missing optional parameter takes the documented default.
-      const withDefaults = { ...Object.fromEntries(Object.entries(m.parameterDocs).filter(([, d]) => d.default !== undefined).map(([k, d]) => [k, d.default!])), ...parameters };
+      const withDefaults = {
+        ...Object.fromEntries(
+          Object.entries(m.parameterDocs)
+            .filter(([, d]) => d.default !== undefined)
+            .map(([k, d]) => [k, d.default!]),
+        ),
+        ...parameters,
+      };
       const p = m.parameters.safeParse(withDefaults);
       if (!p.success) for (const i of p.error.issues) issues.push({ path: ['parameters', ...(i.path as (string | number)[])], message: i.message });
       else Object.assign(parameters, withDefaults);

@@ -188,19 +188,16 @@ export class AuditLog {
   }
 
   private async insert(e: NewEntry): Promise<void> {
-    await this.db.query(
-      `INSERT INTO audit_log (token_name, role, method, route, target, status, outcome, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [
-        e.tokenName === null ? null : clip(e.tokenName, 256),
-        e.role,
-        clip(e.method, AUDIT_LIMITS.methodChars),
-        clip(e.route),
-        JSON.stringify(clipTarget(e.target)),
-        e.status,
-        e.outcome,
-        e.reason === null ? null : clip(e.reason),
-      ],
-    );
+    await this.db.query(`INSERT INTO audit_log (token_name, role, method, route, target, status, outcome, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
+      e.tokenName === null ? null : clip(e.tokenName, 256),
+      e.role,
+      clip(e.method, AUDIT_LIMITS.methodChars),
+      clip(e.route),
+      JSON.stringify(clipTarget(e.target)),
+      e.status,
+      e.outcome,
+      e.reason === null ? null : clip(e.reason),
+    ]);
   }
 
   /** Newest first. */

@@ -230,6 +230,7 @@ function readKeyFile(file: string, what: string): SecretBox {
 /** Says in words where the key came from, for a log line (never the key). */
 export function describeKeySource(loaded: LoadedSecretBox): string {
   if (loaded.source === 'env') return 'CONFIX_SECRET_KEY';
-  if (loaded.source === 'generated') return `a new key generated in ${loaded.file} (mode 0600; keep it with the data directory: without it the stored credentials cannot be opened)`;
+  if (loaded.source === 'generated')
+    return `a new key generated in ${loaded.file} (mode 0600; keep it with the data directory: without it the stored credentials cannot be opened)`;
   return `the key file ${loaded.file}`;
 }

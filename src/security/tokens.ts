@@ -79,12 +79,20 @@ export function resolveExpiry(input: { expiresIn?: string | number; expiresAt?: 
   if (input.expiresIn !== undefined && input.expiresAt !== undefined) throw new TokenValidationError('expiresIn', 'give expiresIn or expiresAt, not both');
   if (input.expiresIn !== undefined) {
     const ms = typeof input.expiresIn === 'number' ? input.expiresIn * 1000 : parseDuration(input.expiresIn);
-    if (!ms || !Number.isFinite(ms) || ms <= 0) throw new TokenValidationError('expiresIn', `expiresIn must be a duration such as 30d, 12h or 15m (or a number of seconds), not ${JSON.stringify(input.expiresIn)}`);
+    if (!ms || !Number.isFinite(ms) || ms <= 0)
+      throw new TokenValidationError(
+        'expiresIn',
+        `expiresIn must be a duration such as 30d, 12h or 15m (or a number of seconds), not ${JSON.stringify(input.expiresIn)}`,
+      );
     return new Date(now + ms);
   }
   if (input.expiresAt !== undefined) {
     const t = Date.parse(input.expiresAt);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(input.expiresAt) || Number.isNaN(t)) throw new TokenValidationError('expiresAt', `expiresAt must be an ISO 8601 date or time (2026-12-31 or 2026-12-31T18:00:00Z), not ${JSON.stringify(input.expiresAt)}`);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(input.expiresAt) || Number.isNaN(t))
+      throw new TokenValidationError(
+        'expiresAt',
+        `expiresAt must be an ISO 8601 date or time (2026-12-31 or 2026-12-31T18:00:00Z), not ${JSON.stringify(input.expiresAt)}`,
+      );
     if (t <= now) throw new TokenValidationError('expiresAt', `expiresAt ${input.expiresAt} is in the past`);
     return new Date(t);
   }
@@ -192,7 +200,7 @@ export class TokenStore {
     this.lastUsedWritten.set(id, now);
     this.db
       .query('UPDATE api_tokens SET last_used_at = now() WHERE id = $1', [id])
-      .catch((err: Error) => this.log.warn('recording a token\'s last use failed', { err }));
+      .catch((err: Error) => this.log.warn("recording a token's last use failed", { err }));
   }
 
   /** Tokens, newest first, never with a secret; the function worker's ended ones only with `all`. */
@@ -221,10 +229,10 @@ export class TokenStore {
    */
   async revokeForInvocation(functionName: string, invocationId: string): Promise<number> {
     const name = `${FUNCTION_TOKEN_PREFIX}${functionName}:${invocationId}`.slice(0, 128);
-    const rows = await this.db.query(
-      `UPDATE api_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND (name = $1 OR name LIKE $2) RETURNING id`,
-      [name, `${name.replace(/[\\%_]/g, '\\$&')}:%`],
-    );
+    const rows = await this.db.query(`UPDATE api_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND (name = $1 OR name LIKE $2) RETURNING id`, [
+      name,
+      `${name.replace(/[\\%_]/g, '\\$&')}:%`,
+    ]);
     return rows.length;
   }
 
@@ -330,7 +338,10 @@ export async function ensureBootstrapAdmin(
     return { created: false, file, found: false };
   }
   if (chosen !== file) {
-    log.warn(`${file} exists already and is not this store's (it may hold another store's admin token): it is left alone, and this store's admin token goes to ${chosen}`, { file, storeTokenFile: chosen });
+    log.warn(
+      `${file} exists already and is not this store's (it may hold another store's admin token): it is left alone, and this store's admin token goes to ${chosen}`,
+      { file, storeTokenFile: chosen },
+    );
   }
   let created: { token: string };
   try {
@@ -347,7 +358,10 @@ export async function ensureBootstrapAdmin(
     closeSync(fd);
   }
   chmodSync(chosen, 0o600); // whatever the umask
-  log.info(`first start: created the admin API token "admin"; it is in ${chosen} (readable by its owner only). The CLI on this machine finds it there; elsewhere pass it with --token or CONFIX_TOKEN`, { file: chosen });
+  log.info(
+    `first start: created the admin API token "admin"; it is in ${chosen} (readable by its owner only). The CLI on this machine finds it there; elsewhere pass it with --token or CONFIX_TOKEN`,
+    { file: chosen },
+  );
   return { created: true, file: chosen, found: true };
 }
 

@@ -49,13 +49,19 @@ export async function openStore(opts: StoreOptions = {}): Promise<Db> {
 export async function openExistingStore(opts: StoreOptions): Promise<Db> {
   if (!opts.databaseUrl) {
     const dir = resolve(opts.dataDir ?? '.confix');
-    if (!hasEmbeddedStore(dir)) throw new Error(`there is no confix store in ${dir} (no ${pgdataDir(dir)}): give the data directory the service runs with (its --data, default ./.confix)`);
+    if (!hasEmbeddedStore(dir))
+      throw new Error(
+        `there is no confix store in ${dir} (no ${pgdataDir(dir)}): give the data directory the service runs with (its --data, default ./.confix)`,
+      );
     return openStore(opts);
   }
   const db = await openPostgres({ url: opts.databaseUrl, schema: opts.schema });
   try {
     const [r] = await db.query<{ t: string | null }>(`SELECT to_regclass('schema_migrations')::text AS t`);
-    if (!r?.t) throw new Error(`there is no confix store in the database ${redactUrl(opts.databaseUrl)} (no schema_migrations table in its search path): give the URL the service runs with`);
+    if (!r?.t)
+      throw new Error(
+        `there is no confix store in the database ${redactUrl(opts.databaseUrl)} (no schema_migrations table in its search path): give the URL the service runs with`,
+      );
     await migrate(db);
   } catch (err) {
     await db.close();

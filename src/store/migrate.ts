@@ -15,15 +15,11 @@ export async function migrate(db: Db, migrations: Migration[] = all): Promise<nu
   const applied: number[] = [];
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
-    const done = new Set(
-      (await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => r.version),
-    );
+    const done = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => r.version));
     const latest = Math.max(0, ...done);
     const known = Math.max(0, ...migrations.map((m) => m.version));
     if (latest > known) {
-      throw new Error(
-        `the database is at schema version ${latest}, newer than this confix knows (${known}); upgrade confix`,
-      );
+      throw new Error(`the database is at schema version ${latest}, newer than this confix knows (${known}); upgrade confix`);
     }
     for (const m of migrations) {
       if (done.has(m.version)) continue;

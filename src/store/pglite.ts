@@ -15,7 +15,12 @@ export interface PgliteOptions {
 }
 
 export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { raw: PGlite }> {
-  const pg = await PGlite.create({ dataDir: opts.dataDir, loadDataDir: opts.loadDataDir, parsers, postgresqlconf: opts.settings ?? process.env.CONFIX_PGLITE_SETTINGS?.split(';') });
+  const pg = await PGlite.create({
+    dataDir: opts.dataDir,
+    loadDataDir: opts.loadDataDir,
+    parsers,
+    postgresqlconf: opts.settings ?? process.env.CONFIX_PGLITE_SETTINGS?.split(';'),
+  });
   const wrap = (q: { query: PGlite['query'] }): Queryable => ({
     async query<T>(sql: string, params: unknown[] = []) {
       const res = await q.query<T>(sql, params);

@@ -73,7 +73,9 @@ export async function prune(db: Db, retention: number | Retention, now = new Dat
       [before],
     );
     // audit_log_time (migration 12) serves this.
-    const [a] = await tx.query<{ n: number }>(`WITH gone AS (DELETE FROM audit_log WHERE time < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`, [auditBefore]);
+    const [a] = await tx.query<{ n: number }>(`WITH gone AS (DELETE FROM audit_log WHERE time < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`, [
+      auditBefore,
+    ]);
     return { events: events.length, deliveries: d?.n ?? 0, invocations: invocations.length, audit: a?.n ?? 0 };
   });
 }

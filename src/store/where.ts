@@ -25,7 +25,10 @@ export class Where {
   /** The four key columns (with a table alias) equal to a resource's key, when one is given. */
   resource(alias: string, key: ResourceKey | undefined): this {
     if (!key) return this;
-    return this.eq(`${alias}.account_id`, key.accountId).eq(`${alias}.region_id`, key.regionId).eq(`${alias}.resource_type`, key.resourceType).eq(`${alias}.resource_id`, key.resourceId);
+    return this.eq(`${alias}.account_id`, key.accountId)
+      .eq(`${alias}.region_id`, key.regionId)
+      .eq(`${alias}.resource_type`, key.resourceType)
+      .eq(`${alias}.resource_id`, key.resourceId);
   }
 
   /** The row (with a table alias, keyed like a resource) is of a resource this provider recorded, when one is given. */

@@ -42,7 +42,7 @@ export function redact(value: unknown, seen = new WeakSet<object>()): unknown {
 }
 
 export function createLogger(opts: { level?: Level; json?: boolean; base?: Record<string, unknown>; write?: (line: string) => void } = {}): Logger {
-  const min = order[opts.level ?? ((process.env.CONFIX_LOG_LEVEL as Level | undefined) ?? 'info')] ?? 20;
+  const min = order[opts.level ?? (process.env.CONFIX_LOG_LEVEL as Level | undefined) ?? 'info'] ?? 20;
   const json = opts.json ?? !process.stderr.isTTY;
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const base = opts.base ?? {};

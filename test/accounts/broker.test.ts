@@ -33,7 +33,10 @@ async function setup(opts: { storeKey?: boolean; now?: () => number } = {}) {
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof Error, `expected a refusal, got ${String(err)}`);
   return err;
 }
@@ -71,7 +74,7 @@ test('concurrent requests for the same account share one AssumeRole chain', asyn
   try {
     const all = await Promise.all(Array.from({ length: 8 }, () => broker.access({ accountId: B, role: ROLE, home: A, dialect: 'acs' })));
     assert.equal(new Set(all.map((a) => a.credentials!.accessKeyId)).size, 1);
-    const [{ n } = { n: -1 }] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM sandbox_sessions WHERE account_id = $1", [B]);
+    const [{ n } = { n: -1 }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sandbox_sessions WHERE account_id = $1', [B]);
     assert.equal(n, 1);
   } finally {
     await db.close();
@@ -94,7 +97,7 @@ test('credentials are renewed shortly before they expire', async () => {
   }
 });
 
-test('expired credentials are refused in the cloud\'s words; forgetting them gets fresh ones', async () => {
+test("expired credentials are refused in the cloud's words; forgetting them gets fresh ones", async () => {
   const { db, sandbox, broker } = await setup();
   try {
     const first = await broker.access({ accountId: B, role: ROLE, home: A, dialect: 'acs' });
@@ -127,7 +130,7 @@ test('without a stored key for the home account, the refusal says which account 
   }
 });
 
-test("a member account that does not trust the caller refuses AssumeRole, naming the action, the role and the principal", async () => {
+test('a member account that does not trust the caller refuses AssumeRole, naming the action, the role and the principal', async () => {
   const { db, broker } = await setup();
   try {
     // C has no such role.

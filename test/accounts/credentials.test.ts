@@ -67,7 +67,10 @@ for (const backend of backends) {
         return true;
       });
       // A sealed secret copied to another account's row does not open there.
-      await db.query(`INSERT INTO account_credentials (account_id, access_key_id, secret_sealed) SELECT 'other', access_key_id, secret_sealed FROM account_credentials WHERE account_id = $1`, [ACCOUNT]);
+      await db.query(
+        `INSERT INTO account_credentials (account_id, access_key_id, secret_sealed) SELECT 'other', access_key_id, secret_sealed FROM account_credentials WHERE account_id = $1`,
+        [ACCOUNT],
+      );
       await assert.rejects(store.secretFor('other'), /integrity check/);
 
       assert.equal(await store.remove('other'), true);
@@ -212,7 +215,10 @@ describe('credentials through the API and the CLI', () => {
     assert.equal(add.body.accessKeyId, KEY_ID);
     const list = await api('/credentials');
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.items.map((c: { accountId: string; accessKeyId: string }) => [c.accountId, c.accessKeyId]), [[ACCOUNT, KEY_ID]]);
+    assert.deepEqual(
+      list.body.items.map((c: { accountId: string; accessKeyId: string }) => [c.accountId, c.accessKeyId]),
+      [[ACCOUNT, KEY_ID]],
+    );
     const replace = await api('/credentials', { json: { accountId: ACCOUNT, accessKeyId: KEY_ID, accessKeySecret: SECRET2 } });
     assert.equal(replace.status, 200, replace.text);
     assert.deepEqual(await svc.credentials.secretFor(ACCOUNT), { accessKeyId: KEY_ID, accessKeySecret: SECRET2 });
@@ -260,7 +266,9 @@ describe('credentials through the API and the CLI', () => {
   });
 
   test('CLI: add with --secret-stdin, --secret-file or CONFIX_ACCESS_KEY_SECRET; list shows the key id, never the secret; remove', async () => {
-    const add = await confix(['credentials', 'add', '--account', ACCOUNT, '--access-key-id', KEY_ID, '--secret-stdin', '--description', 'from stdin'], { stdin: SECRET + '\n' });
+    const add = await confix(['credentials', 'add', '--account', ACCOUNT, '--access-key-id', KEY_ID, '--secret-stdin', '--description', 'from stdin'], {
+      stdin: SECRET + '\n',
+    });
     assert.equal(add.code, 0, add.stderr);
     assert.match(add.stdout, new RegExp(`stored access key ${KEY_ID} for account ${ACCOUNT}`));
     assert.deepEqual(await svc.credentials.secretFor(ACCOUNT), { accessKeyId: KEY_ID, accessKeySecret: SECRET }, 'the line end is not part of the secret');
@@ -270,7 +278,9 @@ describe('credentials through the API and the CLI', () => {
     const fromFile = await confix(['credentials', 'add', '--account', '139876543210', '--access-key-id', 'AKIAIOSFODNN7EXAMPLE', '--secret-file', f]);
     assert.equal(fromFile.code, 0, fromFile.stderr);
     assert.equal((await svc.credentials.secretFor('139876543210'))?.accessKeySecret, SECRET2);
-    const fromEnv = await confix(['credentials', 'add', '--account', '222233334444', '--access-key-id', 'AKIAIOSFODNN7EXAMPL2', '--json'], { env: { CONFIX_ACCESS_KEY_SECRET: SECRET } });
+    const fromEnv = await confix(['credentials', 'add', '--account', '222233334444', '--access-key-id', 'AKIAIOSFODNN7EXAMPL2', '--json'], {
+      env: { CONFIX_ACCESS_KEY_SECRET: SECRET },
+    });
     assert.equal(fromEnv.code, 0, fromEnv.stderr);
     assert.equal(JSON.parse(fromEnv.stdout).accountId, '222233334444');
     assert.equal((await svc.credentials.secretFor('222233334444'))?.accessKeySecret, SECRET);
@@ -281,7 +291,10 @@ describe('credentials through the API and the CLI', () => {
     assert.match(list.stdout, new RegExp(`${ACCOUNT}\\s+${KEY_ID}\\s+from stdin`));
     assert.match(list.stdout, /AKIAIOSFODNN7EXAMPLE/);
     const json = await confix(['credentials', 'list', '--json']);
-    assert.deepEqual(JSON.parse(json.stdout).map((c: { accountId: string }) => c.accountId), ['100931896542', '139876543210', '222233334444']);
+    assert.deepEqual(
+      JSON.parse(json.stdout).map((c: { accountId: string }) => c.accountId),
+      ['100931896542', '139876543210', '222233334444'],
+    );
 
     const rm = await confix(['credentials', 'remove', '--account', '222233334444']);
     assert.equal(rm.code, 0, rm.stderr);
@@ -292,13 +305,7 @@ describe('credentials through the API and the CLI', () => {
   });
 
   test('CLI: a secret given as an argument is refused, saying why; bad secrets are refused without echo', async () => {
-    for (const args of [
-      ['--secret', SECRET],
-      [`--secret=${SECRET}`],
-      ['--access-key-secret', SECRET],
-      [SECRET],
-      ['--secret-stdin', SECRET],
-    ]) {
+    for (const args of [['--secret', SECRET], [`--secret=${SECRET}`], ['--access-key-secret', SECRET], [SECRET], ['--secret-stdin', SECRET]]) {
       const r = await confix(['credentials', 'add', '--account', '333344445555', '--access-key-id', KEY_ID, ...args], { stdin: SECRET });
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, /refusing a secret given on the command line: it would be kept in your shell history/);
@@ -307,15 +314,22 @@ describe('credentials through the API and the CLI', () => {
     const none = await confix(['credentials', 'add', '--account', '333344445555', '--access-key-id', KEY_ID]);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no secret given: use --secret-stdin, --secret-file FILE, or set CONFIX_ACCESS_KEY_SECRET/);
-    const spaced = await confix(['credentials', 'add', '--account', '333344445555', '--access-key-id', KEY_ID, '--secret-stdin'], { stdin: `${SECRET} oops\n` });
+    const spaced = await confix(['credentials', 'add', '--account', '333344445555', '--access-key-id', KEY_ID, '--secret-stdin'], {
+      stdin: `${SECRET} oops\n`,
+    });
     assert.equal(spaced.code, 1);
     assert.match(spaced.stderr, /accessKeySecret must be printable characters without spaces/);
     const missingFile = await confix(['credentials', 'add', '--account', '333344445555', '--access-key-id', KEY_ID, '--secret-file', SECRET]);
     assert.equal(missingFile.code, 1);
     assert.match(missingFile.stderr, /cannot read the file given with --secret-file \(no such file\)/);
-    assert.equal((await svc.credentials.get('333344445555')), undefined);
+    assert.equal(await svc.credentials.get('333344445555'), undefined);
 
-    for (const args of [['credentials', '--help'], ['credentials', 'add', '--help'], ['credentials', 'list', '--help'], ['credentials', 'remove', '--help']]) {
+    for (const args of [
+      ['credentials', '--help'],
+      ['credentials', 'add', '--help'],
+      ['credentials', 'list', '--help'],
+      ['credentials', 'remove', '--help'],
+    ]) {
       const h = await confix(args);
       assert.equal(h.code, 0, h.stderr);
       assert.match(h.stdout, /Usage: confix credentials/);
@@ -328,8 +342,15 @@ describe('credentials through the API and the CLI', () => {
 
   test('nothing the API answered, the CLI printed or the service logged contains a secret', () => {
     assert.ok(bodies.length >= 15 && logLines.length >= 5, `${bodies.length} bodies, ${logLines.length} log lines`);
-    assert.ok(logLines.some((l) => l.includes('credential stored')), 'the service logged credential changes');
-    for (const [what, texts] of [['response bodies', bodies], ['log lines', logLines], ['CLI output', cliOutput]] as const) {
+    assert.ok(
+      logLines.some((l) => l.includes('credential stored')),
+      'the service logged credential changes',
+    );
+    for (const [what, texts] of [
+      ['response bodies', bodies],
+      ['log lines', logLines],
+      ['CLI output', cliOutput],
+    ] as const) {
       for (const secret of [SECRET, SECRET2]) {
         const hit = texts.find((t) => t.includes(secret));
         assert.equal(hit, undefined, `a secret is in the ${what}: ${hit?.slice(0, 300)}`);
@@ -362,7 +383,10 @@ test('on a PostgreSQL database the service and the worker refuse to start withou
   delete env.CONFIX_SECRET_KEY;
   delete env.CONFIX_SECRET_KEY_FILE;
   const worker = await new Promise<{ code: number | null; stderr: string }>((ok) => {
-    const child = spawn(process.execPath, [...CLI, 'worker', '--database-url', 'postgres://confix@127.0.0.1:1/nothing'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI, 'worker', '--database-url', 'postgres://confix@127.0.0.1:1/nothing'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => ok({ code, stderr }));
@@ -377,7 +401,10 @@ test('`confix serve --database-url` without a key says exactly what to do, and t
   delete env.CONFIX_SECRET_KEY_FILE;
   const dataDir = tmp();
   const serve = await new Promise<{ code: number | null; stdout: string; stderr: string }>((ok) => {
-    const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', '--data', dataDir, '--database-url', 'postgres://confix@127.0.0.1:1/nothing'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', '--data', dataDir, '--database-url', 'postgres://confix@127.0.0.1:1/nothing'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -389,7 +416,10 @@ test('`confix serve --database-url` without a key says exactly what to do, and t
   // What to run, both ways, word for word.
   assert.ok(serve.stderr.includes('Make a key once with `openssl rand -base64 32`'), serve.stderr);
   assert.ok(serve.stderr.includes('as CONFIX_SECRET_KEY=<the key>'), serve.stderr);
-  assert.ok(serve.stderr.includes('`(umask 077; openssl rand -base64 32 > confix-secret.key)`, then CONFIX_SECRET_KEY_FILE=$PWD/confix-secret.key'), serve.stderr);
+  assert.ok(
+    serve.stderr.includes('`(umask 077; openssl rand -base64 32 > confix-secret.key)`, then CONFIX_SECRET_KEY_FILE=$PWD/confix-secret.key'),
+    serve.stderr,
+  );
   assert.ok(serve.stderr.includes('the same one to the service and every worker'), serve.stderr);
   assert.deepEqual(readdirSync(dataDir), [], 'no key, no token, no note was written');
 });

@@ -38,9 +38,14 @@ test('GET /organization and GET /accounts: roles, folders, credentials and group
   assert.equal(org.status, 200);
   assert.equal(org.body.managementAccount, A);
   assert.deepEqual(org.body.delegatedAdministrators, []);
-  assert.deepEqual(org.body.folders.map((f: { path: string }) => f.path), ['production', 'sandbox']);
+  assert.deepEqual(
+    org.body.folders.map((f: { path: string }) => f.path),
+    ['production', 'sandbox'],
+  );
 
-  const stored = await svc.api('/credentials', { json: { accountId: A, accessKeyId: 'LTAI5tSeed000ManagementA', accessKeySecret: 'seed000-management-secret-do-not-print' } });
+  const stored = await svc.api('/credentials', {
+    json: { accountId: A, accessKeyId: 'LTAI5tSeed000ManagementA', accessKeySecret: 'seed000-management-secret-do-not-print' },
+  });
   assert.equal(stored.status, 201);
   const accounts = await svc.api('/accounts');
   assert.equal(accounts.status, 200);
@@ -65,7 +70,10 @@ test('account groups: created, refused with the field named, owned by a delegate
   const byB = await put('by-b', { ownerAccountId: B, members: { organization: true } });
   assert.equal(byB.status, 400);
   assert.equal(byB.body.error.code, 'InvalidAccountGroup');
-  assert.deepEqual(byB.body.error.issues.map((i: { path: string }) => i.path), ['ownerAccountId']);
+  assert.deepEqual(
+    byB.body.error.issues.map((i: { path: string }) => i.path),
+    ['ownerAccountId'],
+  );
   assert.match(byB.body.error.message, /account 178366182654 is neither the management account nor a delegated administrator/);
   const badFolder = await put('x', { members: { folder: 'staging' } });
   assert.deepEqual([badFolder.status, badFolder.body.error.issues[0].path], [400, 'members.folder']);
@@ -93,19 +101,32 @@ test('a rule scoped to a group: member accounts only, compliance by account, gro
   const unknown = await svc.api('/rules', { json: { name: RULE, source: { managed: RULE }, scope: { accountGroup: 'nope' } } });
   assert.equal(unknown.status, 400);
   assert.equal(unknown.body.error.code, 'InvalidRule');
-  assert.deepEqual(unknown.body.error.issues.map((i: { path: string }) => i.path), ['scope.accountGroup']);
+  assert.deepEqual(
+    unknown.body.error.issues.map((i: { path: string }) => i.path),
+    ['scope.accountGroup'],
+  );
   assert.match(unknown.body.error.message, /no account group named "nope"; the groups are seed-000/);
 
   const created = await svc.api('/rules', { json: { name: RULE, source: { managed: RULE }, scope: { accountGroup: 'seed-000' } } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.equal(created.body.rule.scope.accountGroup, 'seed-000');
   assert.equal(created.body.evaluation.evaluations, 2);
-  assert.deepEqual(await resultsOf(RULE), [[A, 'COMPLIANT'], [B, 'NON_COMPLIANT']]);
+  assert.deepEqual(await resultsOf(RULE), [
+    [A, 'COMPLIANT'],
+    [B, 'NON_COMPLIANT'],
+  ]);
 
   const view = await svc.api('/account-groups/seed-000/compliance');
   assert.equal(view.status, 200);
   assert.deepEqual(
-    view.body.accounts.map((a: any) => [a.accountId, a.name, a.totals.compliant, a.totals.nonCompliant, a.totals.nonCompliantResources, a.rules.map((r: any) => [r.ruleName, r.nonCompliant])]),
+    view.body.accounts.map((a: any) => [
+      a.accountId,
+      a.name,
+      a.totals.compliant,
+      a.totals.nonCompliant,
+      a.totals.nonCompliantResources,
+      a.rules.map((r: any) => [r.ruleName, r.nonCompliant]),
+    ]),
     [
       [A, 'account-a-management', 1, 0, 0, [[RULE, 0]]],
       [B, 'account-b-member', 0, 1, 1, [[RULE, 1]]],
@@ -113,7 +134,10 @@ test('a rule scoped to a group: member accounts only, compliance by account, gro
   );
   assert.deepEqual([view.body.totals.compliant, view.body.totals.nonCompliant], [1, 1]);
   assert.deepEqual((await svc.api('/account-groups/seed-000')).body.rules, [RULE]);
-  assert.deepEqual((await svc.api('/accounts')).body.items.map((a: any) => a.groups), [['seed-000'], [], ['seed-000']]);
+  assert.deepEqual(
+    (await svc.api('/accounts')).body.items.map((a: any) => a.groups),
+    [['seed-000'], [], ['seed-000']],
+  );
 
   const refused = await svc.api('/account-groups/seed-000', { method: 'DELETE' });
   assert.equal(refused.status, 409);
@@ -127,14 +151,28 @@ test('a rule scoped to a group: member accounts only, compliance by account, gro
   assert.equal((await put('seed-000', { members: { folder: 'production' } })).status, 200);
   assert.deepEqual(await resultsOf(RULE), [[B, 'NON_COMPLIANT']]);
   const moved = structuredClone(seed);
-  moved.organization.folders = [{ name: 'production', accounts: [B, C] }, { name: 'sandbox', accounts: [] }];
+  moved.organization.folders = [
+    { name: 'production', accounts: [B, C] },
+    { name: 'sandbox', accounts: [] },
+  ];
   assert.equal((await svc.api('/sandbox/estate', { json: { estate: moved } })).status, 200);
-  assert.deepEqual(await resultsOf(RULE), [[C, 'NON_COMPLIANT'], [B, 'NON_COMPLIANT']]);
+  assert.deepEqual(await resultsOf(RULE), [
+    [C, 'NON_COMPLIANT'],
+    [B, 'NON_COMPLIANT'],
+  ]);
   assert.equal((await svc.api('/sandbox/estate', { json: { estate: seed } })).status, 200);
   assert.deepEqual(await resultsOf(RULE), [[B, 'NON_COMPLIANT']]);
 
   const doc = await svc.api('/openapi.json');
-  for (const p of ['/organization', '/organization/delegated-administrators', '/organization/delegated-administrators/{accountId}', '/accounts', '/account-groups', '/account-groups/{name}', '/account-groups/{name}/compliance'])
+  for (const p of [
+    '/organization',
+    '/organization/delegated-administrators',
+    '/organization/delegated-administrators/{accountId}',
+    '/accounts',
+    '/account-groups',
+    '/account-groups/{name}',
+    '/account-groups/{name}/compliance',
+  ])
     assert.ok(doc.body.paths[p], `OpenAPI documents ${p}`);
   assert.equal((await svc.api(`/rules/${RULE}`, { method: 'DELETE' })).status, 200);
   assert.equal((await svc.api('/account-groups/seed-000', { method: 'DELETE' })).status, 200);
@@ -147,7 +185,14 @@ test('the command line: organization tree, accounts, account groups with complia
   assert.match(org.stdout, /delegated administrators: none/);
   assert.ok(
     org.stdout.includes(
-      ['(root)', '├─ 100931896542  account-a-management [management]', '├─ production/', '│  └─ 178366182654  account-b-member', '└─ sandbox/', '   └─ 139876543210  account-c-outside-the-group'].join('\n'),
+      [
+        '(root)',
+        '├─ 100931896542  account-a-management [management]',
+        '├─ production/',
+        '│  └─ 178366182654  account-b-member',
+        '└─ sandbox/',
+        '   └─ 139876543210  account-c-outside-the-group',
+      ].join('\n'),
     ),
     org.stdout,
   );
@@ -163,7 +208,10 @@ test('the command line: organization tree, accounts, account groups with complia
   assert.match(two.stderr, /give the members one way, not --folder and --organization/);
   const badOwner = await confix('account-group', 'put', 'ab', '--organization', '--owner', C);
   assert.equal(badOwner.code, 1);
-  assert.match(badOwner.stderr, /^confix: account group ab is invalid: ownerAccountId: account 139876543210 is neither the management account nor a delegated administrator/);
+  assert.match(
+    badOwner.stderr,
+    /^confix: account group ab is invalid: ownerAccountId: account 139876543210 is neither the management account nor a delegated administrator/,
+  );
 
   const made = await confix('account-group', 'put', 'ab', '--accounts', `${A},${B}`, '--read-role', 'ConfigReadRole', '--description', 'seed 000');
   assert.equal(made.code, 0, made.stderr);
@@ -180,7 +228,10 @@ test('the command line: organization tree, accounts, account groups with complia
   assert.match(one.stdout, /178366182654\s+account-b-member\s+1\s+1\s+0/);
   assert.doesNotMatch(one.stdout, /139876543210/);
   const json = JSON.parse((await confix('get', 'account-group', 'ab', '--json')).stdout);
-  assert.deepEqual(json.compliance.accounts.map((a: any) => a.accountId), [A, B]);
+  assert.deepEqual(
+    json.compliance.accounts.map((a: any) => a.accountId),
+    [A, B],
+  );
 
   const inUse = await confix('account-group', 'delete', 'ab');
   assert.equal(inUse.code, 1);

@@ -41,7 +41,10 @@ async function engineWithSeed(backend: (typeof backends)[number], extra?: (raw: 
 }
 
 const issuesOf = async (p: Promise<unknown>) => {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof AccountGroupValidationError, `refused: ${String(err)}`);
   return err.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
 };
@@ -73,7 +76,10 @@ for (const backend of backends) {
       assert.deepEqual(refused, [
         `ownerAccountId: account ${B} is neither the management account nor a delegated administrator: only the management account or a delegated administrator may own an account group (the management account is ${A}; delegated administrators: none); register it with \`confix organization delegate ${B}\``,
       ]);
-      assert.match((await issuesOf(g.put({ name: 'x', ownerAccountId: '999999999999', members: { organization: true } })))[0]!, /account 999999999999 is not in the organization/);
+      assert.match(
+        (await issuesOf(g.put({ name: 'x', ownerAccountId: '999999999999', members: { organization: true } })))[0]!,
+        /account 999999999999 is not in the organization/,
+      );
 
       await engine.sandbox.registerDelegatedAdministrator(B);
       const owned = await g.put({ name: 'by-b', ownerAccountId: B, members: { organization: true }, readRole: 'ConfigReadRole' });
@@ -97,23 +103,31 @@ for (const backend of backends) {
 
     test('members must be in the organization; a folder must exist; the form is checked field by field', async () => {
       const g = engine.groups;
-      assert.deepEqual(await issuesOf(g.put({ name: 'x', members: { accounts: [B, '222233334444'] } })), ['members.accounts.1: account 222233334444 is not in the organization']);
+      assert.deepEqual(await issuesOf(g.put({ name: 'x', members: { accounts: [B, '222233334444'] } })), [
+        'members.accounts.1: account 222233334444 is not in the organization',
+      ]);
       assert.deepEqual(await issuesOf(g.put({ name: 'x', members: { folder: 'staging' } })), [
         'members.folder: no folder "staging" in the organization; its folders are production, production/web, sandbox',
       ]);
       assert.deepEqual(await issuesOf(g.put({ name: 'x', members: { accounts: ['12'] } })), [
         'members.accounts.0: "12" is not a 12-digit account id (quote it in YAML: "100931896542")',
       ]);
-      assert.match((await issuesOf(g.put({ name: 'x', members: { accounts: [B], folder: 'sandbox' } })))[0]!, /^members: accounts and folder: give only one of/);
+      assert.match(
+        (await issuesOf(g.put({ name: 'x', members: { accounts: [B], folder: 'sandbox' } })))[0]!,
+        /^members: accounts and folder: give only one of/,
+      );
       assert.match((await issuesOf(g.put({ name: 'x', members: { organization: 'yes' } })))[0]!, /^members\.organization: true/);
       assert.match((await issuesOf(g.put({ name: 'x' })))[0]!, /^members: required/);
       assert.match((await issuesOf(g.put({ name: 'bad name', members: { organization: true } })))[0]!, /^name: a name of letters/);
       assert.match((await issuesOf(g.put({ name: 'x', members: { organization: true }, readRole: 'no spaces allowed' })))[0]!, /^readRole: a role name/);
       assert.match((await issuesOf(g.put({ name: 'x', members: { organization: true }, owner: A })))[0]!, /Unrecognized key.*owner/);
       // No organization at all.
-      assert.deepEqual(checkAccountGroup({ name: 'x', members: { organization: true } }, null).issues.map((i) => i.message), [
-        'there is no organization (resource directory) to group accounts of; declare one in the estate file (organization: { managementAccount: …, folders: … })',
-      ]);
+      assert.deepEqual(
+        checkAccountGroup({ name: 'x', members: { organization: true } }, null).issues.map((i) => i.message),
+        [
+          'there is no organization (resource directory) to group accounts of; declare one in the estate file (organization: { managementAccount: …, folders: … })',
+        ],
+      );
       assert.equal(await g.get('x'), undefined, 'nothing refused was stored');
     });
 
@@ -132,7 +146,10 @@ for (const backend of backends) {
       // C moves into production/web: it joins both folder groups, nothing to change here.
       await engine.sandbox.loadEstate(
         await seedEstate((raw) => {
-          raw.organization.folders = [{ name: 'production', accounts: [B], folders: [{ name: 'web', accounts: [C] }] }, { name: 'sandbox', accounts: [] }];
+          raw.organization.folders = [
+            { name: 'production', accounts: [B], folders: [{ name: 'web', accounts: [C] }] },
+            { name: 'sandbox', accounts: [] },
+          ];
         }),
       );
       assert.deepEqual(await g.members('prod'), [B, C].sort());
@@ -140,7 +157,10 @@ for (const backend of backends) {
       const all = await g.resolveAll();
       assert.deepEqual([...all.keys()].sort(), ['ab', 'all', 'prod', 'web']);
       assert.deepEqual([...(await g.groupsByAccount()).get(C)!].sort(), ['all', 'prod', 'web']);
-      assert.deepEqual((await g.list()).map((x) => x.name), ['ab', 'all', 'prod', 'web']);
+      assert.deepEqual(
+        (await g.list()).map((x) => x.name),
+        ['ab', 'all', 'prod', 'web'],
+      );
       for (const n of ['prod', 'web', 'all']) await g.remove(n);
     });
   });
@@ -176,7 +196,10 @@ for (const backend of backends) {
       await groups.put({ name: 'seed-000', members: { accounts: [A] } });
       await evaluator.idle();
       assert.equal(await result(engine, B, B_INSTANCE), undefined, "B's result closed");
-      assert.deepEqual(changes.map((c) => [c.accountId, c.previous, c.current]), [[B, 'NON_COMPLIANT', null]]);
+      assert.deepEqual(
+        changes.map((c) => [c.accountId, c.previous, c.current]),
+        [[B, 'NON_COMPLIANT', null]],
+      );
       const closed = (await engine.compliance.timeline({ ruleId: rule.ruleId, limit: 1 }))[0]!;
       assert.equal(closed.closed, true);
       assert.equal(closed.resourceId, B_INSTANCE);
@@ -188,18 +211,21 @@ for (const backend of backends) {
       assert.equal(await result(engine, C, C_INSTANCE), 'NON_COMPLIANT');
 
       // scope.accounts and the group together: only accounts in both.
-      await rules.update(
-        rule.name,
-        validateRule({ name: rule.name, source: rule.source, scope: { accountGroup: 'seed-000', accounts: [B, '123456789012'] } }),
-      );
+      await rules.update(rule.name, validateRule({ name: rule.name, source: rule.source, scope: { accountGroup: 'seed-000', accounts: [B, '123456789012'] } }));
       await evaluator.evaluateRules([rule.name]);
       const items = (await engine.compliance.results({ ruleId: rule.ruleId })).items;
-      assert.deepEqual(items.map((r) => r.accountId), [B]);
+      assert.deepEqual(
+        items.map((r) => r.accountId),
+        [B],
+      );
 
       // Deleting the group is refused while the rule uses it, naming the rule.
       await assert.rejects(groups.remove('seed-000'), (err: Error) => {
         assert.ok(err instanceof AccountGroupInUseError);
-        assert.equal(err.message, 'account group "seed-000" is used by rule ecs-instance-monitor-enabled; scope that rule to other accounts or delete it first');
+        assert.equal(
+          err.message,
+          'account group "seed-000" is used by rule ecs-instance-monitor-enabled; scope that rule to other accounts or delete it first',
+        );
         return true;
       });
       await rules.delete(rule.name);
@@ -242,7 +268,10 @@ test('policy files: kind AccountGroup is applied before the rules naming it; ref
     assert.deepEqual(plan.accountGroups.create, [
       { name: 'seed-000', description: 'the management account and B', ownerAccountId: A, members: { accounts: [A, B] }, readRole: 'ConfigReadRole' },
     ]);
-    assert.deepEqual(plan.create.map((r) => r.name), ['ecs-instance-monitor-enabled']);
+    assert.deepEqual(
+      plan.create.map((r) => r.name),
+      ['ecs-instance-monitor-enabled'],
+    );
     assert.equal(await groups.get('seed-000'), undefined, 'plan changes nothing');
     await applyPolicy(engine, docs);
     assert.equal((await groups.get('seed-000'))!.origin, 'policy');
@@ -255,7 +284,10 @@ test('policy files: kind AccountGroup is applied before the rules naming it; ref
     // B leaves the group through the file: its result closes once applied.
     const onlyA = readPolicyDocuments([write('seed.yaml', GROUP_AND_RULE.replace(`["${A}", "${B}"]`, `["${A}"]`))]);
     const p2 = await planPolicy(engine, onlyA);
-    assert.deepEqual(p2.accountGroups.update.map((u) => [u.name, u.changes.map((c) => [c.op, c.path])]), [['seed-000', [['remove', '/members/accounts/1']]]]);
+    assert.deepEqual(
+      p2.accountGroups.update.map((u) => [u.name, u.changes.map((c) => [c.op, c.path])]),
+      [['seed-000', [['remove', '/members/accounts/1']]]],
+    );
     await applyPolicy(engine, onlyA);
     await evaluator.idle();
     assert.equal(await result(engine, B, B_INSTANCE), undefined);
@@ -280,7 +312,10 @@ members: { accounts: [] }
 `,
     );
     const badDocs = readPolicyDocuments([bad]);
-    const err = await applyPolicy(engine, badDocs).then(() => undefined, (e: unknown) => e);
+    const err = await applyPolicy(engine, badDocs).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof PolicyValidationError);
     assert.deepEqual(
       err.issues.map((i) => `${badDocs[i.document]!.lineOf(i.path)}: ${i.path.join('.')}: ${i.message}`),
@@ -301,9 +336,16 @@ members: { accounts: [] }
     const pruned = await planPolicy(engine, ruleOnly, { prune: true });
     assert.deepEqual([pruned.accountGroups.delete, pruned.accountGroups.notDeclared], [['spare'], ['seed-000']]);
     await applyPolicy(engine, ruleOnly, { prune: true });
-    assert.deepEqual((await groups.list()).map((g) => g.name), ['made-by-api', 'seed-000']);
+    assert.deepEqual(
+      (await groups.list()).map((g) => g.name),
+      ['made-by-api', 'seed-000'],
+    );
     await applyPolicy(engine, [], { prune: true });
-    assert.deepEqual((await groups.list()).map((g) => g.name), ['made-by-api'], 'with its rule gone, the policy group goes too');
+    assert.deepEqual(
+      (await groups.list()).map((g) => g.name),
+      ['made-by-api'],
+      'with its rule gone, the policy group goes too',
+    );
   } finally {
     await engine.db.close();
   }
@@ -349,7 +391,10 @@ scope: { accountGroup: prod }
     await applyPolicy(engine, docs);
     const org = (await sandbox.organization())!;
     assert.deepEqual(org.delegatedAdministrators, [B]);
-    assert.deepEqual(org.folders.map((f) => f.path), ['production', 'production/web', 'sandbox']);
+    assert.deepEqual(
+      org.folders.map((f) => f.path),
+      ['production', 'production/web', 'sandbox'],
+    );
     assert.equal((await groups.get('prod'))!.ownerAccountId, B);
     assert.deepEqual((await planPolicy(engine, docs)).organization!.changes, [], 'applied: nothing left to change');
     await evaluator.evaluateRules();
@@ -357,9 +402,17 @@ scope: { accountGroup: prod }
     assert.equal(await result(engine, C, C_INSTANCE), undefined, 'C is in sandbox, not production');
 
     // C moves to production/web: the folder group now holds it, and its instance is judged.
-    const moved = readPolicyDocuments([write('org.yaml', ORG.replace(`accounts: []`, `accounts: ["${C}"]`).replace(`- name: sandbox\n    accounts: ["${C}"]`, '- name: sandbox\n    accounts: []'))]);
+    const moved = readPolicyDocuments([
+      write(
+        'org.yaml',
+        ORG.replace(`accounts: []`, `accounts: ["${C}"]`).replace(`- name: sandbox\n    accounts: ["${C}"]`, '- name: sandbox\n    accounts: []'),
+      ),
+    ]);
     const p2 = await planPolicy(engine, moved);
-    assert.deepEqual(p2.organization!.changes.map((c) => [c.op, c.path]).sort(), [['add', '/folders/production~1web/0'], ['remove', '/folders/sandbox/0']]);
+    assert.deepEqual(p2.organization!.changes.map((c) => [c.op, c.path]).sort(), [
+      ['add', '/folders/production~1web/0'],
+      ['remove', '/folders/sandbox/0'],
+    ]);
     await applyPolicy(engine, moved);
     await evaluator.idle();
     assert.deepEqual(await groups.members('prod'), [B, C].sort());
@@ -379,7 +432,10 @@ folders:
 `,
       ),
     ]);
-    const err = await applyPolicy(engine, bad).then(() => undefined, (e: unknown) => e);
+    const err = await applyPolicy(engine, bad).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof PolicyValidationError);
     assert.deepEqual(
       err.issues.map((i) => `${bad[i.document]!.lineOf(i.path)}: ${i.path.join('.')}: ${i.message}`),
@@ -391,9 +447,15 @@ folders:
       ],
     );
     const orphan = readPolicyDocuments([write('orphan.yaml', `kind: Organization\ndelegatedAdministrators: []\n`)]);
-    const err2 = await planPolicy(engine, orphan).then(() => undefined, (e: unknown) => e);
+    const err2 = await planPolicy(engine, orphan).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err2 instanceof PolicyValidationError);
-    assert.match(err2.issues[0]!.message, /^account group prod would break: owner 178366182654 is no longer the management account or a delegated administrator/);
+    assert.match(
+      err2.issues[0]!.message,
+      /^account group prod would break: owner 178366182654 is no longer the management account or a delegated administrator/,
+    );
     assert.deepEqual((await sandbox.organization())!.delegatedAdministrators, [B], 'nothing was changed');
     // Declared twice is refused too.
     const twice = readPolicyDocuments([write('twice.yaml', `kind: Organization\n---\nkind: Organization\n`)]);

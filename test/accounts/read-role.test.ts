@@ -13,7 +13,10 @@ const SEED_000 = fileURLToPath(new URL('../../examples/estates/seed-000.yaml', i
 const A = '100931896542';
 const B = '178366182654';
 const A_KEY = { accessKeyId: 'LTAI5tSeed000ManagementA', accessKeySecret: 'seed000-management-secret-do-not-print' };
-const readPolicy = (extra: object[] = []) => ({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['ecs:Describe*', 'oss:Get*', 'ec2:Describe*', 's3:Get*'], Resource: '*' }, ...extra] });
+const readPolicy = (extra: object[] = []) => ({
+  Version: '1',
+  Statement: [{ Effect: 'Allow', Action: ['ecs:Describe*', 'oss:Get*', 'ec2:Describe*', 's3:Get*'], Resource: '*' }, ...extra],
+});
 
 test("a group's read role reads its member accounts; a read the role may not make is refused, named, and changes nothing recorded", async () => {
   const db = await freshDb();
@@ -33,17 +36,27 @@ test("a group's read role reads its member accounts; a read the role may not mak
 
     const first = await recorder.snapshot(sandbox.name);
     assert.equal(first.refused, undefined, JSON.stringify(first.refused));
-    const sessions = await db.query<{ account_id: string; role_name: string; session_name: string }>('SELECT account_id, role_name, session_name FROM sandbox_sessions');
+    const sessions = await db.query<{ account_id: string; role_name: string; session_name: string }>(
+      'SELECT account_id, role_name, session_name FROM sandbox_sessions',
+    );
     // One session per cloud dialect (the sandbox's accounts hold both clouds' types), not one per scope: cached.
     assert.ok(sessions.length >= 1 && sessions.length <= 2, JSON.stringify(sessions));
-    for (const s of sessions) assert.deepEqual([s.account_id, s.role_name, s.session_name], [B, 'ConfigReadRole', 'confix-discovery'], 'B is read through its read role');
+    for (const s of sessions)
+      assert.deepEqual([s.account_id, s.role_name, s.session_name], [B, 'ConfigReadRole', 'confix-discovery'], 'B is read through its read role');
     const ids = (await inventory.list({ limit: 100 })).items.map((r) => r.resourceId).sort();
-    assert.deepEqual(ids, ['i-bp1seed000memberb001', 'i-bp1seed000mgmt00001', 'i-bp1seed000outsidec01'], 'accounts outside read-role groups are read as before');
+    assert.deepEqual(
+      ids,
+      ['i-bp1seed000memberb001', 'i-bp1seed000mgmt00001', 'i-bp1seed000outsidec01'],
+      'accounts outside read-role groups are read as before',
+    );
 
     // The role loses ecs:DescribeInstances: B's instances are refused, named, and stay recorded.
     await sandbox.iam.putPolicy(B, 'ConfigReadOnly', readPolicy([{ Effect: 'Deny', Action: 'ecs:DescribeInstances', Resource: '*' }]));
     const second = await recorder.snapshot(sandbox.name);
-    assert.deepEqual(second.refused?.map((r) => [r.accountId, r.resourceType, r.code]), [[B, 'ACS::ECS::Instance', 'NoPermission']]);
+    assert.deepEqual(
+      second.refused?.map((r) => [r.accountId, r.resourceType, r.code]),
+      [[B, 'ACS::ECS::Instance', 'NoPermission']],
+    );
     assert.match(second.refused![0]!.message, /ecs:DescribeInstances/);
     assert.equal(second.deleted, 0, 'a refused read deletes nothing');
     const [b] = await inventory.find('i-bp1seed000memberb001');

@@ -59,15 +59,31 @@ test('seed 000 by function: the function assumes the member role and installs th
     assert.equal(fixed.accountId, B);
     assert.equal(fixed.trigger, 'AUTOMATIC');
     assert.equal(fixed.action, 'function:install-monitoring-agent');
-    assert.deepEqual(fixed.steps.map((s: any) => s.name), ['reread', 'reevaluate', 'preview', 'invoke', 'confirm']);
-    assert.match(fixed.steps[2].message, /^will invoke function install-monitoring-agent v1 as role ConfigCustomRemediationRole with \[ACS::ECS::Instance i-bp1seed000memberb001 in 178366182654\/cn-hangzhou\]$/);
+    assert.deepEqual(
+      fixed.steps.map((s: any) => s.name),
+      ['reread', 'reevaluate', 'preview', 'invoke', 'confirm'],
+    );
+    assert.match(
+      fixed.steps[2].message,
+      /^will invoke function install-monitoring-agent v1 as role ConfigCustomRemediationRole with \[ACS::ECS::Instance i-bp1seed000memberb001 in 178366182654\/cn-hangzhou\]$/,
+    );
     assert.match(fixed.steps[4].message, /now reports COMPLIANT/);
     const invocationId = fixed.steps[3].detail.invocationId as string;
     const inv = await svc.invocations.get(invocationId);
     assert.equal(inv.status, 'SUCCEEDED');
     assert.deepEqual(inv.source, { type: 'remediation', id: fixed.executionId });
     const rule = await svc.rules.get(RULE);
-    assert.deepEqual(JSON.parse(inv.input as string), [{ accountId: B, regionId: 'cn-hangzhou', resourceId: INSTANCE_B, resourceType: 'ACS::ECS::Instance', configRuleId: rule.ruleId, configRuleName: RULE, provider: 'sandbox' }]);
+    assert.deepEqual(JSON.parse(inv.input as string), [
+      {
+        accountId: B,
+        regionId: 'cn-hangzhou',
+        resourceId: INSTANCE_B,
+        resourceType: 'ACS::ECS::Instance',
+        configRuleId: rule.ruleId,
+        configRuleName: RULE,
+        provider: 'sandbox',
+      },
+    ]);
     const logs = inv.logs.map((l) => l.message).join('\n');
     assert.match(logs, new RegExp(`process account_id: ${B}, resource_id: ${INSTANCE_B}, config_rule_id: ${rule.ruleId}`));
     assert.match(logs, /start install agent cn-hangzhou: i-bp1seed000memberb001/);
@@ -91,7 +107,11 @@ test('seed 000 by function: the function assumes the member role and installs th
     const cut = await svc.api(`/sandbox/iam/${B}/policies/${POLICY}`, { method: 'PUT', json: { document: seedPolicy([]) } });
     assert.equal(cut.status, 200, JSON.stringify(cut.body));
     const run = await svc.api('/sandbox/actions/ecs:RunInstances', {
-      json: { accountId: B, regionId: 'cn-hangzhou', parameters: { InstanceId: INSTANCE_B2, ImageId: 'ubuntu_22_04_x64_20G_alibase_20240130.vhd', InstanceName: 'b-app-2' } },
+      json: {
+        accountId: B,
+        regionId: 'cn-hangzhou',
+        parameters: { InstanceId: INSTANCE_B2, ImageId: 'ubuntu_22_04_x64_20G_alibase_20240130.vhd', InstanceName: 'b-app-2' },
+      },
     });
     assert.equal(run.status, 200, JSON.stringify(run.body));
     const failed = await until('the execution refused by the policy', async () => {
@@ -101,7 +121,10 @@ test('seed 000 by function: the function assumes the member role and installs th
     assert.equal(failed.errorCode, 'ApiCallError', 'the type of the error the function threw');
     assert.match(failed.errorMessage, /^NoPermission: You are not authorized to do this action\. Action: cms:InstallMonitoringAgent/);
     assert.match(failed.errorMessage, new RegExp(`Principal: acs:ram::${B}:assumed-role/configcustomremediationrole/ConfigCustomRemediationRole`));
-    assert.match(failed.errorMessage, /\(function install-monitoring-agent v1, invocation inv-[0-9a-f]+, FAILED in \d+ ms\) \(attempt 1 of 5; retrying in 1 s\)$/);
+    assert.match(
+      failed.errorMessage,
+      /\(function install-monitoring-agent v1, invocation inv-[0-9a-f]+, FAILED in \d+ ms\) \(attempt 1 of 5; retrying in 1 s\)$/,
+    );
     const invokeStep = failed.steps.find((s: any) => s.name === 'invoke');
     assert.equal(invokeStep.status, 'FAILED');
     assert.equal(invokeStep.detail.error.code, 'NoPermission');

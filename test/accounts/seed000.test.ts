@@ -15,7 +15,6 @@ import { createLogger } from '../../src/util/log.js';
 import { until } from '../helpers/wait.js';
 import { A, A_SECRET, B, C, INSTANCE_B, INSTANCE_B2, INSTANCE_C, POLICY, RULE, SEED_000, seedPolicy } from '../helpers/seed000.js';
 
-
 test('seed 000: cross-account remediation through an account group and assumed roles, refused and fixed by the policy, with no secret shown', async () => {
   const logLines: string[] = [];
   const log = createLogger({ level: 'debug', json: true, write: (l) => void logLines.push(l) });
@@ -33,7 +32,9 @@ test('seed 000: cross-account remediation through an account group and assumed r
     assert.equal(loaded.status, 200, JSON.stringify(loaded.body));
 
     // confix is given the management account's key only.
-    const cred = await api('/credentials', { json: { accountId: A, accessKeyId: 'LTAI5tSeed000ManagementA', accessKeySecret: A_SECRET, description: 'seed 000 management account' } });
+    const cred = await api('/credentials', {
+      json: { accountId: A, accessKeyId: 'LTAI5tSeed000ManagementA', accessKeySecret: A_SECRET, description: 'seed 000 management account' },
+    });
     assert.equal(cred.status, 201, JSON.stringify(cred.body));
 
     const org = await api('/organization');
@@ -96,7 +97,11 @@ test('seed 000: cross-account remediation through an account group and assumed r
     const cut = await api(`/sandbox/iam/${B}/policies/${POLICY}`, { method: 'PUT', json: { document: seedPolicy([]) } });
     assert.equal(cut.status, 200, JSON.stringify(cut.body));
     const run = await api('/sandbox/actions/ecs:RunInstances', {
-      json: { accountId: B, regionId: 'cn-hangzhou', parameters: { InstanceId: INSTANCE_B2, ImageId: 'ubuntu_22_04_x64_20G_alibase_20240130.vhd', InstanceName: 'b-app-2' } },
+      json: {
+        accountId: B,
+        regionId: 'cn-hangzhou',
+        parameters: { InstanceId: INSTANCE_B2, ImageId: 'ubuntu_22_04_x64_20G_alibase_20240130.vhd', InstanceName: 'b-app-2' },
+      },
     });
     assert.equal(run.status, 200, JSON.stringify(run.body));
     const failed = await until('the execution refused by the policy', async () => {

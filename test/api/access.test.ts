@@ -56,7 +56,12 @@ const secretOf = (token: string) => token.slice('cfx_0123456789abcdef_'.length);
 const concrete = (path: string) => path.replace(/\{[^}]+\}/g, 'no-such-thing');
 
 async function call(method: string, path: string, token: string | null, headers: Record<string, string> = {}) {
-  return svc.api(concrete(path), { method, token, headers, ...(method === 'GET' || method === 'DELETE' ? {} : { body: '{}', headers: { 'content-type': 'application/json', ...headers } }) });
+  return svc.api(concrete(path), {
+    method,
+    token,
+    headers,
+    ...(method === 'GET' || method === 'DELETE' ? {} : { body: '{}', headers: { 'content-type': 'application/json', ...headers } }),
+  });
 }
 
 const refused = (r: { status: number; body: any }) =>
@@ -93,7 +98,13 @@ test('every route: 401 without a token and with a bad, malformed, expired or rev
   const bad = `cfx_${'0'.repeat(16)}_${randomBytes(32).toString('base64url')}`;
   for (const r of routes) {
     const need = expected(r.method, r.path);
-    for (const [label, token] of [['none', null], ['bad', bad], ['malformed', 'hello'], ['expired', tokens.expired!], ['revoked', tokens.revoked!]] as const) {
+    for (const [label, token] of [
+      ['none', null],
+      ['bad', bad],
+      ['malformed', 'hello'],
+      ['expired', tokens.expired!],
+      ['revoked', tokens.revoked!],
+    ] as const) {
       const res = await call(r.method, r.path, token);
       if (need === 'public') {
         assert.equal(res.status, 200, `${r.method} ${r.path} is public (${label})`);
@@ -142,9 +153,16 @@ test('the bootstrap admin token: a file only its owner reads, logged by where it
   const secret = readFileSync(svc.adminTokenFile, 'utf8').trim();
   assert.match(secret, /^cfx_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
   const log = logLines.join('\n');
-  assert.ok(logLines.some((l) => l.includes('created the admin API token') && l.includes(svc.adminTokenFile)), 'the log says where');
+  assert.ok(
+    logLines.some((l) => l.includes('created the admin API token') && l.includes(svc.adminTokenFile)),
+    'the log says where',
+  );
   assert.ok(!log.includes(secret) && !log.includes(secretOf(secret)), 'the log never holds the secret');
-  const again = await ensureBootstrapAdmin(svc.tokens, join(mkdtempSync(join(tmpdir(), 'confix-tok-')), 'admin.token'), createLogger({ write: () => undefined }));
+  const again = await ensureBootstrapAdmin(
+    svc.tokens,
+    join(mkdtempSync(join(tmpdir(), 'confix-tok-')), 'admin.token'),
+    createLogger({ write: () => undefined }),
+  );
   assert.equal(again.created, false, 'tokens exist: no second admin token');
 });
 
@@ -205,7 +223,10 @@ test('the audit log records who did what, every refusal, and not plain reads', a
   assert.ok(anon.some((e: any) => e.reason === 'no token'));
   assert.ok(anon.some((e: any) => e.reason === 'revoked'));
   const errors = (await svc.api('/audit?outcome=error&limit=1000')).body.items;
-  assert.ok(errors.some((e: any) => e.tokenName === 'admin' && e.status >= 400 && typeof e.reason === 'string'), 'failed changes are recorded with their error code');
+  assert.ok(
+    errors.some((e: any) => e.tokenName === 'admin' && e.status >= 400 && typeof e.reason === 'string'),
+    'failed changes are recorded with their error code',
+  );
 });
 
 test('no GET answer holds a secret: token secrets, their hashes, stored credentials', async () => {

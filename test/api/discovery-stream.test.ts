@@ -14,7 +14,10 @@ import { parseEstateText } from '../../src/providers/sandbox/index.js';
 const SEED_000 = fileURLToPath(new URL('../../examples/estates/seed-000.yaml', import.meta.url));
 const A = '100931896542';
 const B = '178366182654';
-const readPolicy = (extra: object[] = []) => ({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['ecs:Describe*', 'oss:Get*', 'ec2:Describe*', 's3:Get*'], Resource: '*' }, ...extra] });
+const readPolicy = (extra: object[] = []) => ({
+  Version: '1',
+  Statement: [{ Effect: 'Allow', Action: ['ecs:Describe*', 'oss:Get*', 'ec2:Describe*', 's3:Get*'], Resource: '*' }, ...extra],
+});
 
 async function lines(svc: { url: string; token: string }, body: unknown = {}) {
   const res = await fetch(`${svc.url}/api/v1/discovery`, {
@@ -22,7 +25,14 @@ async function lines(svc: { url: string; token: string }, body: unknown = {}) {
     headers: { authorization: `Bearer ${svc.token}`, accept: 'application/x-ndjson', 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: res.status, type: res.headers.get('content-type'), lines: (await res.text()).trim().split('\n').map((l) => JSON.parse(l)) };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    lines: (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l)),
+  };
 }
 
 test('discovery streams per-scope progress and refusals; confix discover shows them', async () => {
@@ -49,14 +59,23 @@ test('discovery streams per-scope progress and refusals; confix discover shows t
     assert.equal(start.provider, 'sandbox');
     const scopes = rest.filter((l) => l.type === 'scope');
     assert.equal(scopes.length, start.scopes, 'a line per scope');
-    assert.deepEqual(scopes.map((l) => l.scopesDone), scopes.map((_, i) => i + 1));
+    assert.deepEqual(
+      scopes.map((l) => l.scopesDone),
+      scopes.map((_, i) => i + 1),
+    );
     const refused = scopes.filter((l) => l.refused);
-    assert.deepEqual(refused.map((l) => [l.scope.accountId, l.scope.resourceType, l.refused.code]), [[B, 'ACS::ECS::Instance', 'NoPermission']]);
+    assert.deepEqual(
+      refused.map((l) => [l.scope.accountId, l.scope.resourceType, l.refused.code]),
+      [[B, 'ACS::ECS::Instance', 'NoPermission']],
+    );
     const last = got.lines.at(-1);
     assert.equal(last.type, 'result');
     assert.equal(last.result.scopes, start.scopes);
     assert.equal(last.result.resources, scopes.at(-1).resources);
-    assert.deepEqual(last.result.refused.map((r: any) => [r.accountId, r.code]), [[B, 'NoPermission']]);
+    assert.deepEqual(
+      last.result.refused.map((r: any) => [r.accountId, r.code]),
+      [[B, 'NoPermission']],
+    );
 
     // The CLI: progress on stderr (not a terminal here: a line per provider and every few seconds), the report on stdout.
     const cli = cliFor(svc);
@@ -83,7 +102,11 @@ test('discovery streams per-scope progress and refusals; confix discover shows t
     };
     const failed = await lines(svc);
     assert.equal(failed.status, 200);
-    assert.deepEqual(failed.lines.at(-1), { type: 'error', status: 500, error: { code: 'InternalError', message: 'internal error; the service log has the details' } });
+    assert.deepEqual(failed.lines.at(-1), {
+      type: 'error',
+      status: 500,
+      error: { code: 'InternalError', message: 'internal error; the service log has the details' },
+    });
     const f = await cli('discover');
     assert.notEqual(f.code, 0);
     assert.match(f.stderr, /internal error; the service log has the details/);

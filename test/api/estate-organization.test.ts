@@ -24,15 +24,24 @@ test('seed 001 after seed 000 replaces the organization: refused while the seed 
     const refused = await svc.api('/sandbox/estate', { json: { estate: await estate('seed-001') } });
     assert.equal(refused.status, 409);
     assert.equal(refused.body.error.code, 'OrganizationInUse');
-    assert.match(refused.body.error.problems[0], /^account group seed-000 \(rules ecs-instance-monitor-enabled\): owner 100931896542 is no longer the management account/);
+    assert.match(
+      refused.body.error.problems[0],
+      /^account group seed-000 \(rules ecs-instance-monitor-enabled\): owner 100931896542 is no longer the management account/,
+    );
     assert.match(refused.body.error.message, /--replace/);
-    assert.equal((await svc.sandbox.managementAccount()), '100931896542', 'nothing was loaded');
-    assert.equal((await svc.api('/accounts')).body.items.some((a: { accountId: string }) => a.accountId === '160048723791'), false);
+    assert.equal(await svc.sandbox.managementAccount(), '100931896542', 'nothing was loaded');
+    assert.equal(
+      (await svc.api('/accounts')).body.items.some((a: { accountId: string }) => a.accountId === '160048723791'),
+      false,
+    );
 
     // Through the CLI, with --replace: loaded, and the summary says what went.
     const cli = await runCli(['--url', svc.url, 'sandbox', 'load', 'examples/estates/seed-001.yaml', '--replace'], { CONFIX_TOKEN: svc.token });
     assert.equal(cli.code, 0, cli.stderr);
-    assert.match(cli.stdout, /the organization was replaced by the file's: management account 100931896542 → 160048723791; folders production, sandbox removed/);
+    assert.match(
+      cli.stdout,
+      /the organization was replaced by the file's: management account 100931896542 → 160048723791; folders production, sandbox removed/,
+    );
     assert.equal(await svc.sandbox.managementAccount(), '160048723791');
   } finally {
     await svc.close();

@@ -34,7 +34,10 @@ after(async () => {
 test('topics: create, replace, read, list, refuse bad input by field, delete; the default topic stays', async () => {
   const list0 = await svc.api('/topics');
   assert.equal(list0.status, 200);
-  assert.deepEqual(list0.body.items.map((t: { name: string }) => t.name), ['default']);
+  assert.deepEqual(
+    list0.body.items.map((t: { name: string }) => t.name),
+    ['default'],
+  );
 
   const filter = { type: ['io.confix.compliance.changed.v1'], data: { rule: { riskLevel: [1] } } };
   const created = await put('/topics/security', { description: 'critical findings', filter });
@@ -50,7 +53,13 @@ test('topics: create, replace, read, list, refuse bad input by field, delete; th
   assert.equal(one.status, 200);
   assert.deepEqual(one.body.subscriptions, []);
   const list = await svc.api('/topics');
-  assert.deepEqual(list.body.items.map((t: { name: string; subscriptions: number }) => [t.name, t.subscriptions]), [['default', 0], ['security', 0]]);
+  assert.deepEqual(
+    list.body.items.map((t: { name: string; subscriptions: number }) => [t.name, t.subscriptions]),
+    [
+      ['default', 0],
+      ['security', 0],
+    ],
+  );
 
   const badFilter = await put('/topics/bad', { filter: { type: [{ prefix: 1 }] } });
   assert.equal(badFilter.status, 400);
@@ -102,11 +111,17 @@ test('subscriptions: the generated secret is answered once and never again; erro
     assert.ok(!JSON.stringify(r.body).includes('"secret"'), `${path} has no secret field`);
   }
   const listed = await svc.api('/subscriptions?topic=security');
-  assert.deepEqual(listed.body.items.map((s: { name: string }) => s.name), ['soc']);
+  assert.deepEqual(
+    listed.body.items.map((s: { name: string }) => s.name),
+    ['soc'],
+  );
   assert.equal((await svc.api('/topics/security')).body.subscriptions[0].name, 'soc');
   assert.equal((await svc.api('/subscriptions?topic=nope')).status, 404);
 
-  const given = await put('/topics/security/subscriptions/soc', { endpoint: { webhook: { url: `${base}/soc`, secret: 'a-long-enough-secret-1234' } }, state: 'DISABLED' });
+  const given = await put('/topics/security/subscriptions/soc', {
+    endpoint: { webhook: { url: `${base}/soc`, secret: 'a-long-enough-secret-1234' } },
+    state: 'DISABLED',
+  });
   assert.equal(given.status, 200);
   assert.equal(given.body.secret, undefined, 'a given secret is never answered');
   assert.ok(!JSON.stringify(given.body).includes('a-long-enough-secret-1234'));
@@ -171,7 +186,13 @@ test('a failing webhook dead-letters its deliveries; they are listed, redelivere
   assert.equal(d.status, 200);
   assert.equal(d.body.status, 'DEAD');
   assert.equal(d.body.eventType, 'io.confix.compliance.changed.v1');
-  assert.deepEqual(d.body.attempts.map((a: { attempt: number; ok: boolean; statusCode: number }) => [a.attempt, a.ok, a.statusCode]), [[1, false, 503], [2, false, 503]]);
+  assert.deepEqual(
+    d.body.attempts.map((a: { attempt: number; ok: boolean; statusCode: number }) => [a.attempt, a.ok, a.statusCode]),
+    [
+      [1, false, 503],
+      [2, false, 503],
+    ],
+  );
   assert.match(d.body.lastError, /answered 503/);
   assert.equal((await svc.api('/topics/default/subscriptions/flaky')).body.deadLetters, 1);
   assert.equal((await svc.api(`/deliveries?eventId=${dead[0]!.eventId}`)).body.items.length, 1);
@@ -192,7 +213,10 @@ test('a failing webhook dead-letters its deliveries; they are listed, redelivere
   failing = false;
   const re = await svc.api('/deliveries/redeliver', { json: { allDead: true, topic: 'default', subscription: 'flaky' } });
   assert.equal(re.status, 200, JSON.stringify(re.body));
-  assert.deepEqual(re.body.redelivered.map((x: { deliveryId: string }) => x.deliveryId), [dead[0]!.deliveryId]);
+  assert.deepEqual(
+    re.body.redelivered.map((x: { deliveryId: string }) => x.deliveryId),
+    [dead[0]!.deliveryId],
+  );
   assert.equal(re.body.redelivered[0].status, 'QUEUED');
   const delivered = await until('the redelivery', async () => {
     const x = await svc.api(`/deliveries/${dead[0]!.deliveryId}`);
@@ -233,7 +257,11 @@ test('events are listed newest first, filtered, and fetched as native CloudEvent
   assert.equal(all.status, 200);
   assert.ok(all.body.items.length > 0);
   const times = all.body.items.map((e: { time: string }) => Date.parse(e.time));
-  assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => b - a),
+    'newest first',
+  );
 
   const changes = await svc.api('/events?type=io.confix.compliance.changed.v1&subject=sg-web-prod&since=1h');
   assert.equal(changes.status, 200);
@@ -243,7 +271,9 @@ test('events are listed newest first, filtered, and fetched as native CloudEvent
     assert.equal(e.subject, 'sg-web-prod');
     assert.equal(e.specversion, '1.0');
   }
-  const nonCompliant = changes.body.items.find((e: { data: { newEvaluationResult: { complianceType: string } } }) => e.data.newEvaluationResult.complianceType === 'NON_COMPLIANT');
+  const nonCompliant = changes.body.items.find(
+    (e: { data: { newEvaluationResult: { complianceType: string } } }) => e.data.newEvaluationResult.complianceType === 'NON_COMPLIANT',
+  );
   assert.ok(nonCompliant);
   const one = await svc.api(`/events/${nonCompliant.id}`);
   assert.equal(one.status, 200);
@@ -267,10 +297,25 @@ test('events are listed newest first, filtered, and fetched as native CloudEvent
 
 test('the OpenAPI document describes the events routes, the generated secret and not a stored one', async () => {
   const doc = (await svc.api('/openapi.json')).body;
-  for (const p of ['/topics', '/topics/{name}', '/subscriptions', '/topics/{topic}/subscriptions/{name}', '/deliveries', '/deliveries/{id}', '/deliveries/{id}/redeliver', '/deliveries/redeliver', '/events', '/events/schemas', '/events/{id}'])
+  for (const p of [
+    '/topics',
+    '/topics/{name}',
+    '/subscriptions',
+    '/topics/{topic}/subscriptions/{name}',
+    '/deliveries',
+    '/deliveries/{id}',
+    '/deliveries/{id}/redeliver',
+    '/deliveries/redeliver',
+    '/events',
+    '/events/schemas',
+    '/events/{id}',
+  ])
     assert.ok(doc.paths[p], `OpenAPI documents ${p}`);
   assert.deepEqual(doc.paths['/topics'].get.tags, ['events']);
   const withSecret = doc.components.schemas.SubscriptionWithSecret;
-  assert.ok(withSecret.allOf.some((p: { properties?: Record<string, unknown> }) => p.properties?.secret), 'the PUT answer documents the generated secret');
+  assert.ok(
+    withSecret.allOf.some((p: { properties?: Record<string, unknown> }) => p.properties?.secret),
+    'the PUT answer documents the generated secret',
+  );
   assert.equal(doc.components.schemas.Subscription.properties.secret, undefined);
 });

@@ -41,12 +41,24 @@ test('deploy makes version 1, an unchanged deploy makes none, a changed one vers
 
   const list = await svc.api('/functions');
   assert.equal(list.status, 200);
-  assert.deepEqual(list.body.items.map((f: { name: string; latestVersion: number }) => [f.name, f.latestVersion]), [['echo', 2]]);
+  assert.deepEqual(
+    list.body.items.map((f: { name: string; latestVersion: number }) => [f.name, f.latestVersion]),
+    [['echo', 2]],
+  );
 
   const one = await svc.api('/functions/echo');
   assert.equal(one.status, 200);
-  assert.deepEqual(one.body.versions.map((v: { version: number; env: Record<string, string> }) => [v.version, v.env.RULE]), [[2, 'b'], [1, 'a']]);
-  assert.ok(one.body.versions.every((v: { source?: string }) => v.source === undefined), 'no code in the version list');
+  assert.deepEqual(
+    one.body.versions.map((v: { version: number; env: Record<string, string> }) => [v.version, v.env.RULE]),
+    [
+      [2, 'b'],
+      [1, 'a'],
+    ],
+  );
+  assert.ok(
+    one.body.versions.every((v: { source?: string }) => v.source === undefined),
+    'no code in the version list',
+  );
   assert.deepEqual(one.body.usedBy, []);
   assert.equal(one.body.latest.memoryMb, 128);
   assert.equal(one.body.description, 'doubles n');
@@ -85,7 +97,10 @@ test('invoke with wait answers the ended invocation: result, logs; the same idem
   assert.equal(r.body.status, 'SUCCEEDED', JSON.stringify(r.body.error));
   assert.deepEqual(r.body.result, { twice: 42, version: '2', rule: 'b' });
   assert.equal(r.body.deduplicated, false);
-  assert.deepEqual(r.body.logs.map((l: { level: string; message: string }) => [l.level, l.message]), [['info', 'doubling 21']]);
+  assert.deepEqual(
+    r.body.logs.map((l: { level: string; message: string }) => [l.level, l.message]),
+    [['info', 'doubling 21']],
+  );
   assert.deepEqual(r.body.source, { type: 'manual' });
   assert.ok(r.body.durationMs > 0);
 
@@ -99,10 +114,13 @@ test('invoke with wait answers the ended invocation: result, logs; the same idem
 
   const logs = await svc.api('/functions/echo/logs?since=10m');
   assert.equal(logs.status, 200);
-  assert.deepEqual(logs.body.items.map((l: { message: string; invocationId: string }) => [l.message, l.invocationId]), [
-    ['doubling 21', r.body.invocationId],
-    ['doubling 1', v1.body.invocationId],
-  ]);
+  assert.deepEqual(
+    logs.body.items.map((l: { message: string; invocationId: string }) => [l.message, l.invocationId]),
+    [
+      ['doubling 21', r.body.invocationId],
+      ['doubling 1', v1.body.invocationId],
+    ],
+  );
   assert.equal((await svc.api('/functions/echo/logs?limit=1')).body.items[0].message, 'doubling 1', 'the newest lines');
   assert.equal((await svc.api(`/functions/echo/logs?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body.items.length, 0);
   const badSince = await svc.api('/functions/echo/logs?since=yesterday-ish');
@@ -111,7 +129,10 @@ test('invoke with wait answers the ended invocation: result, logs; the same idem
 
   const list = await svc.api('/invocations?function=echo&status=SUCCEEDED&source=manual');
   assert.equal(list.status, 200);
-  assert.deepEqual(list.body.items.map((i: { invocationId: string }) => i.invocationId), [v1.body.invocationId, r.body.invocationId]);
+  assert.deepEqual(
+    list.body.items.map((i: { invocationId: string }) => i.invocationId),
+    [v1.body.invocationId, r.body.invocationId],
+  );
   assert.equal(list.body.items[0].logs, undefined, 'listings leave out logs, input and result');
   assert.equal((await svc.api('/invocations?source=remediation')).body.items.length, 0);
   assert.equal((await svc.api('/invocations?source=telepathy')).status, 400);
@@ -124,7 +145,11 @@ test('invoke with wait answers the ended invocation: result, logs; the same idem
 });
 
 test('an invocation without wait is answered 202 at once; cancelled while it runs it ends CANCELLED; cancelling again is a conflict', async () => {
-  const dep = await put('sleepy', { fileName: 'sleepy.js', source: 'export async function handler() { console.log("going to sleep"); await new Promise((r) => setTimeout(r, 60_000)); return "woke"; }\n', timeoutSeconds: 120 });
+  const dep = await put('sleepy', {
+    fileName: 'sleepy.js',
+    source: 'export async function handler() { console.log("going to sleep"); await new Promise((r) => setTimeout(r, 60_000)); return "woke"; }\n',
+    timeoutSeconds: 120,
+  });
   assert.equal(dep.status, 201, JSON.stringify(dep.body));
   const r = await svc.api('/functions/sleepy/invocations', { json: {} });
   assert.equal(r.status, 202);
@@ -166,7 +191,9 @@ test('unknown functions, versions and invocations are 404s', async () => {
 });
 
 test('delete is refused while a subscription names the function, then removes it with its versions and invocations', async () => {
-  await svc.db.query(`INSERT INTO subscriptions (topic, name, format, endpoint) VALUES ('default', 'to-echo', 'native', '{"type":"function","function":"echo"}')`);
+  await svc.db.query(
+    `INSERT INTO subscriptions (topic, name, format, endpoint) VALUES ('default', 'to-echo', 'native', '{"type":"function","function":"echo"}')`,
+  );
   const inUse = await svc.api('/functions/echo', { method: 'DELETE' });
   assert.equal(inUse.status, 409);
   assert.equal(inUse.body.error.code, 'FunctionInUse');
@@ -184,7 +211,16 @@ test('delete is refused while a subscription names the function, then removes it
 
 test('the OpenAPI document describes the functions routes', async () => {
   const doc = await svc.api('/openapi.json');
-  for (const p of ['/functions', '/functions/{name}', '/functions/{name}/versions/{version}', '/functions/{name}/invocations', '/functions/{name}/logs', '/invocations', '/invocations/{id}', '/invocations/{id}/cancel'])
+  for (const p of [
+    '/functions',
+    '/functions/{name}',
+    '/functions/{name}/versions/{version}',
+    '/functions/{name}/invocations',
+    '/functions/{name}/logs',
+    '/invocations',
+    '/invocations/{id}',
+    '/invocations/{id}/cancel',
+  ])
     assert.ok(doc.body.paths[p], p);
   assert.match(doc.body.components.schemas.FunctionVersion.properties.env.description, /not for secrets/);
 });

@@ -9,7 +9,9 @@ import { startService } from '../../src/service.js';
 import { silentLogger } from '../../src/util/log.js';
 
 // The whole service on a PostgreSQL server: the same code as on the embedded store.
-test('the service runs on a PostgreSQL server: demo, change, history, evaluation', { skip: !postgresUrl && 'no PostgreSQL server (CONFIX_TEST_DATABASE_URL)' }, async () => {
+test('the service runs on a PostgreSQL server: demo, change, history, evaluation', {
+  skip: !postgresUrl && 'no PostgreSQL server (CONFIX_TEST_DATABASE_URL)',
+}, async () => {
   const svc = await testService({ backend: 'postgres' });
   try {
     assert.equal((await svc.api('/health')).body.store, 'postgres');
@@ -18,7 +20,10 @@ test('the service runs on a PostgreSQL server: demo, change, history, evaluation
     assert.equal(call.status, 200, JSON.stringify(call.body));
     await svc.evaluator.idle();
     const h = await svc.api('/resources/confix-demo-logs/history');
-    assert.deepEqual(h.body.items[0].diff.map((d: { path: string; previousValue: unknown; value: unknown }) => [d.path, d.previousValue, d.value]), [['/AccessControlList/Grant', 'private', 'public-read-write']]);
+    assert.deepEqual(
+      h.body.items[0].diff.map((d: { path: string; previousValue: unknown; value: unknown }) => [d.path, d.previousValue, d.value]),
+      [['/AccessControlList/Grant', 'private', 'public-read-write']],
+    );
     const r = await svc.api('/compliance?rule=oss-bucket-public-read-prohibited&resourceId=confix-demo-logs');
     assert.equal(r.body.items[0].complianceType, 'NON_COMPLIANT');
     const s = await svc.api('/compliance/summary');
@@ -33,7 +38,9 @@ test('the service runs on a PostgreSQL server: demo, change, history, evaluation
 
 // A PostgreSQL service started with the data directory of an embedded one (./.confix, by default for
 // both) writes its admin token to a file named by its store's identity, never over the embedded store's.
-test('a service on a PostgreSQL server leaves the embedded store\'s admin token file alone, and its note names its own', { skip: !postgresUrl && 'no PostgreSQL server (CONFIX_TEST_DATABASE_URL)' }, async () => {
+test("a service on a PostgreSQL server leaves the embedded store's admin token file alone, and its note names its own", {
+  skip: !postgresUrl && 'no PostgreSQL server (CONFIX_TEST_DATABASE_URL)',
+}, async () => {
   const dataDir = realpathSync(mkdtempSync(join(tmpdir(), 'confix-two-stores-')));
   const note = () => JSON.parse(readFileSync(join(dataDir, 'service.json'), 'utf8'));
   const embeddedDb = await freshDb('pglite');

@@ -27,14 +27,20 @@ test('sandbox IAM over HTTP: roles and policies, AssumeRole chains, and calls si
 
     const iam = await svc.api(`/sandbox/iam/${B}`);
     assert.equal(iam.status, 200);
-    assert.deepEqual(iam.body.roles.map((r: any) => [r.name, r.arn, r.policies]), [
-      ['ConfigCustomRemediationRole', `acs:ram::${B}:role/configcustomremediationrole`, ['ConfigCustomRemediationPolicy']],
-      ['ConfigReadRole', `acs:ram::${B}:role/configreadrole`, ['ConfigReadOnly']],
-    ]);
+    assert.deepEqual(
+      iam.body.roles.map((r: any) => [r.name, r.arn, r.policies]),
+      [
+        ['ConfigCustomRemediationRole', `acs:ram::${B}:role/configcustomremediationrole`, ['ConfigCustomRemediationPolicy']],
+        ['ConfigReadRole', `acs:ram::${B}:role/configreadrole`, ['ConfigReadOnly']],
+      ],
+    );
     assert.equal(iam.body.policies[0].document.Statement[0].Action, 'cms:InstallMonitoringAgent');
     assert.equal((await svc.api('/sandbox/iam/999999999999')).status, 404);
 
-    const bad = await svc.api(`/sandbox/iam/${B}/policies/Broken`, { method: 'PUT', json: { document: { Version: '1', Statement: [{ Effect: 'Maybe', Action: 'ecs:*', Resource: '*' }] } } });
+    const bad = await svc.api(`/sandbox/iam/${B}/policies/Broken`, {
+      method: 'PUT',
+      json: { document: { Version: '1', Statement: [{ Effect: 'Maybe', Action: 'ecs:*', Resource: '*' }] } },
+    });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'MalformedPolicyDocument');
     assert.match(bad.body.error.issues[0].path, /^document\.Statement\[0\]\.Effect/);
@@ -58,7 +64,11 @@ test('sandbox IAM over HTTP: roles and policies, AssumeRole chains, and calls si
     assert.equal(inB.status, 200, JSON.stringify(inB.body));
 
     const call = (caller: Parameters<typeof keyHeaders>[0], action: string, parameters: Record<string, unknown>) =>
-      svc.api(`/sandbox/actions/${action}`, { method: 'POST', headers: keyHeaders(caller), body: JSON.stringify({ accountId: B, regionId: 'cn-hangzhou', parameters }) });
+      svc.api(`/sandbox/actions/${action}`, {
+        method: 'POST',
+        headers: keyHeaders(caller),
+        body: JSON.stringify({ accountId: B, regionId: 'cn-hangzhou', parameters }),
+      });
     // With A's role in B: refused, the account is not its own.
     const cross = await call(inA.body.credentials, 'cms:InstallMonitoringAgent', { InstanceIds: ['i-bp1seed000memberb001'] });
     assert.equal(cross.status, 403, JSON.stringify(cross.body));
@@ -69,7 +79,11 @@ test('sandbox IAM over HTTP: roles and policies, AssumeRole chains, and calls si
     const ok = await call(inB.body.credentials, 'cms:InstallMonitoringAgent', { InstanceIds: ['i-bp1seed000memberb001'] });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.equal(ok.body.changed, true);
-    const half = await svc.api('/sandbox/actions/ecs:StopInstance', { method: 'POST', headers: { 'content-type': 'application/json', 'x-sandbox-access-key-id': 'LTAI5tSeed000ManagementA' }, body: JSON.stringify({ parameters: { InstanceId: 'x' } }) });
+    const half = await svc.api('/sandbox/actions/ecs:StopInstance', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-sandbox-access-key-id': 'LTAI5tSeed000ManagementA' },
+      body: JSON.stringify({ parameters: { InstanceId: 'x' } }),
+    });
     assert.equal(half.status, 400);
     assert.equal(half.body.error.code, 'MissingCredentials');
   } finally {
@@ -85,7 +99,9 @@ test('sandbox API: oversized ids and names are refused fast and briefly; IAM wil
     // An operator role in A that may create only the production security groups.
     const policy = await svc.api(`/sandbox/iam/${A}/policies/ProdSecurityGroups`, {
       method: 'PUT',
-      json: { document: { Version: '1', Statement: [{ Effect: 'Allow', Action: 'ecs:CreateSecurityGroup', Resource: 'acs:ecs:*:*:securitygroup/sg-prod-*' }] } },
+      json: {
+        document: { Version: '1', Statement: [{ Effect: 'Allow', Action: 'ecs:CreateSecurityGroup', Resource: 'acs:ecs:*:*:securitygroup/sg-prod-*' }] },
+      },
     });
     assert.equal(policy.status, 200, JSON.stringify(policy.body));
     const role = await svc.api(`/sandbox/iam/${A}/roles/SgOperator`, {

@@ -27,7 +27,16 @@ mkdirSync(deep, { recursive: true });
 /** The environment of a user with nothing of confix set. */
 function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
-  for (const k of ['CONFIX_URL', 'CONFIX_TOKEN', 'CONFIX_DATA', 'CONFIX_DATABASE_URL', 'CONFIX_ADMIN_TOKEN_FILE', 'CONFIX_SECRET_KEY', 'CONFIX_SECRET_KEY_FILE', 'CONFIX_DEBUG'])
+  for (const k of [
+    'CONFIX_URL',
+    'CONFIX_TOKEN',
+    'CONFIX_DATA',
+    'CONFIX_DATABASE_URL',
+    'CONFIX_ADMIN_TOKEN_FILE',
+    'CONFIX_SECRET_KEY',
+    'CONFIX_SECRET_KEY_FILE',
+    'CONFIX_DEBUG',
+  ])
     if (!(k in extra)) delete env[k];
   return env;
 }
@@ -52,7 +61,8 @@ after(() => {
 /** `confix serve|demo ARGS…` in the project folder, until it says where it listens. */
 const start = (args: string[], extra: Record<string, string> = {}) => startServing(args, { cwd: project, env: userEnv(extra) });
 
-const note = () => JSON.parse(readFileSync(join(data, 'service.json'), 'utf8')) as { url: string; pid: number; store: string; storeId: string; tokenFile: string | null };
+const note = () =>
+  JSON.parse(readFileSync(join(data, 'service.json'), 'utf8')) as { url: string; pid: number; store: string; storeId: string; tokenFile: string | null };
 let embeddedToken = '';
 let embeddedStoreId = '';
 
@@ -78,14 +88,19 @@ test('the demo says where it generated the secret key and wrote the admin token;
     assert.match(list.stdout, /admin\s+admin\s+active/);
     const debug = await confix(deep, ['get', 'accounts'], { CONFIX_DEBUG: '1' });
     assert.equal(debug.code, 0, debug.stderr);
-    assert.ok(debug.stderr.includes(`the service at ${demo.url} (noted by the service (pid ${n.pid}) in ${join(data, 'service.json')}); token: ${join(data, 'admin.token')}`), debug.stderr);
+    assert.ok(
+      debug.stderr.includes(
+        `the service at ${demo.url} (noted by the service (pid ${n.pid}) in ${join(data, 'service.json')}); token: ${join(data, 'admin.token')}`,
+      ),
+      debug.stderr,
+    );
   } finally {
     await demo.stop();
   }
   assert.ok(!existsSync(join(data, 'service.json')), 'the note goes with the service');
 });
 
-test('a PostgreSQL service started in the same folder leaves the embedded store\'s token file alone; the embedded one works again after it', async (t) => {
+test("a PostgreSQL service started in the same folder leaves the embedded store's token file alone; the embedded one works again after it", async (t) => {
   if (postgresUrl) {
     const schema = `t_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: postgresUrl });
@@ -96,7 +111,7 @@ test('a PostgreSQL service started in the same folder leaves the embedded store\
     try {
       const server = await start(['serve', '--no-demo', '--database-url', url.toString()], { CONFIX_SECRET_KEY: randomBytes(32).toString('base64') });
       try {
-        assert.equal(readFileSync(join(data, 'admin.token'), 'utf8'), embeddedToken, 'the embedded store\'s admin token file is untouched');
+        assert.equal(readFileSync(join(data, 'admin.token'), 'utf8'), embeddedToken, "the embedded store's admin token file is untouched");
         const n = note();
         assert.equal(n.store, 'postgres');
         assert.notEqual(n.storeId, embeddedStoreId);
@@ -140,7 +155,9 @@ test('a PostgreSQL service started in the same folder leaves the embedded store\
     assert.equal(refused.code, 1);
     assert.match(
       refused.stderr,
-      new RegExp(`^confix: a running confix process \\(pid ${note().pid}\\), most likely its service, holds the embedded store in ${data}, and only one process can open an embedded store at a time \\(PGlite is single-process\\)\\. Stop it .* and run this again; or, while it runs, create the token through it with an admin token: \`confix token create rescue --role admin\` without --data\\n$`),
+      new RegExp(
+        `^confix: a running confix process \\(pid ${note().pid}\\), most likely its service, holds the embedded store in ${data}, and only one process can open an embedded store at a time \\(PGlite is single-process\\)\\. Stop it .* and run this again; or, while it runs, create the token through it with an admin token: \`confix token create rescue --role admin\` without --data\\n$`,
+      ),
     );
     assert.equal(refused.stdout, '');
   } finally {

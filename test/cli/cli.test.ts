@@ -36,7 +36,15 @@ test('get resources lists the demo estate as a table, and as JSON', async () => 
 });
 
 test('opening a port through the sandbox shows in history with the right diff', async () => {
-  const call = await confix('sandbox', 'call', 'ecs:AuthorizeSecurityGroup', 'SecurityGroupId=sg-web-prod', 'IpProtocol=TCP', 'PortRange=2222/2222', 'SourceCidrIp=0.0.0.0/0');
+  const call = await confix(
+    'sandbox',
+    'call',
+    'ecs:AuthorizeSecurityGroup',
+    'SecurityGroupId=sg-web-prod',
+    'IpProtocol=TCP',
+    'PortRange=2222/2222',
+    'SourceCidrIp=0.0.0.0/0',
+  );
   assert.equal(call.code, 0, call.stderr);
   assert.match(call.stdout, /changed/);
   const h = await confix('history', 'sg-web-prod');
@@ -65,7 +73,10 @@ test('errors are one clear line and a non-zero status', async () => {
 
 test('sandbox load refuses a bad file with its lines, and loads a good one', async () => {
   const bad = join(dir, 'bad.yaml');
-  writeFileSync(bad, 'accounts:\n  - { id: "222233334444", name: x, regions: [eu-west-1] }\nresources:\n  - { account: "222233334444", region: eu-west-1, type: AWS::S3::Bucket, id: Bad_Name }\n  - { account: "999", region: eu-west-1, type: AWS::S3::Bucket, id: b2 }\n');
+  writeFileSync(
+    bad,
+    'accounts:\n  - { id: "222233334444", name: x, regions: [eu-west-1] }\nresources:\n  - { account: "222233334444", region: eu-west-1, type: AWS::S3::Bucket, id: Bad_Name }\n  - { account: "999", region: eu-west-1, type: AWS::S3::Bucket, id: b2 }\n',
+  );
   const r = await confix('sandbox', 'load', bad);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /estate .*bad\.yaml refused; nothing was loaded/);
@@ -170,7 +181,10 @@ test('remediate from the command line: dry run with its diff, the fix, the execu
   // (An earlier test loaded a generated estate too: its buckets join in.)
   const queued = Object.fromEntries(res.queued.map((x: { resourceId: string; status: string }) => [x.resourceId, x.status]));
   assert.equal(queued['confix-demo-public-assets'], 'SUCCEEDED');
-  assert.ok(Object.values(queued).every((s) => s === 'SUCCEEDED'), JSON.stringify(queued));
+  assert.ok(
+    Object.values(queued).every((s) => s === 'SUCCEEDED'),
+    JSON.stringify(queued),
+  );
   assert.ok(res.failed.some((f: { resourceId: string }) => f.resourceId === 'confix-demo-website'));
   for (const f of res.failed) assert.equal(f.reason, 'ACS-OSS-PutBucketAcl does not fix AWS::S3::Bucket');
   const list = await confix('get', 'executions', '--rule', 'oss-bucket-public-read-prohibited');
@@ -192,7 +206,18 @@ test('remediate from the command line: dry run with its diff, the fix, the execu
 });
 
 test('exceptions from the command line: add, list, remove', async () => {
-  const add = await confix('exception', 'add', '--rule', 'ecs-instance-monitor-enabled', '--resource', 'i-bp1memberapp0000001', '--reason', 'agent rollout next week', '--expires', '7d');
+  const add = await confix(
+    'exception',
+    'add',
+    '--rule',
+    'ecs-instance-monitor-enabled',
+    '--resource',
+    'i-bp1memberapp0000001',
+    '--reason',
+    'agent rollout next week',
+    '--expires',
+    '7d',
+  );
   assert.equal(add.code, 0, add.stderr);
   assert.match(add.stdout, /i-bp1memberapp0000001 is exempted from ecs-instance-monitor-enabled's remediation until /);
   const list = await confix('get', 'exceptions', '--rule', 'ecs-instance-monitor-enabled');
@@ -238,7 +263,8 @@ test('approvals, the remediation detail and the pause from the command line', as
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /required option '--reason <text>'/);
 
-  for (let i = 0; i < 100 && JSON.parse((await confix('get', 'execution', a!.executionId, '--json')).stdout).status !== 'SUCCEEDED'; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && JSON.parse((await confix('get', 'execution', a!.executionId, '--json')).stdout).status !== 'SUCCEEDED'; i++)
+    await new Promise((r) => setTimeout(r, 100));
   const shown = await confix('get', 'execution', a!.executionId);
   assert.match(shown.stdout, /approved by admin \(note: alice\)/, 'the token decides; --by is a note');
   const detail = await confix('get', 'remediation', 'sg-open-with-approval');

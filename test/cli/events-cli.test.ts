@@ -36,7 +36,15 @@ after(async () => {
 });
 
 test('topic put/get/delete, with filters as JSON or @file and clear errors for bad ones', async () => {
-  const put = await confix('topic', 'put', 'security', '--description', 'critical findings', '--filter', '{"type":["io.confix.compliance.changed.v1"],"data":{"rule":{"riskLevel":[1]}}}');
+  const put = await confix(
+    'topic',
+    'put',
+    'security',
+    '--description',
+    'critical findings',
+    '--filter',
+    '{"type":["io.confix.compliance.changed.v1"],"data":{"rule":{"riskLevel":[1]}}}',
+  );
   assert.equal(put.code, 0, put.stderr);
   assert.match(put.stdout, /^topic security created; it receives events matching \{.*"type":\["io\.confix\.compliance\.changed\.v1"\]/);
 
@@ -63,7 +71,10 @@ test('topic put/get/delete, with filters as JSON or @file and clear errors for b
   assert.match(list.stdout, /default\s+0\s+all/);
   assert.match(list.stdout, /security\s+0\s+\{"/);
   const json = await confix('get', 'topics', '--json');
-  assert.deepEqual(JSON.parse(json.stdout).map((t: { name: string }) => t.name), ['default', 'remediation', 'security']);
+  assert.deepEqual(
+    JSON.parse(json.stdout).map((t: { name: string }) => t.name),
+    ['default', 'remediation', 'security'],
+  );
 
   const one = await confix('get', 'topic', 'security');
   assert.match(one.stdout, /security  critical findings/);
@@ -83,12 +94,20 @@ test('topic put/get/delete, with filters as JSON or @file and clear errors for b
 test('subscription put prints a generated secret once; listings never show it; bad input is refused clearly', async () => {
   const put = await confix('subscription', 'put', 'soc', '--topic', 'security', '--webhook', `${base}/soc`, '--format', 'eventbridge', '--timeout', '5');
   assert.equal(put.code, 0, put.stderr);
-  assert.match(put.stdout, /subscription soc on topic security created: webhook http:\/\/127\.0\.0\.1:\d+\/soc, eventbridge format, every event, up to 8 attempts/);
+  assert.match(
+    put.stdout,
+    /subscription soc on topic security created: webhook http:\/\/127\.0\.0\.1:\d+\/soc, eventbridge format, every event, up to 8 attempts/,
+  );
   const secret = /signing secret: (whsec_\S+)/.exec(put.stdout)?.[1];
   assert.ok(secret, put.stdout);
   assert.match(put.stdout, /shown once and not again/);
 
-  for (const args of [['get', 'subscriptions'], ['get', 'subscriptions', '--json'], ['get', 'topic', 'security'], ['get', 'topic', 'security', '--json']]) {
+  for (const args of [
+    ['get', 'subscriptions'],
+    ['get', 'subscriptions', '--json'],
+    ['get', 'topic', 'security'],
+    ['get', 'topic', 'security', '--json'],
+  ]) {
     const r = await confix(...args);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!r.stdout.includes(secret), `${args.join(' ')} does not show the secret`);
@@ -99,7 +118,19 @@ test('subscription put prints a generated secret once; listings never show it; b
 
   const secretFile = join(dir, 'secret.txt');
   writeFileSync(secretFile, 'a-long-enough-secret-1234\n');
-  const given = await confix('subscription', 'put', 'soc', '--topic', 'security', '--webhook', `${base}/soc`, '--secret', `@${secretFile}`, '--disabled', '--json');
+  const given = await confix(
+    'subscription',
+    'put',
+    'soc',
+    '--topic',
+    'security',
+    '--webhook',
+    `${base}/soc`,
+    '--secret',
+    `@${secretFile}`,
+    '--disabled',
+    '--json',
+  );
   assert.equal(given.code, 0, given.stderr);
   const g = JSON.parse(given.stdout);
   assert.equal(g.secret, undefined);
@@ -128,13 +159,28 @@ test('subscription put prints a generated secret once; listings never show it; b
 
 test('a failing webhook: get deliveries --dead, get delivery, delivery redeliver --dead, then delivered; events read back', async () => {
   const put = await confix(
-    'subscription', 'put', 'flaky', '--webhook', `${base}/flaky`, '--max-attempts', '1',
-    '--filter', '{"type":["io.confix.compliance.changed.v1"],"subject":["sg-web-prod"],"data":{"newEvaluationResult":{"complianceType":["NON_COMPLIANT"]}}}',
+    'subscription',
+    'put',
+    'flaky',
+    '--webhook',
+    `${base}/flaky`,
+    '--max-attempts',
+    '1',
+    '--filter',
+    '{"type":["io.confix.compliance.changed.v1"],"subject":["sg-web-prod"],"data":{"newEvaluationResult":{"complianceType":["NON_COMPLIANT"]}}}',
   );
   assert.equal(put.code, 0, put.stderr);
   const secret = /signing secret: (whsec_\S+)/.exec(put.stdout)![1]!;
 
-  const call = await confix('sandbox', 'call', 'ecs:AuthorizeSecurityGroup', 'SecurityGroupId=sg-web-prod', 'IpProtocol=TCP', 'PortRange=22/22', 'SourceCidrIp=0.0.0.0/0');
+  const call = await confix(
+    'sandbox',
+    'call',
+    'ecs:AuthorizeSecurityGroup',
+    'SecurityGroupId=sg-web-prod',
+    'IpProtocol=TCP',
+    'PortRange=22/22',
+    'SourceCidrIp=0.0.0.0/0',
+  );
   assert.equal(call.code, 0, call.stderr);
   const [dead] = await until('the dead letter', async () => {
     const d = await svc.deliveries.list({ subscription: 'flaky', status: 'DEAD' });
@@ -146,7 +192,10 @@ test('a failing webhook: get deliveries --dead, get delivery, delivery redeliver
   assert.match(list.stdout, /DELIVERY\s+TOPIC\s+SUBSCRIPTION\s+EVENT TYPE\s+STATUS\s+ATTEMPTS\s+CREATED\s+LAST ERROR/);
   assert.match(list.stdout, new RegExp(`${dead!.deliveryId}\\s+default\\s+flaky\\s+io\\.confix\\.compliance\\.changed\\.v1\\s+DEAD\\s+1\\s+.*answered 500`));
   const listJson = await confix('get', 'deliveries', '--subscription', 'flaky', '--status', 'dead', '--json');
-  assert.deepEqual(JSON.parse(listJson.stdout).map((d: { deliveryId: string }) => d.deliveryId), [dead!.deliveryId]);
+  assert.deepEqual(
+    JSON.parse(listJson.stdout).map((d: { deliveryId: string }) => d.deliveryId),
+    [dead!.deliveryId],
+  );
   const conflicting = await confix('get', 'deliveries', '--dead', '--status', 'QUEUED');
   assert.match(conflicting.stderr, /--dead lists DEAD deliveries; it cannot be combined with --status QUEUED/);
 
@@ -167,12 +216,18 @@ test('a failing webhook: get deliveries --dead, get delivery, delivery redeliver
   failing = false;
   const re = await confix('delivery', 'redeliver', '--topic', 'default', '--subscription', 'flaky', '--dead', '--json');
   assert.equal(re.code, 0, re.stderr);
-  assert.deepEqual(JSON.parse(re.stdout).redelivered.map((d: { deliveryId: string }) => d.deliveryId), [dead!.deliveryId]);
+  assert.deepEqual(
+    JSON.parse(re.stdout).redelivered.map((d: { deliveryId: string }) => d.deliveryId),
+    [dead!.deliveryId],
+  );
   await until('the redelivery', async () => ((await svc.deliveries.get(dead!.deliveryId)).status === 'DELIVERED' ? true : undefined));
   const after = await confix('get', 'delivery', dead!.deliveryId, '--json');
   const d = JSON.parse(after.stdout);
   assert.equal(d.status, 'DELIVERED');
-  assert.deepEqual(d.attempts.map((a: { statusCode: number }) => a.statusCode), [500, 204]);
+  assert.deepEqual(
+    d.attempts.map((a: { statusCode: number }) => a.statusCode),
+    [500, 204],
+  );
   const noneLeft = await confix('get', 'deliveries', '--dead', '--subscription', 'flaky');
   assert.equal(noneLeft.stdout.trim(), 'no dead letters');
   const last = got.filter((g) => g.path === '/flaky').at(-1)!;
@@ -185,7 +240,10 @@ test('a failing webhook: get deliveries --dead, get delivery, delivery redeliver
   const events = await confix('get', 'events', '--type', 'io.confix.compliance.changed.v1', '--subject', 'sg-web-prod');
   assert.equal(events.code, 0, events.stderr);
   assert.match(events.stdout, /TIME\s+TYPE\s+SUBJECT\s+SUMMARY\s+ID/);
-  assert.match(events.stdout, new RegExp(`io\\.confix\\.compliance\\.changed\\.v1\\s+sg-web-prod\\s+sg-disallow-risky-ports-for-all-ips: COMPLIANT → NON_COMPLIANT\\s+${dead!.eventId}`));
+  assert.match(
+    events.stdout,
+    new RegExp(`io\\.confix\\.compliance\\.changed\\.v1\\s+sg-web-prod\\s+sg-disallow-risky-ports-for-all-ips: COMPLIANT → NON_COMPLIANT\\s+${dead!.eventId}`),
+  );
   const eventsJson = await confix('get', 'events', '--limit', '3', '--json');
   assert.equal(JSON.parse(eventsJson.stdout).length, 3);
   const event = await confix('get', 'event', dead!.eventId);
@@ -200,8 +258,18 @@ test('a failing webhook: get deliveries --dead, get delivery, delivery redeliver
 
 test('--help is there for every events command', async () => {
   const cmds = [
-    ['get', 'topics'], ['get', 'topic'], ['get', 'subscriptions'], ['get', 'deliveries'], ['get', 'delivery'], ['get', 'events'], ['get', 'event'],
-    ['topic', 'put'], ['topic', 'delete'], ['subscription', 'put'], ['subscription', 'delete'], ['delivery', 'redeliver'],
+    ['get', 'topics'],
+    ['get', 'topic'],
+    ['get', 'subscriptions'],
+    ['get', 'deliveries'],
+    ['get', 'delivery'],
+    ['get', 'events'],
+    ['get', 'event'],
+    ['topic', 'put'],
+    ['topic', 'delete'],
+    ['subscription', 'put'],
+    ['subscription', 'delete'],
+    ['delivery', 'redeliver'],
   ];
   const helps = await Promise.all(cmds.map((c) => confix(...c, '--help')));
   helps.forEach((h, i) => {

@@ -25,7 +25,10 @@ before(async () => {
   process.env.CONFIX_WEBHOOK_ALLOW = '127.0.0.1';
   svc = await testService();
   mkdirSync(mine);
-  writeFileSync(join(mine, 'ssh.yaml'), 'kind: Rule\nname: ssh-3306\nsource: { managed: sg-risky-ports-check }\nparameters: { ports: "22,3306" }\nriskLevel: 1\n');
+  writeFileSync(
+    join(mine, 'ssh.yaml'),
+    'kind: Rule\nname: ssh-3306\nsource: { managed: sg-risky-ports-check }\nparameters: { ports: "22,3306" }\nriskLevel: 1\n',
+  );
 });
 after(async () => {
   await svc.close();
@@ -43,9 +46,26 @@ test('repeated -f adds up: plan and apply read every file given, scan every --po
   assert.equal(twice.code, 0, twice.stderr);
   assert.match(twice.stdout, /plan: 1 to create, 0 to change, 0 to delete, 4 unchanged/);
 
-  const scan = await runCli(['scan', '--estate', 'examples/estates/demo.yaml', '--policies', 'examples/policies/seed-000-ecs-monitoring.yaml', '--policies', 'examples/policies/seed-001-oss-public-read.yaml', '--json'], { CONFIX_URL: 'http://127.0.0.1:1' });
+  const scan = await runCli(
+    [
+      'scan',
+      '--estate',
+      'examples/estates/demo.yaml',
+      '--policies',
+      'examples/policies/seed-000-ecs-monitoring.yaml',
+      '--policies',
+      'examples/policies/seed-001-oss-public-read.yaml',
+      '--json',
+    ],
+    { CONFIX_URL: 'http://127.0.0.1:1' },
+  );
   assert.equal(scan.code, 0, scan.stderr);
-  assert.deepEqual(JSON.parse(scan.stdout).rules.map((r: { name: string }) => r.name).sort(), ['ecs-instance-monitor-enabled', 'oss-bucket-public-read-prohibited']);
+  assert.deepEqual(
+    JSON.parse(scan.stdout)
+      .rules.map((r: { name: string }) => r.name)
+      .sort(),
+    ['ecs-instance-monitor-enabled', 'oss-bucket-public-read-prohibited'],
+  );
 });
 
 test('--prune says loudly what it deletes; apply refuses without a terminal unless --yes, and asks on one', async () => {
@@ -55,7 +75,10 @@ test('--prune says loudly what it deletes; apply refuses without a terminal unle
 
   const refused = await confix('apply', '-f', mine, '--prune');
   assert.equal(refused.code, 1);
-  assert.match(refused.stderr, /^confix: --prune DELETES 4 rules: approved-amis-by-id, .*\. Nothing was applied: there is no terminal to confirm on\. .*then add --yes$/m);
+  assert.match(
+    refused.stderr,
+    /^confix: --prune DELETES 4 rules: approved-amis-by-id, .*\. Nothing was applied: there is no terminal to confirm on\. .*then add --yes$/m,
+  );
   assert.deepEqual(await ruleNames(), EXAMPLE_RULES, 'nothing was applied: not even the new rule');
 
   // Nothing to delete: no question, even without a terminal.
@@ -87,7 +110,12 @@ test('--prune says loudly what it deletes; apply refuses without a terminal unle
 
 test('confix delete rule says what went with it; a missing one is named', async () => {
   const created = await svc.api('/rules', {
-    json: { name: 'sg-open-manual', source: { managed: 'sg-risky-ports-check' }, scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] }, remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules' } },
+    json: {
+      name: 'sg-open-manual',
+      source: { managed: 'sg-risky-ports-check' },
+      scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] },
+      remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules' },
+    },
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const dry = await confix('remediate', '--rule', 'sg-open-manual', '--resource', 'sg-debug-open', '--dry-run', '--wait');
@@ -130,7 +158,11 @@ test('confix delete KIND NAME for every kind, old spellings still working; missi
     await confix('subscription', 'put', 's2', '--webhook', 'http://127.0.0.1:9/hook', '--secret', 'a-signing-secret-of-24ch'),
     await confix('function', 'deploy', 'noop', '--file', fn),
     await confix('exception', 'add', '--rule', 'ecs-instance-monitor-enabled', '--resource', 'i-bp1memberapp0000001', '--reason', 'rollout'),
-    await runCli(['--url', svc.url, 'credentials', 'add', '--account', '139876543210', '--access-key-id', 'LTAI5tEXAMPLE', '--secret-stdin'], { CONFIX_TOKEN: svc.token }, 'not-a-real-secret-0123456789\n'),
+    await runCli(
+      ['--url', svc.url, 'credentials', 'add', '--account', '139876543210', '--access-key-id', 'LTAI5tEXAMPLE', '--secret-stdin'],
+      { CONFIX_TOKEN: svc.token },
+      'not-a-real-secret-0123456789\n',
+    ),
     await confix('token', 'create', 'ci-reader', '--role', 'viewer'),
   ];
   for (const m of made) assert.equal(m.code, 0, m.stderr);
@@ -168,12 +200,21 @@ test('confix delete KIND NAME for every kind, old spellings still working; missi
   await confix('topic', 'put', 't3');
   assert.equal((await confix('topic', 'delete', 't3')).stdout.trim(), 'deleted topic t3');
   const help = await confix('delete', '--help');
-  for (const kind of ['rule', 'account-group', 'topic', 'subscription', 'function', 'exception', 'credentials', 'token']) assert.match(help.stdout, new RegExp(`^  confix delete ${kind} `, 'm'));
+  for (const kind of ['rule', 'account-group', 'topic', 'subscription', 'function', 'exception', 'credentials', 'token'])
+    assert.match(help.stdout, new RegExp(`^  confix delete ${kind} `, 'm'));
   assert.match((await confix('delete', 'exception', '--help')).stdout, /--rule <name>/);
 });
 
 test("error lines carry the cloud's error code; confix's own errors stay one plain line", async () => {
-  const r = await confix('sandbox', 'call', 'ecs:AuthorizeSecurityGroup', 'SecurityGroupId=sg-nope', 'IpProtocol=TCP', 'PortRange=22/22', 'SourceCidrIp=0.0.0.0/0');
+  const r = await confix(
+    'sandbox',
+    'call',
+    'ecs:AuthorizeSecurityGroup',
+    'SecurityGroupId=sg-nope',
+    'IpProtocol=TCP',
+    'PortRange=22/22',
+    'SourceCidrIp=0.0.0.0/0',
+  );
   assert.equal(r.code, 1);
   assert.equal(r.stderr.trim(), 'confix: InvalidSecurityGroupId.NotFound: The specified security group "sg-nope" does not exist.');
   const ours = await confix('get', 'rule', 'nope');
@@ -199,7 +240,12 @@ test('sandbox call: list parameters from a repeated key, a comma list or JSON', 
 
 test('approve and reject record the token that decided, --by only as a note', async () => {
   const created = await svc.api('/rules', {
-    json: { name: 'sg-with-approval', source: { managed: 'sg-risky-ports-check' }, scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] }, remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', approval: 'required' } },
+    json: {
+      name: 'sg-with-approval',
+      source: { managed: 'sg-risky-ports-check' },
+      scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] },
+      remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', approval: 'required' },
+    },
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const op = (await confix('token', 'create', 'ops-cli', '--role', 'operator')).stdout.trim();

@@ -62,7 +62,13 @@ test('deploy a TypeScript file, invoke it with an event, list invocations and re
   const list = await confix('get', 'invocations', '--function', 'greeter', '--json');
   assert.equal(list.code, 0, list.stderr);
   const items = JSON.parse(list.stdout) as { status: string; functionName: string }[];
-  assert.deepEqual(items.map((i) => [i.functionName, i.status]), [['greeter', 'FAILED'], ['greeter', 'SUCCEEDED']]);
+  assert.deepEqual(
+    items.map((i) => [i.functionName, i.status]),
+    [
+      ['greeter', 'FAILED'],
+      ['greeter', 'SUCCEEDED'],
+    ],
+  );
 
   const logs = await confix('logs', 'greeter', '--since', '10m');
   assert.equal(logs.code, 0, logs.stderr);

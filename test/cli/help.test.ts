@@ -25,7 +25,10 @@ test('no help line mentions a default twice', () => {
 
 test('the delete verb covers every kind, each with its help', () => {
   const del = buildProgram().commands.find((c) => c.name() === 'delete')!;
-  assert.deepEqual(del.commands.map((c) => c.name()), ['rule', 'account-group', 'topic', 'subscription', 'function', 'exception', 'credentials', 'token']);
+  assert.deepEqual(
+    del.commands.map((c) => c.name()),
+    ['rule', 'account-group', 'topic', 'subscription', 'function', 'exception', 'credentials', 'token'],
+  );
   for (const c of del.commands) {
     const h = c.helpInformation();
     assert.match(h, /^Usage: confix delete [a-z-]+ \[options\] <[a-z]+>/, c.name());

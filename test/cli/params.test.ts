@@ -28,7 +28,12 @@ test('a list parameter: repeated key, comma list, JSON, or one value as a list o
 });
 
 test('other parameters: JSON where it parses, strings where the schema says string, a repeated key without a schema is a list', () => {
-  assert.deepEqual(parseParams(['InstanceName=007', 'Force=true', 'Other=5', 'Text=a,b'], schemas), { InstanceName: '007', Force: true, Other: 5, Text: 'a,b' });
+  assert.deepEqual(parseParams(['InstanceName=007', 'Force=true', 'Other=5', 'Text=a,b'], schemas), {
+    InstanceName: '007',
+    Force: true,
+    Other: 5,
+    Text: 'a,b',
+  });
   assert.deepEqual(parseParams(['InstanceName="quoted"'], schemas), { InstanceName: 'quoted' });
   assert.deepEqual(parseParams(['X=1', 'X=b']), { X: [1, 'b'] });
   assert.deepEqual(parseParams(['InstanceIds=i-1,i-2']), { InstanceIds: 'i-1,i-2' }, 'without a schema a comma is just a character');
@@ -36,7 +41,10 @@ test('other parameters: JSON where it parses, strings where the schema says stri
 });
 
 test("an error line starts with the cloud's code, not with confix's own", () => {
-  assert.equal(errorLine('InvalidSecurityGroupId.NotFound', 'The specified security group "sg-1" does not exist.'), 'InvalidSecurityGroupId.NotFound: The specified security group "sg-1" does not exist.');
+  assert.equal(
+    errorLine('InvalidSecurityGroupId.NotFound', 'The specified security group "sg-1" does not exist.'),
+    'InvalidSecurityGroupId.NotFound: The specified security group "sg-1" does not exist.',
+  );
   assert.equal(errorLine('AccessDenied', 'not allowed'), 'AccessDenied: not allowed');
   for (const own of ['RuleNotFound', 'InvalidRequest', 'Forbidden', 'InternalError', 'HTTP502']) assert.equal(errorLine(own, 'words'), 'words', own);
   assert.equal(errorLine(undefined, 'words'), 'words');

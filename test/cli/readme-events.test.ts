@@ -32,9 +32,13 @@ test('the events walkthrough runs as printed; the local listener gets signed eve
       const r = await runReadmeCommand(c.replaceAll('127.0.0.1:9000', `127.0.0.1:${port}`), env);
       assert.equal(r.code, 0, `${c}\n${r.stdout}\n${r.stderr}`);
       outputs.set(c, r.stdout);
-      if (c.includes('ecs:AuthorizeSecurityGroup')) await until('both subscriptions delivered', () => got.some((g) => g.url === '/confix') && got.some((g) => g.url === '/eb'), 30_000);
+      if (c.includes('ecs:AuthorizeSecurityGroup'))
+        await until('both subscriptions delivered', () => got.some((g) => g.url === '/confix') && got.some((g) => g.url === '/eb'), 30_000);
     }
-    assert.ok(got.every((g) => /^t=\d+,v1=[0-9a-f]{64}$/.test(String(g.headers['x-confix-signature']))), 'every delivery is signed');
+    assert.ok(
+      got.every((g) => /^t=\d+,v1=[0-9a-f]{64}$/.test(String(g.headers['x-confix-signature']))),
+      'every delivery is signed',
+    );
     assert.match(got.find((g) => g.url === '/eb')!.body, /"detail-type":"Config Rules Compliance Change"/);
     const deliveries = [...outputs].find(([c]) => c.includes('get deliveries --topic security'))![1];
     assert.match(deliveries, /DELIVERED/);

@@ -19,7 +19,12 @@ test('the functions walkthrough runs as printed: deployed, invoked with the role
     assert.match(out[0]!, /deployed private-bucket version 1/);
     assert.match(out[3]!, /SUCCEEDED/);
     assert.match(out[3]!, /confix-demo-public-assets/);
-    const bucket = await svc.sandbox.describe({ accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::OSS::Bucket', resourceId: 'confix-demo-public-assets' });
+    const bucket = await svc.sandbox.describe({
+      accountId: '100931896542',
+      regionId: 'cn-hangzhou',
+      resourceType: 'ACS::OSS::Bucket',
+      resourceId: 'confix-demo-public-assets',
+    });
     assert.equal((bucket!.configuration as { AccessControlList: { Grant: string } }).AccessControlList.Grant, 'private');
     assert.match(out[6]!, /making private confix-demo-public-assets/);
   } finally {

@@ -18,7 +18,10 @@ test('the account-group walkthrough runs as printed; discovery reads the member 
     }
     assert.doesNotMatch(discover, /refused/i, discover);
     const sessions = await svc.db.query<{ account_id: string; role_name: string }>('SELECT account_id, role_name FROM sandbox_sessions');
-    assert.ok(sessions.some((s) => s.account_id === '178366182654' && s.role_name === 'ConfigReadRole'), JSON.stringify(sessions));
+    assert.ok(
+      sessions.some((s) => s.account_id === '178366182654' && s.role_name === 'ConfigReadRole'),
+      JSON.stringify(sessions),
+    );
     assert.equal((await svc.api('/account-groups/production')).status, 404, 'deleted by the last command');
   } finally {
     await svc.close();

@@ -29,7 +29,10 @@ test('the seed 001 walkthrough on a demo store: the function subscribed to MNSTe
     const look = readmeCommands('Then look at what happened:', README);
     const breakAgain = readmeCommands('Break it again and watch it being fixed:', README);
     assert.ok(setup.at(-1)!.includes('apply -f examples/seed-001/policy.yaml'), 'the rule comes last');
-    assert.ok(look.some((c) => c.includes('inv-…')), 'the walkthrough looks at one invocation');
+    assert.ok(
+      look.some((c) => c.includes('inv-…')),
+      'the walkthrough looks at one invocation',
+    );
 
     const compliance = async (rule: string) =>
       (await svc.api(`/compliance?rule=${rule}&resourceId=${BUCKET}&accountId=${ACCOUNT}`)).body.items[0]?.complianceType as string | undefined;
@@ -48,9 +51,11 @@ test('the seed 001 walkthrough on a demo store: the function subscribed to MNSTe
 
     // "COMPLIANT, within a second or two".
     const applied = Date.now();
-    await until('config-snapshot COMPLIANT again, its delivery DELIVERED', async () =>
-      (await compliance(RULE)) === 'COMPLIANT' && (await deliveries()).some((d) => d.status === 'DELIVERED'),
-    20_000);
+    await until(
+      'config-snapshot COMPLIANT again, its delivery DELIVERED',
+      async () => (await compliance(RULE)) === 'COMPLIANT' && (await deliveries()).some((d) => d.status === 'DELIVERED'),
+      20_000,
+    );
     t.diagnostic(`fixed ${Date.now() - applied} ms after apply returned`);
     assert.equal(await acl(), 'private');
 
@@ -70,7 +75,10 @@ test('the seed 001 walkthrough on a demo store: the function subscribed to MNSTe
     assert.equal(notification.evaluationResultIdentifier.evaluationResultQualifier.resourceId, BUCKET);
 
     // Look, with the invocation listed in place of inv-…: what each comment promises.
-    const seen = await runReadmeCommands(look.map((c) => c.replace('inv-…', inv!.invocationId)), env);
+    const seen = await runReadmeCommands(
+      look.map((c) => c.replace('inv-…', inv!.invocationId)),
+      env,
+    );
     const table = outputOf(seen, 'get compliance');
     assert.match(table, new RegExp(`${RULE}\\s+${BUCKET}\\s+ACS::OSS::Bucket\\s+${ACCOUNT}\\s+COMPLIANT`));
     assert.match(table, new RegExp(`${RULE}\\s+NON_COMPLIANT → COMPLIANT`));
@@ -79,10 +87,14 @@ test('the seed 001 walkthrough on a demo store: the function subscribed to MNSTe
     const history = outputOf(seen, 'history');
     assert.match(history, /\(2 configuration items\)/);
     assert.match(history, /v2 .*\n\s+~ AccessControlList\.Grant: "public-read" → "private"/);
-    const listed = outputOf(seen, 'get deliveries').split('\n').filter((l) => l.startsWith('dl-'));
+    const listed = outputOf(seen, 'get deliveries')
+      .split('\n')
+      .filter((l) => l.startsWith('dl-'));
     assert.equal(listed.length, 1, 'one delivery listed');
     assert.match(listed[0]!, /DELIVERED/);
-    const invs = outputOf(seen, 'get invocations').split('\n').filter((l) => l.startsWith('inv-'));
+    const invs = outputOf(seen, 'get invocations')
+      .split('\n')
+      .filter((l) => l.startsWith('inv-'));
     assert.equal(invs.length, 1, 'one invocation listed');
     assert.match(invs[0]!, /SUCCEEDED\s+subscription MNSTestConfig\/ConfigRuleNonComplianceMNSTrigger/);
     const one = outputOf(seen, 'get invocation ');
@@ -97,17 +109,29 @@ test('the seed 001 walkthrough on a demo store: the function subscribed to MNSTe
     // the demo rule's notification reached the function too, which answered fail and touched nothing.
     await runReadmeCommands(breakAgain, env);
     const broken = Date.now();
-    const round2 = await until('the second round: private again, both rules COMPLIANT, three invocations ended', async () => {
-      const all = await invocations();
-      const ended = all.length === 3 && all.every((i) => i.status === 'SUCCEEDED');
-      return ended && (await acl()) === 'private' && (await compliance(RULE)) === 'COMPLIANT' && (await compliance(DEMO_RULE)) === 'COMPLIANT' ? all : undefined;
-    }, 20_000);
+    const round2 = await until(
+      'the second round: private again, both rules COMPLIANT, three invocations ended',
+      async () => {
+        const all = await invocations();
+        const ended = all.length === 3 && all.every((i) => i.status === 'SUCCEEDED');
+        return ended && (await acl()) === 'private' && (await compliance(RULE)) === 'COMPLIANT' && (await compliance(DEMO_RULE)) === 'COMPLIANT'
+          ? all
+          : undefined;
+      },
+      20_000,
+    );
     t.diagnostic(`fixed again ${Date.now() - broken} ms after the break`);
     const ruleOf = (i: (typeof round2)[number]) =>
       JSON.parse(Buffer.from(i.input as string, 'base64').toString('utf8')).evaluationResultIdentifier.evaluationResultQualifier.configRuleName as string;
-    assert.deepEqual(round2.filter((i) => ruleOf(i) === RULE).map((i) => i.result), ['success', 'success']);
+    assert.deepEqual(
+      round2.filter((i) => ruleOf(i) === RULE).map((i) => i.result),
+      ['success', 'success'],
+    );
     const theirs = round2.filter((i) => ruleOf(i) === DEMO_RULE);
-    assert.deepEqual(theirs.map((i) => i.result), ['fail']);
+    assert.deepEqual(
+      theirs.map((i) => i.result),
+      ['fail'],
+    );
     assert.doesNotMatch(theirs[0]!.logs.map((l) => l.message).join('\n'), /remedy/, 'it touched nothing');
     const h = (await svc.api(`/resources/${BUCKET}/history?accountId=${ACCOUNT}`)).body.items as unknown[];
     assert.equal(h.length, 4, 'v3 made it public, v4 private again');

@@ -45,10 +45,14 @@ test('the seed 002 walkthrough on a demo store: the unapproved instance is stopp
     // "Within a second or two".
     const launched = Date.now();
     const executions = async () => (await svc.api(`/executions?rule=${RULE}`)).body.items as any[];
-    const execution = await until('the new instance stopped by an execution, the function’s invocation ended', async () => {
-      const x = (await executions()).find((e) => e.resourceId === instance && e.status === 'SUCCEEDED');
-      return x && (await svc.invocations.list({ functionName: FN })).some((i) => i.status === 'SUCCEEDED') ? x : undefined;
-    }, 20_000);
+    const execution = await until(
+      'the new instance stopped by an execution, the function’s invocation ended',
+      async () => {
+        const x = (await executions()).find((e) => e.resourceId === instance && e.status === 'SUCCEEDED');
+        return x && (await svc.invocations.list({ functionName: FN })).some((i) => i.status === 'SUCCEEDED') ? x : undefined;
+      },
+      20_000,
+    );
     t.diagnostic(`stopped ${Date.now() - launched} ms after RunInstances returned`);
     assert.equal(execution.trigger, 'API');
     assert.equal(execution.action, 'AWS-StopEC2Instance');
@@ -62,12 +66,20 @@ test('the seed 002 walkthrough on a demo store: the unapproved instance is stopp
     assert.equal((inv!.input as any)['detail-type'], 'Config Rules Compliance Change');
     assert.equal((inv!.input as any).detail.resourceId, instance);
     const result = inv!.result as { queued: { executionId: string }[]; failed: unknown[] };
-    assert.deepEqual(result.queued.map((x) => x.executionId), [execution.executionId]);
+    assert.deepEqual(
+      result.queued.map((x) => x.executionId),
+      [execution.executionId],
+    );
     assert.deepEqual(result.failed, []);
 
     // Look, with the invocation and the instance in place of inv-… and i-…: what each comment promises.
-    const seen = await runReadmeCommands(look.map((c) => c.replace('inv-…', inv!.invocationId).replace('i-…', instance)), env);
-    const invs = outputOf(seen, 'get invocations').split('\n').filter((l) => l.startsWith('inv-'));
+    const seen = await runReadmeCommands(
+      look.map((c) => c.replace('inv-…', inv!.invocationId).replace('i-…', instance)),
+      env,
+    );
+    const invs = outputOf(seen, 'get invocations')
+      .split('\n')
+      .filter((l) => l.startsWith('inv-'));
     assert.equal(invs.length, 1);
     assert.match(invs[0]!, /SUCCEEDED\s+subscription default\/approved-amis-remediation/);
     const one = outputOf(seen, 'get invocation ');
@@ -78,7 +90,11 @@ test('the seed 002 walkthrough on a demo store: the unapproved instance is stopp
     assert.match(outputOf(seen, 'get resource'), /State:\n\s+Code: 80\n\s+Name: stopped/);
     const table = outputOf(seen, 'get compliance');
     assert.match(table, new RegExp(`${RULE}\\s+${instance}\\s+AWS::EC2::Instance\\s+${ACCOUNT}\\s+NON_COMPLIANT`));
-    assert.match(table, new RegExp(`${RULE}\\s+${DEMO_INSTANCE}\\s+AWS::EC2::Instance\\s+100931896542\\s+NON_COMPLIANT`), "the demo's legacy-worker is listed too");
+    assert.match(
+      table,
+      new RegExp(`${RULE}\\s+${DEMO_INSTANCE}\\s+AWS::EC2::Instance\\s+100931896542\\s+NON_COMPLIANT`),
+      "the demo's legacy-worker is listed too",
+    );
 
     // Still NON_COMPLIANT, still one invocation; the demo's instance was left running.
     assert.equal((await svc.api(`/compliance?rule=${RULE}&resourceId=${instance}`)).body.items[0].complianceType, 'NON_COMPLIANT');

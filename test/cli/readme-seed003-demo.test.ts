@@ -56,13 +56,17 @@ test('the seed 003 walkthrough on a demo store: the function fixes the open grou
 
     // "Within a few seconds": sg-dev-open SUCCEEDED; sg-ack-managed FAILED, its attempt 2 QUEUED.
     const loaded = Date.now();
-    const [open, managed, retry] = await until('both non-compliant groups tried, the managed one’s retry queued', async () => {
-      const xs = await executions();
-      const o = mine('sg-dev-open', xs).find((x) => x.status === 'SUCCEEDED');
-      const m = mine('sg-ack-managed', xs).find((x) => x.status === 'FAILED' && x.attempt === 1);
-      const r = mine('sg-ack-managed', xs).find((x) => x.status === 'QUEUED' && x.attempt === 2);
-      return o && m && r ? [o, m, r] : undefined;
-    }, 30_000);
+    const [open, managed, retry] = await until(
+      'both non-compliant groups tried, the managed one’s retry queued',
+      async () => {
+        const xs = await executions();
+        const o = mine('sg-dev-open', xs).find((x) => x.status === 'SUCCEEDED');
+        const m = mine('sg-ack-managed', xs).find((x) => x.status === 'FAILED' && x.attempt === 1);
+        const r = mine('sg-ack-managed', xs).find((x) => x.status === 'QUEUED' && x.attempt === 2);
+        return o && m && r ? [o, m, r] : undefined;
+      },
+      30_000,
+    );
     t.diagnostic(`both groups tried ${Date.now() - loaded} ms after the load returned`);
 
     const seen = await runReadmeCommands(look, env);
@@ -84,7 +88,10 @@ test('the seed 003 walkthrough on a demo store: the function fixes the open grou
     const inv = await svc.invocations.get(invoke.detail.invocationId);
     assert.deepEqual(inv.source, { type: 'remediation', id: open.executionId });
     const config = async (id: string) => (await svc.api(`/resources/${id}?accountId=${ACCOUNT}`)).body.configuration;
-    assert.deepEqual((await config('sg-dev-open')).Permissions.Permission.map((p: any) => p.SecurityGroupRuleId), ['sgr-dev-ssh-office', 'sgr-dev-egress']);
+    assert.deepEqual(
+      (await config('sg-dev-open')).Permissions.Permission.map((p: any) => p.SecurityGroupRuleId),
+      ['sgr-dev-ssh-office', 'sgr-dev-egress'],
+    );
     const result = async (id: string) => (await svc.api(`/compliance?rule=${RULE}&resourceId=${id}&accountId=${ACCOUNT}`)).body.items[0]?.complianceType;
     assert.equal(await result('sg-dev-open'), 'COMPLIANT');
     const rollback = await svc.api(`/executions/${open.executionId}/rollback`, { method: 'POST' });
@@ -95,7 +102,10 @@ test('the seed 003 walkthrough on a demo store: the function fixes the open grou
     assert.equal(managed.action, ACTION);
     assert.equal(managed.errorCode, 'PostconditionFailed');
     assert.match(managed.errorMessage, /"skipped":"ServiceManaged is true"/);
-    assert.deepEqual((await config('sg-ack-managed')).Permissions.Permission.map((p: any) => p.SecurityGroupRuleId), ['sgr-ack-all']);
+    assert.deepEqual(
+      (await config('sg-ack-managed')).Permissions.Permission.map((p: any) => p.SecurityGroupRuleId),
+      ['sgr-ack-all'],
+    );
     // sg-web-public: compliant, never touched.
     assert.equal(await result('sg-web-public'), 'COMPLIANT');
     assert.equal(mine('sg-web-public', await executions()).length, 0);
@@ -106,7 +116,10 @@ test('the seed 003 walkthrough on a demo store: the function fixes the open grou
     // The seed's retry first, then the demo's: with both at once, the order the worker takes them in decides
     // whether the rule's error limit (more than 50% of its executions failed) pauses it before the second runs.
     const due = (account: string) =>
-      svc.db.query(`UPDATE remediation_executions SET not_before = now() WHERE status = 'QUEUED' AND account_id = $2 AND rule_id = (SELECT rule_id FROM rules WHERE name = $1)`, [RULE, account]);
+      svc.db.query(
+        `UPDATE remediation_executions SET not_before = now() WHERE status = 'QUEUED' AND account_id = $2 AND rule_id = (SELECT rule_id FROM rules WHERE name = $1)`,
+        [RULE, account],
+      );
     const ranSince = (xs: any[]) => xs.filter((x) => x.startedAt && Date.parse(x.startedAt) > applied && (x.status === 'FAILED' || x.status === 'SUCCEEDED'));
     const ackExecutions = async () => (await executions()).filter((x) => x.resourceId === 'sg-ack-managed');
     // The failures so far (the demo's refusal under the built-in action, the function's first try on the demo's
@@ -119,14 +132,22 @@ test('the seed 003 walkthrough on a demo store: the function fixes the open grou
     await resume();
     await due(ACCOUNT);
     svc.worker.wake();
-    await until('the seed’s retry of sg-ack-managed to run', async () => ranSince(await ackExecutions()).some((x) => x.executionId === retry.executionId), 30_000);
+    await until(
+      'the seed’s retry of sg-ack-managed to run',
+      async () => ranSince(await ackExecutions()).some((x) => x.executionId === retry.executionId),
+      30_000,
+    );
     await resume();
     await due(DEMO_ACCOUNT);
     svc.worker.wake();
-    const tried = await until('the demo’s sg-ack-managed to be tried again by the function', async () => {
-      const xs = await ackExecutions();
-      return ranSince(xs).some((x) => x.accountId === DEMO_ACCOUNT) ? xs : undefined;
-    }, 30_000);
+    const tried = await until(
+      'the demo’s sg-ack-managed to be tried again by the function',
+      async () => {
+        const xs = await ackExecutions();
+        return ranSince(xs).some((x) => x.accountId === DEMO_ACCOUNT) ? xs : undefined;
+      },
+      30_000,
+    );
     for (const x of tried) {
       assert.notEqual(x.errorCode, 'InvalidParameters', `${x.executionId} (${x.accountId}, attempt ${x.attempt}): ${x.errorMessage}`);
       if (x.startedAt && Date.parse(x.startedAt) > applied && (x.status === 'FAILED' || x.status === 'SUCCEEDED')) {

@@ -17,10 +17,21 @@ import { SecretBox } from '../../src/security/secret-box.js';
 import { silentLogger } from '../../src/util/log.js';
 import { CLI } from '../helpers/cli.js';
 
-test('a service with --no-worker leaves the execution to a `confix worker` process, which runs and logs it', { skip: !postgresUrl && 'needs CONFIX_TEST_DATABASE_URL (a PostgreSQL server)' }, async () => {
+test('a service with --no-worker leaves the execution to a `confix worker` process, which runs and logs it', {
+  skip: !postgresUrl && 'needs CONFIX_TEST_DATABASE_URL (a PostgreSQL server)',
+}, async () => {
   const key = randomBytes(32).toString('base64');
   const db = await freshDb('postgres');
-  const svc = await startService({ db, port: 0, demo: true, workers: false, discoveryIntervalMs: 0, dataDir: mkdtempSync(join(tmpdir(), 'confix-worker-readme-')), secretBox: SecretBox.fromKey(key), log: silentLogger });
+  const svc = await startService({
+    db,
+    port: 0,
+    demo: true,
+    workers: false,
+    discoveryIntervalMs: 0,
+    dataDir: mkdtempSync(join(tmpdir(), 'confix-worker-readme-')),
+    secretBox: SecretBox.fromKey(key),
+    log: silentLogger,
+  });
   const [{ schema }] = (await db.query<{ schema: string }>('SELECT current_schema() AS schema')) as [{ schema: string }];
   const url = new URL(postgresUrl!);
   url.searchParams.set('options', `-c search_path=${schema}`);
@@ -40,11 +51,19 @@ test('a service with --no-worker leaves the execution to a `confix worker` proce
       const r = await runReadmeCommand(c, env);
       assert.equal(r.code, 0, `${c}\n${r.stdout}\n${r.stderr}`);
     }
-    const fixed = await until('the automatic fix', async () => {
-      const xs = await svc.executions.list({ resource: { accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-web-prod' } });
-      return xs.find((x) => x.status === 'SUCCEEDED');
-    }, 60_000);
-    await until('the worker to log the execution', () => out.includes(fixed.executionId), 10_000).catch((e) => { throw new Error(`${e.message}; worker output:\n${out.slice(-3000)}`); });
+    const fixed = await until(
+      'the automatic fix',
+      async () => {
+        const xs = await svc.executions.list({
+          resource: { accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-web-prod' },
+        });
+        return xs.find((x) => x.status === 'SUCCEEDED');
+      },
+      60_000,
+    );
+    await until('the worker to log the execution', () => out.includes(fixed.executionId), 10_000).catch((e) => {
+      throw new Error(`${e.message}; worker output:\n${out.slice(-3000)}`);
+    });
     assert.match(out, new RegExp(`execution finished.*${fixed.executionId}|${fixed.executionId}.*execution finished`));
   } finally {
     worker.kill('SIGTERM');

@@ -43,8 +43,14 @@ test('confix scan --provider aws: the findings, then --remediate fixes them in t
   assert.doesNotMatch(r.stderr, /NodeVersionSupportWarning/);
   const report = JSON.parse(r.stdout);
   const rule = (name: string) => report.rules.find((x: any) => x.name === name);
-  assert.deepEqual(rule('aws-restricted-ssh-rdp').nonCompliantResources.map((x: any) => [x.accountId, x.regionId, x.resourceId]), [[MOTO_ACCOUNT, 'us-east-1', group]]);
-  assert.deepEqual(rule('aws-s3-bucket-public-read-prohibited').nonCompliantResources.map((x: any) => x.resourceId), ['press-kit']);
+  assert.deepEqual(
+    rule('aws-restricted-ssh-rdp').nonCompliantResources.map((x: any) => [x.accountId, x.regionId, x.resourceId]),
+    [[MOTO_ACCOUNT, 'us-east-1', group]],
+  );
+  assert.deepEqual(
+    rule('aws-s3-bucket-public-read-prohibited').nonCompliantResources.map((x: any) => x.resourceId),
+    ['press-kit'],
+  );
   assert.equal(rule('aws-restricted-ssh-rdp').compliant, 1, 'the VPC’s default group');
 
   const fixed = await runCli([...SCAN, '--remediate'], env());
@@ -61,7 +67,13 @@ test('confix scan --provider aws with a key that may not read S3: the bucket sco
   const { group } = await seed();
   await iam.send(new CreateUserCommand({ UserName: 'auditor' }));
   const allowed = ['sts:GetCallerIdentity', 'ec2:Describe*'];
-  await iam.send(new PutUserPolicyCommand({ UserName: 'auditor', PolicyName: 'ec2-read', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: allowed, Resource: '*' }] }) }));
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: 'auditor',
+      PolicyName: 'ec2-read',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: allowed, Resource: '*' }] }),
+    }),
+  );
   const k = (await iam.send(new CreateAccessKeyCommand({ UserName: 'auditor' }))).AccessKey!;
   await moto.auth('on');
   try {
@@ -75,7 +87,16 @@ test('confix scan --provider aws with a key that may not read S3: the bucket sco
 });
 
 test('confix scan --provider aws without credentials says so, and how to give them', async () => {
-  const r = await runCli(SCAN, { AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', AWS_REGION: 'us-east-1', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' });
+  const r = await runCli(SCAN, {
+    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_ACCESS_KEY_ID: '',
+    AWS_SECRET_ACCESS_KEY: '',
+    AWS_PROFILE: '',
+    AWS_REGION: 'us-east-1',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    AWS_CONFIG_FILE: '/nonexistent',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /credentials/i);
 });
@@ -84,9 +105,14 @@ test('confix serve --config with a sandbox and an aws entry: both discovered; ge
   const { group } = await seed();
   const dir = mkdtempSync(join(tmpdir(), 'confix-serve-aws-'));
   const config = join(dir, 'confix.yaml');
-  writeFileSync(config, `providers:\n  - type: sandbox\n  - type: aws\n    name: aws-dev\n    endpoint: ${moto.endpoint}\n    regions: [us-east-1]\n    organization: false\n`);
+  writeFileSync(
+    config,
+    `providers:\n  - type: sandbox\n  - type: aws\n    name: aws-dev\n    endpoint: ${moto.endpoint}\n    regions: [us-east-1]\n    organization: false\n`,
+  );
   const data = join(dir, 'data');
-  const server = await startServing(['serve', '--config', config, '--data', data], { env: { ...process.env, ...env(), NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: '' } });
+  const server = await startServing(['serve', '--config', config, '--data', data], {
+    env: { ...process.env, ...env(), NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: '' },
+  });
   try {
     const url = server.url;
     const token = readFileSync(join(data, 'admin.token'), 'utf8').trim();

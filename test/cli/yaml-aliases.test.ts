@@ -33,7 +33,10 @@ test('confix sandbox load refuses an alias bomb quickly, naming the file and why
 });
 
 test('policy files: an alias bomb is a problem at its file and line; shared blocks still read', async () => {
-  const bomb = write('bomb-policy.yaml', `kind: Rule\nname: x\nsource: { managed: sg-risky-ports-check }\nparameters:\n${aliasBomb().replace(/^/gm, '  ').trimEnd()}\n`);
+  const bomb = write(
+    'bomb-policy.yaml',
+    `kind: Rule\nname: x\nsource: { managed: sg-risky-ports-check }\nparameters:\n${aliasBomb().replace(/^/gm, '  ').trimEnd()}\n`,
+  );
   const started = Date.now();
   assert.throws(
     () => readPolicyDocuments([bomb]),

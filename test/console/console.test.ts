@@ -75,7 +75,7 @@ test('the service serves the console at / and JSON to scripts', { skip: missing 
   assert.equal(((await (await fetch(`${svc.url}/api`)).json()) as { openapi: string }).openapi, '/api/v1/openapi.json');
 });
 
-test('login: a token signs in; the overview shows the demo estate\'s compliance and trend', { skip: missing }, async () => {
+test("login: a token signs in; the overview shows the demo estate's compliance and trend", { skip: missing }, async () => {
   const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
   const page = await ctx.newPage();
   await page.goto(`${svc.url}/`);
@@ -130,7 +130,7 @@ test('seed 003: a security group opened to the world is non-compliant, fixed aut
   await page.context().close();
 });
 
-test('manual remediation: a dry run\'s preview first, then the change once confirmed', { skip: missing }, async () => {
+test("manual remediation: a dry run's preview first, then the change once confirmed", { skip: missing }, async () => {
   const rule = 'approved-amis-by-id';
   const before = await call(`/compliance?rule=${rule}&complianceType=NON_COMPLIANT`);
   assert.ok(before.body.total > 0, 'the demo has an instance on an unapproved AMI');
@@ -151,7 +151,10 @@ test('manual remediation: a dry run\'s preview first, then the change once confi
   // The dry run changed nothing.
   const mid = await call(`/resources/${target}`);
   assert.notEqual((mid.body.configuration as any)?.State?.Name, 'stopped');
-  assert.ok((await call(`/executions?rule=${rule}`)).body.items.every((e: any) => e.dryRun), 'only the dry run so far');
+  assert.ok(
+    (await call(`/executions?rule=${rule}`)).body.items.every((e: any) => e.dryRun),
+    'only the dry run so far',
+  );
   await preview.getByRole('button', { name: 'Confirm remediation' }).click();
   await page.getByTestId('remediation-queued').waitFor();
   const real = await until('the manual execution', async () => {
@@ -189,7 +192,8 @@ test('the other pages render', { skip: missing }, async () => {
 test('a viewer is not offered remediation, and the API refuses it', async (t) => {
   if (missing) return t.skip(missing);
   if (!paths['/tokens']) return t.skip('access control is not there yet: the API has no /tokens route to make a viewer token');
-  if (!paths['/tokens/self']) return t.skip('the API has no GET /tokens/self yet, so the console cannot learn a token\'s role (console/src/api.ts ROLE_ENDPOINT)');
+  if (!paths['/tokens/self'])
+    return t.skip("the API has no GET /tokens/self yet, so the console cannot learn a token's role (console/src/api.ts ROLE_ENDPOINT)");
   const made = await call('/tokens', { json: { name: 'console-viewer', role: 'viewer' } });
   assert.equal(made.status, 201, JSON.stringify(made.body));
   const viewer = made.body.token as string;
@@ -206,7 +210,7 @@ test('a viewer is not offered remediation, and the API refuses it', async (t) =>
   await page.context().close();
 });
 
-test("a rule that remediates automatically shows where each non-compliant resource stands with it", { skip: missing }, async () => {
+test('a rule that remediates automatically shows where each non-compliant resource stands with it', { skip: missing }, async () => {
   const page = await signIn(adminToken);
   await page.goto(`${svc.url}/#/rules/sg-disallow-risky-ports-for-all-ips`);
   const table = page.getByRole('table').first();
@@ -237,15 +241,23 @@ test('accessibility: the main pages have no serious WCAG 2 A/AA violations (axe-
   const found: string[] = [];
   for (const [p, hash, heading] of pages) {
     await p.goto(`${svc.url}/#/${hash}`);
-    await p.getByRole('heading', { name: new RegExp(heading) }).first().waitFor();
+    await p
+      .getByRole('heading', { name: new RegExp(heading) })
+      .first()
+      .waitFor();
     await p.waitForLoadState('networkidle');
     await p.addScriptTag({ path: axePath });
     const violations = await p.evaluate(async () => {
-      const axe = (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+      const axe = (
+        globalThis as unknown as {
+          axe: { run(o: unknown): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> };
+        }
+      ).axe;
       const r = await axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
       return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
     });
-    for (const v of violations) if (v.impact === 'serious' || v.impact === 'critical') found.push(`#/${hash}: ${v.id} (${v.impact}): ${v.help} at ${v.targets.join(', ')}`);
+    for (const v of violations)
+      if (v.impact === 'serious' || v.impact === 'critical') found.push(`#/${hash}: ${v.id} (${v.impact}): ${v.help} at ${v.targets.join(', ')}`);
   }
   await anon.context().close();
   await page.context().close();

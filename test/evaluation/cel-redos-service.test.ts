@@ -83,7 +83,9 @@ test('a ReDoS pattern in a custom CEL rule over attacker-chosen descriptions: he
     }
     assert.ok(latencies.length >= 5, `health was measured during the evaluation (${latencies.length} times in ${evaluatedIn.toFixed(0)} ms)`);
     const max = Math.max(...latencies);
-    t.diagnostic(`evaluated in ${evaluatedIn.toFixed(0)} ms; health ${latencies.length} calls, max ${max.toFixed(1)} ms, median ${[...latencies].sort((a, b) => a - b)[latencies.length >> 1]!.toFixed(1)} ms`);
+    t.diagnostic(
+      `evaluated in ${evaluatedIn.toFixed(0)} ms; health ${latencies.length} calls, max ${max.toFixed(1)} ms, median ${[...latencies].sort((a, b) => a - b)[latencies.length >> 1]!.toFixed(1)} ms`,
+    );
     assert.ok(max < HEALTH_MAX_MS, `health answered in at most ${max.toFixed(1)} ms over ${latencies.length} calls (limit ${HEALTH_MAX_MS} ms)`);
   } finally {
     await svc.close();
@@ -101,7 +103,11 @@ test('matches() in rules through the API: RE2 syntax; a bad literal pattern is r
     assert.equal(sg.status, 200, JSON.stringify(sg.body));
 
     const backref = await svc.api('/rules', {
-      json: { name: 'backref', source: { cel: "resource.configuration.Description.matches('(a)\\\\1')" }, scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] } },
+      json: {
+        name: 'backref',
+        source: { cel: "resource.configuration.Description.matches('(a)\\\\1')" },
+        scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] },
+      },
     });
     assert.equal(backref.status, 400);
     assert.equal(backref.body.error.code, 'InvalidRule');
@@ -109,7 +115,11 @@ test('matches() in rules through the API: RE2 syntax; a bad literal pattern is r
     assert.match(backref.body.error.issues[0].message, /line 1, column 44: invalid regular expression "\(a\)\\\\1": invalid escape sequence.*RE2 syntax/);
 
     const flag = await svc.api('/rules', {
-      json: { name: 'web-tier', source: { cel: "resource.configuration.Description.matches('(?i)^web tier$')" }, scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] } },
+      json: {
+        name: 'web-tier',
+        source: { cel: "resource.configuration.Description.matches('(?i)^web tier$')" },
+        scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] },
+      },
     });
     assert.equal(flag.status, 201, JSON.stringify(flag.body));
     await svc.evaluator.idle();

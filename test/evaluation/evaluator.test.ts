@@ -56,7 +56,11 @@ for (const backend of backends) {
       assert.deepEqual([changes[0]!.previous, changes[0]!.current, changes[0]!.ruleName, changes[0]!.riskLevel], ['COMPLIANT', 'NON_COMPLIANT', 'no-ssh', 1]);
 
       // A change that leaves the verdict alone writes no timeline entry and emits nothing.
-      await sandbox.call('ecs:AuthorizeSecurityGroup', {}, { SecurityGroupId: 'sg-web', IpProtocol: 'TCP', PortRange: '8080/8080', SourceCidrIp: '10.0.0.0/8' });
+      await sandbox.call(
+        'ecs:AuthorizeSecurityGroup',
+        {},
+        { SecurityGroupId: 'sg-web', IpProtocol: 'TCP', PortRange: '8080/8080', SourceCidrIp: '10.0.0.0/8' },
+      );
       await settle();
       assert.equal(changes.length, 1);
 
@@ -64,8 +68,18 @@ for (const backend of backends) {
       await sandbox.call('ecs:RevokeSecurityGroup', {}, { SecurityGroupId: 'sg-web', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' });
       await settle();
       assert.equal((await result(views, 'sg-web'))!.complianceType, 'COMPLIANT');
-      const tl = await views.timeline({ ruleId: rule.ruleId, resource: { accountId: MGMT, regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-web' } });
-      assert.deepEqual(tl.map((t) => [t.previousComplianceType, t.complianceType]), [['NON_COMPLIANT', 'COMPLIANT'], ['COMPLIANT', 'NON_COMPLIANT'], [null, 'COMPLIANT']]);
+      const tl = await views.timeline({
+        ruleId: rule.ruleId,
+        resource: { accountId: MGMT, regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-web' },
+      });
+      assert.deepEqual(
+        tl.map((t) => [t.previousComplianceType, t.complianceType]),
+        [
+          ['NON_COMPLIANT', 'COMPLIANT'],
+          ['COMPLIANT', 'NON_COMPLIANT'],
+          [null, 'COMPLIANT'],
+        ],
+      );
       assert.ok(tl[0]!.ciId! > tl[1]!.ciId!, 'each entry names the configuration item it judged');
 
       // A deleted resource's results close.
@@ -169,7 +183,10 @@ test('rule validation names the parameter and what was expected', () => {
   assert.match(ports.join(), /^parameters\.ports: .*22,abc/);
   assert.match(bad({ name: 'x', source: { managed: 'approved-amis-by-id' } }).join(), /parameters\.amiIds/);
   assert.match(bad({ name: 'x', source: { managed: 'nope' } }).join(), /unknown managed rule "nope"/);
-  assert.match(bad({ name: 'x', source: { managed: 'ecs-instance-monitor-enabled' }, scope: { resourceTypes: ['AWS::S3::Bucket'] } }).join(), /evaluates ACS::ECS::Instance, not AWS::S3::Bucket/);
+  assert.match(
+    bad({ name: 'x', source: { managed: 'ecs-instance-monitor-enabled' }, scope: { resourceTypes: ['AWS::S3::Bucket'] } }).join(),
+    /evaluates ACS::ECS::Instance, not AWS::S3::Bucket/,
+  );
   assert.match(bad({ name: 'x', source: { cel: 'resource.type ==' } }).join(), /source\.cel: CEL expression does not compile at line 1, column \d+/);
   assert.match(bad({ name: 'x', source: { managed: 'sg-risky-ports-check' }, triggers: [{ type: 'Periodic', frequency: 'Often' }] }).join(), /triggers\.0/);
   const ok = validateRule({ name: 'x', source: { managed: 's3-bucket-public-read-prohibited' } });

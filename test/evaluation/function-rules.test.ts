@@ -36,7 +36,12 @@ after(async () => {
 });
 
 const result = async (accountId: string, resourceId: string, rule = 'agent-by-function') =>
-  (await engine.compliance.results({ ruleId: (await engine.rules.get(rule)).ruleId, resource: { accountId, regionId: REGION, resourceType: TYPE, resourceId } })).items[0];
+  (
+    await engine.compliance.results({
+      ruleId: (await engine.rules.get(rule)).ruleId,
+      resource: { accountId, regionId: REGION, resourceType: TYPE, resourceId },
+    })
+  ).items[0];
 
 const AGENT_CHECK = `interface Event {
   configRuleName: string;
@@ -53,7 +58,10 @@ export async function handler(event: Event, context: { logger: { info(...a: unkn
 `;
 
 test('a rule needs its resource types and a function name', () => {
-  assert.throws(() => validateRule({ name: 'x', source: { function: 'agent-check' } }), (e: unknown) => e instanceof RuleValidationError && /scope\.resourceTypes: a custom rule needs/.test(e.message));
+  assert.throws(
+    () => validateRule({ name: 'x', source: { function: 'agent-check' } }),
+    (e: unknown) => e instanceof RuleValidationError && /scope\.resourceTypes: a custom rule needs/.test(e.message),
+  );
   assert.throws(() => validateRule({ name: 'x', source: { function: '1bad' }, scope: { resourceTypes: [TYPE] } }), /source/);
   assert.deepEqual(validateRule({ name: 'x', source: { function: 'agent-check' }, scope: { resourceTypes: [TYPE] } }).source, { function: 'agent-check' });
 });
@@ -61,7 +69,14 @@ test('a rule needs its resource types and a function name', () => {
 test('a function judges each resource with the rule parameters; a change is judged again', async () => {
   const { functions, rules, evaluator, functionRules, invocations } = engine;
   await functions.deploy({ name: 'agent-check', fileName: 'agent-check.ts', source: AGENT_CHECK });
-  await rules.create(validateRule({ name: 'agent-by-function', source: { function: 'agent-check' }, scope: { resourceTypes: [TYPE], accounts: [A, B] }, parameters: { status: 'running' } }));
+  await rules.create(
+    validateRule({
+      name: 'agent-by-function',
+      source: { function: 'agent-check' },
+      scope: { resourceTypes: [TYPE], accounts: [A, B] },
+      parameters: { status: 'running' },
+    }),
+  );
   const summary = await evaluator.evaluateRules(['agent-by-function']);
   assert.equal(summary.evaluations, 2);
   await functionRules.idle();
@@ -107,8 +122,14 @@ test('a failing function, a bad answer and an undeployed function give INSUFFICI
   const bad = verdictOf({ status: 'SUCCEEDED', result: { ok: true }, error: null, functionName: 'f', version: 3 });
   assert.equal(bad.complianceType, 'INSUFFICIENT_DATA');
   assert.match(bad.annotation, /function f \(version 3\) answered \{"ok":true\}; a rule's function returns \{ complianceType/);
-  assert.deepEqual(verdictOf({ status: 'SUCCEEDED', result: 'NOT_APPLICABLE', error: null, functionName: 'f', version: 1 }), { complianceType: 'NOT_APPLICABLE', annotation: 'judged by function f (version 1)' });
-  assert.equal(verdictOf({ status: 'TIMED_OUT', result: null, error: { type: 'FunctionTimeout', message: 'slow' }, functionName: 'f', version: 1 }).annotation, 'function f (version 1) timed out: FunctionTimeout: slow');
+  assert.deepEqual(verdictOf({ status: 'SUCCEEDED', result: 'NOT_APPLICABLE', error: null, functionName: 'f', version: 1 }), {
+    complianceType: 'NOT_APPLICABLE',
+    annotation: 'judged by function f (version 1)',
+  });
+  assert.equal(
+    verdictOf({ status: 'TIMED_OUT', result: null, error: { type: 'FunctionTimeout', message: 'slow' }, functionName: 'f', version: 1 }).annotation,
+    'function f (version 1) timed out: FunctionTimeout: slow',
+  );
 });
 
 test('policy files may name only deployed functions, as judge or as remediation', async () => {
@@ -117,7 +138,10 @@ test('policy files may name only deployed functions, as judge or as remediation'
     { source: 'r.yaml#2', kind: 'Rule', body: { name: 'fixed', source: { managed: 'ecs-instance-monitor-enabled' }, remediation: { function: 'nor-here' } } },
     { source: 'r.yaml#3', kind: 'Rule', body: { name: 'fine', source: { function: 'agent-check' }, scope: { resourceTypes: [TYPE] } } },
   ];
-  const err = await planPolicy(engine, docs).then(() => undefined, (e: unknown) => e);
+  const err = await planPolicy(engine, docs).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof PolicyValidationError);
   assert.deepEqual(
     err.issues.map((i) => `${i.source}: ${i.path.join('.')}: ${i.message}`),

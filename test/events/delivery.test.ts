@@ -18,12 +18,21 @@ test('compliance and remediation events reach webhook subscriptions in their for
     const eb = await svc.topics.putSubscription({
       name: 'eventbridge-noncompliant',
       format: 'eventbridge',
-      filter: { source: ['aws.config'], 'detail-type': ['Config Rules Compliance Change'], detail: { newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } } },
+      filter: {
+        source: ['aws.config'],
+        'detail-type': ['Config Rules Compliance Change'],
+        detail: { newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } },
+      },
       endpoint: { webhook: { url: `${base}/eventbridge` } },
     });
     assert.match(eb.secret!, /^whsec_/, 'a generated secret is shown once');
     await svc.topics.putSubscription({ name: 'native-all', endpoint: { webhook: { url: `${base}/native`, secret: 'a-long-enough-secret-1234' } } });
-    await svc.topics.putSubscription({ name: 'broken', maxAttempts: 2, filter: { type: ['io.confix.compliance.changed.v1'] }, endpoint: { webhook: { url: `${base}/broken` } } });
+    await svc.topics.putSubscription({
+      name: 'broken',
+      maxAttempts: 2,
+      filter: { type: ['io.confix.compliance.changed.v1'] },
+      endpoint: { webhook: { url: `${base}/broken` } },
+    });
     await assert.rejects(svc.topics.putSubscription({ name: 'internal', endpoint: { webhook: { url: 'http://10.0.0.1/' } } }), /internal address/);
     svc.publisher.invalidate();
 
@@ -43,10 +52,17 @@ test('compliance and remediation events reach webhook subscriptions in their for
     assert.equal(ebGot.headers['x-confix-event-id'], ev.id, 'the stable event id goes with every attempt');
 
     // The native subscriber sees the change, the remediation's start and success, and the change back to COMPLIANT.
-    const types = async () => got.filter((g) => g.path === '/native').map((g) => JSON.parse(g.body)).filter((e) => e.subject === 'sg-web-prod');
+    const types = async () =>
+      got
+        .filter((g) => g.path === '/native')
+        .map((g) => JSON.parse(g.body))
+        .filter((e) => e.subject === 'sg-web-prod');
     const seen = await until('the remediation events', async () => {
       const t = await types();
-      return t.some((e) => e.type === 'io.confix.remediation.succeeded.v1') && t.some((e) => e.type === 'io.confix.compliance.changed.v1' && e.data.newEvaluationResult.complianceType === 'COMPLIANT') ? t : undefined;
+      return t.some((e) => e.type === 'io.confix.remediation.succeeded.v1') &&
+        t.some((e) => e.type === 'io.confix.compliance.changed.v1' && e.data.newEvaluationResult.complianceType === 'COMPLIANT')
+        ? t
+        : undefined;
     });
     assert.ok(seen.some((e) => e.type === 'io.confix.remediation.started.v1'));
     assert.equal(seen[0].specversion, '1.0');
@@ -65,7 +81,13 @@ test('compliance and remediation events reach webhook subscriptions in their for
     failing = false;
     // Disabled, a subscription gets nothing, even by hand: the delivery goes back to the dead letters, saying why.
     const brokenSub = await svc.topics.subscription('default', 'broken');
-    await svc.topics.putSubscription({ name: 'broken', maxAttempts: 2, filter: brokenSub.filter, state: 'DISABLED', endpoint: { webhook: { url: `${base}/broken`, secret: 'a-long-enough-secret-5678' } } });
+    await svc.topics.putSubscription({
+      name: 'broken',
+      maxAttempts: 2,
+      filter: brokenSub.filter,
+      state: 'DISABLED',
+      endpoint: { webhook: { url: `${base}/broken`, secret: 'a-long-enough-secret-5678' } },
+    });
     const sentBefore = got.filter((g) => g.path === '/broken').length;
     await svc.deliveries.redeliver(dead.map((d) => d.deliveryId));
     svc.deliveryWorker.wake();
@@ -75,7 +97,12 @@ test('compliance and remediation events reach webhook subscriptions in their for
     });
     assert.equal(refused.lastError, 'the subscription is disabled; enable it and redeliver');
     assert.equal(got.filter((g) => g.path === '/broken').length, sentBefore, 'nothing was sent');
-    await svc.topics.putSubscription({ name: 'broken', maxAttempts: 2, filter: brokenSub.filter, endpoint: { webhook: { url: `${base}/broken`, secret: 'a-long-enough-secret-5678' } } });
+    await svc.topics.putSubscription({
+      name: 'broken',
+      maxAttempts: 2,
+      filter: brokenSub.filter,
+      endpoint: { webhook: { url: `${base}/broken`, secret: 'a-long-enough-secret-5678' } },
+    });
     await svc.deliveries.redeliver(dead.map((d) => d.deliveryId));
     svc.deliveryWorker.wake();
     await until('the redelivery', async () => ((await svc.deliveries.get(dead[0]!.deliveryId)).status === 'DELIVERED' ? true : undefined));

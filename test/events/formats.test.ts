@@ -145,7 +145,10 @@ test('EventBridge: a compliance change has seed 002 event.json shape, field by f
   // The same keys in the same order; the only addition is the annotation AWS sends when a rule gives one.
   const ours = keyPaths(eb);
   const seed = keyPaths(SEED_002);
-  assert.deepEqual(ours.filter((p) => p !== 'detail.newEvaluationResult.annotation'), seed);
+  assert.deepEqual(
+    ours.filter((p) => p !== 'detail.newEvaluationResult.annotation'),
+    seed,
+  );
   assert.ok(ours.includes('detail.newEvaluationResult.annotation'));
 
   assert.equal(eb.version, '0');
@@ -168,7 +171,10 @@ test('EventBridge: a compliance change has seed 002 event.json shape, field by f
   assert.equal(d.configRuleARN, s.configRuleARN);
   assert.equal(d.messageType, s.messageType);
   assert.equal(d.resourceType, s.resourceType);
-  assert.deepEqual(d.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier, s.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier);
+  assert.deepEqual(
+    d.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier,
+    s.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier,
+  );
   assert.equal(d.newEvaluationResult.complianceType, 'NON_COMPLIANT');
   assert.equal(d.newEvaluationResult.resultRecordedTime, s.newEvaluationResult.resultRecordedTime);
   assert.match(d.newEvaluationResult.evaluationResultIdentifier.orderingTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -202,11 +208,18 @@ test('EventBridge: a previous result is carried as oldEvaluationResult, in the s
   const d = eb.detail as any;
   assert.deepEqual(Object.keys(d).slice(7), ['newEvaluationResult', 'oldEvaluationResult', 'notificationCreationTime', 'resourceType']);
   assert.equal(d.oldEvaluationResult.complianceType, 'COMPLIANT');
-  assert.deepEqual(d.oldEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier, d.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier);
+  assert.deepEqual(
+    d.oldEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier,
+    d.newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier,
+  );
   // Times unknown for the old result are left out rather than invented.
   assert.equal('resultRecordedTime' in d.oldEvaluationResult, false);
 
-  const withTimes = complianceEvent({ ...amiChange({ previous: 'COMPLIANT' }), previousAnnotation: 'approved', previousRecordedAt: '2019-04-01T00:00:00.000Z' });
+  const withTimes = complianceEvent({
+    ...amiChange({ previous: 'COMPLIANT' }),
+    previousAnnotation: 'approved',
+    previousRecordedAt: '2019-04-01T00:00:00.000Z',
+  });
   const old = (formatEvent(withTimes, 'eventbridge') as any).detail.oldEvaluationResult;
   assert.equal(old.resultRecordedTime, '2019-04-01T00:00:00.000Z');
   assert.equal(old.annotation, 'approved');
@@ -225,13 +238,22 @@ test('EventBridge: the AWS documentation pattern selects non-compliance, on the 
   assert.equal(matches(pattern, patternTarget(good, 'eventbridge')), false);
   assert.equal(matches(pattern, patternTarget(fixed, 'eventbridge')), false);
   assert.equal(matches(pattern, patternTarget(bad, 'native')), false, 'the native shape has no detail-type');
-  assert.equal(matches({ type: [COMPLIANCE_CHANGED], data: { newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } } }, patternTarget(bad, 'native')), true);
+  assert.equal(
+    matches({ type: [COMPLIANCE_CHANGED], data: { newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } } }, patternTarget(bad, 'native')),
+    true,
+  );
 });
 
 test('EventBridge: remediation events say the execution state under the same resource and rule fields', () => {
   const failed = remediationEvent(
     'failed',
-    execution({ status: 'FAILED', attempt: 2, errorCode: 'InvalidInstanceState', errorMessage: 'instance is terminated', finishedAt: '2019-04-08T08:48:09.000Z' }),
+    execution({
+      status: 'FAILED',
+      attempt: 2,
+      errorCode: 'InvalidInstanceState',
+      errorMessage: 'instance is terminated',
+      finishedAt: '2019-04-08T08:48:09.000Z',
+    }),
     AMI_RULE,
   );
   const eb = formatEvent(failed, 'eventbridge') as any;
@@ -352,7 +374,15 @@ test('MNS: the simplified form is the bare base64 message, which the seed decode
 test('MNS: remediation notifications carry no evaluation result, so a non-compliance handler ignores them', () => {
   const started = remediationEvent(
     'started',
-    execution({ ruleId: OSS_RULE.ruleId, ruleName: OSS_RULE.name, accountId: '1208863178610001', regionId: 'ap-southeast-1', resourceType: 'ACS::OSS::Bucket', resourceId: 'config-snapshot', action: 'oss-bucket-acl-private' }),
+    execution({
+      ruleId: OSS_RULE.ruleId,
+      ruleName: OSS_RULE.name,
+      accountId: '1208863178610001',
+      regionId: 'ap-southeast-1',
+      resourceType: 'ACS::OSS::Bucket',
+      resourceId: 'config-snapshot',
+      action: 'oss-bucket-acl-private',
+    }),
     OSS_RULE,
   );
   const body = formatEvent(started, 'mns') as MnsNotification;
@@ -412,7 +442,14 @@ test('native: compliance and remediation events are CloudEvents 1.0 with a docum
 
   const kinds = ['started', 'succeeded', 'failed'] as const;
   for (const kind of kinds) {
-    const r = remediationEvent(kind, execution({ status: kind === 'started' ? 'IN_PROGRESS' : kind === 'succeeded' ? 'SUCCEEDED' : 'FAILED', finishedAt: kind === 'started' ? null : '2019-04-08T08:48:09.000Z' }), AMI_RULE);
+    const r = remediationEvent(
+      kind,
+      execution({
+        status: kind === 'started' ? 'IN_PROGRESS' : kind === 'succeeded' ? 'SUCCEEDED' : 'FAILED',
+        finishedAt: kind === 'started' ? null : '2019-04-08T08:48:09.000Z',
+      }),
+      AMI_RULE,
+    );
     checkCloudEvent(r);
     assert.equal(r.type, `io.confix.remediation.${kind}.v1`);
     assert.equal(r.source, 'confix://aws/123456789012/eu-central-1');
@@ -464,7 +501,8 @@ test('ids are stable for one occurrence and differ between occurrences, in every
   const again = complianceEvent(ossChange({ recordedAt: new Date('2024-05-01T10:00:00.123Z') }), OSS_RULE);
   assert.equal(again.id, a.id, 'the same change built twice (a redelivery) keeps its id');
   assert.deepEqual(again, a);
-  for (const f of ['native', 'eventbridge', 'mns'] as const) assert.equal(JSON.stringify(formatEvent(again, f)), JSON.stringify(formatEvent(a, f)), `${f} byte for byte`);
+  for (const f of ['native', 'eventbridge', 'mns'] as const)
+    assert.equal(JSON.stringify(formatEvent(again, f)), JSON.stringify(formatEvent(a, f)), `${f} byte for byte`);
 
   const others = [
     complianceEvent(ossChange({ recordedAt: new Date('2024-05-01T10:05:00.000Z') }), OSS_RULE), // the same flip later
@@ -478,7 +516,11 @@ test('ids are stable for one occurrence and differ between occurrences, in every
 
   const x = execution();
   const started = remediationEvent('started', x, AMI_RULE);
-  assert.equal(remediationEvent('started', execution({ leaseOwner: 'w2', startedAt: '2019-04-08T08:50:00.000Z' }), AMI_RULE).id, started.id, 'taken up again after a lease ran out: the same start');
+  assert.equal(
+    remediationEvent('started', execution({ leaseOwner: 'w2', startedAt: '2019-04-08T08:50:00.000Z' }), AMI_RULE).id,
+    started.id,
+    'taken up again after a lease ran out: the same start',
+  );
   const rIds = new Set([
     started.id,
     remediationEvent('succeeded', { ...x, status: 'SUCCEEDED' }, AMI_RULE).id,

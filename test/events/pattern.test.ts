@@ -45,8 +45,14 @@ test('exact values: strings, numbers, booleans and null; a list matches any of i
 });
 
 test('every field must match; nested objects follow the event', () => {
-  assert.equal(m({ source: ['aws.config'], detail: { configRuleName: ['approved-amis-by-id'], newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } } }), true);
-  assert.equal(m({ source: ['aws.config'], detail: { configRuleName: ['approved-amis-by-id'], newEvaluationResult: { complianceType: ['COMPLIANT'] } } }), false);
+  assert.equal(
+    m({ source: ['aws.config'], detail: { configRuleName: ['approved-amis-by-id'], newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } } }),
+    true,
+  );
+  assert.equal(
+    m({ source: ['aws.config'], detail: { configRuleName: ['approved-amis-by-id'], newEvaluationResult: { complianceType: ['COMPLIANT'] } } }),
+    false,
+  );
   assert.equal(m({ detail: { newEvaluationResult: { evaluationResultIdentifier: { evaluationResultQualifier: { resourceId: ['i-1234'] } } } } }), true);
   assert.equal(m({ detail: { missing: { deeper: ['x'] } } }), false);
   // A pattern object against a leaf value, and a list against an object, match nothing.
@@ -187,7 +193,11 @@ test('invalid patterns are refused with the path of the problem', () => {
   rejects({ detail: { x: [{ numeric: ['>', 0, '=', 5] }] } }, 'detail.x[0].numeric[2]', /ends with an upper bound/);
   rejects({ detail: { x: [{ numeric: ['>', 9, '<', 5] }] } }, 'detail.x[0].numeric', /range is empty: 9 is above 5/);
   rejects({ detail: { x: [{ numeric: ['>', Number.NaN] }] } }, 'detail.x[0].numeric[1]', /needs a number/);
-  rejects({ ok: ['a'], detail: { newEvaluationResult: { complianceType: ['NON_COMPLIANT', { prefix: null }] } } }, 'detail.newEvaluationResult.complianceType[1].prefix', /prefix takes a string/);
+  rejects(
+    { ok: ['a'], detail: { newEvaluationResult: { complianceType: ['NON_COMPLIANT', { prefix: null }] } } },
+    'detail.newEvaluationResult.complianceType[1].prefix',
+    /prefix takes a string/,
+  );
   assert.throws(() => matches({ source: 'x' }, EVENT), PatternError);
 });
 

@@ -52,23 +52,41 @@ test('seed 001: a public bucket is made private by the function subscribed to th
     assert.equal(await acl(), 'public-read');
 
     // confix function deploy oss_repair_acl_trigger --file … --role AliyunFCLogExecutionRole --env prepareRuleName=…
-    await svc.functions.deploy({ name: FN, fileName: 'oss-repair-acl.ts', source: readFileSync(CODE, 'utf8'), role: 'AliyunFCLogExecutionRole', env: { prepareRuleName: RULE } });
+    await svc.functions.deploy({
+      name: FN,
+      fileName: 'oss-repair-acl.ts',
+      source: readFileSync(CODE, 'utf8'),
+      role: 'AliyunFCLogExecutionRole',
+      env: { prepareRuleName: RULE },
+    });
     // confix topic put MNSTestConfig --filter …: non-compliance only, as Cloud Config sends to MNS.
-    await svc.topics.putTopic({ name: TOPIC, filter: { type: ['io.confix.compliance.changed.v1'], data: { newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } } } });
+    await svc.topics.putTopic({
+      name: TOPIC,
+      filter: { type: ['io.confix.compliance.changed.v1'], data: { newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } } },
+    });
 
     await t.test('a function endpoint must name a deployed function, and gets no secret', async () => {
-      await assert.rejects(svc.topics.putSubscription({ topic: TOPIC, name: 'x', format: 'mns', endpoint: { function: 'oss_repair_acl' } }), (err: Error & { path?: string }) => {
-        assert.equal(err.path, 'endpoint.function');
-        assert.match(err.message, /no function named "oss_repair_acl"; deploy it first with `confix function deploy oss_repair_acl --file …`/);
-        return true;
-      });
-      await assert.rejects(svc.topics.putSubscription({ topic: TOPIC, name: 'x', endpoint: { function: FN, secret: 'a-long-enough-secret-1234' } }), /endpoint/);
+      await assert.rejects(
+        svc.topics.putSubscription({ topic: TOPIC, name: 'x', format: 'mns', endpoint: { function: 'oss_repair_acl' } }),
+        (err: Error & { path?: string }) => {
+          assert.equal(err.path, 'endpoint.function');
+          assert.match(err.message, /no function named "oss_repair_acl"; deploy it first with `confix function deploy oss_repair_acl --file …`/);
+          return true;
+        },
+      );
+      await assert.rejects(
+        svc.topics.putSubscription({ topic: TOPIC, name: 'x', endpoint: { function: FN, secret: 'a-long-enough-secret-1234' } }),
+        /endpoint/,
+      );
       const sub = await svc.topics.putSubscription({ topic: TOPIC, name: SUB, format: 'mns', endpoint: { function: FN } });
       assert.deepEqual(sub.endpoint, { type: 'function', function: FN });
       assert.equal(sub.secret, undefined);
       assert.equal((await svc.topics.target(TOPIC, SUB))!.secret, undefined);
       svc.publisher.invalidate();
-      await assert.rejects(svc.functions.remove(FN), (err: Error) => err instanceof FunctionInUseError && /subscription MNSTestConfig\/ConfigRuleNonComplianceMNSTrigger/.test(err.message));
+      await assert.rejects(
+        svc.functions.remove(FN),
+        (err: Error) => err instanceof FunctionInUseError && /subscription MNSTestConfig\/ConfigRuleNonComplianceMNSTrigger/.test(err.message),
+      );
     });
 
     await t.test('applying the rule finds the bucket public; the function makes it private; the rule turns COMPLIANT', async () => {
@@ -90,7 +108,11 @@ test('seed 001: a public bucket is made private by the function subscribed to th
       const n = notification(inv);
       assert.equal(n.dataType, 'NonCompliantNotification');
       assert.deepEqual(
-        [n.evaluationResultIdentifier.evaluationResultQualifier.configRuleName, n.evaluationResultIdentifier.evaluationResultQualifier.resourceId, n.evaluationResultIdentifier.evaluationResultQualifier.regionId],
+        [
+          n.evaluationResultIdentifier.evaluationResultQualifier.configRuleName,
+          n.evaluationResultIdentifier.evaluationResultQualifier.resourceId,
+          n.evaluationResultIdentifier.evaluationResultQualifier.regionId,
+        ],
         [RULE, BUCKET, 'ap-southeast-1'],
       );
       const logs = inv.logs.map((l) => l.message).join('\n');
@@ -102,7 +124,17 @@ test('seed 001: a public bucket is made private by the function subscribed to th
     });
 
     await t.test("an event of another rule is left alone by the function's rule-name filter", async () => {
-      const other = { source: 'test', kind: 'Rule', body: { name: OTHER_RULE, source: { managed: 'oss-bucket-public-read-prohibited' }, scope: { resourceTypes: ['ACS::OSS::Bucket'] }, triggers: ['ConfigurationChange'], riskLevel: 3 } };
+      const other = {
+        source: 'test',
+        kind: 'Rule',
+        body: {
+          name: OTHER_RULE,
+          source: { managed: 'oss-bucket-public-read-prohibited' },
+          scope: { resourceTypes: ['ACS::OSS::Bucket'] },
+          triggers: ['ConfigurationChange'],
+          riskLevel: 3,
+        },
+      };
       assert.equal((await svc.api('/policy/apply', { json: { documents: [other] } })).status, 200);
       assert.equal(await result(OTHER_RULE), 'COMPLIANT');
 
@@ -115,18 +147,33 @@ test('seed 001: a public bucket is made private by the function subscribed to th
       const theirs = invs.filter((i) => ruleOf(i) === OTHER_RULE);
       assert.equal(mine.length, 2);
       assert.equal(theirs.length, 1);
-      assert.deepEqual(mine.map((i) => [i.status, i.result]), [['SUCCEEDED', 'success'], ['SUCCEEDED', 'success']]);
+      assert.deepEqual(
+        mine.map((i) => [i.status, i.result]),
+        [
+          ['SUCCEEDED', 'success'],
+          ['SUCCEEDED', 'success'],
+        ],
+      );
       assert.equal(theirs[0]!.status, 'SUCCEEDED');
       assert.equal(theirs[0]!.result, 'fail', "the seed's filter: configRuleName is not prepareRuleName");
       assert.doesNotMatch(theirs[0]!.logs.map((l) => l.message).join('\n'), /remedy/, 'it touched nothing');
       assert.equal(await acl(), 'private');
-      await until('both rules to turn COMPLIANT', async () => ((await result(RULE)) === 'COMPLIANT' && (await result(OTHER_RULE)) === 'COMPLIANT' ? true : undefined));
+      await until('both rules to turn COMPLIANT', async () =>
+        (await result(RULE)) === 'COMPLIANT' && (await result(OTHER_RULE)) === 'COMPLIANT' ? true : undefined,
+      );
     });
 
     await t.test('a function that fails is retried with backoff, dead-lettered, and runs again when redelivered by hand', async () => {
       // Subscribed in the wrong format: the function gets an EventBridge object, and base64-decoding it raises, as in Python.
       const wrong = 'wrong-format';
-      await svc.topics.putSubscription({ topic: TOPIC, name: wrong, format: 'eventbridge', maxAttempts: 2, filter: { detail: { configRuleName: [RULE] } }, endpoint: { function: FN } });
+      await svc.topics.putSubscription({
+        topic: TOPIC,
+        name: wrong,
+        format: 'eventbridge',
+        maxAttempts: 2,
+        filter: { detail: { configRuleName: [RULE] } },
+        endpoint: { function: FN },
+      });
       svc.publisher.invalidate();
       await svc.api('/sandbox/actions/oss:PutBucketAcl', { json: { parameters: { BucketName: BUCKET, Acl: 'public-read' } } });
 
@@ -137,11 +184,24 @@ test('seed 001: a public bucket is made private by the function subscribed to th
       });
       const a = attemptsOf(dead!);
       assert.equal(a.length, 2);
-      assert.deepEqual(a.map((x) => [x.attempt, x.ok]), [[1, false], [2, false]]);
+      assert.deepEqual(
+        a.map((x) => [x.attempt, x.ok]),
+        [
+          [1, false],
+          [2, false],
+        ],
+      );
       assert.match(dead!.lastError!, /^TypeError: argument should be a bytes-like object or ASCII string, not 'dict'/);
       const invs = await Promise.all(a.map((x) => svc.invocations.get(x.invocationId!)));
-      assert.deepEqual(invs.map((i) => i.status), ['FAILED', 'FAILED']);
-      assert.deepEqual(invs.map((i) => i.idempotencyKey), [`delivery:${dead!.deliveryId}:1`, `delivery:${dead!.deliveryId}:2`], 'one invocation per attempt');
+      assert.deepEqual(
+        invs.map((i) => i.status),
+        ['FAILED', 'FAILED'],
+      );
+      assert.deepEqual(
+        invs.map((i) => i.idempotencyKey),
+        [`delivery:${dead!.deliveryId}:1`, `delivery:${dead!.deliveryId}:2`],
+        'one invocation per attempt',
+      );
       assert.equal((invs[0]!.input as { 'detail-type': string })['detail-type'], 'Config Rules Compliance Change');
 
       // The right subscription fixed the bucket meanwhile.
@@ -169,7 +229,9 @@ test('seed 001: a public bucket is made private by the function subscribed to th
       assert.equal((await svc.api(policy, { method: 'PUT', json: { document: narrow } })).status, 200);
       await svc.api('/sandbox/actions/oss:PutBucketAcl', { json: { parameters: { BucketName: BUCKET, Acl: 'public-read' } } });
       // The seed catches the error and answers 'fail': the invocation SUCCEEDED, the delivery counts as delivered.
-      const inv = await until('the refused remedy', async () => (await invocations((await delivered(SUB, 0))!)).find((i) => ruleOf(i) === RULE && i.result === 'fail'));
+      const inv = await until('the refused remedy', async () =>
+        (await invocations((await delivered(SUB, 0))!)).find((i) => ruleOf(i) === RULE && i.result === 'fail'),
+      );
       assert.equal(inv.status, 'SUCCEEDED');
       const logs = inv.logs.map((l) => l.message).join('\n');
       assert.match(logs, /remedy fail!/);

@@ -33,7 +33,8 @@ test('seed 002: an instance from an unapproved AMI is stopped by the remediation
     const docs = readPolicyDocuments([POLICY]).map(({ source, kind, body }) => ({ source, kind, body }));
     const applied = await svc.api('/policy/apply', { json: { documents: docs } });
     assert.equal(applied.status, 200, JSON.stringify(applied.body));
-    const result = async (id: string) => (await svc.api(`/compliance?rule=${RULE}&resourceId=${id}`)).body.items[0] as { complianceType: string; annotation: string } | undefined;
+    const result = async (id: string) =>
+      (await svc.api(`/compliance?rule=${RULE}&resourceId=${id}`)).body.items[0] as { complianceType: string; annotation: string } | undefined;
     assert.equal((await result('i-0c0ffee0000000201'))?.complianceType, 'COMPLIANT');
 
     await svc.functions.deploy({ name: FN, fileName: 'start-remediation.ts', source: readFileSync(CODE, 'utf8') });
@@ -96,7 +97,10 @@ test('seed 002: an instance from an unapproved AMI is stopped by the remediation
       await svc.publisher.idle();
       await new Promise((r) => setTimeout(r, 500));
       const events = await svc.db.query<{ type: string }>('SELECT type FROM events WHERE subject = $1', [instance]);
-      assert.ok(events.some((e) => e.type === 'io.confix.remediation.succeeded.v1'), 'the remediation was published');
+      assert.ok(
+        events.some((e) => e.type === 'io.confix.remediation.succeeded.v1'),
+        'the remediation was published',
+      );
       const ds = await svc.deliveries.list({ topic: 'default', subscription: SUB });
       assert.equal(ds.length, 1, 'only the NON_COMPLIANT change matched the filter');
       assert.equal((await svc.invocations.list({ functionName: FN })).length, 1);
@@ -115,7 +119,10 @@ test('seed 002: an instance from an unapproved AMI is stopped by the remediation
         detail: {
           resourceId: instance,
           configRuleName: RULE,
-          newEvaluationResult: { evaluationResultIdentifier: { evaluationResultQualifier: { configRuleName: RULE, resourceType: 'AWS::EC2::Instance', resourceId: instance } }, complianceType },
+          newEvaluationResult: {
+            evaluationResultIdentifier: { evaluationResultQualifier: { configRuleName: RULE, resourceType: 'AWS::EC2::Instance', resourceId: instance } },
+            complianceType,
+          },
         },
       });
       const ignored = await svc.functionWorker.invokeAndWait({ functionName: FN, input: sample('COMPLIANT'), source: { type: 'manual' } });

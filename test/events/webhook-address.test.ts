@@ -96,10 +96,19 @@ test('public unicast addresses pass the check (no connection is made)', async ()
 test('a name is refused when any of its addresses is internal', async () => {
   const why = await checkWebhookUrl('http://localhost:8080/', none);
   assert.match(why!, /^localhost resolves to the internal address (127\.0\.0\.1|::1) \(loopback\).*CONFIX_WEBHOOK_ALLOW=localhost\)$/);
-  assert.match((await checkWebhookUrl('https://hooks.example.com/', none, scripted(['93.184.216.34', '10.0.0.5'])))!, /hooks\.example\.com resolves to the internal address 10\.0\.0\.5 \(private\)/);
-  assert.match((await checkWebhookUrl('https://hooks.example.com/', none, scripted(['64:ff9b::a9fe:a9fe'])))!, /internal address 64:ff9b::a9fe:a9fe \(NAT64.*embedding 169\.254\.169\.254\)/);
+  assert.match(
+    (await checkWebhookUrl('https://hooks.example.com/', none, scripted(['93.184.216.34', '10.0.0.5'])))!,
+    /hooks\.example\.com resolves to the internal address 10\.0\.0\.5 \(private\)/,
+  );
+  assert.match(
+    (await checkWebhookUrl('https://hooks.example.com/', none, scripted(['64:ff9b::a9fe:a9fe'])))!,
+    /internal address 64:ff9b::a9fe:a9fe \(NAT64.*embedding 169\.254\.169\.254\)/,
+  );
   assert.match((await checkWebhookUrl('https://hooks.example.com/', none, scripted([])))!, /cannot resolve hooks\.example\.com/);
-  assert.match((await checkWebhookUrl('https://hooks.example.com/', none, scripted(['not-an-address'])))!, /cannot resolve hooks\.example\.com: "not-an-address" is not an IP address/);
+  assert.match(
+    (await checkWebhookUrl('https://hooks.example.com/', none, scripted(['not-an-address'])))!,
+    /cannot resolve hooks\.example\.com: "not-an-address" is not an IP address/,
+  );
   const failing: WebhookResolver = async () => {
     throw new Error('getaddrinfo ENOTFOUND hooks.example.com');
   };
@@ -127,7 +136,10 @@ test('the allow-list lets hosts, addresses and ranges through, and nothing more'
   for (const entry of ['10.0.0.0/99', 'garbage/8', '10.0.0.0/', '', '::/x'])
     assert.match((await checkWebhookUrl('http://10.1.2.3/', { allow: [entry] }))!, /internal address 10\.1\.2\.3/, entry);
   // The name allowed, not another name with the same address.
-  assert.match((await checkWebhookUrl('http://other.internal/', { allow: ['hooks.internal'] }, scripted(['10.9.9.9'])))!, /other\.internal resolves to the internal address 10\.9\.9\.9/);
+  assert.match(
+    (await checkWebhookUrl('http://other.internal/', { allow: ['hooks.internal'] }, scripted(['10.9.9.9'])))!,
+    /other\.internal resolves to the internal address 10\.9\.9\.9/,
+  );
 });
 
 test('an allowed local receiver gets the signed delivery, by address and by name', async () => {
@@ -147,7 +159,12 @@ test('an allowed local receiver gets the signed delivery, by address and by name
 
     const port = new URL(rx.base).port;
     const resolve = scripted(['127.0.0.1']);
-    const byName = await sendWebhook({ url: `http://hooks.example.test:${port}/named`, timeoutMs: 2000, secret: 's3cret-value' }, delivery(2), { allow: ['127.0.0.1'] }, { resolve });
+    const byName = await sendWebhook(
+      { url: `http://hooks.example.test:${port}/named`, timeoutMs: 2000, secret: 's3cret-value' },
+      delivery(2),
+      { allow: ['127.0.0.1'] },
+      { resolve },
+    );
     assert.equal(byName.ok, true, byName.error);
     assert.deepEqual(resolve.calls, ['hooks.example.test']);
     assert.equal(rx.got[1]!.headers.host, `hooks.example.test:${port}`, 'the request names the host, though it went to the address');
@@ -181,7 +198,9 @@ test('the connection goes to the checked address: one lookup, no rebinding', asy
     // Both are allowed, so only the pinning (not the check) can keep the delivery on the first answer.
     const policy = { allow: ['127.0.0.1', '127.0.0.2'] };
     const resolve = scripted(['127.0.0.1'], ['127.0.0.2']);
-    const r = await sendWebhook({ url: `http://rebind.example.test:${port}/hook`, timeoutMs: 2000, secret: 'whsec_test_secret_123' }, delivery(), policy, { resolve });
+    const r = await sendWebhook({ url: `http://rebind.example.test:${port}/hook`, timeoutMs: 2000, secret: 'whsec_test_secret_123' }, delivery(), policy, {
+      resolve,
+    });
     assert.equal(r.ok, true, r.error);
     assert.deepEqual(resolve.calls, ['rebind.example.test'], 'resolved once');
     assert.equal(hits['127.0.0.1']!.length, 1, 'the checked address got the delivery');
@@ -189,7 +208,12 @@ test('the connection goes to the checked address: one lookup, no rebinding', asy
 
     // The other way round: the checked answer is internal and not allowed; a later public-looking answer changes nothing.
     const sneaky = scripted(['127.0.0.2'], ['93.184.216.34']);
-    const refused = await sendWebhook({ url: `http://rebind.example.test:${port}/hook`, timeoutMs: 2000 }, delivery(), { allow: ['127.0.0.1'] }, { resolve: sneaky });
+    const refused = await sendWebhook(
+      { url: `http://rebind.example.test:${port}/hook`, timeoutMs: 2000 },
+      delivery(),
+      { allow: ['127.0.0.1'] },
+      { resolve: sneaky },
+    );
     assert.match(refused.error!, /rebind\.example\.test resolves to the internal address 127\.0\.0\.2/);
     assert.equal(sneaky.calls.length, 1);
     assert.equal(hits['127.0.0.2']!.length, 0);
@@ -232,7 +256,10 @@ test('redirects are not followed, bodies are drained, refused connections are na
   const local = { allow: ['127.0.0.1'] };
   try {
     const moved = await sendWebhook({ url: `http://127.0.0.1:${port}/moved`, timeoutMs: 2000 }, delivery(), local);
-    assert.deepEqual({ ok: moved.ok, statusCode: moved.statusCode, error: moved.error }, { ok: false, statusCode: 302, error: 'the endpoint answered 302 Found' });
+    assert.deepEqual(
+      { ok: moved.ok, statusCode: moved.statusCode, error: moved.error },
+      { ok: false, statusCode: 302, error: 'the endpoint answered 302 Found' },
+    );
     assert.deepEqual(paths, ['/moved'], 'the redirect was not followed');
 
     const big = await sendWebhook({ url: `http://127.0.0.1:${port}/big`, timeoutMs: 2000 }, delivery(), local);

@@ -88,7 +88,9 @@ test('a delivery is POSTed signed; error statuses and timeouts are failures', as
 test('the delivery queue: claimed once, retried with backoff, dead after the last attempt, redelivered by hand', async () => {
   const db = await freshDb();
   try {
-    await db.query(`INSERT INTO subscriptions (topic, name, format, endpoint) VALUES ('default', 'hook', 'native', '{"type":"webhook","url":"http://127.0.0.1:9/","timeoutMs":1000}')`);
+    await db.query(
+      `INSERT INTO subscriptions (topic, name, format, endpoint) VALUES ('default', 'hook', 'native', '{"type":"webhook","url":"http://127.0.0.1:9/","timeoutMs":1000}')`,
+    );
     const store = new DeliveryStore(db);
     const event = { eventId: 'ev-1', type: 'io.confix.compliance.changed.v1', subject: 'sg-1', time: new Date().toISOString(), body: { id: 'ev-1' } };
     const [id] = await store.publish(event, [{ topic: 'default', subscription: 'hook' }]);
@@ -101,12 +103,15 @@ test('the delivery queue: claimed once, retried with backoff, dead after the las
     assert.equal(await store.record(id!, 'w1', { attempt: 1, at: new Date().toISOString(), ok: false, error: 'boom', durationMs: 1 }, 2), 'QUEUED');
     const queued = await store.get(id!);
     assert.ok(Date.parse(queued.notBefore) > Date.now() + 1000, 'retried after the backoff');
-    await db.query("UPDATE deliveries SET not_before = now() WHERE delivery_id = $1", [id]);
+    await db.query('UPDATE deliveries SET not_before = now() WHERE delivery_id = $1', [id]);
     const [b] = await store.claim('w1', 10, 30_000);
     assert.equal(b!.attempt, 2);
     assert.equal(await store.record(id!, 'w1', { attempt: 2, at: new Date().toISOString(), ok: false, error: 'boom again', durationMs: 1 }, 2), 'DEAD');
     const dead = await store.list({ status: 'DEAD' });
-    assert.deepEqual(dead.map((d) => [d.deliveryId, d.attempts.length, d.lastError]), [[id, 2, 'boom again']]);
+    assert.deepEqual(
+      dead.map((d) => [d.deliveryId, d.attempts.length, d.lastError]),
+      [[id, 2, 'boom again']],
+    );
 
     const [again] = await store.redeliver([id!]);
     assert.equal(again!.status, 'QUEUED');
@@ -116,8 +121,14 @@ test('the delivery queue: claimed once, retried with backoff, dead after the las
     assert.equal((await store.get(id!)).attempts.length, 3, 'every attempt kept');
 
     for (let n = 1; n <= 12; n++) assert.ok(backoffMs(n, () => 0.5) <= 600_000);
-    assert.equal(backoffMs(1, () => 0.5), 2000);
-    assert.equal(backoffMs(3, () => 0.5), 8000);
+    assert.equal(
+      backoffMs(1, () => 0.5),
+      2000,
+    );
+    assert.equal(
+      backoffMs(3, () => 0.5),
+      8000,
+    );
   } finally {
     await db.close();
   }

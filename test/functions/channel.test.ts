@@ -61,7 +61,12 @@ test('a forged "done" message does not make the invocation succeed, nor do forge
 });
 
 test('a function that closes or floods the channel fails alone; the next invocation is unharmed', async () => {
-  const flood = await runFunction(fn(`exports.handler = async () => { const fs = require('fs'); const junk = 'x'.repeat(1 << 20); for (let i = 0; i < 64; i++) fs.writeSync(3, junk); await new Promise((r) => setTimeout(r, 3000)); }`), { maxResultBytes: 1024 });
+  const flood = await runFunction(
+    fn(
+      `exports.handler = async () => { const fs = require('fs'); const junk = 'x'.repeat(1 << 20); for (let i = 0; i < 64; i++) fs.writeSync(3, junk); await new Promise((r) => setTimeout(r, 3000)); }`,
+    ),
+    { maxResultBytes: 1024 },
+  );
   assert.equal(flood.status, 'FAILED');
   assert.equal(flood.error?.type, 'RuntimeProtocolViolation');
   const closed = await runFunction(fn(`exports.handler = async () => { require('fs').closeSync(3); return 1; }`, { timeoutSeconds: 3 }));
@@ -71,9 +76,13 @@ test('a function that closes or floods the channel fails alone; the next invocat
   assert.deepEqual(ok.result, { fine: true });
 });
 
-test('memory outside the V8 heap is limited too: 40 Buffers of 50 MB under 128 MB fail as MemoryLimitExceeded', { skip: process.platform !== 'linux' && 'the data-segment limit is applied on Linux' }, async () => {
+test('memory outside the V8 heap is limited too: 40 Buffers of 50 MB under 128 MB fail as MemoryLimitExceeded', {
+  skip: process.platform !== 'linux' && 'the data-segment limit is applied on Linux',
+}, async () => {
   const r = await runFunction(
-    fn(`exports.handler = async () => { const a = []; for (let i = 0; i < 40; i++) a.push(Buffer.alloc(50 * 1024 * 1024, 1)); return a.length; }`, { memoryMb: 128 }),
+    fn(`exports.handler = async () => { const a = []; for (let i = 0; i < 40; i++) a.push(Buffer.alloc(50 * 1024 * 1024, 1)); return a.length; }`, {
+      memoryMb: 128,
+    }),
   );
   assert.equal(r.status, 'FAILED');
   assert.equal(r.error?.type, 'MemoryLimitExceeded');

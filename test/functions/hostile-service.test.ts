@@ -50,7 +50,10 @@ test("an invocation whose worker died is taken up again with the dead attempt's 
   await svc.functionWorker.stop();
   const q = await svc.invocations.enqueue({ functionName: 'slowish', input: {} });
   const minted = await svc.tokens.mintForInvocation('slowish', q.invocationId, 1, 3_600_000);
-  await svc.db.query(`UPDATE invocations SET status = 'RUNNING', attempt = 1, lease_owner = 'dead-host:1:fn-000000', lease_expires_at = now() - interval '1 second' WHERE invocation_id = $1`, [q.invocationId]);
+  await svc.db.query(
+    `UPDATE invocations SET status = 'RUNNING', attempt = 1, lease_owner = 'dead-host:1:fn-000000', lease_expires_at = now() - interval '1 second' WHERE invocation_id = $1`,
+    [q.invocationId],
+  );
   assert.equal((await svc.tokens.get(minted.record.id)).state, 'active');
   svc.functionWorker.start();
   const ended = await svc.functionWorker.wait(q.invocationId);
@@ -64,7 +67,10 @@ test("an invocation whose worker died is taken up again with the dead attempt's 
   await svc.functionWorker.stop();
   const lost = await svc.invocations.enqueue({ functionName: 'slowish', input: {} });
   const lostToken = await svc.tokens.mintForInvocation('slowish', lost.invocationId, 3, 3_600_000);
-  await svc.db.query(`UPDATE invocations SET status = 'RUNNING', attempt = 3, lease_owner = 'dead-host:1:fn-000000', lease_expires_at = now() - interval '1 second' WHERE invocation_id = $1`, [lost.invocationId]);
+  await svc.db.query(
+    `UPDATE invocations SET status = 'RUNNING', attempt = 3, lease_owner = 'dead-host:1:fn-000000', lease_expires_at = now() - interval '1 second' WHERE invocation_id = $1`,
+    [lost.invocationId],
+  );
   svc.functionWorker.start();
   const failed = await svc.functionWorker.wait(lost.invocationId);
   assert.equal(failed.status, 'FAILED');

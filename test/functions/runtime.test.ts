@@ -75,7 +75,14 @@ test('a TypeScript handler returns its value, with the context Function Compute 
         };
       }
     `),
-    { event: JSON.stringify([{ resourceId: 'i-1', regionId: 'cn-hangzhou' }, { resourceId: 'i-2', regionId: 'cn-hangzhou' }]), requestId: 'req-1', credentials: CREDS },
+    {
+      event: JSON.stringify([
+        { resourceId: 'i-1', regionId: 'cn-hangzhou' },
+        { resourceId: 'i-2', regionId: 'cn-hangzhou' },
+      ]),
+      requestId: 'req-1',
+      credentials: CREDS,
+    },
   );
   assert.equal(r.status, 'SUCCEEDED', JSON.stringify(r.error));
   const res = r.result as Record<string, unknown>;
@@ -90,7 +97,9 @@ test('a TypeScript handler returns its value, with the context Function Compute 
   assert.equal(r.requestId, 'req-1');
   assert.ok(r.initDurationMs! > 0 && r.initDurationMs! <= r.durationMs);
   assert.ok(r.maxRssMb! > 0);
-  t.diagnostic(`one invocation: ${r.durationMs} ms, of which ${r.initDurationMs} ms until the handler was called (compile, process start, load); peak RSS ${r.maxRssMb} MB`);
+  t.diagnostic(
+    `one invocation: ${r.durationMs} ms, of which ${r.initDurationMs} ms until the handler was called (compile, process start, load); peak RSS ${r.maxRssMb} MB`,
+  );
 });
 
 test('JavaScript in both module styles, and Function Compute callback handlers', async () => {
@@ -140,7 +149,10 @@ test('logs: console and context.logger lines in order, with levels and times', a
 });
 
 test('logs past the cap are dropped and counted', async () => {
-  const r = await runFunction(fn('export async function handler() { for (let i = 0; i < 2000; i++) console.log("line " + i + " " + "x".repeat(50)); return 1; }'), { maxLogBytes: 10_000 });
+  const r = await runFunction(
+    fn('export async function handler() { for (let i = 0; i < 2000; i++) console.log("line " + i + " " + "x".repeat(50)); return 1; }'),
+    { maxLogBytes: 10_000 },
+  );
   assert.equal(r.status, 'SUCCEEDED');
   assert.ok(r.logs.length > 50 && r.logs.length < 200, `${r.logs.length} lines kept`);
   assert.equal(r.logs[0]!.message.slice(0, 7), 'line 0 ');
@@ -166,7 +178,9 @@ export async function handler(event: Resource) {
 });
 
 test('an error thrown later, outside the handler (a timer), also fails the invocation', async () => {
-  const r = await runFunction(fn('export async function handler() { setTimeout(() => { throw new Error("late"); }, 1); await new Promise((r) => setTimeout(r, 1000)); }'));
+  const r = await runFunction(
+    fn('export async function handler() { setTimeout(() => { throw new Error("late"); }, 1); await new Promise((r) => setTimeout(r, 1000)); }'),
+  );
   assert.equal(r.status, 'FAILED');
   assert.equal(r.error?.message, 'late');
 });
@@ -184,7 +198,9 @@ test('an endless loop is stopped at the timeout', async () => {
 });
 
 test('allocating without end fails at the memory limit, and confix survives a single huge allocation', async () => {
-  const hog = await runFunction(fn('export async function handler() { const a: number[][] = []; for (;;) a.push(new Array(100_000).fill(1.5)); }', { memoryMb: 64 }));
+  const hog = await runFunction(
+    fn('export async function handler() { const a: number[][] = []; for (;;) a.push(new Array(100_000).fill(1.5)); }', { memoryMb: 64 }),
+  );
   assert.equal(hog.status, 'FAILED');
   assert.equal(hog.error?.type, 'MemoryLimitExceeded');
   assert.match(hog.error!.message, /exceeded its memory limit of 64 MB/);
@@ -274,7 +290,7 @@ test('modules outside the allow-list are refused; fs reaches the private temp di
   assert.equal(existsSync(res.tmpDir as string), false, 'the temp directory is removed afterwards');
 });
 
-test("the classic ways out of the vm context find nothing: no host Function, no real process", async () => {
+test('the classic ways out of the vm context find nothing: no host Function, no real process', async () => {
   const r = await runFunction(
     fn(`
       export async function handler() {
@@ -315,7 +331,10 @@ test('code that does not compile fails with the file and line; checkFunctionCode
     assert.match(noHandler.error.message, /does not export a function named "handler" \(it exports handle, version\)/);
   }
 
-  const throwsAtLoad = await checkFunctionCode('const config = {} as any;\nconst region: string = config.defaults.region;\nexport const handler = async () => region;', 'handler.ts');
+  const throwsAtLoad = await checkFunctionCode(
+    'const config = {} as any;\nconst region: string = config.defaults.region;\nexport const handler = async () => region;',
+    'handler.ts',
+  );
   assert.equal(throwsAtLoad.ok, false);
   if (!throwsAtLoad.ok) assert.deepEqual([throwsAtLoad.error.type, throwsAtLoad.error.line], ['TypeError', 2]);
 
@@ -323,7 +342,10 @@ test('code that does not compile fails with the file and line; checkFunctionCode
   assert.equal(tla.ok, false);
   if (!tla.ok) assert.match(tla.error.message, /top-level await is not supported/);
 
-  assert.deepEqual(await checkFunctionCode('export async function handler() {}\nexport const helper = 1;', 'handler.ts'), { ok: true, exports: ['handler', 'helper'] });
+  assert.deepEqual(await checkFunctionCode('export async function handler() {}\nexport const helper = 1;', 'handler.ts'), {
+    ok: true,
+    exports: ['handler', 'helper'],
+  });
   assert.deepEqual(await checkFunctionCode('exports.handler = async () => 1;', 'index.js'), { ok: true, exports: ['handler'] });
 });
 
@@ -395,7 +417,12 @@ test('context.cloud signs with the context credentials, assumes roles, and carri
 
 test('without credentials context.cloud refuses rather than calling as the account owner', async () => {
   seen.length = 0;
-  const r = await runFunction(fn("export async function handler(e: unknown, context: any) { await context.cloud.call('oss:PutBucketAcl', { parameters: { BucketName: 'b', Acl: 'private' } }); }"), { api: { baseUrl } });
+  const r = await runFunction(
+    fn(
+      "export async function handler(e: unknown, context: any) { await context.cloud.call('oss:PutBucketAcl', { parameters: { BucketName: 'b', Acl: 'private' } }); }",
+    ),
+    { api: { baseUrl } },
+  );
   assert.equal(r.status, 'FAILED');
   assert.equal(r.error?.type, 'ApiCallError');
   assert.equal(r.error?.code, 'NoCredentials');

@@ -40,16 +40,31 @@ test('deploy keeps versions; the same code and settings make none; bad code is r
   assert.deepEqual([same.created, same.version.version], [false, 1]);
   const second = await functions.deploy({ name: 'echo', fileName: 'echo.ts', source: ECHO, env: { RULE: 'y' }, timeoutSeconds: 5 });
   assert.deepEqual([second.created, second.version.version], [true, 2]);
-  assert.deepEqual((await functions.versions('echo')).map((v) => [v.version, v.env.RULE, v.timeoutSeconds]), [[2, 'y', 5], [1, 'x', 60]]);
+  assert.deepEqual(
+    (await functions.versions('echo')).map((v) => [v.version, v.env.RULE, v.timeoutSeconds]),
+    [
+      [2, 'y', 5],
+      [1, 'x', 60],
+    ],
+  );
   assert.equal((await functions.version('echo', 1)).source, ECHO);
 
-  const bad = await functions.deploy({ name: 'broken', fileName: 'broken.ts', source: 'export const handler = (e) => {\n  return e +;\n};\n' }).then(() => undefined, (e: unknown) => e);
+  const bad = await functions.deploy({ name: 'broken', fileName: 'broken.ts', source: 'export const handler = (e) => {\n  return e +;\n};\n' }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(bad instanceof FunctionValidationError);
   assert.match(bad.message, /source: broken\.ts:2:\d+: /);
-  const noHandler = await functions.deploy({ name: 'nohandler', fileName: 'h.js', source: 'export function main() {}\n' }).then(() => undefined, (e: unknown) => e);
+  const noHandler = await functions.deploy({ name: 'nohandler', fileName: 'h.js', source: 'export function main() {}\n' }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(noHandler instanceof FunctionValidationError);
   assert.match(noHandler.message, /handler/);
-  const badSettings = await functions.deploy({ name: '9lives', fileName: 'h.exe', source: ECHO, memoryMb: 10 }).then(() => undefined, (e: unknown) => e);
+  const badSettings = await functions.deploy({ name: '9lives', fileName: 'h.exe', source: ECHO, memoryMb: 10 }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(badSettings instanceof FunctionValidationError);
   assert.deepEqual(badSettings.issues.map((i) => i.path.join('.')).sort(), ['fileName', 'memoryMb', 'name']);
   await assert.rejects(functions.get('broken'), FunctionNotFoundError);
@@ -60,7 +75,10 @@ test('invocations run a version, are recorded with logs and duration, and an ide
   const done = await functionWorker.invokeAndWait({ functionName: 'echo', input: { n: 21 }, idempotencyKey: 'k-1', source: { type: 'manual' } });
   assert.equal(done.status, 'SUCCEEDED', JSON.stringify(done.error));
   assert.deepEqual(done.result, { twice: 42, version: '2', hasCredentials: false });
-  assert.deepEqual(done.logs.map((l) => [l.level, l.message]), [['info', 'got 21']]);
+  assert.deepEqual(
+    done.logs.map((l) => [l.level, l.message]),
+    [['info', 'got 21']],
+  );
   assert.ok(done.durationMs! > 0 && done.startedAt && done.finishedAt);
   const again = await invocations.enqueue({ functionName: 'echo', input: { n: 1 }, idempotencyKey: 'k-1' });
   assert.deepEqual([again.deduplicated, again.invocationId, again.status], [true, done.invocationId, 'SUCCEEDED']);
@@ -68,14 +86,23 @@ test('invocations run a version, are recorded with logs and duration, and an ide
   assert.equal(v1.version, 1);
   assert.equal((v1.result as { version: string }).version, '1');
   const logs = await invocations.logs('echo');
-  assert.deepEqual(logs.map((l) => l.message), ['got 21', 'got 1']);
+  assert.deepEqual(
+    logs.map((l) => l.message),
+    ['got 21', 'got 1'],
+  );
   await assert.rejects(invocations.enqueue({ functionName: 'nope' }), FunctionNotFoundError);
 });
 
 test('a function that loops is stopped at its timeout, one that allocates at its memory limit, one cancelled by hand; all recorded', async () => {
   const { functions, functionWorker, invocations } = engine;
   await functions.deploy({ name: 'spin', fileName: 'spin.js', source: 'export function handler() { for (;;) {} }\n', timeoutSeconds: 2 });
-  await functions.deploy({ name: 'hog', fileName: 'hog.js', source: 'export function handler() { const a = []; for (;;) a.push(new Array(1e5).fill(Math.random())); }\n', memoryMb: 64, timeoutSeconds: 60 });
+  await functions.deploy({
+    name: 'hog',
+    fileName: 'hog.js',
+    source: 'export function handler() { const a = []; for (;;) a.push(new Array(1e5).fill(Math.random())); }\n',
+    memoryMb: 64,
+    timeoutSeconds: 60,
+  });
   await functions.deploy({ name: 'sleepy', fileName: 'sleepy.ts', source: 'export const handler = () => new Promise(() => {});\n', timeoutSeconds: 120 });
 
   const [spin, hog] = await Promise.all([
@@ -98,7 +125,10 @@ test('a function that loops is stopped at its timeout, one that allocates at its
   assert.equal(stopped.status, 'CANCELLED');
   assert.ok(stopped.durationMs! < 10_000);
   await assert.rejects(invocations.cancel(queued.invocationId), InvocationFinishedError);
-  assert.deepEqual((await invocations.list({ functionName: 'sleepy' })).map((i) => i.status), ['CANCELLED']);
+  assert.deepEqual(
+    (await invocations.list({ functionName: 'sleepy' })).map((i) => i.status),
+    ['CANCELLED'],
+  );
 });
 
 test("a function's role is assumed by the function service: trusted roles give credentials, untrusted ones fail the invocation with the refusal", async () => {
@@ -153,13 +183,24 @@ test("a running invocation's log lines are saved as they come, and once more, wh
   assert.deepEqual(seen, ['one'], 'the first line is there while the function still runs');
   const done = await functionWorker.wait(queued.invocationId);
   assert.equal(done.status, 'SUCCEEDED');
-  assert.deepEqual(done.logs.map((l) => l.message), ['one', 'two']);
+  assert.deepEqual(
+    done.logs.map((l) => l.message),
+    ['one', 'two'],
+  );
 });
 
 test("an invocation's input and result keep their keys in the order given", async () => {
   const { functions, functionWorker } = engine;
-  await functions.deploy({ name: 'order', fileName: 'order.js', source: 'export const handler = (e) => ({ seen: Object.keys(e).join(","), zeta: 1, alpha: 2 });\n' });
-  const done = await functionWorker.invokeAndWait({ functionName: 'order', input: { version: '0', id: 'x', 'detail-type': 'y', detail: {} }, source: { type: 'manual' } });
+  await functions.deploy({
+    name: 'order',
+    fileName: 'order.js',
+    source: 'export const handler = (e) => ({ seen: Object.keys(e).join(","), zeta: 1, alpha: 2 });\n',
+  });
+  const done = await functionWorker.invokeAndWait({
+    functionName: 'order',
+    input: { version: '0', id: 'x', 'detail-type': 'y', detail: {} },
+    source: { type: 'manual' },
+  });
   assert.equal((done.result as { seen: string }).seen, 'version,id,detail-type,detail');
   assert.deepEqual(Object.keys(done.input as object), ['version', 'id', 'detail-type', 'detail']);
   assert.deepEqual(Object.keys(done.result as object), ['seen', 'zeta', 'alpha']);
@@ -169,7 +210,12 @@ test('stopping a worker keeps the leases of what it runs, and cancels what outla
   const { functions, invocations, db } = engine;
   const { createEngine: make } = await import('../../src/engine.js');
   const other = make(db, { functionWorker: { pollMs: 50, heartbeatMs: 50, leaseMs: 300 } });
-  await functions.deploy({ name: 'long', fileName: 'long.js', source: 'export const handler = () => new Promise((r) => setTimeout(() => r("late"), 60000));\n', timeoutSeconds: 120 });
+  await functions.deploy({
+    name: 'long',
+    fileName: 'long.js',
+    source: 'export const handler = () => new Promise((r) => setTimeout(() => r("late"), 60000));\n',
+    timeoutSeconds: 120,
+  });
   // The shared engine's worker must not take it: this test's worker runs it.
   await engine.functionWorker.stop();
   try {

@@ -55,7 +55,11 @@ process.once('exit', () => {
 /** `confix serve|demo ARGS… --port 0 --discovery-interval 0` as a user starts it, until it says where it listens. */
 export function startServing(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Serving> {
   return new Promise((ok, fail) => {
-    const p = spawn(process.execPath, [...CLI, ...args, '--port', '0', '--discovery-interval', '0'], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [...CLI, ...args, '--port', '0', '--discovery-interval', '0'], {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     serving.add(p);
     let stdout = '';
     let stderr = '';

@@ -18,9 +18,7 @@ export function sgEstate() {
         configuration: {
           SecurityGroupName: 'web',
           Permissions: {
-            Permission: [
-              { SecurityGroupRuleId: 'sgr-https', Direction: 'ingress', IpProtocol: 'TCP', PortRange: '443/443', SourceCidrIp: '0.0.0.0/0' },
-            ],
+            Permission: [{ SecurityGroupRuleId: 'sgr-https', Direction: 'ingress', IpProtocol: 'TCP', PortRange: '443/443', SourceCidrIp: '0.0.0.0/0' }],
           },
         },
       },

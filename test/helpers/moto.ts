@@ -45,7 +45,13 @@ function freePort(): Promise<number> {
 
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
-  for (const p of running) if (p.pid) try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+  for (const p of running)
+    if (p.pid)
+      try {
+        process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
 });
 
 async function post(url: string, body?: string): Promise<Response> {

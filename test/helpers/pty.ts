@@ -37,7 +37,9 @@ export const havePty = spawnSync('python3', ['-c', 'import pty'], { stdio: 'igno
 export function runCliOnTty(args: string[], answer: string, env: Record<string, string | undefined> = {}): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
     const argv = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args];
-    const p = spawn('python3', ['-c', DRIVER, JSON.stringify(argv), answer], { env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: '', ...env } });
+    const p = spawn('python3', ['-c', DRIVER, JSON.stringify(argv), answer], {
+      env: { ...process.env, NO_COLOR: '1', CONFIX_URL: '', CONFIX_TOKEN: '', ...env },
+    });
     let output = '';
     p.stdout.on('data', (d) => (output += d));
     p.stderr.on('data', (d) => (output += d));

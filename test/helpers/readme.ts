@@ -54,7 +54,10 @@ function shim(): string {
   if (shimDir) return shimDir;
   shimDir = mkdtempSync(join(tmpdir(), 'confix-shim-'));
   const bin = join(shimDir, 'confix');
-  writeFileSync(bin, `#!/bin/sh\nexec "${process.execPath}" ${CLI.map((a) => `"${a.replace(/^tsx$/, join(ROOT, 'node_modules/tsx/dist/esm/index.mjs'))}"`).join(' ')} "$@"\n`);
+  writeFileSync(
+    bin,
+    `#!/bin/sh\nexec "${process.execPath}" ${CLI.map((a) => `"${a.replace(/^tsx$/, join(ROOT, 'node_modules/tsx/dist/esm/index.mjs'))}"`).join(' ')} "$@"\n`,
+  );
   chmodSync(bin, 0o755);
   return shimDir;
 }
@@ -133,7 +136,10 @@ export function oneLine(text: string): string {
 export async function checkOwnStoreBlock(marker: string, file: string): Promise<string> {
   const [serve, point, ...rest] = readmeCommands(marker, file);
   const data = /^npx confix serve --no-demo (?:.* )?--data (\S+)(?: |$)/.exec(serve ?? '')?.[1];
-  if (!data || point !== `export CONFIX_DATA=${data}` || rest.length) throw new Error(`${file}: expected \`npx confix serve --no-demo … --data DIR …\` then \`export CONFIX_DATA=DIR\` after "${marker}", found:\n${[serve, point, ...rest].join('\n')}`);
+  if (!data || point !== `export CONFIX_DATA=${data}` || rest.length)
+    throw new Error(
+      `${file}: expected \`npx confix serve --no-demo … --data DIR …\` then \`export CONFIX_DATA=DIR\` after "${marker}", found:\n${[serve, point, ...rest].join('\n')}`,
+    );
   const help = await runReadmeCommand('npx confix serve --help');
   for (const flag of serve!.match(/--[a-z-]+/g)!) if (!help.stdout.includes(flag)) throw new Error(`${file}: \`confix serve\` has no ${flag}:\n${help.stdout}`);
   return data;

@@ -17,8 +17,5 @@ export const INSTANCE_C = 'i-bp1seed000outsidec01';
 /** ConfigCustomRemediationPolicy allowing these actions (and sts:AssumeRole, as the seed's does). */
 export const seedPolicy = (actions: string[]) => ({
   Version: '1',
-  Statement: [
-    ...actions.map((a) => ({ Effect: 'Allow', Action: a, Resource: '*' })),
-    { Action: 'sts:AssumeRole', Effect: 'Allow', Resource: '*' },
-  ],
+  Statement: [...actions.map((a) => ({ Effect: 'Allow', Action: a, Resource: '*' })), { Action: 'sts:AssumeRole', Effect: 'Allow', Resource: '*' }],
 });

@@ -12,7 +12,9 @@ import type { ConfixConfig } from '../../src/providers/index.js';
  * api() sends unless the request has its own Authorization header (or
  * `token: null` / another token is given).
  */
-export async function testService(opts: { backend?: Backend; demo?: boolean; log?: Logger; config?: ConfixConfig } = {}): Promise<
+export async function testService(
+  opts: { backend?: Backend; demo?: boolean; log?: Logger; config?: ConfixConfig } = {},
+): Promise<
   Service & { token: string; api: (path: string, init?: RequestInit & { json?: unknown; token?: string | null }) => Promise<{ status: number; body: any }> }
 > {
   const db = await freshDb(opts.backend ?? 'pglite');

@@ -67,9 +67,17 @@ for (const backend of backends) {
       await recorder.snapshot('sandbox');
       recorder.start(60_000);
       const recorded = once(recorder, 'recorded') as Promise<[RecordedEvent]>;
-      const call = await sandbox.call('ecs:AuthorizeSecurityGroup', {}, {
-        SecurityGroupId: 'sg-web', IpProtocol: 'tcp', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0', Description: 'debug',
-      });
+      const call = await sandbox.call(
+        'ecs:AuthorizeSecurityGroup',
+        {},
+        {
+          SecurityGroupId: 'sg-web',
+          IpProtocol: 'tcp',
+          PortRange: '22/22',
+          SourceCidrIp: '0.0.0.0/0',
+          Description: 'debug',
+        },
+      );
       assert.equal(call.accountId, MGMT, 'account found from the id alone');
       assert.equal(call.changed, true);
       const [ev] = await recorded;
@@ -90,7 +98,11 @@ for (const backend of backends) {
       assert.match(String(added.SecurityGroupRuleId), /^sgr-/);
 
       // The same rule again is ignored by the cloud: no change, no item.
-      const dup = await sandbox.call('ecs:AuthorizeSecurityGroup', {}, { SecurityGroupId: 'sg-web', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0', Description: 'debug' });
+      const dup = await sandbox.call(
+        'ecs:AuthorizeSecurityGroup',
+        {},
+        { SecurityGroupId: 'sg-web', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0', Description: 'debug' },
+      );
       assert.equal(dup.changed, false);
 
       // Revoke by id, then delete: each recorded, in order.
@@ -98,7 +110,15 @@ for (const backend of backends) {
       await sandbox.call('ecs:DeleteSecurityGroup', {}, { SecurityGroupId: 'sg-web' });
       await recorder.drain('sandbox');
       const items = await inventory.history(key('sg-web'));
-      assert.deepEqual(items.map((i) => [i.version, i.status]), [[4, 'ResourceDeleted'], [3, 'OK'], [2, 'OK'], [1, 'ResourceDiscovered']]);
+      assert.deepEqual(
+        items.map((i) => [i.version, i.status]),
+        [
+          [4, 'ResourceDeleted'],
+          [3, 'OK'],
+          [2, 'OK'],
+          [1, 'ResourceDiscovered'],
+        ],
+      );
       assert.equal(items[1]!.diff[0]!.op, 'remove');
       assert.equal((items[1]!.diff[0]!.previousValue as Record<string, unknown>).PortRange, '22/22');
       assert.equal((await inventory.resolve('sg-web')).status, 'ResourceDeleted');
@@ -120,10 +140,19 @@ test('inventory filters by account, type, tag and id prefix, and pages with a cu
   const { db, recorder, inventory } = await setup('pglite');
   try {
     await recorder.snapshot('sandbox');
-    assert.deepEqual((await inventory.list({ accountId: MEMBER })).items.map((r) => r.resourceId), ['sg-db']);
+    assert.deepEqual(
+      (await inventory.list({ accountId: MEMBER })).items.map((r) => r.resourceId),
+      ['sg-db'],
+    );
     assert.deepEqual((await inventory.list({ tags: [{ key: 'env', value: 'prod' }] })).items.map((r) => r.resourceId).sort(), ['sg-db', 'sg-web']);
-    assert.deepEqual((await inventory.list({ tags: [{ key: 'tier' }] })).items.map((r) => r.resourceId), ['sg-db']);
-    assert.deepEqual((await inventory.list({ resourceId: 'sg-w*' })).items.map((r) => r.resourceId), ['sg-web']);
+    assert.deepEqual(
+      (await inventory.list({ tags: [{ key: 'tier' }] })).items.map((r) => r.resourceId),
+      ['sg-db'],
+    );
+    assert.deepEqual(
+      (await inventory.list({ resourceId: 'sg-w*' })).items.map((r) => r.resourceId),
+      ['sg-web'],
+    );
     assert.equal((await inventory.list({ resourceType: 'AWS::S3::Bucket' })).total, 0);
     const p1 = await inventory.list({ limit: 2 });
     assert.equal(p1.items.length, 2);

@@ -42,16 +42,27 @@ test('plan and apply create, change and (with prune) delete; only policy rules a
   try {
     await rules.create(validateRule({ name: 'made-by-api', source: { managed: 'ecs-instance-monitor-enabled' } }));
     const docs = readPolicyDocuments([write('a/rules.yaml', TWO_RULES)]);
-    assert.deepEqual(docs.map((d) => d.source), [`${join(dir, 'a/rules.yaml')}#1`, `${join(dir, 'a/rules.yaml')}#2`]);
+    assert.deepEqual(
+      docs.map((d) => d.source),
+      [`${join(dir, 'a/rules.yaml')}#1`, `${join(dir, 'a/rules.yaml')}#2`],
+    );
     const plan = await planPolicy(engine, docs);
-    assert.deepEqual(plan.create.map((s) => s.name), ['no-ssh', 'tagged-owner']);
+    assert.deepEqual(
+      plan.create.map((s) => s.name),
+      ['no-ssh', 'tagged-owner'],
+    );
     assert.deepEqual([plan.update, plan.delete, plan.notDeclared], [[], [], []]);
     assert.equal((await rules.list()).length, 1, 'plan changes nothing');
     await applyPolicy(engine, docs);
     const applied = await rules.get('tagged-owner');
     assert.equal(applied.origin, 'policy');
     assert.deepEqual(applied.triggers, [{ type: 'ConfigurationChange' }, { type: 'Periodic', frequency: 'Six_Hours' }]);
-    assert.deepEqual(await planPolicy(engine, docs), { create: [], update: [], delete: [], unchanged: ['no-ssh', 'tagged-owner'], notDeclared: [],
+    assert.deepEqual(await planPolicy(engine, docs), {
+      create: [],
+      update: [],
+      delete: [],
+      unchanged: ['no-ssh', 'tagged-owner'],
+      notDeclared: [],
       exceptions: { create: [], update: [], delete: [], unchanged: 0, notDeclared: [] },
       accountGroups: { create: [], update: [], delete: [], unchanged: [], notDeclared: [] },
       organization: null,
@@ -63,10 +74,16 @@ test('plan and apply create, change and (with prune) delete; only policy rules a
     const kept = await planPolicy(engine, changed);
     assert.deepEqual([kept.delete, kept.notDeclared], [[], ['tagged-owner']], 'without prune nothing is deleted');
     const p2 = await planPolicy(engine, changed, { prune: true });
-    assert.deepEqual(p2.update.map((u) => [u.name, u.changes.map((c) => [c.op, c.path, c.previousValue, c.value])]), [['no-ssh', [['replace', '/parameters/ports', '22', '22,3389']]]]);
+    assert.deepEqual(
+      p2.update.map((u) => [u.name, u.changes.map((c) => [c.op, c.path, c.previousValue, c.value])]),
+      [['no-ssh', [['replace', '/parameters/ports', '22', '22,3389']]]],
+    );
     assert.deepEqual(p2.delete, ['tagged-owner']);
     await applyPolicy(engine, changed, { prune: true });
-    assert.deepEqual((await rules.list()).map((r) => r.name), ['made-by-api', 'no-ssh']);
+    assert.deepEqual(
+      (await rules.list()).map((r) => r.name),
+      ['made-by-api', 'no-ssh'],
+    );
     assert.equal((await rules.get('no-ssh')).version, 2);
   } finally {
     await db.close();
@@ -78,7 +95,9 @@ test('a bad policy is refused whole, with file, line and field, and nothing chan
   const engine = createEngine(db);
   const { rules } = engine;
   try {
-    const f = write('bad.yaml', `kind: Rule
+    const f = write(
+      'bad.yaml',
+      `kind: Rule
 name: ok-rule
 source: { managed: ecs-instance-monitor-enabled }
 ---
@@ -91,9 +110,13 @@ parameters:
 kind: Rule
 name: ok-rule
 source: { managed: ecs-instance-monitor-enabled }
-`);
+`,
+    );
     const docs = readPolicyDocuments([f]);
-    const err = await applyPolicy(engine, docs).then(() => undefined, (e: unknown) => e);
+    const err = await applyPolicy(engine, docs).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof PolicyValidationError);
     const lines = err.issues.map((i) => `${docs[i.document]!.lineOf(i.path)}: ${i.path.join('.')}: ${i.message}`);
     assert.equal(lines.length, 2);
@@ -106,8 +129,14 @@ source: { managed: ecs-instance-monitor-enabled }
 });
 
 test('policy files: syntax errors, unknown kinds and missing paths are named', () => {
-  assert.throws(() => readPolicyDocuments([write('syntax.yaml', 'kind: Rule\nname: [unclosed\n')]), (e: PolicyFileError) => /syntax\.yaml:\d+:/.test(e.message));
-  assert.throws(() => readPolicyDocuments([write('kind.yaml', 'kind: Widget\nname: w\n')]), /kind\.yaml:1: kind: expected one of Rule, AccountGroup, Organization, RemediationException, got "Widget"/);
+  assert.throws(
+    () => readPolicyDocuments([write('syntax.yaml', 'kind: Rule\nname: [unclosed\n')]),
+    (e: PolicyFileError) => /syntax\.yaml:\d+:/.test(e.message),
+  );
+  assert.throws(
+    () => readPolicyDocuments([write('kind.yaml', 'kind: Widget\nname: w\n')]),
+    /kind\.yaml:1: kind: expected one of Rule, AccountGroup, Organization, RemediationException, got "Widget"/,
+  );
   assert.throws(() => readPolicyDocuments([join(dir, 'nope.yaml')]), /nope\.yaml: no such file or directory/);
 });
 
@@ -145,9 +174,10 @@ expires: 2099-01-31T00:00:00Z
 ${extra}`;
     const docs = readPolicyDocuments([write('ex/policy.yaml', rule + exception('managed by the container service'))]);
     const plan = await planPolicy(engine, docs);
-    assert.deepEqual(plan.exceptions.create.map((e) => [e.rule, e.accountId, e.resourceType, e.resourceId, e.expiresAt]), [
-      ['sg-open', '100931896542', 'ACS::ECS::SecurityGroup', 'sg-ack-managed', '2099-01-31T00:00:00.000Z'],
-    ]);
+    assert.deepEqual(
+      plan.exceptions.create.map((e) => [e.rule, e.accountId, e.resourceType, e.resourceId, e.expiresAt]),
+      [['sg-open', '100931896542', 'ACS::ECS::SecurityGroup', 'sg-ack-managed', '2099-01-31T00:00:00.000Z']],
+    );
     await applyPolicy(engine, docs);
     const ruleId = (await engine.rules.get('sg-open')).ruleId;
     const [stored] = await engine.exceptions.list(ruleId);
@@ -157,11 +187,18 @@ ${extra}`;
 
     const changed = readPolicyDocuments([write('ex/policy.yaml', rule + exception('the ACK team owns it'))]);
     const p2 = await planPolicy(engine, changed);
-    assert.deepEqual(p2.exceptions.update.map((e) => [e.before.reason, e.reason]), [['managed by the container service', 'the ACK team owns it']]);
+    assert.deepEqual(
+      p2.exceptions.update.map((e) => [e.before.reason, e.reason]),
+      [['managed by the container service', 'the ACK team owns it']],
+    );
 
     // Wrong documents are refused with file and line, and nothing changes.
     const bad = readPolicyDocuments([
-      write('ex/bad.yaml', rule + exception('x').replace('2099-01-31T00:00:00Z', '7d') + `---
+      write(
+        'ex/bad.yaml',
+        rule +
+          exception('x').replace('2099-01-31T00:00:00Z', '7d') +
+          `---
 kind: RemediationException
 rule: no-such-rule
 resourceId: sg-ack-managed
@@ -171,19 +208,30 @@ kind: RemediationException
 rule: sg-open
 resourceId: sg-not-recorded
 reason: x
-`),
+`,
+      ),
     ]);
-    const err = await applyPolicy(engine, bad).then(() => undefined, (e: unknown) => e);
+    const err = await applyPolicy(engine, bad).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof PolicyValidationError);
     const lines = err.issues.map((i) => `${bad[i.document]!.lineOf(i.path)}: ${i.path.join('.')}: ${i.message}`);
     assert.deepEqual(lines.length, 3, lines.join('\n'));
     assert.match(lines[0]!, /^11: expires: "7d" is not a time; write an absolute time/);
     assert.match(lines[1]!, /^14: rule: no rule named "no-such-rule"/);
-    assert.match(lines[2]!, /^20: resourceId: no recorded resource has the id "sg-not-recorded"; for a resource not recorded yet, give accountId, regionId and resourceType/);
+    assert.match(
+      lines[2]!,
+      /^20: resourceId: no recorded resource has the id "sg-not-recorded"; for a resource not recorded yet, give accountId, regionId and resourceType/,
+    );
     assert.equal((await engine.exceptions.list(ruleId))[0]!.reason, 'managed by the container service', 'nothing was applied');
 
     // A resource not recorded yet, with its whole key; and one made through the API, which prune keeps.
-    const later = readPolicyDocuments([write('ex/later.yaml', rule + `---
+    const later = readPolicyDocuments([
+      write(
+        'ex/later.yaml',
+        rule +
+          `---
 kind: RemediationException
 rule: sg-open
 resourceId: sg-tomorrow
@@ -191,13 +239,27 @@ accountId: "100931896542"
 regionId: cn-hangzhou
 resourceType: ACS::ECS::SecurityGroup
 reason: created tomorrow by the platform team
-`)]);
+`,
+      ),
+    ]);
     await engine.exceptions.put(ruleId, await engine.inventory.resolve('sg-member-db'), 'by hand', null);
     const p3 = await planPolicy(engine, later, { prune: true });
-    assert.deepEqual(p3.exceptions.create.map((e) => e.resourceId), ['sg-tomorrow']);
-    assert.deepEqual(p3.exceptions.delete.map((e) => e.resourceId), ['sg-ack-managed']);
+    assert.deepEqual(
+      p3.exceptions.create.map((e) => e.resourceId),
+      ['sg-tomorrow'],
+    );
+    assert.deepEqual(
+      p3.exceptions.delete.map((e) => e.resourceId),
+      ['sg-ack-managed'],
+    );
     await applyPolicy(engine, later, { prune: true });
-    assert.deepEqual((await engine.exceptions.list(ruleId)).map((e) => [e.resourceId, e.origin]), [['sg-tomorrow', 'policy'], ['sg-member-db', 'api']]);
+    assert.deepEqual(
+      (await engine.exceptions.list(ruleId)).map((e) => [e.resourceId, e.origin]),
+      [
+        ['sg-tomorrow', 'policy'],
+        ['sg-member-db', 'api'],
+      ],
+    );
   } finally {
     await db.close();
   }

@@ -57,12 +57,15 @@ test('every remediation action’s permissions are API actions a provider serves
     const actions = new Set(providers.flatMap((p) => [...p.actions(), ...p.resourceTypes().flatMap((t) => t.readPermissions)]));
     const types = new Set(providers.flatMap((p) => p.resourceTypes().map((t) => t.type)));
     const problems: string[] = [];
-    for (const a of allActions()) for (const perm of a.permissions) if (!actions.has(perm)) problems.push(`action ${a.name} needs ${perm}, which no provider serves`);
-    for (const r of allManagedRules()) for (const t of r.resourceTypes) if (!types.has(t)) problems.push(`managed rule ${r.identifier} judges ${t}, which no provider serves`);
+    for (const a of allActions())
+      for (const perm of a.permissions) if (!actions.has(perm)) problems.push(`action ${a.name} needs ${perm}, which no provider serves`);
+    for (const r of allManagedRules())
+      for (const t of r.resourceTypes) if (!types.has(t)) problems.push(`managed rule ${r.identifier} judges ${t}, which no provider serves`);
     for (const t of types) {
       const f = resourceTypeFacts(t);
       if (!f) problems.push(`${t} has no facts in the catalogue`);
-      else if (!f.arn({ accountId: '123456789012', regionId: 'us-east-1', resourceId: 'x' }).includes('x') || !f.readPermission) problems.push(`${t} has no ARN format or read permission`);
+      else if (!f.arn({ accountId: '123456789012', regionId: 'us-east-1', resourceId: 'x' }).includes('x') || !f.readPermission)
+        problems.push(`${t} has no ARN format or read permission`);
     }
     assert.deepEqual(problems, []);
     // The AWS provider serves exactly the AWS types the catalogue knows, and every AWS call or read an AWS-typed action needs.

@@ -26,8 +26,17 @@ test('a configuration names the sandbox and AWS organizations, with defaults fil
   const aws = c.providers[1]!;
   assert.equal(aws.type, 'aws');
   if (aws.type !== 'aws') return;
-  assert.deepEqual([aws.name, aws.profile, aws.regions, aws.organization, aws.concurrency], ['aws-prod', 'prod', ['us-east-1', 'eu-central-1'], { roleName: 'OrganizationAccountAccessRole', externalId: 'confix-7f3a' }, 8]);
-  assert.deepEqual([...rediscoveryPeriods(c)], [['sandbox', undefined], ['aws-prod', 7_200_000]]);
+  assert.deepEqual(
+    [aws.name, aws.profile, aws.regions, aws.organization, aws.concurrency],
+    ['aws-prod', 'prod', ['us-east-1', 'eu-central-1'], { roleName: 'OrganizationAccountAccessRole', externalId: 'confix-7f3a' }, 8],
+  );
+  assert.deepEqual(
+    [...rediscoveryPeriods(c)],
+    [
+      ['sandbox', undefined],
+      ['aws-prod', 7_200_000],
+    ],
+  );
   const minimal = parseConfig('providers: [{ type: aws, organization: false }]\n', 'c.yaml');
   assert.deepEqual(minimal.providers[0], { type: 'aws', name: 'aws', organization: false, rediscoverEvery: '30m' });
 });
@@ -48,10 +57,19 @@ test('a bad configuration is refused whole, every problem at its line, and names
   }
   assert.ok(err instanceof ConfigError);
   const lines = err.issues.map((i) => [i.path.join('.'), i.line]);
-  assert.ok(lines.some(([p, l]) => p === 'providers.0.regions.1' && l === 3), JSON.stringify(lines));
+  assert.ok(
+    lines.some(([p, l]) => p === 'providers.0.regions.1' && l === 3),
+    JSON.stringify(lines),
+  );
   assert.ok(lines.some(([p, l]) => p === 'providers.0' && l === 2) || lines.some(([p]) => String(p).startsWith('providers.0')), JSON.stringify(lines));
-  assert.ok(err.issues.some((i) => /accessKeySecret/.test(i.message)), 'the unknown key is named');
-  assert.ok(lines.some(([p]) => p === 'providers.2.type'), JSON.stringify(lines));
+  assert.ok(
+    err.issues.some((i) => /accessKeySecret/.test(i.message)),
+    'the unknown key is named',
+  );
+  assert.ok(
+    lines.some(([p]) => p === 'providers.2.type'),
+    JSON.stringify(lines),
+  );
   assert.match(err.message, /^confix\.yaml: \d+ problems, nothing was started:/);
   assert.throws(() => parseConfig('providers:\n  - type: aws\n  - type: aws\n', 'c.yaml'), /two providers are named aws/);
   assert.throws(() => parseConfig('providers: [{ type: aws, rediscoverEvery: 5s }]\n', 'c.yaml'), /at least a minute/);
@@ -64,7 +82,10 @@ test('without a file the sandbox alone governs; a named file must exist; ./confi
   writeFileSync(join(dir, 'confix.yaml'), 'providers: [{ type: sandbox }, { type: aws, name: prod, organization: false }]\n');
   const found = loadConfig(undefined, dir);
   assert.equal(found.file, join(dir, 'confix.yaml'));
-  assert.deepEqual(found.config.providers.map((p) => p.name ?? p.type), ['sandbox', 'prod']);
+  assert.deepEqual(
+    found.config.providers.map((p) => p.name ?? p.type),
+    ['sandbox', 'prod'],
+  );
 });
 
 test('the README’s confix.yaml (Governing AWS) is one confix reads', async () => {
@@ -74,7 +95,10 @@ test('the README’s confix.yaml (Governing AWS) is one confix reads', async () 
   const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
   assert.ok(block, 'a yaml block in Governing AWS');
   const config = parseConfig(block, 'README.md');
-  assert.deepEqual(config.providers.map((p) => p.type), ['sandbox', 'aws']);
+  assert.deepEqual(
+    config.providers.map((p) => p.type),
+    ['sandbox', 'aws'],
+  );
   const aws = config.providers[1]!;
   assert.equal(aws.type === 'aws' && aws.name, 'aws-prod');
   assert.equal(rediscoveryPeriods(config).get('aws-prod'), 30 * 60_000);

@@ -60,7 +60,10 @@ test('a bad estate is refused whole, every problem named with its line and entry
 });
 
 test('YAML syntax errors and JSON errors name the file and line', async () => {
-  assert.throws(() => parseEstateText('accounts: [\n  {id: 1', 'broken.yaml'), (e: EstateError) => e instanceof EstateError && e.issues[0]!.line !== undefined);
+  assert.throws(
+    () => parseEstateText('accounts: [\n  {id: 1', 'broken.yaml'),
+    (e: EstateError) => e instanceof EstateError && e.issues[0]!.line !== undefined,
+  );
   assert.throws(() => parseEstateText('{"accounts": [', 'broken.json'), /broken\.json: .*not valid JSON/);
   await assert.rejects(readEstateFile('/nonexistent/estate.yaml'), /cannot read estate file \/nonexistent\/estate.yaml: no such file/);
 });
@@ -88,8 +91,10 @@ test('an estate declaring the same resource twice, or a mismatched id, is refuse
   const e = sgEstate();
   e.resources.push({ ...e.resources[0]! });
   (e.resources[1]!.configuration as Record<string, unknown>).SecurityGroupId = 'sg-other';
-  assert.throws(() => validateEstate(e), (err: EstateError) =>
-    err.issues.some((i) => /declared twice/.test(i.message)) && err.issues.some((i) => /differs from the entry's id/.test(i.message)));
+  assert.throws(
+    () => validateEstate(e),
+    (err: EstateError) => err.issues.some((i) => /declared twice/.test(i.message)) && err.issues.some((i) => /differs from the entry's id/.test(i.message)),
+  );
 });
 
 test('an estate file on disk is read and refused with its name', async () => {
@@ -100,7 +105,7 @@ test('an estate file on disk is read and refused with its name', async () => {
   assert.throws(() => validateEstate(raw, f, lineOf), new RegExp(`${f.replace(/[/.]/g, '\\$&')}:3: accounts\\[1\\]\\.id`));
 });
 
-test("loading an estate adds regions to an existing account unless replacing", async () => {
+test('loading an estate adds regions to an existing account unless replacing', async () => {
   const db = await freshDb();
   try {
     const sandbox = new SandboxCloud(db);

@@ -18,15 +18,32 @@ test('a generated estate is valid, covers every type, and has about the stated s
   assert.equal(resources.length, 3000);
   for (const a of accounts) assert.match(a.id, /^\d{12}$/);
   const types = new Set(resources.map((r) => r.resourceType));
-  assert.deepEqual([...types].sort(), allResourceTypes().map((t) => t.type).sort());
+  assert.deepEqual(
+    [...types].sort(),
+    allResourceTypes()
+      .map((t) => t.type)
+      .sort(),
+  );
   // Count what the seed rules would flag, per type, with plain checks.
   const world = (s?: string) => s === '0.0.0.0/0' || s === '::/0';
   const isBad = (type: string, c: any): boolean => {
     switch (type) {
       case 'ACS::ECS::SecurityGroup':
-        return c.Permissions.Permission.some((p: any) => p.Direction === 'ingress' && p.Policy === 'Accept' && (world(p.SourceCidrIp) || world(p.Ipv6SourceCidrIp)) && p.IpProtocol !== 'ICMP' && covers(p.PortRange));
+        return c.Permissions.Permission.some(
+          (p: any) =>
+            p.Direction === 'ingress' &&
+            p.Policy === 'Accept' &&
+            (world(p.SourceCidrIp) || world(p.Ipv6SourceCidrIp)) &&
+            p.IpProtocol !== 'ICMP' &&
+            covers(p.PortRange),
+        );
       case 'AWS::EC2::SecurityGroup':
-        return c.IpPermissions.some((p: any) => p.IpProtocol !== 'icmp' && (p.IpRanges.some((r: any) => world(r.CidrIp)) || p.Ipv6Ranges.some((r: any) => world(r.CidrIpv6))) && (p.IpProtocol === '-1' || [22, 3389].some((x) => p.FromPort <= x && x <= p.ToPort)));
+        return c.IpPermissions.some(
+          (p: any) =>
+            p.IpProtocol !== 'icmp' &&
+            (p.IpRanges.some((r: any) => world(r.CidrIp)) || p.Ipv6Ranges.some((r: any) => world(r.CidrIpv6))) &&
+            (p.IpProtocol === '-1' || [22, 3389].some((x) => p.FromPort <= x && x <= p.ToPort)),
+        );
       case 'ACS::ECS::Instance':
         return (c.Status === 'Running' && c.MonitoringAgentStatus !== 'running') || !APPROVED_IMAGES.acs.includes(c.ImageId);
       case 'AWS::EC2::Instance':

@@ -51,7 +51,12 @@ const issues = (json: unknown, kind: PolicyKind = 'permission'): PolicyIssue[] =
   return r.issues;
 };
 
-const role = (accountId: string, roleName: string, sessionName?: string): Principal => ({ type: 'role', accountId, roleName, ...(sessionName && { sessionName }) });
+const role = (accountId: string, roleName: string, sessionName?: string): Principal => ({
+  type: 'role',
+  accountId,
+  roleName,
+  ...(sessionName && { sessionName }),
+});
 const ecsInstance = `acs:ecs:cn-hangzhou:${B}:instance/i-bp1memberapp0000001`;
 
 test('seed 000: the permission policy and both trust policies parse unchanged', () => {
@@ -95,7 +100,9 @@ test('wildcards in actions and resources; actions are case-insensitive', () => {
   const admin = [{ name: 'admin', doc: aws({ Effect: 'Allow', Action: '*', Resource: '*' }) }];
   assert.equal(evaluatePermissions(admin, { action: 's3:PutPublicAccessBlock', resource: 'arn:aws:s3:::b' }).decision, 'Allow');
 
-  const q = [{ name: 'q', doc: aws({ Effect: 'Allow', Action: ['cms:*', 'ec2:?topInstances'], Resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0?' }) }];
+  const q = [
+    { name: 'q', doc: aws({ Effect: 'Allow', Action: ['cms:*', 'ec2:?topInstances'], Resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0?' }) },
+  ];
   assert.equal(evaluatePermissions(q, { action: 'ec2:StopInstances', resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-01' }).decision, 'Allow');
   assert.equal(evaluatePermissions(q, { action: 'cms:Anything', resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-012' }).decision, 'ImplicitDeny');
 });
@@ -110,8 +117,14 @@ test('resource names: case-sensitive for AWS, case-insensitive for ACS', () => {
 
 test('an explicit deny in one policy beats an allow in another, in either order', () => {
   const allow = { name: 'AdministratorAccess', doc: acs({ Effect: 'Allow', Action: '*', Resource: '*' }) };
-  const deny = { name: 'NoStopping', doc: acs({ Effect: 'Allow', Action: 'ecs:Describe*', Resource: '*' }, { Sid: 'NoStop', Effect: 'Deny', Action: 'ecs:Stop*', Resource: '*' }) };
-  for (const policies of [[allow, deny], [deny, allow]]) {
+  const deny = {
+    name: 'NoStopping',
+    doc: acs({ Effect: 'Allow', Action: 'ecs:Describe*', Resource: '*' }, { Sid: 'NoStop', Effect: 'Deny', Action: 'ecs:Stop*', Resource: '*' }),
+  };
+  for (const policies of [
+    [allow, deny],
+    [deny, allow],
+  ]) {
     assert.deepEqual(evaluatePermissions(policies, { action: 'ecs:StopInstance', resource: ecsInstance }), {
       decision: 'ExplicitDeny',
       policy: 'NoStopping',
@@ -179,7 +192,10 @@ test('trust: service principals, "*", and the action must be sts:AssumeRole', ()
   const t = doc(seedTrustA, 'trust');
   assert.deepEqual(trustAllows(t, { type: 'service', service: 'fc.aliyuncs.com' }), { allowed: true, allowedBy: 1 });
   assert.equal(trustAllows(t, { type: 'service', service: 'ecs.aliyuncs.com' }).allowed, false);
-  const lambda = doc({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }] }, 'trust');
+  const lambda = doc(
+    { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }] },
+    'trust',
+  );
   assert.equal(trustAllows(lambda, { type: 'service', service: 'lambda.amazonaws.com' }).allowed, true);
   assert.equal(trustAllows(lambda, { type: 'root', accountId: '123456789012' }).allowed, false);
 
@@ -197,10 +213,7 @@ test('trust: an explicit Deny wins over an Allow', () => {
   const t = doc(
     {
       Version: '1',
-      Statement: [
-        ...seedTrustB.Statement,
-        { Sid: 'NotTheMember', Action: 'sts:AssumeRole', Effect: 'Deny', Principal: { RAM: `acs:ram::${B}:root` } },
-      ],
+      Statement: [...seedTrustB.Statement, { Sid: 'NotTheMember', Action: 'sts:AssumeRole', Effect: 'Deny', Principal: { RAM: `acs:ram::${B}:root` } }],
     },
     'trust',
   );
@@ -217,7 +230,10 @@ test('trust: a statement Resource is matched against the role ARN; without one a
 });
 
 test('invalid documents: precise paths and messages', () => {
-  const cond = issues({ Version: '1', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*', Condition: { IpAddress: { 'acs:SourceIp': '10.0.0.0/8' } } }] });
+  const cond = issues({
+    Version: '1',
+    Statement: [{ Effect: 'Allow', Action: '*', Resource: '*', Condition: { IpAddress: { 'acs:SourceIp': '10.0.0.0/8' } } }],
+  });
   assert.deepEqual(cond, [{ path: ['Statement', 0, 'Condition'], message: "Condition is not supported by the sandbox's IAM; remove it" }]);
 
   assert.deepEqual(issues({ Version: '1', Statement: { Effect: 'allow', Action: '*', Resource: '*' } }), [
@@ -229,8 +245,14 @@ test('invalid documents: precise paths and messages', () => {
   const [unknown] = issues({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resources: '*' }] });
   assert.deepEqual(unknown!.path, ['Statement', 0, 'Resources']);
   assert.match(unknown!.message, /^unknown key "Resources"/);
-  assert.deepEqual(issues({ Version: '1', Statement: [{ Effect: 'Allow', Action: '*' }] }).map((i) => i.path), [['Statement', 0, 'Resource']]);
-  assert.deepEqual(issues({ Version: '1', Statment: [] }).map((i) => i.path), [['Statment'], ['Statement']]);
+  assert.deepEqual(
+    issues({ Version: '1', Statement: [{ Effect: 'Allow', Action: '*' }] }).map((i) => i.path),
+    [['Statement', 0, 'Resource']],
+  );
+  assert.deepEqual(
+    issues({ Version: '1', Statment: [] }).map((i) => i.path),
+    [['Statment'], ['Statement']],
+  );
 
   const [principal] = issues({ Version: '1', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*', Principal: { RAM: `acs:ram::${A}:root` } }] });
   assert.deepEqual(principal!.path, ['Statement', 0, 'Principal']);
@@ -244,7 +266,14 @@ test('invalid documents: precise paths and messages', () => {
     { path: ['Version'], message: 'Version must be "1" (Alibaba Cloud RAM) or "2012-10-17" (AWS IAM), not "2"' },
   ]);
   const mixed = issues({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['ecs:Describe*', 'not an action'], Resource: 'arn:aws:s3:::b', Sid: 1 }] });
-  assert.deepEqual(mixed.map((i) => i.path), [['Statement', 0, 'Sid'], ['Statement', 0, 'Action', 1], ['Statement', 0, 'Resource']]);
+  assert.deepEqual(
+    mixed.map((i) => i.path),
+    [
+      ['Statement', 0, 'Sid'],
+      ['Statement', 0, 'Action', 1],
+      ['Statement', 0, 'Resource'],
+    ],
+  );
   assert.match(formatIssues(mixed), /^Statement\[0\]\.Sid: Sid must be a string\nStatement\[0\]\.Action\[1\]: "not an action" is not an action/);
 
   // The other cloud's vocabulary is named as such.
@@ -254,14 +283,23 @@ test('invalid documents: precise paths and messages', () => {
   assert.deepEqual(issues({ Version: '2012-10-17', Statement: [] }), [{ path: ['Statement'], message: 'Statement must contain at least one statement' }]);
   // A policy for the other cloud is refused at its Version.
   const expect = parsePolicyDocument(seedPolicy, 'permission', { dialect: 'aws' });
-  assert.deepEqual(expect.issues?.map((i) => i.path), [['Version']]);
+  assert.deepEqual(
+    expect.issues?.map((i) => i.path),
+    [['Version']],
+  );
 });
 
 test('the zod schema reports the same issues under the field', () => {
   const schema = policyDocumentSchema('trust');
-  const r = schema.safeParse({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'fc.aliyuncs.com' }, Condition: {} }] });
+  const r = schema.safeParse({
+    Version: '1',
+    Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'fc.aliyuncs.com' }, Condition: {} }],
+  });
   assert.equal(r.success, false);
-  assert.deepEqual(r.error!.issues.map((i) => [i.path, i.message]), [[['Statement', 0, 'Condition'], "Condition is not supported by the sandbox's IAM; remove it"]]);
+  assert.deepEqual(
+    r.error!.issues.map((i) => [i.path, i.message]),
+    [[['Statement', 0, 'Condition'], "Condition is not supported by the sandbox's IAM; remove it"]],
+  );
   const ok: PolicyDocument = schema.parse(seedTrustA);
   assert.equal(ok.kind, 'trust');
 });
@@ -296,13 +334,19 @@ test('denial messages: ACS NoPermission', () => {
     message: `You are not authorized to do this action. Action: cms:InstallMonitoringAgent, Resource: acs:ecs:cn-hangzhou:${B}:instance/i-xxx, Principal: acs:ram::${B}:assumed-role/configcustomremediationrole/confix, reason: no policy allows it`,
   });
   const deny = evaluatePermissions([{ name: 'DenyCms', doc: acs({ Effect: 'Deny', Action: 'cms:*', Resource: '*' }) }], request);
-  assert.match(describeDenial({ dialect: 'acs', ...request, principal, decision: deny }).message, /reason: explicitly denied by policy "DenyCms" \(Statement\[0\]\)$/);
+  assert.match(
+    describeDenial({ dialect: 'acs', ...request, principal, decision: deny }).message,
+    /reason: explicitly denied by policy "DenyCms" \(Statement\[0\]\)$/,
+  );
 
   const arn = roleArn('acs', B, 'ConfigCustomRemediationRole');
   const trust = trustAllows(doc(seedTrustB, 'trust'), { type: 'root', accountId: A });
   const t = describeDenial({ dialect: 'acs', action: 'sts:AssumeRole', resource: arn, principal: { type: 'root', accountId: A }, decision: trust });
   assert.equal(t.code, 'NoPermission');
-  assert.match(t.message, new RegExp(`Action: sts:AssumeRole, Resource: ${arn}, Principal: acs:ram::${A}:root, reason: the role's trust policy does not trust this principal$`));
+  assert.match(
+    t.message,
+    new RegExp(`Action: sts:AssumeRole, Resource: ${arn}, Principal: acs:ram::${A}:root, reason: the role's trust policy does not trust this principal$`),
+  );
   assert.throws(() => describeDenial({ dialect: 'acs', ...request, principal, decision: { decision: 'Allow', policy: 'p', statement: 0 } }));
 });
 
@@ -314,7 +358,9 @@ test('denial messages: AWS AccessDenied, UnauthorizedOperation for EC2', () => {
   assert.equal(implicit.code, 'UnauthorizedOperation');
   assert.equal(implicit.status, 403);
   assert.ok(
-    implicit.message.endsWith(`${user} is not authorized to perform: ec2:StopInstances on resource: ${stop.resource} because no identity-based policy allows the ec2:StopInstances action`),
+    implicit.message.endsWith(
+      `${user} is not authorized to perform: ec2:StopInstances on resource: ${stop.resource} because no identity-based policy allows the ec2:StopInstances action`,
+    ),
     implicit.message,
   );
 
@@ -327,9 +373,15 @@ test('denial messages: AWS AccessDenied, UnauthorizedOperation for EC2', () => {
     message: `${user} is not authorized to perform: s3:PutBucketAcl on resource: arn:aws:s3:::prod with an explicit deny in an identity-based policy: NoAcls (Statement "NoAcl")`,
   });
 
-  const trust = doc({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }] }, 'trust');
+  const trust = doc(
+    { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }] },
+    'trust',
+  );
   const assume = { action: 'sts:AssumeRole', resource: 'arn:aws:iam::210987654321:role/Target' };
   const t = describeDenial({ dialect: 'aws', ...assume, principal, decision: trustAllows(trust, principal) });
   assert.equal(t.code, 'AccessDenied');
-  assert.match(t.message, /on resource: arn:aws:iam::210987654321:role\/Target because no resource-based policy \(the role's trust policy\) allows the sts:AssumeRole action$/);
+  assert.match(
+    t.message,
+    /on resource: arn:aws:iam::210987654321:role\/Target because no resource-based policy \(the role's trust policy\) allows the sts:AssumeRole action$/,
+  );
 });

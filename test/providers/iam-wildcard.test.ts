@@ -6,14 +6,21 @@ import { actionMatches, resourceMatches, wildcardMatch } from '../../src/provide
 
 /** The matcher as it was: `*` → `.*`, `?` → `.`, flags `s` and, for ACS and actions, `i`. */
 function regexpMatch(pattern: string, text: string, caseInsensitive: boolean): boolean {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, caseInsensitive ? 'is' : 's').test(text);
 }
 
 test('wildcards: the cases policies use', () => {
   assert.equal(resourceMatches('acs:ecs:*:*:securitygroup/sg-prod-*', 'acs:ecs:cn-hangzhou:1:securitygroup/sg-prod-42', 'acs'), true);
   assert.equal(resourceMatches('acs:ecs:*:*:securitygroup/sg-prod-*', 'acs:ecs:cn-hangzhou:1:securitygroup/sg-dev-42', 'acs'), false);
-  assert.equal(resourceMatches('acs:ecs:*:*:securitygroup/SG-PROD-*', 'acs:ecs:cn-hangzhou:1:securitygroup/sg-prod-42', 'acs'), true, 'ACS names are case-insensitive');
+  assert.equal(
+    resourceMatches('acs:ecs:*:*:securitygroup/SG-PROD-*', 'acs:ecs:cn-hangzhou:1:securitygroup/sg-prod-42', 'acs'),
+    true,
+    'ACS names are case-insensitive',
+  );
   assert.equal(resourceMatches('arn:aws:s3:::Bucket-*', 'arn:aws:s3:::bucket-1', 'aws'), false, 'AWS ARNs are case-sensitive');
   assert.equal(resourceMatches('arn:aws:s3:::bucket-?', 'arn:aws:s3:::bucket-1', 'aws'), true);
   assert.equal(resourceMatches('arn:aws:s3:::bucket-?', 'arn:aws:s3:::bucket-12', 'aws'), false);
@@ -41,7 +48,8 @@ test('wildcards: the same answers as the RegExp they replace (differential, rand
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed % n;
   };
-  const word = (len: number, extra: string[]) => Array.from({ length: len }, () => (rnd(4) === 0 && extra.length ? extra[rnd(extra.length)]! : alphabet[rnd(alphabet.length)]!)).join('');
+  const word = (len: number, extra: string[]) =>
+    Array.from({ length: len }, () => (rnd(4) === 0 && extra.length ? extra[rnd(extra.length)]! : alphabet[rnd(alphabet.length)]!)).join('');
   let matched = 0;
   for (let i = 0; i < 20_000; i++) {
     const text = word(rnd(8), []);

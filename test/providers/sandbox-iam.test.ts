@@ -26,12 +26,15 @@ async function setup() {
 
 /** What a refused call throws. */
 async function refusal(p: Promise<unknown>): Promise<SandboxError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof SandboxError, `expected a SandboxError, got ${String(err)}`);
   return err;
 }
 
-test('seed 000: A\'s key assumes A\'s role, which assumes B\'s role, which installs the agent in B', async () => {
+test("seed 000: A's key assumes A's role, which assumes B's role, which installs the agent in B", async () => {
   const { db, sandbox } = await setup();
   try {
     const inA = await sandbox.assumeRole(A_KEY, { roleArn: `acs:ram::${A}:role/configcustomremediationrole`, sessionName: 'confix' });
@@ -45,23 +48,31 @@ test('seed 000: A\'s key assumes A\'s role, which assumes B\'s role, which insta
     // The role may do nothing else.
     const stop = await refusal(sandbox.call('ecs:StopInstance', { accountId: B, regionId: 'cn-hangzhou' }, { InstanceId: 'i-bp1seed000memberb001' }, inB));
     assert.equal(stop.code, 'NoPermission');
-    assert.match(stop.message, /Action: ecs:StopInstance, Resource: acs:ecs:cn-hangzhou:178366182654:instance\/i-bp1seed000memberb001, Principal: acs:ram::178366182654:assumed-role\/ConfigCustomRemediationRole\/confix.*no policy allows it/i);
+    assert.match(
+      stop.message,
+      /Action: ecs:StopInstance, Resource: acs:ecs:cn-hangzhou:178366182654:instance\/i-bp1seed000memberb001, Principal: acs:ram::178366182654:assumed-role\/ConfigCustomRemediationRole\/confix.*no policy allows it/i,
+    );
   } finally {
     await db.close();
   }
 });
 
-test('trust: B\'s role trusts A\'s role, not A\'s own key; C has no role to assume', async () => {
+test("trust: B's role trusts A's role, not A's own key; C has no role to assume", async () => {
   const { db, sandbox } = await setup();
   try {
     const direct = await refusal(sandbox.assumeRole(A_KEY, { roleArn: `acs:ram::${B}:role/ConfigCustomRemediationRole`, sessionName: 'confix' }));
     assert.equal(direct.code, 'NoPermission');
-    assert.match(direct.message, /sts:AssumeRole.*acs:ram::178366182654:role\/configcustomremediationrole.*Principal: acs:ram::100931896542:root.*trust policy does not trust/i);
+    assert.match(
+      direct.message,
+      /sts:AssumeRole.*acs:ram::178366182654:role\/configcustomremediationrole.*Principal: acs:ram::100931896542:root.*trust policy does not trust/i,
+    );
     const inA = await sandbox.assumeRole(A_KEY, { roleArn: `acs:ram::${A}:role/ConfigCustomRemediationRole`, sessionName: 'confix' });
     const none = await refusal(sandbox.assumeRole(inA, { roleArn: `acs:ram::${C}:role/ConfigCustomRemediationRole`, sessionName: 'confix' }));
     assert.equal(none.code, 'EntityNotExist.Role');
     // A's own key cannot act in B directly either.
-    const cross = await refusal(sandbox.call('cms:InstallMonitoringAgent', { accountId: B, regionId: 'cn-hangzhou' }, install('i-bp1seed000memberb001'), A_KEY));
+    const cross = await refusal(
+      sandbox.call('cms:InstallMonitoringAgent', { accountId: B, regionId: 'cn-hangzhou' }, install('i-bp1seed000memberb001'), A_KEY),
+    );
     assert.match(cross.message, /belongs to another account; assume a role in that account/);
   } finally {
     await db.close();
@@ -75,8 +86,13 @@ test('policies: removing the permission refuses with the permission named; an ex
       const inA = await sandbox.assumeRole(A_KEY, { roleArn: `acs:ram::${A}:role/ConfigCustomRemediationRole`, sessionName: 'confix' });
       return sandbox.assumeRole(inA, { roleArn: `acs:ram::${B}:role/ConfigCustomRemediationRole`, sessionName: 'confix' });
     };
-    await sandbox.iam.putPolicy(B, 'ConfigCustomRemediationPolicy', { Version: '1', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] });
-    const gone = await refusal(sandbox.call('cms:InstallMonitoringAgent', { accountId: B, regionId: 'cn-hangzhou' }, install('i-bp1seed000memberb001'), await chain()));
+    await sandbox.iam.putPolicy(B, 'ConfigCustomRemediationPolicy', {
+      Version: '1',
+      Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }],
+    });
+    const gone = await refusal(
+      sandbox.call('cms:InstallMonitoringAgent', { accountId: B, regionId: 'cn-hangzhou' }, install('i-bp1seed000memberb001'), await chain()),
+    );
     assert.equal(gone.code, 'NoPermission');
     assert.match(gone.message, /Action: cms:InstallMonitoringAgent/);
     assert.match(gone.message, /no policy allows it/);
@@ -88,10 +104,15 @@ test('policies: removing the permission refuses with the permission named; an ex
         { Effect: 'Deny', Action: 'cms:Install*', Resource: `acs:ecs:*:${B}:instance/i-bp1seed000memberb0*` },
       ],
     });
-    const deny = await refusal(sandbox.call('cms:InstallMonitoringAgent', { accountId: B, regionId: 'cn-hangzhou' }, install('i-bp1seed000memberb001'), await chain()));
+    const deny = await refusal(
+      sandbox.call('cms:InstallMonitoringAgent', { accountId: B, regionId: 'cn-hangzhou' }, install('i-bp1seed000memberb001'), await chain()),
+    );
     assert.match(deny.message, /explicitly denied by policy "ConfigCustomRemediationPolicy" \(Statement\[1\]\)/);
 
-    await sandbox.iam.putPolicy(B, 'ConfigCustomRemediationPolicy', { Version: '1', Statement: [{ Effect: 'Allow', Action: ['cms:*', 'sts:AssumeRole'], Resource: '*' }] });
+    await sandbox.iam.putPolicy(B, 'ConfigCustomRemediationPolicy', {
+      Version: '1',
+      Statement: [{ Effect: 'Allow', Action: ['cms:*', 'sts:AssumeRole'], Resource: '*' }],
+    });
     const ok = await sandbox.call('cms:InstallMonitoringAgent', { accountId: B, regionId: 'cn-hangzhou' }, install('i-bp1seed000memberb001'), await chain());
     assert.equal(ok.changed, true, 'the wildcard allows it once the deny is gone');
   } finally {
@@ -99,7 +120,7 @@ test('policies: removing the permission refuses with the permission named; an ex
   }
 });
 
-test('credentials: unknown keys, wrong secrets, forged tokens and expired sessions are refused in the cloud\'s words', async () => {
+test("credentials: unknown keys, wrong secrets, forged tokens and expired sessions are refused in the cloud's words", async () => {
   const { db, sandbox } = await setup();
   try {
     const where = { accountId: A, regionId: 'cn-hangzhou' };
@@ -113,7 +134,9 @@ test('credentials: unknown keys, wrong secrets, forged tokens and expired sessio
     const expired = await refusal(call(s));
     assert.equal(expired.code, 'InvalidSecurityToken.Expired');
     // Durations are bounded by the role.
-    const long = await refusal(sandbox.assumeRole(A_KEY, { roleArn: `acs:ram::${A}:role/ConfigCustomRemediationRole`, sessionName: 'confix', durationSeconds: 7200 }));
+    const long = await refusal(
+      sandbox.assumeRole(A_KEY, { roleArn: `acs:ram::${A}:role/ConfigCustomRemediationRole`, sessionName: 'confix', durationSeconds: 7200 }),
+    );
     assert.match(long.message, /between 900 and the role's maximum session duration, 3600/);
     // Secrets are kept only as hashes.
     const rows = JSON.stringify(await db.query('SELECT * FROM sandbox_access_keys')) + JSON.stringify(await db.query('SELECT * FROM sandbox_sessions'));
@@ -128,7 +151,14 @@ test('the organization: management account, folders and members', async () => {
   try {
     const org = await sandbox.organization();
     assert.equal(org!.managementAccount, A);
-    assert.deepEqual(org!.accounts.map((a) => [a.accountId, a.folderPath]), [[A, null], [C, 'sandbox'], [B, 'production']]);
+    assert.deepEqual(
+      org!.accounts.map((a) => [a.accountId, a.folderPath]),
+      [
+        [A, null],
+        [C, 'sandbox'],
+        [B, 'production'],
+      ],
+    );
   } finally {
     await db.close();
   }
@@ -166,4 +196,3 @@ accounts:
   assert.match(msg, /accounts\[0\]\.iam\.roles\[0\]\.policies\[0\]: \(R\) no policy named "Nope"/);
   assert.match(msg, /accounts\[0\]\.iam\.roles\[0\]\.trustPolicy\.Statement\[0\]\.Condition: \(R\) Condition is not supported/);
 });
-

@@ -25,7 +25,10 @@ const cfg = async (type: string, id: string) => {
 const changes = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sandbox_changes'))[0]!.n;
 
 async function refusal(p: Promise<unknown>, code: string): Promise<SandboxError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof SandboxError, `expected a SandboxError ${code}, got ${String(err)}`);
   assert.equal(err.code, code, err.message);
   return err;
@@ -57,14 +60,26 @@ test('ACS: install the monitoring agent; set a bucket ACL; revoke a world-open r
   await cloud.call('ecs:RevokeSecurityGroup', {}, { SecurityGroupId: 'sg-debug-open', SecurityGroupRuleId: ['sgr-debug-ssh-world'] });
   const ids = (await cfg('ACS::ECS::SecurityGroup', 'sg-debug-open')).Permissions.Permission.map((p: any) => p.SecurityGroupRuleId);
   assert.deepEqual(ids, ['sgr-debug-rdp-world', 'sgr-debug-http']);
-  await refusal(cloud.call('ecs:RevokeSecurityGroup', {}, { SecurityGroupId: 'sg-debug-open', SecurityGroupRuleId: ['sgr-gone'] }), 'InvalidSecurityGroupRuleId.NotFound');
-  const managed = await refusal(cloud.call('ecs:RevokeSecurityGroup', {}, { SecurityGroupId: 'sg-ack-managed', SecurityGroupRuleId: ['sgr-ack-all'] }), 'OperationDenied.ServiceManagedSecurityGroup');
+  await refusal(
+    cloud.call('ecs:RevokeSecurityGroup', {}, { SecurityGroupId: 'sg-debug-open', SecurityGroupRuleId: ['sgr-gone'] }),
+    'InvalidSecurityGroupRuleId.NotFound',
+  );
+  const managed = await refusal(
+    cloud.call('ecs:RevokeSecurityGroup', {}, { SecurityGroupId: 'sg-ack-managed', SecurityGroupRuleId: ['sgr-ack-all'] }),
+    'OperationDenied.ServiceManagedSecurityGroup',
+  );
   assert.match(managed.message, /sg-ack-managed/);
 });
 
 test('ACS: rules are validated like the cloud does', async () => {
-  await refusal(cloud.call('ecs:AuthorizeSecurityGroup', {}, { SecurityGroupId: 'sg-web-prod', IpProtocol: 'TCP', PortRange: '0/70000', SourceCidrIp: '0.0.0.0/0' }), 'InvalidPortRange.Malformed');
-  await refusal(cloud.call('ecs:AuthorizeSecurityGroup', {}, { SecurityGroupId: 'sg-web-prod', IpProtocol: 'ICMP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' }), 'InvalidPortRange.Malformed');
+  await refusal(
+    cloud.call('ecs:AuthorizeSecurityGroup', {}, { SecurityGroupId: 'sg-web-prod', IpProtocol: 'TCP', PortRange: '0/70000', SourceCidrIp: '0.0.0.0/0' }),
+    'InvalidPortRange.Malformed',
+  );
+  await refusal(
+    cloud.call('ecs:AuthorizeSecurityGroup', {}, { SecurityGroupId: 'sg-web-prod', IpProtocol: 'ICMP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' }),
+    'InvalidPortRange.Malformed',
+  );
   await refusal(cloud.call('ecs:AuthorizeSecurityGroup', {}, { SecurityGroupId: 'sg-web-prod' }), 'MissingParameter');
   await refusal(cloud.call('ecs:Teleport', {}, {}), 'InvalidAction.NotFound');
 });
@@ -77,25 +92,42 @@ test('AWS: duplicate and absent permissions are refused as EC2 does; revoke remo
   await refusal(cloud.call('ec2:RevokeSecurityGroupIngress', {}, { GroupId: 'sg-0fedcba9876543210', IpPermissions: [perm] }), 'InvalidPermission.NotFound');
   const c = await cfg('AWS::EC2::SecurityGroup', 'sg-0fedcba9876543210');
   assert.ok(!c.IpPermissions.some((p: any) => p.FromPort === 22));
-  assert.ok(c.IpPermissions.some((p: any) => p.FromPort === 443), 'the other rule stays');
+  assert.ok(
+    c.IpPermissions.some((p: any) => p.FromPort === 443),
+    'the other rule stays',
+  );
 });
 
-test('AWS: stop an instance; block a bucket\'s public access; canned ACLs become grants', async () => {
+test("AWS: stop an instance; block a bucket's public access; canned ACLs become grants", async () => {
   const r = await cloud.call('ec2:StopInstances', {}, { InstanceIds: ['i-0a1b2c3d4e5f60002'] });
   assert.ok(Array.isArray((r.result as any).StoppingInstances));
   assert.equal((await cfg('AWS::EC2::Instance', 'i-0a1b2c3d4e5f60002')).State.Name, 'stopped');
-  await cloud.call('s3:PutBucketPublicAccessBlock', {}, { Bucket: 'confix-demo-website', PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } });
+  await cloud.call(
+    's3:PutBucketPublicAccessBlock',
+    {},
+    {
+      Bucket: 'confix-demo-website',
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+    },
+  );
   const b = await cfg('AWS::S3::Bucket', 'confix-demo-website');
   assert.equal(b.PublicAccessBlockConfiguration.IgnorePublicAcls, true);
   await cloud.call('s3:PutBucketAcl', {}, { Bucket: 'confix-demo-backups', ACL: 'private' });
   const grants = (await cfg('AWS::S3::Bucket', 'confix-demo-backups')).Acl.Grants;
-  assert.deepEqual(grants.map((g: any) => g.Permission), ['FULL_CONTROL']);
+  assert.deepEqual(
+    grants.map((g: any) => g.Permission),
+    ['FULL_CONTROL'],
+  );
 });
 
 test('create and delete resources in each vocabulary; creating needs an account and a region it has', async () => {
   const sg = await cloud.call('ecs:CreateSecurityGroup', { accountId: MGMT, regionId: 'cn-hangzhou' }, { SecurityGroupName: 'new' });
   assert.match(sg.resourceId, /^sg-[a-z0-9]{20}$/);
-  const inst = await cloud.call('ec2:RunInstances', { accountId: MGMT, regionId: 'us-east-1' }, { ImageId: 'ami-0c55b159cbfafe1f0', InstanceType: 't3.micro', Tags: { Name: 'x' } });
+  const inst = await cloud.call(
+    'ec2:RunInstances',
+    { accountId: MGMT, regionId: 'us-east-1' },
+    { ImageId: 'ami-0c55b159cbfafe1f0', InstanceType: 't3.micro', Tags: { Name: 'x' } },
+  );
   assert.match(inst.resourceId, /^i-[0-9a-f]{17}$/);
   const bucket = await cloud.call('oss:PutBucket', { accountId: MGMT, regionId: 'cn-hangzhou' }, { BucketName: 'created-in-test' });
   assert.equal(bucket.resourceId, 'created-in-test');
@@ -108,12 +140,22 @@ test('create and delete resources in each vocabulary; creating needs an account 
   assert.equal(await cfg('ACS::ECS::SecurityGroup', sg.resourceId), undefined);
   assert.equal(await cfg('AWS::EC2::Instance', inst.resourceId), undefined);
   const kinds = await db.query<{ change_type: string }>(`SELECT change_type FROM sandbox_changes WHERE resource_id = $1 ORDER BY seq`, [inst.resourceId]);
-  assert.deepEqual(kinds.map((k) => k.change_type), ['create', 'delete']);
+  assert.deepEqual(
+    kinds.map((k) => k.change_type),
+    ['create', 'delete'],
+  );
 });
 
 test('tags given at creation appear in the configuration where the cloud shows them', async () => {
-  const inst = await cloud.call('ecs:RunInstances', { accountId: MGMT, regionId: 'cn-hangzhou' }, { ImageId: 'aliyun_3_x64_20G_alibase_20240528.vhd', Tags: { team: 'core', env: 'dev' } });
+  const inst = await cloud.call(
+    'ecs:RunInstances',
+    { accountId: MGMT, regionId: 'cn-hangzhou' },
+    { ImageId: 'aliyun_3_x64_20G_alibase_20240528.vhd', Tags: { team: 'core', env: 'dev' } },
+  );
   const c = await cfg('ACS::ECS::Instance', inst.resourceId);
-  assert.deepEqual(c.Tags.Tag, [{ TagKey: 'env', TagValue: 'dev' }, { TagKey: 'team', TagValue: 'core' }]);
+  assert.deepEqual(c.Tags.Tag, [
+    { TagKey: 'env', TagValue: 'dev' },
+    { TagKey: 'team', TagValue: 'core' },
+  ]);
   assert.equal(c.MonitoringAgentStatus, 'not_installed');
 });

@@ -23,7 +23,13 @@ before(async () => {
   estate = parseEstateText(readFileSync(DEMO_ESTATE, 'utf8'), DEMO_ESTATE).raw;
   // Two resources the demo lacks: a bucket with Block Public Access on, a group mixing world and private sources.
   estate.resources.push(
-    { account: MGMT, region: 'cn-hangzhou', type: 'ACS::OSS::Bucket', id: 'confix-test-blocked', configuration: { AccessControlList: { Grant: 'private' }, BlockPublicAccess: true } },
+    {
+      account: MGMT,
+      region: 'cn-hangzhou',
+      type: 'ACS::OSS::Bucket',
+      id: 'confix-test-blocked',
+      configuration: { AccessControlList: { Grant: 'private' }, BlockPublicAccess: true },
+    },
     {
       account: MEMBER,
       region: 'us-east-1',
@@ -95,14 +101,20 @@ function paramErrors(name: string, raw: Record<string, unknown>): string[] {
 
 function assertNamed(name: string, raw: Record<string, unknown>, param: string): void {
   const errors = paramErrors(name, raw);
-  assert.ok(errors.some((e) => e.includes(param)), `an error names ${param}: ${errors.join('; ')}`);
+  assert.ok(
+    errors.some((e) => e.includes(param)),
+    `an error names ${param}: ${errors.join('; ')}`,
+  );
 }
 
 /** Applies JSON Patch operations (add, remove, replace) to a copy of doc. */
 function patched(doc: unknown, ops: DiffOp[]): any {
   const out = structuredClone(doc) as any;
   for (const o of ops) {
-    const segs = o.path.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const segs = o.path
+      .split('/')
+      .slice(1)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     const key = segs.pop()!;
     const parent = segs.reduce((cur, s) => cur[s], out);
     if (Array.isArray(parent)) {
@@ -166,23 +178,31 @@ async function lifecycle(name: string, type: string, id: string, raw: Record<str
 
 const ids = (c: any): string[] => c.Permissions.Permission.map((p: any) => p.SecurityGroupRuleId);
 /** ACS rules without what the cloud assigns (ids, creation times), in a stable order. */
-const acsRulesOf = (c: any) =>
-  c.Permissions.Permission.map(({ SecurityGroupRuleId: _i, CreateTime: _t, ...r }: any) => JSON.stringify(r)).sort();
-const removedIds = (changes: DiffOp[]) => changes.filter((o) => o.op === 'remove').map((o) => (o.previousValue as any).SecurityGroupRuleId).sort();
+const acsRulesOf = (c: any) => c.Permissions.Permission.map(({ SecurityGroupRuleId: _i, CreateTime: _t, ...r }: any) => JSON.stringify(r)).sort();
+const removedIds = (changes: DiffOp[]) =>
+  changes
+    .filter((o) => o.op === 'remove')
+    .map((o) => (o.previousValue as any).SecurityGroupRuleId)
+    .sort();
 
 // --- registration -------------------------------------------------------------
 
 test('all eight actions are registered, with their resource parameter and bindings in their parameter schema', () => {
-  assert.deepEqual(allActions().map((a) => a.name).sort(), [
-    'ACS-CMS-InstallMonitoringAgent',
-    'ACS-ECS-RevokeSecurityGroupRules',
-    'ACS-ECS-StartInstance',
-    'ACS-ECS-StopInstance',
-    'ACS-OSS-PutBucketAcl',
-    'AWS-DisablePublicAccessForSecurityGroup',
-    'AWS-DisableS3BucketPublicReadWrite',
-    'AWS-StopEC2Instance',
-  ]);
+  assert.deepEqual(
+    allActions()
+      .map((a) => a.name)
+      .sort(),
+    [
+      'ACS-CMS-InstallMonitoringAgent',
+      'ACS-ECS-RevokeSecurityGroupRules',
+      'ACS-ECS-StartInstance',
+      'ACS-ECS-StopInstance',
+      'ACS-OSS-PutBucketAcl',
+      'AWS-DisablePublicAccessForSecurityGroup',
+      'AWS-DisableS3BucketPublicReadWrite',
+      'AWS-StopEC2Instance',
+    ],
+  );
   for (const a of allActions()) {
     const keys = Object.keys((a.parameters as z.ZodObject).shape);
     assert.ok(keys.includes(a.resourceParameter), `${a.name}: ${a.resourceParameter} in ${keys.join(', ')}`);
@@ -206,9 +226,14 @@ test('RevokeSecurityGroupRules without ids revokes exactly the SSH and RDP world
     r.preview.summary,
     'revoke 2 ingress rules open to the Internet: sgr-debug-ssh-world (TCP 22/22 from 0.0.0.0/0), sgr-debug-rdp-world (TCP 3389/3389 from 0.0.0.0/0)',
   );
-  assert.deepEqual(r.ctx.calls, [{ action: 'ecs:RevokeSecurityGroup', params: { SecurityGroupId: 'sg-debug-open', SecurityGroupRuleId: ['sgr-debug-ssh-world', 'sgr-debug-rdp-world'] } }]);
+  assert.deepEqual(r.ctx.calls, [
+    { action: 'ecs:RevokeSecurityGroup', params: { SecurityGroupId: 'sg-debug-open', SecurityGroupRuleId: ['sgr-debug-ssh-world', 'sgr-debug-rdp-world'] } },
+  ]);
   assert.deepEqual(ids(r.afterApply), ['sgr-debug-http']);
-  assert.deepEqual((r.outcome.priorState as any).permissions.map((p: any) => p.SecurityGroupRuleId), ['sgr-debug-ssh-world', 'sgr-debug-rdp-world']);
+  assert.deepEqual(
+    (r.outcome.priorState as any).permissions.map((p: any) => p.SecurityGroupRuleId),
+    ['sgr-debug-ssh-world', 'sgr-debug-rdp-world'],
+  );
   assert.equal((r.outcome.priorState as any).permissions[0].Description, 'temporary debug', 'prior state holds the full rules');
 
   const back = await r.rollback();
@@ -221,7 +246,11 @@ test('RevokeSecurityGroupRules without ids revokes exactly the SSH and RDP world
 });
 
 test('RevokeSecurityGroupRules with rule ids revokes only those; ids not in the group are ignored', async () => {
-  const r = await lifecycle(REVOKE, SG, 'sg-debug-open', { regionId: 'cn-hangzhou', securityGroupId: 'sg-debug-open', securityGroupRuleIds: ['sgr-debug-ssh-world'] });
+  const r = await lifecycle(REVOKE, SG, 'sg-debug-open', {
+    regionId: 'cn-hangzhou',
+    securityGroupId: 'sg-debug-open',
+    securityGroupRuleIds: ['sgr-debug-ssh-world'],
+  });
   assert.deepEqual(removedIds(r.preview.changes), ['sgr-debug-ssh-world']);
   assert.deepEqual(ids(r.afterApply), ['sgr-debug-rdp-world', 'sgr-debug-http']);
   const back = await r.rollback();
@@ -257,7 +286,10 @@ test('RevokeSecurityGroupRules refuses a service-managed group, an egress rule i
   assert.equal((await config(SG, 'sg-ack-managed')).Permissions.Permission.length, 1);
 
   const web = await ctxFor(SG, 'sg-web-prod');
-  const egress = await a.preview(web, a.parameters.parse({ regionId: 'cn-hangzhou', securityGroupId: 'sg-web-prod', securityGroupRuleIds: ['sgr-web-egress'] }));
+  const egress = await a.preview(
+    web,
+    a.parameters.parse({ regionId: 'cn-hangzhou', securityGroupId: 'sg-web-prod', securityGroupRuleIds: ['sgr-web-egress'] }),
+  );
   assert.match(egress.refusal ?? '', /sgr-web-egress is an egress rule/);
   const other = await a.preview(web, a.parameters.parse({ regionId: 'cn-hangzhou', securityGroupId: 'sg-debug-open' }));
   assert.match(other.refusal ?? '', /securityGroupId "sg-debug-open" is not the resource/);
@@ -437,7 +469,10 @@ const permsOf = (c: any) =>
 test('DisablePublicAccessForSecurityGroup revokes RDP open to the world; rollback authorizes it again', async () => {
   const r = await lifecycle(DPA, EC2SG, 'sg-0123456789abcdef0', { GroupId: 'sg-0123456789abcdef0' });
   assert.equal(r.preview.summary, 'revoke 1 ingress permission open to the Internet: TCP 3389 from 0.0.0.0/0');
-  assert.deepEqual(r.preview.changes.map((o) => [o.op, o.path]), [['remove', '/IpPermissions/0']]);
+  assert.deepEqual(
+    r.preview.changes.map((o) => [o.op, o.path]),
+    [['remove', '/IpPermissions/0']],
+  );
   assert.deepEqual(r.afterApply.IpPermissions, []);
   assert.deepEqual(r.afterApply.IpPermissionsEgress, r.before.IpPermissionsEgress, 'egress untouched');
   const back = await r.rollback();
@@ -455,7 +490,12 @@ test('DisablePublicAccessForSecurityGroup revokes RDP open to the world; rollbac
 test('DisablePublicAccessForSecurityGroup revokes only the world sources of ranges covering 22/3389', async () => {
   const r = await lifecycle(DPA, EC2SG, 'sg-0mixed0000000000', { GroupId: 'sg-0mixed0000000000' });
   assert.equal(r.preview.summary, 'revoke 2 ingress permissions open to the Internet: TCP 0-65535 from 0.0.0.0/0, TCP 22 from ::/0');
-  const after = Object.fromEntries(r.afterApply.IpPermissions.map((p: any) => [`${p.IpProtocol} ${p.FromPort}`, [...p.IpRanges.map((x: any) => x.CidrIp), ...p.Ipv6Ranges.map((x: any) => x.CidrIpv6)]]));
+  const after = Object.fromEntries(
+    r.afterApply.IpPermissions.map((p: any) => [
+      `${p.IpProtocol} ${p.FromPort}`,
+      [...p.IpRanges.map((x: any) => x.CidrIp), ...p.Ipv6Ranges.map((x: any) => x.CidrIpv6)],
+    ]),
+  );
   assert.deepEqual(after, { 'tcp 0': ['10.0.0.0/8'], 'tcp 22': ['203.0.113.0/24'], 'tcp 443': ['0.0.0.0/0'], 'icmp -1': ['0.0.0.0/0'] });
   const back = await r.rollback();
   assert.deepEqual(permsOf(back.after), permsOf(r.before), 'the world sources come back, descriptions included');
@@ -469,15 +509,12 @@ const S3 = 'AWS-DisableS3BucketPublicReadWrite';
 
 test('DisableS3BucketPublicReadWrite turns the public access block on; rollback puts the old values back', async () => {
   const r = await lifecycle(S3, 'AWS::S3::Bucket', 'confix-demo-website', { S3BucketName: 'confix-demo-website' });
-  assert.deepEqual(
-    r.preview.changes.map((o) => [o.path, o.previousValue, o.value]).sort(),
-    [
-      ['/PublicAccessBlockConfiguration/BlockPublicAcls', false, true],
-      ['/PublicAccessBlockConfiguration/BlockPublicPolicy', false, true],
-      ['/PublicAccessBlockConfiguration/IgnorePublicAcls', false, true],
-      ['/PublicAccessBlockConfiguration/RestrictPublicBuckets', false, true],
-    ],
-  );
+  assert.deepEqual(r.preview.changes.map((o) => [o.path, o.previousValue, o.value]).sort(), [
+    ['/PublicAccessBlockConfiguration/BlockPublicAcls', false, true],
+    ['/PublicAccessBlockConfiguration/BlockPublicPolicy', false, true],
+    ['/PublicAccessBlockConfiguration/IgnorePublicAcls', false, true],
+    ['/PublicAccessBlockConfiguration/RestrictPublicBuckets', false, true],
+  ]);
   assert.deepEqual(r.ctx.calls[0]?.action, 's3:PutBucketPublicAccessBlock');
   assert.deepEqual(r.afterApply.Acl, r.before.Acl, 'the ACL itself is left alone');
   const back = await r.rollback();

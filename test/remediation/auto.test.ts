@@ -23,7 +23,12 @@ const REGION = 'cn-hangzhou';
 const SG = 'ACS::ECS::SecurityGroup';
 const key = (resourceId: string, accountId = ACCOUNT) => ({ accountId, regionId: REGION, resourceType: SG, resourceId });
 const RULE = (remediation: Record<string, unknown>) =>
-  validateRule({ name: 'sg-risky', source: { managed: 'sg-risky-ports-check' }, scope: { resourceTypes: [SG] }, remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', ...remediation } });
+  validateRule({
+    name: 'sg-risky',
+    source: { managed: 'sg-risky-ports-check' },
+    scope: { resourceTypes: [SG] },
+    remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', ...remediation },
+  });
 
 /** The demo estate, a manual sg-risky rule already evaluated (sg-debug-open, sg-ack-managed, sg-member-db NON_COMPLIANT), the service's wiring. */
 async function setup() {
@@ -60,8 +65,13 @@ test('turning automatic remediation on queues executions for what is already NON
     assert.deepEqual(await list(), [], 'a manual rule queued nothing');
     await engine.exceptions.put(rule.ruleId, key('sg-member-db', '139876543210'), 'the db team fixes it', null);
     // What plan would say before the change: two due, one exempt.
-    const planned = await planPolicy({ ...engine, automatic: engine }, [{ source: 't.yaml', kind: 'Rule', body: { ...RULE({ invokeType: 'AUTO_EXECUTION', delaySeconds: 600 }) } as Record<string, unknown> }]);
-    assert.deepEqual(planned.automaticRemediation.map((a) => [a.rule, a.queue, a.exempt]), [['sg-risky', 2, 1]]);
+    const planned = await planPolicy({ ...engine, automatic: engine }, [
+      { source: 't.yaml', kind: 'Rule', body: { ...RULE({ invokeType: 'AUTO_EXECUTION', delaySeconds: 600 }) } as Record<string, unknown> },
+    ]);
+    assert.deepEqual(
+      planned.automaticRemediation.map((a) => [a.rule, a.queue, a.exempt]),
+      [['sg-risky', 2, 1]],
+    );
 
     const before = Date.now();
     await update({ invokeType: 'AUTO_EXECUTION', delaySeconds: 600 });
@@ -109,7 +119,13 @@ test('a resource that stays NON_COMPLIANT is tried until its attempts are spent,
     }
     await engine.worker.drain();
     const open = (await list()).filter((x) => x.resourceId === 'sg-debug-open');
-    assert.deepEqual(open.map((x) => [x.attempt, x.status, x.errorCode, x.retryable]), [[1, 'FAILED', 'Throttling.User', true], [2, 'FAILED', 'Throttling.User', true]]);
+    assert.deepEqual(
+      open.map((x) => [x.attempt, x.status, x.errorCode, x.retryable]),
+      [
+        [1, 'FAILED', 'Throttling.User', true],
+        [2, 'FAILED', 'Throttling.User', true],
+      ],
+    );
     // Periodic or asked-for evaluations find it still NON_COMPLIANT: its attempts are spent, nothing is queued.
     await engine.evaluator.evaluateRules(['sg-risky']);
     await engine.evaluator.evaluateResource(key('sg-debug-open'));
@@ -125,7 +141,10 @@ test('a resource that stays NON_COMPLIANT is tried until its attempts are spent,
     await engine.evaluator.evaluateRules(['sg-risky']);
     await engine.auto.idle();
     const after = (await list()).filter((x) => x.resourceId === 'sg-debug-open');
-    assert.deepEqual(after.map((x) => [x.trigger, x.attempt, x.status]).slice(2), [['MANUAL', 1, 'FAILED'], ['AUTOMATIC', 1, 'QUEUED']]);
+    assert.deepEqual(after.map((x) => [x.trigger, x.attempt, x.status]).slice(2), [
+      ['MANUAL', 1, 'FAILED'],
+      ['AUTOMATIC', 1, 'QUEUED'],
+    ]);
   } finally {
     await close();
   }
@@ -142,7 +161,10 @@ test('a failure retrying cannot fix (a service-managed group) is recorded and no
     await engine.auto.idle();
     await engine.worker.drain();
     const ack = (await list()).filter((x) => x.resourceId === 'sg-ack-managed');
-    assert.deepEqual(ack.map((x) => [x.attempt, x.status, x.errorCode, x.retryable]), [[1, 'FAILED', 'Refused', false]]);
+    assert.deepEqual(
+      ack.map((x) => [x.attempt, x.status, x.errorCode, x.retryable]),
+      [[1, 'FAILED', 'Refused', false]],
+    );
     assert.match(ack[0]!.errorMessage!, /not retried: the same attempt would fail the same way/);
     const [r] = await withAutomaticStatus(engine, (await engine.compliance.results({ ruleId: rule.ruleId, resource: key('sg-ack-managed') })).items);
     assert.equal(r!.automaticRemediation!.state, 'REFUSED');
@@ -156,7 +178,14 @@ test('a refusal of an attempt that began before the remediation changed does not
   const { engine, update, list, close } = await setup();
   try {
     // sg-debug-open's first attempt is refused, slowly; the remediation changes while it runs.
-    engine.sandbox.injectFault({ action: 'ecs:RevokeSecurityGroup', code: 'NoPermission', httpStatus: 403, resourceId: 'sg-debug-open', times: 1, delayMs: 600 });
+    engine.sandbox.injectFault({
+      action: 'ecs:RevokeSecurityGroup',
+      code: 'NoPermission',
+      httpStatus: 403,
+      resourceId: 'sg-debug-open',
+      times: 1,
+      delayMs: 600,
+    });
     await update({ invokeType: 'AUTO_EXECUTION', maximumAutomaticAttempts: 3, retryAttemptSeconds: 1 });
     const draining = engine.worker.drain();
     await new Promise((r) => setTimeout(r, 250));
@@ -167,7 +196,10 @@ test('a refusal of an attempt that began before the remediation changed does not
     const mine = (await list()).filter((x) => x.resourceId === 'sg-debug-open');
     assert.deepEqual(
       mine.map((x) => [x.attempt, x.status, x.errorCode ?? null, x.retryable ?? null]),
-      [[1, 'FAILED', 'NoPermission', false], [1, 'SUCCEEDED', null, null]],
+      [
+        [1, 'FAILED', 'NoPermission', false],
+        [1, 'SUCCEEDED', null, null],
+      ],
       'the refused attempt ran the old remediation; the new one tried afresh and fixed it',
     );
   } finally {
@@ -190,7 +222,11 @@ test('an interrupted retry chain is picked up by the next evaluation while attem
     await engine.evaluator.evaluateResource(key('sg-debug-open'));
     await engine.auto.idle();
     const again = (await list()).filter((x) => x.resourceId === 'sg-debug-open' && x.status === 'QUEUED');
-    assert.deepEqual(again.map((x) => x.attempt), [2], 'attempt 2 again: the cancelled one did not run');
+    assert.deepEqual(
+      again.map((x) => x.attempt),
+      [2],
+      'attempt 2 again: the cancelled one did not run',
+    );
     assert.equal(again[0]!.ruleId, rule.ruleId);
   } finally {
     await close();
@@ -220,12 +256,21 @@ test('a queued execution runs the remediation the rule has when it starts, not t
   try {
     await engine.rules.update('sg-risky', RULE({ invokeType: 'MANUAL_EXECUTION', action: 'ACS-ECS-RevokeSecurityGroupRules' }));
     // Queued under an action the rule no longer has (as a retry queued before the rule changed): runs the rule's current one, and says so.
-    const other = await engine.executions.enqueue({ ruleId: rule.ruleId, key: key('sg-debug-open'), action: 'AWS-DisablePublicAccessForSecurityGroup', trigger: 'AUTOMATIC', attempt: 2 });
+    const other = await engine.executions.enqueue({
+      ruleId: rule.ruleId,
+      key: key('sg-debug-open'),
+      action: 'AWS-DisablePublicAccessForSecurityGroup',
+      trigger: 'AUTOMATIC',
+      attempt: 2,
+    });
     await engine.worker.drain();
     const y = await engine.executions.get(other.executionId);
     assert.equal(y.action, 'ACS-ECS-RevokeSecurityGroupRules');
     assert.equal(y.status, 'SUCCEEDED', `${y.errorCode}: ${y.errorMessage}`);
-    assert.match(y.steps[0]!.message, /remediation changed after this execution was queued: it runs ACS-ECS-RevokeSecurityGroupRules, not AWS-DisablePublicAccessForSecurityGroup/);
+    assert.match(
+      y.steps[0]!.message,
+      /remediation changed after this execution was queued: it runs ACS-ECS-RevokeSecurityGroupRules, not AWS-DisablePublicAccessForSecurityGroup/,
+    );
   } finally {
     await close();
   }
@@ -236,8 +281,20 @@ test('decide counts attempts per configuration item, since the last manual execu
   const now = new Date('2026-01-01T12:00:00Z');
   const at = (s: number) => new Date(now.getTime() + s * 1000);
   const h = (over: Partial<ExecutionHistory>): ExecutionHistory => ({
-    executionId: 'rx-1', status: 'FAILED', trigger: 'AUTOMATIC', dryRun: false, rollbackOf: null, attempt: 1, ciId: 7, errorCode: 'PostconditionFailed', retryable: true,
-    createdAt: at(-100), startedAt: at(-95), finishedAt: at(-90), notBefore: at(-100), ...over,
+    executionId: 'rx-1',
+    status: 'FAILED',
+    trigger: 'AUTOMATIC',
+    dryRun: false,
+    rollbackOf: null,
+    attempt: 1,
+    ciId: 7,
+    errorCode: 'PostconditionFailed',
+    retryable: true,
+    createdAt: at(-100),
+    startedAt: at(-95),
+    finishedAt: at(-90),
+    notBefore: at(-100),
+    ...over,
   });
   assert.deepEqual(decide([], 7, spec, now), { state: 'DUE', attempts: 0, maximumAttempts: 2, attempt: 1, notBefore: at(30) });
   const one = decide([h({})], 7, spec, now);
@@ -247,8 +304,16 @@ test('decide counts attempts per configuration item, since the last manual execu
   assert.deepEqual(decide([h({ finishedAt: at(-500) })], 7, spec, now).notBefore, now, 'long since: now');
   assert.equal(decide([h({ executionId: 'rx-2', attempt: 2, createdAt: at(-50) }), h({})], 7, spec, now).state, 'ATTEMPTS_EXHAUSTED');
   assert.equal(decide([h({ executionId: 'rx-2', attempt: 2, createdAt: at(-50) }), h({})], 8, spec, now).attempts, 0, 'another configuration: afresh');
-  assert.equal(decide([h({ trigger: 'MANUAL', createdAt: at(-10) }), h({ executionId: 'rx-2', createdAt: at(-50) }), h({})], 7, spec, now).attempts, 0, 'after a manual execution: afresh');
-  assert.equal(decide([h({ executionId: 'rx-2', createdAt: at(-50), startedAt: at(-45) }), h({})], 7, spec, now, at(-60)).attempts, 1, 'only attempts under the current remediation');
+  assert.equal(
+    decide([h({ trigger: 'MANUAL', createdAt: at(-10) }), h({ executionId: 'rx-2', createdAt: at(-50) }), h({})], 7, spec, now).attempts,
+    0,
+    'after a manual execution: afresh',
+  );
+  assert.equal(
+    decide([h({ executionId: 'rx-2', createdAt: at(-50), startedAt: at(-45) }), h({})], 7, spec, now, at(-60)).attempts,
+    1,
+    'only attempts under the current remediation',
+  );
   // Queued before the remediation changed, run after it: an attempt of the new one (its retry waits retryAttemptSeconds).
   const carried = decide([h({ executionId: 'rx-2', attempt: 2, createdAt: at(-80), startedAt: at(-40), finishedAt: at(-30) }), h({})], 7, spec, now, at(-60));
   assert.deepEqual([carried.attempts, carried.attempt, carried.notBefore], [1, 2, at(90)]);

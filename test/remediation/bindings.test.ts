@@ -42,7 +42,7 @@ test("bindings resolve to the resource's values, and the seeds' JMESPath works u
   });
 });
 
-test('a JMESPath expression that does not compile is refused with the parser\'s words', () => {
+test("a JMESPath expression that does not compile is refused with the parser's words", () => {
   assert.doesNotThrow(() => checkJmespath("Permissions.Permission[?SourceCidrIp=='0.0.0.0/0'].SecurityGroupRuleId"));
   assert.throws(() => checkJmespath('Permissions.Permission[?SourceCidrIp=='), /JMESPath expression does not compile/);
 });

@@ -40,7 +40,12 @@ test('the seed 003 remediation validates, with defaults filled and the region bo
   assert.equal(r.remediation?.delaySeconds, 0);
   assert.equal(r.remediation?.approval, 'none');
   assert.deepEqual(r.remediation?.parameters.regionId, { resourceValue: 'REGION_ID' });
-  const minimal = validateRule({ name: 'b', source: { managed: 'oss-bucket-public-read-prohibited' }, scope: { resourceTypes: ['ACS::OSS::Bucket'] }, remediation: { action: 'ACS-OSS-PutBucketAcl' } });
+  const minimal = validateRule({
+    name: 'b',
+    source: { managed: 'oss-bucket-public-read-prohibited' },
+    scope: { resourceTypes: ['ACS::OSS::Bucket'] },
+    remediation: { action: 'ACS-OSS-PutBucketAcl' },
+  });
   assert.deepEqual(minimal.remediation?.parameters.bucketName, { resourceValue: 'RESOURCE_ID' }, 'the resource parameter is bound by default');
   assert.equal(minimal.remediation?.invokeType, 'MANUAL_EXECUTION');
   assert.equal(minimal.remediation?.maximumAutomaticAttempts, 5);
@@ -49,8 +54,17 @@ test('the seed 003 remediation validates, with defaults filled and the region bo
 test('a bad remediation is refused naming the field', () => {
   assert.match(issues({ ...seed003, remediation: { action: 'ACS-Teleport' } }).join(), /remediation\.action: unknown action "ACS-Teleport"/);
   assert.match(issues({ ...seed003, remediation: { ...seed003.remediation, maximumAutomaticAttempts: 30 } }).join(), /remediation\.maximumAutomaticAttempts/);
-  assert.match(issues({ ...seed003, remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', parameters: { nope: 1 } } }).join(), /remediation\.parameters\.nope: .*has no parameter "nope"/);
-  assert.match(issues({ ...seed003, remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', parameters: { securityGroupRuleIds: { jmespath: 'Permissions[?' } } } }).join(), /remediation\.parameters\.securityGroupRuleIds\.jmespath: JMESPath expression does not compile/);
+  assert.match(
+    issues({ ...seed003, remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', parameters: { nope: 1 } } }).join(),
+    /remediation\.parameters\.nope: .*has no parameter "nope"/,
+  );
+  assert.match(
+    issues({
+      ...seed003,
+      remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', parameters: { securityGroupRuleIds: { jmespath: 'Permissions[?' } } },
+    }).join(),
+    /remediation\.parameters\.securityGroupRuleIds\.jmespath: JMESPath expression does not compile/,
+  );
   assert.match(issues({ ...seed003, remediation: { action: 'ACS-OSS-PutBucketAcl' } }).join(), /fixes ACS::OSS::Bucket, and the rule covers none of those/);
   assert.match(issues({ ...seed003, remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', invokeType: 'SOMETIMES' } }).join(), /remediation\.invokeType/);
 });
@@ -64,7 +78,10 @@ test('plan shows a remediation change as part of the rule', async () => {
     assert.equal((await rules.get(created.name)).remediation?.action, 'ACS-ECS-RevokeSecurityGroupRules');
     const changed = { ...seed003, remediation: { ...seed003.remediation, invokeType: 'MANUAL_EXECUTION' } };
     const plan = await planPolicy(engine, [{ source: 'x.yaml', kind: 'Rule', body: changed }]);
-    assert.deepEqual(plan.update.map((u) => u.changes.map((c) => [c.path, c.previousValue, c.value])), [[['/remediation/invokeType', 'AUTO_EXECUTION', 'MANUAL_EXECUTION']]]);
+    assert.deepEqual(
+      plan.update.map((u) => u.changes.map((c) => [c.path, c.previousValue, c.value])),
+      [[['/remediation/invokeType', 'AUTO_EXECUTION', 'MANUAL_EXECUTION']]],
+    );
     const removed = await planPolicy(engine, [{ source: 'x.yaml', kind: 'Rule', body: { ...seed003, remediation: undefined } }]);
     assert.equal(removed.update[0]!.changes[0]!.op, 'remove');
     await rules.update(created.name, validateRule({ ...seed003, remediation: undefined }));

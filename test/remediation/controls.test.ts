@@ -47,7 +47,11 @@ async function setup(remediation: Record<string, unknown>) {
   };
   /** Opens SSH to the world on a group, as someone would, and waits until confix has judged it. */
   const openSsh = async (id: string) => {
-    await engine.sandbox.call('ecs:AuthorizeSecurityGroup', { accountId: ACCOUNT, regionId: REGION }, { SecurityGroupId: id, IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' });
+    await engine.sandbox.call(
+      'ecs:AuthorizeSecurityGroup',
+      { accountId: ACCOUNT, regionId: REGION },
+      { SecurityGroupId: id, IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' },
+    );
     await engine.recorder.drain('sandbox');
     await engine.evaluator.idle();
   };
@@ -67,7 +71,19 @@ async function addGroups(engine: ReturnType<typeof createEngine>, n: number, ser
         SecurityGroupName: id,
         VpcId: 'vpc-bp1demo0000000000001',
         ...(serviceManaged ? { ServiceManaged: true } : {}),
-        Permissions: { Permission: [{ SecurityGroupRuleId: `sgr-${id}`, Direction: 'ingress', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0', Policy: 'Accept', Priority: 1 }] },
+        Permissions: {
+          Permission: [
+            {
+              SecurityGroupRuleId: `sgr-${id}`,
+              Direction: 'ingress',
+              IpProtocol: 'TCP',
+              PortRange: '22/22',
+              SourceCidrIp: '0.0.0.0/0',
+              Policy: 'Accept',
+              Priority: 1,
+            },
+          ],
+        },
       },
     })),
   });
@@ -80,7 +96,10 @@ test('approval required: executions wait as AWAITING_APPROVAL; approved ones run
   const { db, engine, start, result } = await setup({ approval: 'required' });
   try {
     const res = await start({ resourceIds: ['sg-debug-open', 'sg-member-db'] });
-    assert.deepEqual(res.queued.map((x) => x.status), ['AWAITING_APPROVAL', 'AWAITING_APPROVAL']);
+    assert.deepEqual(
+      res.queued.map((x) => x.status),
+      ['AWAITING_APPROVAL', 'AWAITING_APPROVAL'],
+    );
     await engine.worker.drain();
     assert.equal((await engine.executions.get(res.queued[0]!.executionId)).status, 'AWAITING_APPROVAL', 'the worker does not touch it');
     assert.equal(await result('sg-debug-open'), 'NON_COMPLIANT');
@@ -170,10 +189,15 @@ test('per minute: executions started in the last minute count against the rule, 
 });
 
 test('error percentage: too many failures pause automatic remediation visibly; queued automatic work waits; manual still runs; resume lets it go on', async () => {
-  const { db, engine, rule, start } = await setup({ invokeType: 'AUTO_EXECUTION', maximumAutomaticAttempts: 1, executionControls: { concurrency: 10, perMinute: 600, errorPercentage: 50 } });
+  const { db, engine, rule, start } = await setup({
+    invokeType: 'AUTO_EXECUTION',
+    maximumAutomaticAttempts: 1,
+    executionControls: { concurrency: 10, perMinute: 600, errorPercentage: 50 },
+  });
   try {
     const managed = await addGroups(engine, 5, true);
-    for (const id of managed) await engine.executions.enqueue({ ruleId: rule.ruleId, key: sgKey(id), action: 'ACS-ECS-RevokeSecurityGroupRules', trigger: 'AUTOMATIC' });
+    for (const id of managed)
+      await engine.executions.enqueue({ ruleId: rule.ruleId, key: sgKey(id), action: 'ACS-ECS-RevokeSecurityGroupRules', trigger: 'AUTOMATIC' });
     await engine.worker.drain();
     assert.equal((await engine.executions.list({ status: 'FAILED' })).length, 5);
     const state = await engine.controls.state(rule.ruleId);
@@ -181,7 +205,12 @@ test('error percentage: too many failures pause automatic remediation visibly; q
     assert.match(state.reason!, /5 of the last 5 executions failed \(100%, above the 50% error limit\)/);
 
     // While paused: automatic executions wait, a manual one runs.
-    const auto = await engine.executions.enqueue({ ruleId: rule.ruleId, key: sgKey('sg-debug-open'), action: 'ACS-ECS-RevokeSecurityGroupRules', trigger: 'AUTOMATIC' });
+    const auto = await engine.executions.enqueue({
+      ruleId: rule.ruleId,
+      key: sgKey('sg-debug-open'),
+      action: 'ACS-ECS-RevokeSecurityGroupRules',
+      trigger: 'AUTOMATIC',
+    });
     const manual = await start({ resourceIds: ['sg-member-db'] });
     await engine.worker.drain();
     assert.equal((await engine.executions.get(auto.executionId)).status, 'QUEUED');
@@ -200,11 +229,16 @@ test('error percentage: too many failures pause automatic remediation visibly; q
 });
 
 test('fewer failures than the limit, or too few executions, do not pause', async () => {
-  const { db, engine, rule } = await setup({ invokeType: 'AUTO_EXECUTION', maximumAutomaticAttempts: 1, executionControls: { concurrency: 10, perMinute: 600, errorPercentage: 50 } });
+  const { db, engine, rule } = await setup({
+    invokeType: 'AUTO_EXECUTION',
+    maximumAutomaticAttempts: 1,
+    executionControls: { concurrency: 10, perMinute: 600, errorPercentage: 50 },
+  });
   try {
     const managed = await addGroups(engine, 2, true);
     const open = await addGroups(engine, 3, false);
-    for (const id of [...managed, ...open]) await engine.executions.enqueue({ ruleId: rule.ruleId, key: sgKey(id), action: 'ACS-ECS-RevokeSecurityGroupRules', trigger: 'AUTOMATIC' });
+    for (const id of [...managed, ...open])
+      await engine.executions.enqueue({ ruleId: rule.ruleId, key: sgKey(id), action: 'ACS-ECS-RevokeSecurityGroupRules', trigger: 'AUTOMATIC' });
     await engine.worker.drain();
     assert.equal((await engine.executions.list({ status: 'FAILED' })).length, 2);
     assert.equal((await engine.controls.state(rule.ruleId)).paused, false, '2 of 5 failed: 40% is within 50%');
@@ -227,8 +261,14 @@ test('grace period: a resource its owner fixes within delaySeconds is not touche
 
     // The owner closes it again a moment later.
     const sg = await engine.sandbox.describe(sgKey('sg-web-prod'));
-    const opened = (sg!.configuration.Permissions as { Permission: { SecurityGroupRuleId: string; PortRange: string; SourceCidrIp?: string }[] }).Permission.find((p) => p.PortRange === '22/22' && p.SourceCidrIp === '0.0.0.0/0')!;
-    await engine.sandbox.call('ecs:RevokeSecurityGroup', { accountId: ACCOUNT, regionId: REGION }, { SecurityGroupId: 'sg-web-prod', SecurityGroupRuleId: [opened.SecurityGroupRuleId] });
+    const opened = (
+      sg!.configuration.Permissions as { Permission: { SecurityGroupRuleId: string; PortRange: string; SourceCidrIp?: string }[] }
+    ).Permission.find((p) => p.PortRange === '22/22' && p.SourceCidrIp === '0.0.0.0/0')!;
+    await engine.sandbox.call(
+      'ecs:RevokeSecurityGroup',
+      { accountId: ACCOUNT, regionId: REGION },
+      { SecurityGroupId: 'sg-web-prod', SecurityGroupRuleId: [opened.SecurityGroupRuleId] },
+    );
     await engine.recorder.drain('sandbox');
     await engine.evaluator.idle();
     assert.equal(await result('sg-web-prod'), 'COMPLIANT');
@@ -262,7 +302,11 @@ test('after its automatic attempts ran out, a resource is tried again once its c
     assert.equal((await engine.executions.list({ resource: key })).length, 1);
 
     // Its configuration changes (still open to the world): automatic remediation tries again.
-    await engine.sandbox.call('ecs:AuthorizeSecurityGroup', { accountId: ACCOUNT, regionId: REGION }, { SecurityGroupId: 'sg-ack-managed', IpProtocol: 'TCP', PortRange: '3389/3389', SourceCidrIp: '0.0.0.0/0' });
+    await engine.sandbox.call(
+      'ecs:AuthorizeSecurityGroup',
+      { accountId: ACCOUNT, regionId: REGION },
+      { SecurityGroupId: 'sg-ack-managed', IpProtocol: 'TCP', PortRange: '3389/3389', SourceCidrIp: '0.0.0.0/0' },
+    );
     await engine.recorder.drain('sandbox');
     await engine.evaluator.idle();
     await new Promise((r) => setTimeout(r, 50));

@@ -51,7 +51,18 @@ async function setup(backend: (typeof backends)[number] = 'pglite') {
   await evaluator.evaluateRules();
   const providers = new ProviderRegistry([sandbox]);
   const broker = new CredentialBroker(providers, new CredentialStore(db, SecretBox.ephemeral()));
-  const deps = { executions, exceptions, controls: new RemediationControls(db), rules, providers, recorder, evaluator, compliance, broker, homeAccount: async () => undefined };
+  const deps = {
+    executions,
+    exceptions,
+    controls: new RemediationControls(db),
+    rules,
+    providers,
+    recorder,
+    evaluator,
+    compliance,
+    broker,
+    homeAccount: async () => undefined,
+  };
   const worker = new RemediationWorker(deps, { concurrency: 2 });
   const start = (req: Parameters<typeof startRemediation>[1]) => startRemediation({ rules, inventory, compliance, executions, exceptions }, req);
   const result = async (rule: string, resourceType: string, resourceId: string, accountId: string, regionId: string) =>
@@ -71,14 +82,33 @@ for (const backend of backends) {
       const by = Object.fromEntries(all.map((x) => [x.resourceId, x]));
       const fixed = by['sg-debug-open']!;
       assert.equal(fixed.status, 'SUCCEEDED', JSON.stringify(fixed.steps));
-      assert.deepEqual(fixed.steps.map((s) => [s.name, s.status]), [
-        ['reread', 'SUCCEEDED'], ['reevaluate', 'SUCCEEDED'], ['parameters', 'SUCCEEDED'], ['credentials', 'SUCCEEDED'], ['preview', 'SUCCEEDED'], ['apply', 'SUCCEEDED'], ['verify', 'SUCCEEDED'], ['confirm', 'SUCCEEDED'],
-      ]);
+      assert.deepEqual(
+        fixed.steps.map((s) => [s.name, s.status]),
+        [
+          ['reread', 'SUCCEEDED'],
+          ['reevaluate', 'SUCCEEDED'],
+          ['parameters', 'SUCCEEDED'],
+          ['credentials', 'SUCCEEDED'],
+          ['preview', 'SUCCEEDED'],
+          ['apply', 'SUCCEEDED'],
+          ['verify', 'SUCCEEDED'],
+          ['confirm', 'SUCCEEDED'],
+        ],
+      );
       assert.match(fixed.steps[7]!.message, /now reports COMPLIANT/);
       assert.ok(fixed.priorState, 'the prior state is recorded for rollback');
       assert.equal(await result('sg-risky', 'ACS::ECS::SecurityGroup', 'sg-debug-open', '100931896542', 'cn-hangzhou'), 'COMPLIANT');
-      const ports = (await sandbox.describe({ accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-debug-open' }))!.configuration as any;
-      assert.deepEqual(ports.Permissions.Permission.map((p: any) => p.PortRange), ['80/80'], 'only the risky rules are gone');
+      const ports = (await sandbox.describe({
+        accountId: '100931896542',
+        regionId: 'cn-hangzhou',
+        resourceType: 'ACS::ECS::SecurityGroup',
+        resourceId: 'sg-debug-open',
+      }))!.configuration as any;
+      assert.deepEqual(
+        ports.Permissions.Permission.map((p: any) => p.PortRange),
+        ['80/80'],
+        'only the risky rules are gone',
+      );
       const refused = by['sg-ack-managed']!;
       assert.equal(refused.status, 'FAILED');
       assert.equal(refused.errorCode, 'Refused');
@@ -90,7 +120,10 @@ for (const backend of backends) {
       await worker.drain();
       const second = await executions.get(again.queued[0]!.executionId);
       assert.equal(second.status, 'SUCCEEDED');
-      assert.deepEqual(second.steps.map((s) => s.name), ['reread', 'reevaluate']);
+      assert.deepEqual(
+        second.steps.map((s) => s.name),
+        ['reread', 'reevaluate'],
+      );
       assert.match(second.steps[1]!.message, /already COMPLIANT/);
     } finally {
       await db.close();
@@ -125,7 +158,10 @@ test('seed 002 by hand: the instance is stopped, stays NON_COMPLIANT, and the ex
   const { db, sandbox, executions, worker, start, result } = await setup();
   try {
     const res = await start({ rule: 'approved-amis', allNonCompliant: true });
-    assert.deepEqual(res.queued.map((q) => q.resourceId), ['i-0a1b2c3d4e5f60002']);
+    assert.deepEqual(
+      res.queued.map((q) => q.resourceId),
+      ['i-0a1b2c3d4e5f60002'],
+    );
     await worker.drain();
     const x = await executions.get(res.queued[0]!.executionId);
     assert.equal(x.status, 'SUCCEEDED', JSON.stringify(x.steps));
@@ -179,7 +215,14 @@ test('a failed automatic execution is retried after the interval until the attem
     }
     await worker.drain();
     const all = (await executions.list({ ruleId: rule.ruleId })).reverse();
-    assert.deepEqual(all.map((x) => [x.attempt, x.status, x.trigger]), [[1, 'FAILED', 'AUTOMATIC'], [2, 'FAILED', 'AUTOMATIC'], [3, 'FAILED', 'AUTOMATIC']]);
+    assert.deepEqual(
+      all.map((x) => [x.attempt, x.status, x.trigger]),
+      [
+        [1, 'FAILED', 'AUTOMATIC'],
+        [2, 'FAILED', 'AUTOMATIC'],
+        [3, 'FAILED', 'AUTOMATIC'],
+      ],
+    );
     assert.ok(Date.parse(all[1]!.notBefore) - Date.parse(all[0]!.finishedAt!) >= 900, 'the retry waits the interval');
     assert.match(all[0]!.errorMessage!, /attempt 1 of 3; retrying in 1 s/);
     assert.match(all[2]!.errorMessage!, /attempt 3 of 3: automatic remediation leaves this resource alone/);
@@ -197,7 +240,8 @@ test('rollback restores the prior state as a new execution linked to the fix; wh
   const { db, sandbox, executions, worker, start, result } = await setup();
   try {
     const key = { accountId: '100931896542', regionId: 'cn-hangzhou', resourceType: 'ACS::ECS::SecurityGroup', resourceId: 'sg-debug-open' };
-    const portsOf = async () => ((await sandbox.describe(key))!.configuration as any).Permissions.Permission.map((p: any) => `${p.PortRange} ${p.SourceCidrIp}`).sort();
+    const portsOf = async () =>
+      ((await sandbox.describe(key))!.configuration as any).Permissions.Permission.map((p: any) => `${p.PortRange} ${p.SourceCidrIp}`).sort();
     const before = await portsOf();
     const fix = (await start({ rule: 'sg-risky', resourceIds: ['sg-debug-open'] })).queued[0]!;
     await worker.drain();
@@ -207,7 +251,10 @@ test('rollback restores the prior state as a new execution linked to the fix; wh
     await worker.drain();
     const done = await executions.get(rb.executionId);
     assert.equal(done.status, 'SUCCEEDED', JSON.stringify(done.steps));
-    assert.deepEqual(done.steps.map((s) => s.name), ['reread', 'credentials', 'apply', 'confirm']);
+    assert.deepEqual(
+      done.steps.map((s) => s.name),
+      ['reread', 'credentials', 'apply', 'confirm'],
+    );
     assert.match(done.steps[3]!.message, /now reports NON_COMPLIANT/);
     assert.deepEqual(await portsOf(), before, 'the revoked rules are back');
     assert.equal(await result('sg-risky', key.resourceType, key.resourceId, key.accountId, key.regionId), 'NON_COMPLIANT');

@@ -75,7 +75,12 @@ before(async () => {
   await engine.functions.deploy({ name: 'refuser', fileName: 'refuser.ts', source: THROWS });
   await engine.functions.deploy({ name: 'sleeper', fileName: 'sleeper.ts', source: SLOW, timeoutSeconds: 1 });
   await engine.functions.deploy({ name: 'idler', fileName: 'idler.ts', source: IDLE });
-  for (const [name, fn] of [['fn-refuser', 'refuser'], ['fn-sleeper', 'sleeper'], ['fn-idler', 'idler'], ['fn-missing', 'never-deployed']] as const)
+  for (const [name, fn] of [
+    ['fn-refuser', 'refuser'],
+    ['fn-sleeper', 'sleeper'],
+    ['fn-idler', 'idler'],
+    ['fn-missing', 'never-deployed'],
+  ] as const)
     await engine.rules.create(rule(name, { function: fn, invokeType: 'AUTO_EXECUTION', maximumAutomaticAttempts: 2, retryAttemptSeconds: 1 }));
   await engine.evaluator.evaluateRules();
   engine.functionWorker.start();
@@ -98,11 +103,17 @@ test('validation: exactly one of action and function, no parameters or execution
   assert.deepEqual(validateRemediation(r.remediation, ['ACS::ECS::SecurityGroup']).spec, r.remediation);
 
   const base = { name: 'x', source: { managed: 'sg-risky-ports-check' }, scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] } };
-  assert.match(issues({ ...base, remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', function: 'f' } }), /remediation\.action: give an action or a function, not both/);
+  assert.match(
+    issues({ ...base, remediation: { action: 'ACS-ECS-RevokeSecurityGroupRules', function: 'f' } }),
+    /remediation\.action: give an action or a function, not both/,
+  );
   assert.match(issues({ ...base, remediation: { invokeType: 'AUTO_EXECUTION' } }), /remediation\.action: an action or a function is required/);
   assert.match(issues({ ...base, remediation: { function: '9-lives' } }), /remediation\.function: "9-lives" is not a function name/);
   assert.match(issues({ ...base, remediation: { function: 'f', parameters: { ports: '22' } } }), /remediation\.parameters: a function takes no parameters/);
-  assert.match(issues({ ...base, remediation: { function: 'f', executionRole: 'ConfigCustomRemediationRole' } }), /remediation\.executionRole: a function runs as its own role/);
+  assert.match(
+    issues({ ...base, remediation: { function: 'f', executionRole: 'ConfigCustomRemediationRole' } }),
+    /remediation\.executionRole: a function runs as its own role/,
+  );
   assert.match(issues({ ...base, remediation: { action: 'function:f' } }), /remediation\.action: "function:f" names a function: write function: f instead/);
 
   // Whether it is deployed: where rules are created, and when a remediation is started.
@@ -113,7 +124,12 @@ test('validation: exactly one of action and function, no parameters or execution
   await assert.rejects(start({ rule: 'fn-missing', resourceIds: [SG] }), (e: Error) => e instanceof StartError && /never-deployed/.test(e.message));
 
   // Stored and read back, the same policy document plans as unchanged.
-  const body = { name: 'fn-planned', source: { managed: 'sg-risky-ports-check' }, scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] }, remediation: { function: 'refuser', invokeType: 'MANUAL_EXECUTION' } };
+  const body = {
+    name: 'fn-planned',
+    source: { managed: 'sg-risky-ports-check' },
+    scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] },
+    remediation: { function: 'refuser', invokeType: 'MANUAL_EXECUTION' },
+  };
   await engine.rules.create(validateRule(body), 'policy');
   const plan = await planPolicy(engine, [{ source: 'x.yaml', kind: 'Rule', body }]);
   assert.deepEqual([plan.create.length, plan.update.length, plan.unchanged], [0, 0, ['fn-planned']]);
@@ -132,15 +148,28 @@ test('an execution whose function is not deployed fails saying so (queued withou
   assert.equal(done.status, 'FAILED');
   assert.equal(done.errorCode, 'FunctionNotFound');
   assert.match(done.errorMessage!, /function never-deployed, which is not deployed/);
-  assert.deepEqual(done.steps.map((s) => s.name), ['reread', 'reevaluate', 'preview']);
+  assert.deepEqual(
+    done.steps.map((s) => s.name),
+    ['reread', 'reevaluate', 'preview'],
+  );
 });
 
 test('a dry run stops at preview and invokes nothing', async () => {
   const x = await runOnce('fn-refuser', { dryRun: true });
   assert.equal(x.status, 'SUCCEEDED', JSON.stringify(x.steps));
   assert.equal(x.action, 'function:refuser');
-  assert.deepEqual(x.steps.map((s) => [s.name, s.status]), [['reread', 'SUCCEEDED'], ['reevaluate', 'SUCCEEDED'], ['preview', 'SUCCEEDED']]);
-  assert.match(x.steps[2]!.message, /^dry run, nothing invoked: would invoke function refuser v1 \(it has no role\) with \[ACS::ECS::SecurityGroup sg-debug-open in 100931896542\/cn-hangzhou\]$/);
+  assert.deepEqual(
+    x.steps.map((s) => [s.name, s.status]),
+    [
+      ['reread', 'SUCCEEDED'],
+      ['reevaluate', 'SUCCEEDED'],
+      ['preview', 'SUCCEEDED'],
+    ],
+  );
+  assert.match(
+    x.steps[2]!.message,
+    /^dry run, nothing invoked: would invoke function refuser v1 \(it has no role\) with \[ACS::ECS::SecurityGroup sg-debug-open in 100931896542\/cn-hangzhou\]$/,
+  );
   const detail = x.steps[2]!.detail as { function: string; version: number; event: unknown[] };
   assert.equal(detail.version, 1);
   assert.deepEqual(detail.event, [{ provider: 'sandbox', ...KEY, configRuleId: (await engine.rules.get('fn-refuser')).ruleId, configRuleName: 'fn-refuser' }]);
@@ -150,9 +179,20 @@ test('a dry run stops at preview and invokes nothing', async () => {
 test("a throwing function fails the execution with its error; the invocation is linked and got Cloud Config's event text", async () => {
   const x = await runOnce('fn-refuser');
   assert.equal(x.status, 'FAILED');
-  assert.deepEqual(x.steps.map((s) => [s.name, s.status]), [['reread', 'SUCCEEDED'], ['reevaluate', 'SUCCEEDED'], ['preview', 'SUCCEEDED'], ['invoke', 'FAILED']]);
+  assert.deepEqual(
+    x.steps.map((s) => [s.name, s.status]),
+    [
+      ['reread', 'SUCCEEDED'],
+      ['reevaluate', 'SUCCEEDED'],
+      ['preview', 'SUCCEEDED'],
+      ['invoke', 'FAILED'],
+    ],
+  );
   assert.equal(x.errorCode, 'RemediationRefused');
-  assert.match(x.errorMessage!, /^Teapot: will not touch sg-debug-open \(event was a string\) \(function refuser v1, invocation inv-[0-9a-f]+, FAILED in \d+ ms\)$/);
+  assert.match(
+    x.errorMessage!,
+    /^Teapot: will not touch sg-debug-open \(event was a string\) \(function refuser v1, invocation inv-[0-9a-f]+, FAILED in \d+ ms\)$/,
+  );
   const detail = x.steps[3]!.detail as { invocationId: string; status: string; error: { type: string; code: string } };
   assert.equal(detail.status, 'FAILED');
   assert.deepEqual(detail.error.code, 'Teapot');
@@ -161,10 +201,23 @@ test("a throwing function fails the execution with its error; the invocation is 
   assert.equal(inv.idempotencyKey, `execution:${x.executionId}`);
   assert.equal(typeof inv.input, 'string', 'the event is a JSON text, as Function Compute passes it');
   const rule = await engine.rules.get('fn-refuser');
-  assert.deepEqual(JSON.parse(inv.input as string), [{ provider: 'sandbox', accountId: ACCOUNT, regionId: 'cn-hangzhou', resourceId: SG, resourceType: 'ACS::ECS::SecurityGroup', configRuleId: rule.ruleId, configRuleName: 'fn-refuser' }]);
+  assert.deepEqual(JSON.parse(inv.input as string), [
+    {
+      provider: 'sandbox',
+      accountId: ACCOUNT,
+      regionId: 'cn-hangzhou',
+      resourceId: SG,
+      resourceType: 'ACS::ECS::SecurityGroup',
+      configRuleId: rule.ruleId,
+      configRuleName: 'fn-refuser',
+    },
+  ]);
   assert.ok(inv.logs.some((l) => l.message.includes('asked to fix sg-debug-open')));
   // Found by its source, as a "which invocations did this execution make" lookup.
-  assert.deepEqual((await engine.invocations.list({ sourceType: 'remediation', sourceId: x.executionId })).map((i) => i.invocationId), [inv.invocationId]);
+  assert.deepEqual(
+    (await engine.invocations.list({ sourceType: 'remediation', sourceId: x.executionId })).map((i) => i.invocationId),
+    [inv.invocationId],
+  );
 });
 
 test('a function that runs past its timeout fails the execution with the timeout', async () => {
@@ -178,10 +231,22 @@ test('a function that runs past its timeout fails the execution with the timeout
 test('a function that succeeds but leaves the resource non-compliant fails the postcondition', async () => {
   const x = await runOnce('fn-idler');
   assert.equal(x.status, 'FAILED');
-  assert.deepEqual(x.steps.map((s) => [s.name, s.status]), [['reread', 'SUCCEEDED'], ['reevaluate', 'SUCCEEDED'], ['preview', 'SUCCEEDED'], ['invoke', 'SUCCEEDED'], ['confirm', 'FAILED']]);
+  assert.deepEqual(
+    x.steps.map((s) => [s.name, s.status]),
+    [
+      ['reread', 'SUCCEEDED'],
+      ['reevaluate', 'SUCCEEDED'],
+      ['preview', 'SUCCEEDED'],
+      ['invoke', 'SUCCEEDED'],
+      ['confirm', 'FAILED'],
+    ],
+  );
   assert.match(x.steps[3]!.message, /SUCCEEDED in \d+ ms, returning \{"looked":1,"changed":0\}/);
   assert.equal(x.errorCode, 'PostconditionFailed');
-  assert.match(x.errorMessage!, /function idler succeeded \(invocation inv-[0-9a-f]+\), but fn-idler still reports NON_COMPLIANT: .*sgr-debug-ssh-world.*; it returned \{"looked":1,"changed":0\}/);
+  assert.match(
+    x.errorMessage!,
+    /function idler succeeded \(invocation inv-[0-9a-f]+\), but fn-idler still reports NON_COMPLIANT: .*sgr-debug-ssh-world.*; it returned \{"looked":1,"changed":0\}/,
+  );
 });
 
 test('automatic retries queue new executions, each with its own invocation, until the attempts run out', async () => {
@@ -201,13 +266,18 @@ test('automatic retries queue new executions, each with its own invocation, unti
   assert.equal(two.errorCode, 'RemediationRefused');
   assert.match(two.errorMessage!, /attempt 2 of 2: automatic remediation leaves this resource alone/);
   assert.deepEqual(await engine.executions.list({ ruleId: r.ruleId, status: 'QUEUED' }), [], 'no third attempt');
-  const invoked = await Promise.all([one, two].map(async (x) => (await engine.invocations.list({ sourceType: 'remediation', sourceId: x.executionId }))[0]!.invocationId));
+  const invoked = await Promise.all(
+    [one, two].map(async (x) => (await engine.invocations.list({ sourceType: 'remediation', sourceId: x.executionId }))[0]!.invocationId),
+  );
   assert.notEqual(invoked[0], invoked[1], 'each attempt is a new invocation');
 });
 
 test('function executions cannot be rolled back: refused when asked, and by the worker', async () => {
   const [x] = await engine.executions.list({ ruleId: (await engine.rules.get('fn-idler')).ruleId });
-  await assert.rejects(startRollback(engine, x!.executionId), (e: Error) => e instanceof StartError && /invoked function idler: .*cannot be rolled back/.test(e.message));
+  await assert.rejects(
+    startRollback(engine, x!.executionId),
+    (e: Error) => e instanceof StartError && /invoked function idler: .*cannot be rolled back/.test(e.message),
+  );
   // Queued by hand, past the check: the worker refuses it before touching anything.
   const r = await engine.rules.get('fn-idler');
   const rb = await engine.executions.enqueue({ ruleId: r.ruleId, key: KEY, action: 'function:idler', trigger: 'MANUAL', rollbackOf: x!.executionId });

@@ -34,7 +34,11 @@ test('seed 003 by function: the open group loses its 0.0.0.0/0 rules, the servic
 
     await svc.functions.deploy({ name: 'revoke-risky-rules', fileName: 'revoke-risky-rules.ts', source: readFileSync(FUNCTION, 'utf8'), role: ROLE });
     const documents = readPolicyDocuments([POLICY_FILE]).map(({ source, kind, body }) => ({ source, kind, body }));
-    assert.deepEqual(documents.map((d) => d.kind), ['Rule'], 'the exception stays commented out');
+    assert.deepEqual(
+      documents.map((d) => d.kind),
+      ['Rule'],
+      'the exception stays commented out',
+    );
     const applied = await svc.api('/policy/apply', { json: { documents } });
     assert.equal(applied.status, 200, JSON.stringify(applied.body));
 
@@ -50,7 +54,10 @@ test('seed 003 by function: the open group loses its 0.0.0.0/0 rules, the servic
     assert.equal(open.status, 'SUCCEEDED', `${open.errorCode}: ${open.errorMessage}`);
     assert.equal(open.trigger, 'AUTOMATIC');
     assert.equal(open.action, 'function:revoke-risky-rules');
-    assert.deepEqual(open.steps.map((s: any) => s.name), ['reread', 'reevaluate', 'preview', 'invoke', 'confirm']);
+    assert.deepEqual(
+      open.steps.map((s: any) => s.name),
+      ['reread', 'reevaluate', 'preview', 'invoke', 'confirm'],
+    );
     assert.match(open.steps[3].message, /^invocation inv-[0-9a-f]+ of revoke-risky-rules v1 SUCCEEDED in \d+ ms, returning \[\{/);
     assert.deepEqual(open.steps[3].detail.result, [{ resourceId: 'sg-dev-open', revoked: ['sgr-dev-ssh-world', 'sgr-dev-rdp-world', 'sgr-dev-https-world'] }]);
     assert.match(open.steps[4].message, /now reports COMPLIANT/);
@@ -76,8 +83,14 @@ test('seed 003 by function: the open group loses its 0.0.0.0/0 rules, the servic
     // The service-managed group: skipped by the function as the seed does; the rule still flags it, so the execution fails saying why.
     assert.equal(managed.status, 'FAILED');
     assert.equal(managed.errorCode, 'PostconditionFailed');
-    assert.match(managed.errorMessage, /^function revoke-risky-rules succeeded \(invocation inv-[0-9a-f]+\), but sg-disallow-risky-ports-for-all-ips still reports NON_COMPLIANT: .*sgr-ack-all.*; it returned \[\{.*"skipped":"ServiceManaged is true".*\}\] \(attempt 1 of 5; retrying in 60 s\)$/);
-    assert.deepEqual(((await svc.sandbox.describe(SG('sg-ack-managed')))!.configuration as any).Permissions.Permission.map((p: any) => p.SecurityGroupRuleId), ['sgr-ack-all']);
+    assert.match(
+      managed.errorMessage,
+      /^function revoke-risky-rules succeeded \(invocation inv-[0-9a-f]+\), but sg-disallow-risky-ports-for-all-ips still reports NON_COMPLIANT: .*sgr-ack-all.*; it returned \[\{.*"skipped":"ServiceManaged is true".*\}\] \(attempt 1 of 5; retrying in 60 s\)$/,
+    );
+    assert.deepEqual(
+      ((await svc.sandbox.describe(SG('sg-ack-managed')))!.configuration as any).Permissions.Permission.map((p: any) => p.SecurityGroupRuleId),
+      ['sgr-ack-all'],
+    );
 
     // The compliant group: no execution, nothing changed.
     assert.equal((await svc.api(`/compliance?rule=${RULE}&resourceId=sg-web-public`)).body.items[0].complianceType, 'COMPLIANT');
@@ -96,7 +109,6 @@ test('seed 003 by function: the open group loses its 0.0.0.0/0 rules, the servic
     const rb = await svc.api(`/executions/${open.executionId}/rollback`, { method: 'POST' });
     assert.equal(rb.status, 400, JSON.stringify(rb.body));
     assert.match(rb.body.error.message, /invoked function revoke-risky-rules: .*cannot be rolled back/);
-
   } finally {
     await svc.close();
   }

@@ -129,14 +129,26 @@ test('matches() is typed: a string receiver and pattern, else no matching overlo
   assert.match(compileError("matches('x', 1)").detail, /found no matching overload for 'matches\(string, int\)'/);
   assert.equal(compileCelRule("'abc'.matches('b')").evaluate(sg({}), {}).complianceType, 'COMPLIANT');
   // A configuration value is dyn: its type is seen when the rule runs.
-  assert.throws(() => verdict("resource.configuration.Port.matches('^2')", { Port: 22 }), /CEL evaluation failed: found no matching overload for 'int.matches\(string\)'/);
-  assert.throws(() => verdict("resource.configuration.Description.matches(resource.configuration.Port)", { Description: 'x', Port: 22 }), /found no matching overload for 'string.matches\(int\)'/);
+  assert.throws(
+    () => verdict("resource.configuration.Port.matches('^2')", { Port: 22 }),
+    /CEL evaluation failed: found no matching overload for 'int.matches\(string\)'/,
+  );
+  assert.throws(
+    () => verdict('resource.configuration.Description.matches(resource.configuration.Port)', { Description: 'x', Port: 22 }),
+    /found no matching overload for 'string.matches\(int\)'/,
+  );
 });
 
 test('patterns are bounded: length and RE2 program size', () => {
   const long = 'a'.repeat(RE2_PATTERN_MAX + 1);
-  assert.match(compileError(`resource.configuration.Description.matches('${long}')`).detail, new RegExp(`regular expression of ${RE2_PATTERN_MAX + 1} characters exceeds the limit of ${RE2_PATTERN_MAX}`));
-  assert.equal(compliance(`resource.configuration.Description.matches('${'a'.repeat(RE2_PATTERN_MAX)}')`, { Description: 'a'.repeat(RE2_PATTERN_MAX) }), 'COMPLIANT');
+  assert.match(
+    compileError(`resource.configuration.Description.matches('${long}')`).detail,
+    new RegExp(`regular expression of ${RE2_PATTERN_MAX + 1} characters exceeds the limit of ${RE2_PATTERN_MAX}`),
+  );
+  assert.equal(
+    compliance(`resource.configuration.Description.matches('${'a'.repeat(RE2_PATTERN_MAX)}')`, { Description: 'a'.repeat(RE2_PATTERN_MAX) }),
+    'COMPLIANT',
+  );
   const big = compileError("resource.configuration.Description.matches('(a?){1000}a{1000}')");
   assert.match(big.detail, new RegExp(`too complex: its RE2 program has \\d+ instructions, the limit is ${RE2_PROGRAM_MAX}`));
   // The message quotes a long pattern shortened.

@@ -65,7 +65,7 @@ test('positions count lines in a multi-line expression', () => {
 test('type errors are compile errors with a position', () => {
   const typo = compileError('resource.confguration.Cpu > 2');
   assert.match(typo.message, /at line 1, column 10: No such key: confguration/);
-  const badArith = compileError("parameters.max + 1 > 2");
+  const badArith = compileError('parameters.max + 1 > 2');
   assert.match(badArith.detail, /no such overload: string \+ int/);
   assert.equal(badArith.position?.line, 1);
   const unknownVar = compileError('params.x == "y"');
@@ -162,7 +162,7 @@ test('tags, and the other fields of resource', () => {
   assert.equal(complianceOf("'owner' in resource.tags", input), 'COMPLIANT');
   assert.equal(complianceOf("'cost-center' in resource.tags", input), 'NON_COMPLIANT');
   assert.equal(complianceOf("resource.tags.env == 'prod'", input), 'COMPLIANT');
-  assert.equal(complianceOf("has(resource.tags.team)", input), 'NON_COMPLIANT');
+  assert.equal(complianceOf('has(resource.tags.team)', input), 'NON_COMPLIANT');
   assert.equal(
     complianceOf("resource.id == 'sg-1' && resource.accountId == '123456789012' && resource.regionId == 'cn-hangzhou' && resource.name == 'web'", input),
     'COMPLIANT',
@@ -223,7 +223,10 @@ test('numbers: JSON whole numbers are ints, others doubles, and both compare nat
   ok('double(resource.configuration.Cpu) * 1.5 == 6.0');
   ok('resource.configuration.Bandwidth * 2.0 == 1.0');
   ok("int('8') >= resource.configuration.Cpu");
-  assert.throws(() => run('resource.configuration.Cpu * 1.5 > 1.0', input), /^Error: CEL evaluation failed: no such overload: dyn<int> \* double \(line 1, column 1\)$/);
+  assert.throws(
+    () => run('resource.configuration.Cpu * 1.5 > 1.0', input),
+    /^Error: CEL evaluation failed: no such overload: dyn<int> \* double \(line 1, column 1\)$/,
+  );
   // Numbers against string parameters need int() or double().
   assert.equal(complianceOf('resource.configuration.Cpu <= int(parameters.maxCpu)', input, { maxCpu: '8' }), 'COMPLIANT');
   assert.equal(complianceOf('resource.configuration.Cpu <= int(parameters.maxCpu)', input, { maxCpu: '2' }), 'NON_COMPLIANT');
@@ -238,17 +241,26 @@ test('toCelValue converts whole numbers to bigint, deeply, and leaves the input 
 });
 
 test('a runtime error names the key and where it was asked for', () => {
-  const rule = compileCelRule("resource.configuration.Encryption.Enabled == true");
-  assert.throws(() => rule.evaluate(sg([]), {}), (err: Error) => {
-    assert.equal(err.message, 'CEL evaluation failed: No such key: Encryption (line 1, column 24)');
-    assert.ok(err.cause instanceof Error);
-    return true;
-  });
+  const rule = compileCelRule('resource.configuration.Encryption.Enabled == true');
+  assert.throws(
+    () => rule.evaluate(sg([]), {}),
+    (err: Error) => {
+      assert.equal(err.message, 'CEL evaluation failed: No such key: Encryption (line 1, column 24)');
+      assert.ok(err.cause instanceof Error);
+      return true;
+    },
+  );
   assert.equal(rule.evaluate(sg([], { Encryption: { Enabled: true } }), {}).complianceType, 'COMPLIANT');
-  assert.throws(() => run("resource.configuration.VpcId > 1"), /CEL evaluation failed: no such overload: dyn<string> > int/);
+  assert.throws(() => run('resource.configuration.VpcId > 1'), /CEL evaluation failed: no such overload: dyn<string> > int/);
   // A literal pattern is checked when the rule is compiled; a computed one when it is used.
-  assert.throws(() => run("resource.configuration.VpcId.matches('[')"), /CEL expression does not compile at line 1, column 38: invalid regular expression "\[": missing closing \]/);
-  assert.throws(() => run('resource.configuration.VpcId.matches(parameters.re)', sg([]), { re: '[' }), /CEL evaluation failed: invalid regular expression "\[": missing closing \]/);
+  assert.throws(
+    () => run("resource.configuration.VpcId.matches('[')"),
+    /CEL expression does not compile at line 1, column 38: invalid regular expression "\[": missing closing \]/,
+  );
+  assert.throws(
+    () => run('resource.configuration.VpcId.matches(parameters.re)', sg([]), { re: '[' }),
+    /CEL evaluation failed: invalid regular expression "\[": missing closing \]/,
+  );
 });
 
 test('expressions that read the whole configuration see all of it, converted the same way', () => {

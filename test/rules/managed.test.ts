@@ -54,7 +54,15 @@ const SG = 'sg-risky-ports-check';
 type Perm = Record<string, unknown>;
 
 const acsSg = (...perms: Perm[]) => input('ACS::ECS::SecurityGroup', 'sg-acs', { SecurityGroupId: 'sg-acs', Permissions: { Permission: perms } });
-const acsIn = (p: Perm): Perm => ({ SecurityGroupRuleId: 'sgr-x', Direction: 'ingress', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: WORLD, Policy: 'Accept', ...p });
+const acsIn = (p: Perm): Perm => ({
+  SecurityGroupRuleId: 'sgr-x',
+  Direction: 'ingress',
+  IpProtocol: 'TCP',
+  PortRange: '22/22',
+  SourceCidrIp: WORLD,
+  Policy: 'Accept',
+  ...p,
+});
 const awsSg = (ingress: Perm[], egress: Perm[] = []) =>
   input('AWS::EC2::SecurityGroup', 'sg-0aws', { GroupId: 'sg-0aws', IpPermissions: ingress, IpPermissionsEgress: egress }, 'us-east-1');
 const awsIn = (p: Perm): Perm => ({ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: WORLD }], ...p });
@@ -100,7 +108,11 @@ test('sg-risky-ports-check: ACS UDP counts; ICMP, ICMPv6 and GRE do not', () => 
   assert.equal(v.annotation, 'ingress rule sgr-udp (UDP 3389/3389 from 0.0.0.0/0) opens port 3389 to the Internet');
   assert.equal(sgVerdict(acsSg(acsIn({ IpProtocol: 'udp', PortRange: '22/22' }))), 'NON_COMPLIANT');
   for (const IpProtocol of ['ICMP', 'ICMPV6', 'icmp', 'icmpv6', 'GRE'])
-    assert.equal(sgVerdict(acsSg(acsIn({ IpProtocol, PortRange: '-1/-1' }), acsIn({ IpProtocol, PortRange: '22/22', Ipv6SourceCidrIp: '::/0' }))), 'COMPLIANT', IpProtocol);
+    assert.equal(
+      sgVerdict(acsSg(acsIn({ IpProtocol, PortRange: '-1/-1' }), acsIn({ IpProtocol, PortRange: '22/22', Ipv6SourceCidrIp: '::/0' }))),
+      'COMPLIANT',
+      IpProtocol,
+    );
 });
 
 test('sg-risky-ports-check: ACS egress and Drop rules are ignored; a missing Policy is Accept', () => {
@@ -128,7 +140,14 @@ test('sg-risky-ports-check: ACS narrower sources are ignored; IPv6 ::/0 counts',
 });
 
 test('sg-risky-ports-check: every offending ACS rule is named', () => {
-  const v = run(SG, acsSg(acsIn({ SecurityGroupRuleId: 'sgr-ssh' }), acsIn({ SecurityGroupRuleId: 'sgr-web', PortRange: '443/443' }), acsIn({ SecurityGroupRuleId: 'sgr-rdp', PortRange: '3389/3389' })));
+  const v = run(
+    SG,
+    acsSg(
+      acsIn({ SecurityGroupRuleId: 'sgr-ssh' }),
+      acsIn({ SecurityGroupRuleId: 'sgr-web', PortRange: '443/443' }),
+      acsIn({ SecurityGroupRuleId: 'sgr-rdp', PortRange: '3389/3389' }),
+    ),
+  );
   assert.equal(v.complianceType, 'NON_COMPLIANT');
   assert.equal(
     v.annotation,
@@ -151,9 +170,18 @@ test('sg-risky-ports-check: AWS port ranges cover a port only when it lies insid
   assert.equal(sgVerdict(awsSg([awsIn({ FromPort: 0, ToPort: 65535 })])), 'NON_COMPLIANT');
   assert.equal(sgVerdict(awsSg([awsIn({ FromPort: '22', ToPort: '22' })])), 'NON_COMPLIANT');
   // One port given alone is that port, not every port.
-  assert.equal(run(SG, awsSg([awsIn({ FromPort: undefined, ToPort: 22 })])).annotation, 'ingress permission tcp 22-22 from 0.0.0.0/0 opens port 22 to the Internet');
-  assert.equal(run(SG, awsSg([awsIn({ FromPort: 3389, ToPort: undefined })])).annotation, 'ingress permission tcp 3389-3389 from 0.0.0.0/0 opens port 3389 to the Internet');
-  assert.equal(sgVerdict(awsSg([awsIn({ FromPort: 0, ToPort: 21 }), awsIn({ FromPort: 23, ToPort: 3388 }), awsIn({ FromPort: 3390, ToPort: 65535 })])), 'COMPLIANT');
+  assert.equal(
+    run(SG, awsSg([awsIn({ FromPort: undefined, ToPort: 22 })])).annotation,
+    'ingress permission tcp 22-22 from 0.0.0.0/0 opens port 22 to the Internet',
+  );
+  assert.equal(
+    run(SG, awsSg([awsIn({ FromPort: 3389, ToPort: undefined })])).annotation,
+    'ingress permission tcp 3389-3389 from 0.0.0.0/0 opens port 3389 to the Internet',
+  );
+  assert.equal(
+    sgVerdict(awsSg([awsIn({ FromPort: 0, ToPort: 21 }), awsIn({ FromPort: 23, ToPort: 3388 }), awsIn({ FromPort: 3390, ToPort: 65535 })])),
+    'COMPLIANT',
+  );
 });
 
 test('sg-risky-ports-check: AWS protocol -1 (or all) and missing ports cover every port', () => {
@@ -187,8 +215,7 @@ test('sg-risky-ports-check: AWS egress permissions are ignored', () => {
 });
 
 test('sg-risky-ports-check: AWS narrower sources and group references are ignored; IPv6 ::/0 counts', () => {
-  for (const CidrIp of ['10.0.0.0/8', '0.0.0.0/1', '198.51.100.0/24'])
-    assert.equal(sgVerdict(awsSg([awsIn({ IpRanges: [{ CidrIp }] })])), 'COMPLIANT', CidrIp);
+  for (const CidrIp of ['10.0.0.0/8', '0.0.0.0/1', '198.51.100.0/24']) assert.equal(sgVerdict(awsSg([awsIn({ IpRanges: [{ CidrIp }] })])), 'COMPLIANT', CidrIp);
   assert.equal(sgVerdict(awsSg([awsIn({ IpRanges: [], Ipv6Ranges: [{ CidrIpv6: '2001:db8::/32' }] })])), 'COMPLIANT');
   assert.equal(sgVerdict(awsSg([awsIn({ IpRanges: [], UserIdGroupPairs: [{ GroupId: 'sg-1' }], PrefixListIds: [{ PrefixListId: 'pl-1' }] })])), 'COMPLIANT');
   const v = run(SG, awsSg([awsIn({ IpRanges: [{ CidrIp: '10.0.0.0/8' }], Ipv6Ranges: [{ CidrIpv6: '::/0' }] })]));
@@ -244,23 +271,49 @@ test('sg-risky-ports-check: malformed configurations do not throw', () => {
     { Permissions: { Permission: [null, 7, 'x', { IpProtocol: 'TCP' }, { IpProtocol: 'TCP', SourceCidrIp: WORLD, PortRange: 'abc' }] } },
   ];
   for (const c of weird) assert.equal(run(SG, input('ACS::ECS::SecurityGroup', 'sg-w', c)).complianceType, 'COMPLIANT', JSON.stringify(c));
-  const awsWeird: Configuration[] = [{}, { IpPermissions: {} }, { IpPermissions: [null, { IpProtocol: 'tcp', IpRanges: 'x' }, { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [null, 5] }] }];
+  const awsWeird: Configuration[] = [
+    {},
+    { IpPermissions: {} },
+    { IpPermissions: [null, { IpProtocol: 'tcp', IpRanges: 'x' }, { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [null, 5] }] },
+  ];
   for (const c of awsWeird) assert.equal(run(SG, input('AWS::EC2::SecurityGroup', 'sg-w', c)).complianceType, 'COMPLIANT', JSON.stringify(c));
 });
 
 test('sg-risky-ports-check: works on configurations normalized by the sandbox types', () => {
   // Lowercase protocol and no Policy or Direction: the ACS type fills them in (TCP, ingress, Accept) and assigns rule ids.
-  const acs = normalized('ACS::ECS::SecurityGroup', 'sg-norm', { Permissions: { Permission: [{ IpProtocol: 'tcp', PortRange: '22/22', SourceCidrIp: WORLD }, { IpProtocol: 'icmp', PortRange: '-1/-1', SourceCidrIp: WORLD }] } });
+  const acs = normalized('ACS::ECS::SecurityGroup', 'sg-norm', {
+    Permissions: {
+      Permission: [
+        { IpProtocol: 'tcp', PortRange: '22/22', SourceCidrIp: WORLD },
+        { IpProtocol: 'icmp', PortRange: '-1/-1', SourceCidrIp: WORLD },
+      ],
+    },
+  });
   const v = run(SG, acs);
   assert.equal(v.complianceType, 'NON_COMPLIANT');
   assert.equal(v.annotation, 'ingress rule sgr-norm-1 (TCP 22/22 from 0.0.0.0/0) opens port 22 to the Internet');
   // The AWS type turns "6" into tcp and drops the ports of -1 permissions.
-  const aws = normalized('AWS::EC2::SecurityGroup', 'sg-0norm', { IpPermissions: [{ IpProtocol: '6', FromPort: 3389, ToPort: 3389, IpRanges: [{ CidrIp: WORLD }] }] }, 'us-east-1');
+  const aws = normalized(
+    'AWS::EC2::SecurityGroup',
+    'sg-0norm',
+    { IpPermissions: [{ IpProtocol: '6', FromPort: 3389, ToPort: 3389, IpRanges: [{ CidrIp: WORLD }] }] },
+    'us-east-1',
+  );
   assert.equal(run(SG, aws).annotation, 'ingress permission tcp 3389-3389 from 0.0.0.0/0 opens port 3389 to the Internet');
-  const awsAll = normalized('AWS::EC2::SecurityGroup', 'sg-0all', { IpPermissions: [{ IpProtocol: 'all', FromPort: -1, ToPort: -1, Ipv6Ranges: [{ CidrIpv6: '::/0' }] }] }, 'us-east-1');
+  const awsAll = normalized(
+    'AWS::EC2::SecurityGroup',
+    'sg-0all',
+    { IpPermissions: [{ IpProtocol: 'all', FromPort: -1, ToPort: -1, Ipv6Ranges: [{ CidrIpv6: '::/0' }] }] },
+    'us-east-1',
+  );
   assert.equal((awsAll.configuration.IpPermissions as Perm[])[0]!.FromPort, undefined);
   assert.equal(run(SG, awsAll).complianceType, 'NON_COMPLIANT');
-  const egressOnly = normalized('AWS::EC2::SecurityGroup', 'sg-0egress', { IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: WORLD }] }] }, 'us-east-1');
+  const egressOnly = normalized(
+    'AWS::EC2::SecurityGroup',
+    'sg-0egress',
+    { IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: WORLD }] }] },
+    'us-east-1',
+  );
   assert.equal(run(SG, egressOnly).complianceType, 'COMPLIANT');
 });
 
@@ -312,7 +365,10 @@ test('oss-bucket-public-read-prohibited: S3 public grants', () => {
   const acp = run(BUCKET, s3({ Acl: { Grants: [owner, group(ALL_USERS, 'READ_ACP'), group(AUTH_USERS, 'WRITE_ACP')] } }));
   assert.equal(acp.complianceType, 'COMPLIANT');
   assert.equal(acp.annotation, 'bucket ACL grants nothing to AllUsers or AuthenticatedUsers');
-  assert.equal(run(BUCKET, s3({ Acl: { Grants: [owner, { Grantee: { Type: 'CanonicalUser', ID: 'other' }, Permission: 'READ' }] } })).complianceType, 'COMPLIANT');
+  assert.equal(
+    run(BUCKET, s3({ Acl: { Grants: [owner, { Grantee: { Type: 'CanonicalUser', ID: 'other' }, Permission: 'READ' }] } })).complianceType,
+    'COMPLIANT',
+  );
   assert.equal(run(BUCKET, s3({ Acl: { Grants: [group('http://acs.amazonaws.com/groups/s3/LogDelivery', 'WRITE')] } })).complianceType, 'COMPLIANT');
   assert.equal(run(BUCKET, s3({})).complianceType, 'COMPLIANT');
   assert.equal(run(BUCKET, s3({ Acl: { Grants: 'x' } })).complianceType, 'COMPLIANT');
@@ -320,11 +376,23 @@ test('oss-bucket-public-read-prohibited: S3 public grants', () => {
 
 test('oss-bucket-public-read-prohibited: the S3 public access block ignoring public ACLs makes it compliant', () => {
   const grants = [owner, group(ALL_USERS, 'READ')];
-  const ignored = run(BUCKET, s3({ Acl: { Grants: grants }, PublicAccessBlockConfiguration: { BlockPublicAcls: false, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false } }));
+  const ignored = run(
+    BUCKET,
+    s3({
+      Acl: { Grants: grants },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: false, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false },
+    }),
+  );
   assert.equal(ignored.complianceType, 'COMPLIANT');
   assert.equal(ignored.annotation, 'bucket ACL grants READ to AllUsers, but the public access block ignores public ACLs (IgnorePublicAcls)');
   // BlockPublicAcls only stops new public ACLs; an existing one still applies.
-  const blockOnly = run(BUCKET, s3({ Acl: { Grants: grants }, PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: false, BlockPublicPolicy: true, RestrictPublicBuckets: true } }));
+  const blockOnly = run(
+    BUCKET,
+    s3({
+      Acl: { Grants: grants },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: false, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+    }),
+  );
   assert.equal(blockOnly.complianceType, 'NON_COMPLIANT');
 });
 
@@ -343,14 +411,20 @@ test('oss-bucket-public-read-prohibited: works on configurations normalized by t
   assert.equal(run(BUCKET, priv).complianceType, 'COMPLIANT');
   const pub = normalized('AWS::S3::Bucket', 'confix-n', { Acl: { Grants: [group(ALL_USERS, 'READ')] } }, 'us-east-1');
   assert.equal(run(BUCKET, pub).complianceType, 'NON_COMPLIANT');
-  const pubIgnored = normalized('AWS::S3::Bucket', 'confix-n', { Acl: { Grants: [group(ALL_USERS, 'READ')] }, PublicAccessBlockConfiguration: { IgnorePublicAcls: true } }, 'us-east-1');
+  const pubIgnored = normalized(
+    'AWS::S3::Bucket',
+    'confix-n',
+    { Acl: { Grants: [group(ALL_USERS, 'READ')] }, PublicAccessBlockConfiguration: { IgnorePublicAcls: true } },
+    'us-east-1',
+  );
   assert.equal(run(BUCKET, pubIgnored).complianceType, 'COMPLIANT');
 });
 
 // --- ecs-instance-monitor-enabled -----------------------------------------
 
 const MONITOR = 'ecs-instance-monitor-enabled';
-const ecs = (c: Configuration) => input('ACS::ECS::Instance', 'i-bp1test', { InstanceId: 'i-bp1test', ImageId: 'ubuntu_22_04_x64_20G_alibase_20240710.vhd', ...c });
+const ecs = (c: Configuration) =>
+  input('ACS::ECS::Instance', 'i-bp1test', { InstanceId: 'i-bp1test', ImageId: 'ubuntu_22_04_x64_20G_alibase_20240710.vhd', ...c });
 
 test('ecs-instance-monitor-enabled: running instances need a running agent', () => {
   const ok = run(MONITOR, ecs({ Status: 'Running', MonitoringAgentStatus: 'running' }));
@@ -525,7 +599,12 @@ const allImages = { amiIds: [...APPROVED_IMAGES.acs, ...APPROVED_IMAGES.aws].joi
 
 test('generated estates: nothing misconfigured is all compliant; everything misconfigured breaks its seed rule', () => {
   const clean = generated(0, 1500);
-  for (const [id, params] of [[SG, {}], [BUCKET, {}], [MONITOR, {}], [AMIS, allImages]] as const) {
+  for (const [id, params] of [
+    [SG, {}],
+    [BUCKET, {}],
+    [MONITOR, {}],
+    [AMIS, allImages],
+  ] as const) {
     const v = Object.values(verdicts(id, clean, params));
     assert.ok(v.length > 50, `${id} saw resources`);
     assert.ok(!v.includes('NON_COMPLIANT') && !v.includes('INSUFFICIENT_DATA'), `${id} finds nothing wrong in a clean estate`);
@@ -546,7 +625,12 @@ test('generated estates: nothing misconfigured is all compliant; everything misc
 
 test('evaluate is fast: 100,000 evaluations per rule in well under a second', () => {
   const resources = generated(0.3, 2000);
-  for (const [id, rawParams] of [[SG, {}], [BUCKET, {}], [MONITOR, {}], [AMIS, allImages]] as const) {
+  for (const [id, rawParams] of [
+    [SG, {}],
+    [BUCKET, {}],
+    [MONITOR, {}],
+    [AMIS, allImages],
+  ] as const) {
     const r = rule(id);
     const params = r.parameters.parse(rawParams);
     const mine = resources.filter((x) => r.resourceTypes.includes(x.resourceType));

@@ -34,7 +34,7 @@ test('every store has an identity of its own, the same every time it is asked, e
   }
 });
 
-test('the token file: admin.token in an embedded store\'s own directory, admin-<store id>.token for a server store', () => {
+test("the token file: admin.token in an embedded store's own directory, admin-<store id>.token for a server store", () => {
   const saved = process.env.CONFIX_ADMIN_TOKEN_FILE;
   delete process.env.CONFIX_ADMIN_TOKEN_FILE;
   try {
@@ -49,7 +49,7 @@ test('the token file: admin.token in an embedded store\'s own directory, admin-<
   }
 });
 
-test('a first start never overwrites a token file that exists: the new store\'s token goes to the file named by its identity', async () => {
+test("a first start never overwrites a token file that exists: the new store's token goes to the file named by its identity", async () => {
   // Two stores told to use the same file (CONFIX_ADMIN_TOKEN_FILE shared, or an embedded store's
   // folder where an older confix had written a server store's token).
   const dir = tmp();
@@ -70,11 +70,14 @@ test('a first start never overwrites a token file that exists: the new store\'s 
     const made2 = await ensureBootstrapAdmin(t2, file, two.log, { storeId: idSecond });
     const own = join(dir, `admin-${idSecond}.token`);
     assert.deepEqual(made2, { created: true, file: own, found: true });
-    assert.equal(readFileSync(file, 'utf8'), token1, 'the first store\'s token file is untouched');
+    assert.equal(readFileSync(file, 'utf8'), token1, "the first store's token file is untouched");
     assert.equal(statSync(own).mode & 0o777, 0o600);
-    assert.ok((await t2.verify(readFileSync(own, 'utf8').trim())).ok, 'the second store\'s token is in its own file');
+    assert.ok((await t2.verify(readFileSync(own, 'utf8').trim())).ok, "the second store's token is in its own file");
     assert.ok(!(await t2.verify(token1.trim())).ok);
-    assert.ok(two.lines.some((l) => l.includes(`${file} exists already and is not this store's`) && l.includes(own)), two.lines.join('\n'));
+    assert.ok(
+      two.lines.some((l) => l.includes(`${file} exists already and is not this store's`) && l.includes(own)),
+      two.lines.join('\n'),
+    );
 
     // Started again, each store finds its own file among them, and a use is not counted.
     assert.deepEqual(await ensureBootstrapAdmin(t1, file, capture().log, { storeId: idFirst }), { created: false, file, found: true });
@@ -83,9 +86,15 @@ test('a first start never overwrites a token file that exists: the new store\'s 
 
     // A store whose file is gone says how to get admin access back.
     const lost = capture();
-    const none = await ensureBootstrapAdmin(t1, join(tmp(), 'admin.token'), lost.log, { storeId: idFirst, recover: '`confix token create NAME --role admin --data D`' });
+    const none = await ensureBootstrapAdmin(t1, join(tmp(), 'admin.token'), lost.log, {
+      storeId: idFirst,
+      recover: '`confix token create NAME --role admin --data D`',
+    });
     assert.equal(none.found, false);
-    assert.ok(lost.lines.some((l) => l.includes('no admin token file of this store') && l.includes('confix token create NAME --role admin --data D')), lost.lines.join('\n'));
+    assert.ok(
+      lost.lines.some((l) => l.includes('no admin token file of this store') && l.includes('confix token create NAME --role admin --data D')),
+      lost.lines.join('\n'),
+    );
   } finally {
     await first.close();
     await second.close();
@@ -109,7 +118,7 @@ test('a server store reads the admin.token an older confix wrote for it, and nev
   }
 });
 
-test('the CLI looks for the service\'s note from the current folder up, as git looks for .git', () => {
+test("the CLI looks for the service's note from the current folder up, as git looks for .git", () => {
   const saved = { data: process.env.CONFIX_DATA, url: process.env.CONFIX_URL, file: process.env.CONFIX_ADMIN_TOKEN_FILE };
   delete process.env.CONFIX_DATA;
   delete process.env.CONFIX_URL;
@@ -122,7 +131,10 @@ test('the CLI looks for the service\'s note from the current folder up, as git l
     mkdirSync(data);
     const tokenFile = join(data, 'admin-0123456789abcdef.token');
     writeFileSync(tokenFile, 'cfx_0123456789abcdef_' + 'x'.repeat(43) + '\n');
-    writeFileSync(join(data, 'service.json'), JSON.stringify({ url: 'http://127.0.0.1:4567', pid: 1, store: 'postgres', storeId: '0123456789abcdef', tokenFile }));
+    writeFileSync(
+      join(data, 'service.json'),
+      JSON.stringify({ url: 'http://127.0.0.1:4567', pid: 1, store: 'postgres', storeId: '0123456789abcdef', tokenFile }),
+    );
 
     const found = resolveService({}, deep);
     assert.equal(found.url, 'http://127.0.0.1:4567');
@@ -156,7 +168,11 @@ test('the CLI looks for the service\'s note from the current folder up, as git l
     assert.equal(fallback.from, `the default address: no confix service is noted in ${join(lonely, '.confix')} or its parents`);
     assert.equal(resolveService({ url: 'http://h:1/' }, lonely).url, 'http://h:1');
   } finally {
-    for (const [k, v] of [['CONFIX_DATA', saved.data], ['CONFIX_URL', saved.url], ['CONFIX_ADMIN_TOKEN_FILE', saved.file]] as const) {
+    for (const [k, v] of [
+      ['CONFIX_DATA', saved.data],
+      ['CONFIX_URL', saved.url],
+      ['CONFIX_ADMIN_TOKEN_FILE', saved.file],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }

@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { freshDb } from '../helpers/db.js';
 import { AUDIT_LIMITS, AuditLog, clip } from '../../src/security/audit.js';
 
-const anon = (reason: string, route = '/rules') => ({ tokenName: null, role: null, method: 'GET', route, target: {}, status: 401, outcome: 'denied' as const, reason });
+const anon = (reason: string, route = '/rules') => ({
+  tokenName: null,
+  role: null,
+  method: 'GET',
+  route,
+  target: {},
+  status: 401,
+  outcome: 'denied' as const,
+  reason,
+});
 
 test('clip cuts at the limit noting the length, never splits a surrogate pair, and writes NUL as U+FFFD', () => {
   assert.equal(clip('short'), 'short');
@@ -50,7 +59,17 @@ test('unauthenticated refusals: N rows per window, the rest in one summary row a
     const audit = new AuditLog(db, { unauthenticatedPerWindow: 5, windowMs: 60_000, now: () => now });
     for (let i = 0; i < 25; i++) await audit.record(anon(i % 5 === 0 ? 'unknown' : 'no token'));
     // Tokens' requests are never held back, even in a full window.
-    for (let i = 0; i < 10; i++) await audit.record({ tokenName: 't-viewer', role: 'viewer', method: 'DELETE', route: '/rules/{name}', target: { name: 'r' }, status: 403, outcome: 'denied', reason: 'needs admin' });
+    for (let i = 0; i < 10; i++)
+      await audit.record({
+        tokenName: 't-viewer',
+        role: 'viewer',
+        method: 'DELETE',
+        route: '/rules/{name}',
+        target: { name: 'r' },
+        status: 403,
+        outcome: 'denied',
+        reason: 'needs admin',
+      });
     let rows = await audit.list({ limit: 1000 });
     assert.equal(rows.filter((r) => r.tokenName === null).length, 5, 'five unauthenticated rows so far');
     assert.equal(rows.filter((r) => r.tokenName === 't-viewer').length, 10, 'each 403 of a token is written');

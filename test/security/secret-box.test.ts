@@ -28,11 +28,14 @@ test('seal and open round trip; every seal is different; the sealed text is vers
 test('a wrong key is refused with a clear error, never garbage', () => {
   const sealed = SecretBox.ephemeral().seal('the-secret-value-123');
   const other = SecretBox.ephemeral();
-  assert.throws(() => other.open(sealed), (err: Error) => {
-    assert.ok(err instanceof SecretKeyError);
-    assert.equal(err.message, 'the secret key does not open the stored credentials; was CONFIX_SECRET_KEY changed?');
-    return true;
-  });
+  assert.throws(
+    () => other.open(sealed),
+    (err: Error) => {
+      assert.ok(err instanceof SecretKeyError);
+      assert.equal(err.message, 'the secret key does not open the stored credentials; was CONFIX_SECRET_KEY changed?');
+      return true;
+    },
+  );
 });
 
 test('a tampered, truncated or foreign value is refused', () => {
@@ -42,7 +45,11 @@ test('a tampered, truncated or foreign value is refused', () => {
   for (const i of [raw.length - 1, 4 + 12 + 3, 4 + 2]) {
     const bad = Buffer.from(raw);
     bad[i]! ^= 0x01;
-    assert.throws(() => box.open('v1:' + bad.toString('base64')), (err: Error) => err instanceof SealedValueError && /integrity check/.test(err.message), `byte ${i}`);
+    assert.throws(
+      () => box.open('v1:' + bad.toString('base64')),
+      (err: Error) => err instanceof SealedValueError && /integrity check/.test(err.message),
+      `byte ${i}`,
+    );
   }
   assert.throws(() => box.open('v1:' + raw.subarray(0, 10).toString('base64')), /truncated/);
   assert.throws(() => box.open('plain text'), /not a sealed value/);
@@ -61,12 +68,15 @@ test('keys are given as base64 or hex; bad keys are refused without being repeat
   assert.equal(SecretBox.fromKey(key).open(sealed), 'x-secret-x');
   assert.equal(SecretBox.fromKey(key.toString('base64') + '\n').keyId, SecretBox.fromKey(key).keyId);
   for (const bad of ['tooshort', randomBytes(16).toString('base64'), randomBytes(31).toString('hex'), 'not base64 at all!!', '']) {
-    assert.throws(() => parseKey(bad, 'CONFIX_SECRET_KEY'), (err: Error) => {
-      assert.ok(err instanceof SecretKeyError);
-      assert.match(err.message, /CONFIX_SECRET_KEY/);
-      if (bad) assert.ok(!err.message.includes(bad), 'the key is not repeated');
-      return true;
-    });
+    assert.throws(
+      () => parseKey(bad, 'CONFIX_SECRET_KEY'),
+      (err: Error) => {
+        assert.ok(err instanceof SecretKeyError);
+        assert.match(err.message, /CONFIX_SECRET_KEY/);
+        if (bad) assert.ok(!err.message.includes(bad), 'the key is not repeated');
+        return true;
+      },
+    );
   }
   const box = SecretBox.fromKey(key);
   for (const shown of [inspect(box), JSON.stringify(box), String(Object.keys(box))]) {
@@ -100,12 +110,15 @@ test('loadSecretBox: the environment, a key file, or a key generated once with m
 
   assert.throws(() => loadSecretBox({ env: { CONFIX_SECRET_KEY: key, CONFIX_SECRET_KEY_FILE: f } }), /both CONFIX_SECRET_KEY and CONFIX_SECRET_KEY_FILE/);
   assert.throws(() => loadSecretBox({ env: { CONFIX_SECRET_KEY_FILE: join(tmp(), 'missing') } }), /CONFIX_SECRET_KEY_FILE .*missing does not exist/);
-  assert.throws(() => loadSecretBox({ env: {} }), (err: Error) => {
-    assert.match(err.message, /set CONFIX_SECRET_KEY or CONFIX_SECRET_KEY_FILE\. Make a key once with `openssl rand -base64 32`/);
-    assert.match(err.message, /CONFIX_SECRET_KEY=<the key>, or in a file only its owner can read, named by CONFIX_SECRET_KEY_FILE/);
-    assert.match(err.message, /strand the credentials/);
-    return true;
-  });
+  assert.throws(
+    () => loadSecretBox({ env: {} }),
+    (err: Error) => {
+      assert.match(err.message, /set CONFIX_SECRET_KEY or CONFIX_SECRET_KEY_FILE\. Make a key once with `openssl rand -base64 32`/);
+      assert.match(err.message, /CONFIX_SECRET_KEY=<the key>, or in a file only its owner can read, named by CONFIX_SECRET_KEY_FILE/);
+      assert.match(err.message, /strand the credentials/);
+      return true;
+    },
+  );
 });
 
 test('a key file that group or others can read is refused, as ssh does', { skip: !posix && 'POSIX permissions' }, () => {
@@ -113,11 +126,14 @@ test('a key file that group or others can read is refused, as ssh does', { skip:
   writeFileSync(f, randomBytes(32).toString('base64'));
   for (const mode of [0o644, 0o640, 0o604, 0o660]) {
     chmodSync(f, mode);
-    assert.throws(() => loadSecretBox({ keyFile: f }), (err: Error) => {
-      assert.ok(err instanceof SecretKeyError);
-      assert.match(err.message, new RegExp(`the key file .*key is accessible by group or others \\(mode 0${mode.toString(8)}\\).*chmod 600`));
-      return true;
-    });
+    assert.throws(
+      () => loadSecretBox({ keyFile: f }),
+      (err: Error) => {
+        assert.ok(err instanceof SecretKeyError);
+        assert.match(err.message, new RegExp(`the key file .*key is accessible by group or others \\(mode 0${mode.toString(8)}\\).*chmod 600`));
+        return true;
+      },
+    );
   }
   chmodSync(f, 0o400);
   assert.equal(loadSecretBox({ keyFile: f }).source, 'file');

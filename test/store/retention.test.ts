@@ -11,7 +11,9 @@ test('prune deletes events, deliveries and ended invocations older than the rete
   try {
     const old = new Date(Date.now() - 40 * 86_400_000);
     const recent = new Date(Date.now() - 2 * 86_400_000);
-    await db.query(`INSERT INTO subscriptions (topic, name, format, endpoint) VALUES ('default', 's', 'native', '{"type":"webhook","url":"http://x","timeoutMs":1000}')`);
+    await db.query(
+      `INSERT INTO subscriptions (topic, name, format, endpoint) VALUES ('default', 's', 'native', '{"type":"webhook","url":"http://x","timeoutMs":1000}')`,
+    );
     const event = (id: string, time: Date) => db.query(`INSERT INTO events (event_id, type, time, body) VALUES ($1, 't', $2, '{}')`, [id, time]);
     const delivery = (id: string, eventId: string, status: string) =>
       db.query(`INSERT INTO deliveries (delivery_id, topic, subscription, event_id, status) VALUES ($1, 'default', 's', $2, $3)`, [id, eventId, status]);
@@ -25,9 +27,16 @@ test('prune deletes events, deliveries and ended invocations older than the rete
     await event('recent', recent);
     await delivery('d4', 'recent', 'DELIVERED');
     await db.query(`INSERT INTO functions (name, latest_version) VALUES ('f', 1)`);
-    await db.query(`INSERT INTO function_versions (name, version, file_name, source, code_sha256, timeout_seconds, memory_mb) VALUES ('f', 1, 'f.js', 'x', 'x', 1, 64)`);
+    await db.query(
+      `INSERT INTO function_versions (name, version, file_name, source, code_sha256, timeout_seconds, memory_mb) VALUES ('f', 1, 'f.js', 'x', 'x', 1, 64)`,
+    );
     const inv = (id: string, status: string, finished: Date | null) =>
-      db.query(`INSERT INTO invocations (invocation_id, function_name, version, status, finished_at, created_at) VALUES ($1, 'f', 1, $2, $3, $4)`, [id, status, finished, old]);
+      db.query(`INSERT INTO invocations (invocation_id, function_name, version, status, finished_at, created_at) VALUES ($1, 'f', 1, $2, $3, $4)`, [
+        id,
+        status,
+        finished,
+        old,
+      ]);
     await inv('i-old', 'SUCCEEDED', old);
     await inv('i-recent', 'FAILED', recent);
     await inv('i-running', 'RUNNING', null);

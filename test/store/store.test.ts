@@ -13,7 +13,10 @@ for (const backend of backends) {
     const db = await freshDb(backend);
     try {
       const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      assert.deepEqual(rows.map((r) => r.version), migrations.map((m) => m.version));
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        migrations.map((m) => m.version),
+      );
       assert.deepEqual(await migrate(db), [], 'a second run applies nothing');
     } finally {
       await db.close();
@@ -75,7 +78,10 @@ test('the embedded store persists under its data directory', async () => {
     await a.close();
     const b = await openStore({ dataDir: dir });
     const rows = await b.query<{ name: string }>('SELECT name FROM sandbox_accounts');
-    assert.deepEqual(rows.map((r) => r.name), ['kept']);
+    assert.deepEqual(
+      rows.map((r) => r.name),
+      ['kept'],
+    );
     await b.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -23,7 +23,10 @@ export function ExecutionTable({ items, compact }: { items: any[]; compact?: boo
             x.errorMessage ? (
               <span className="text-bad">
                 {x.status === 'FAILED' && x.retryable !== null && x.retryable !== undefined && (
-                  <span className="badge" title={x.retryable ? 'retrying can help: retried while attempts remain' : 'the same attempt would fail the same way: not retried'}>
+                  <span
+                    className="badge"
+                    title={x.retryable ? 'retrying can help: retried while attempts remain' : 'the same attempt would fail the same way: not retried'}
+                  >
                     {x.retryable ? 'retryable' : 'permanent'}
                   </span>
                 )}{' '}
@@ -53,7 +56,12 @@ export function ExecutionsPage() {
       <form className="filters" aria-label="Filter executions" onSubmit={(e) => e.preventDefault()}>
         <Choice label="Rule" value={rule} onChange={setRule} options={(rules.data?.items ?? []).map((r) => r.name as string)} />
         <Choice label="Status" value={status} onChange={setStatus} options={STATUSES} />
-        <Choice label="Account" value={accountId} onChange={setAccount} options={(accounts.data?.items ?? []).map((a): [string, string] => [a.accountId, `${a.accountId} (${a.name})`])} />
+        <Choice
+          label="Account"
+          value={accountId}
+          onChange={setAccount}
+          options={(accounts.data?.items ?? []).map((a): [string, string] => [a.accountId, `${a.accountId} (${a.name})`])}
+        />
       </form>
       <Show r={list}>{(d) => <ExecutionTable items={d.items} />}</Show>
     </>

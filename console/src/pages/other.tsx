@@ -39,7 +39,15 @@ export function AccountsPage() {
               ['Group', (g) => g.name],
               ['Owner', (g) => g.ownerAccountId],
               ['Members', (g) => `${describeMembers(g.members)}: ${(g.memberAccounts ?? []).join(', ') || 'no accounts'}`],
-              ['Rules', (g) => (g.rules ?? []).map((r: string) => <A key={r} to={href('rules', r)}>{r} </A>)],
+              [
+                'Rules',
+                (g) =>
+                  (g.rules ?? []).map((r: string) => (
+                    <A key={r} to={href('rules', r)}>
+                      {r}{' '}
+                    </A>
+                  )),
+              ],
               ['Problems', (g) => <span className="text-bad">{(g.problems ?? []).join('; ')}</span>],
             ]}
           />
@@ -105,13 +113,20 @@ export function ExceptionsPage() {
   useEffect(() => {
     if (!rules.data) return;
     const withRemediation = rules.data.items.filter((r) => r.remediation);
-    Promise.all(withRemediation.map((r) => api<{ items: any[] }>(`/rules/${encodeURIComponent(r.name)}/remediation/exceptions`).then((d) => d.items.map((e) => ({ ...e, rule: r.name })))))
+    Promise.all(
+      withRemediation.map((r) =>
+        api<{ items: any[] }>(`/rules/${encodeURIComponent(r.name)}/remediation/exceptions`).then((d) => d.items.map((e) => ({ ...e, rule: r.name }))),
+      ),
+    )
       .then((all) => setItems(all.flat()))
       .catch(setErr);
   }, [rules.data, tick]);
   const remove = async (e: any) => {
     try {
-      await api(`/rules/${encodeURIComponent(e.rule)}/remediation/exceptions/${encodeURIComponent(e.resourceId)}`, { method: 'DELETE', query: { accountId: e.accountId, regionId: e.regionId, resourceType: e.resourceType } });
+      await api(`/rules/${encodeURIComponent(e.rule)}/remediation/exceptions/${encodeURIComponent(e.resourceId)}`, {
+        method: 'DELETE',
+        query: { accountId: e.accountId, regionId: e.regionId, resourceType: e.resourceType },
+      });
       setTick((t) => t + 1);
     } catch (x) {
       setErr(x);
@@ -120,7 +135,9 @@ export function ExceptionsPage() {
   return (
     <>
       <h1>Remediation exceptions</h1>
-      <p className="muted">Resources exempted from a rule's remediation (add them with <code>confix exception add</code> or in policy files).</p>
+      <p className="muted">
+        Resources exempted from a rule's remediation (add them with <code>confix exception add</code> or in policy files).
+      </p>
       <ErrorBox error={err} />
       {items === undefined ? (
         <ErrorBox error={rules.error} />
@@ -340,7 +357,15 @@ function Invocations({ items }: { items: any[] }) {
         ['Invocation', (i) => <code>{i.invocationId}</code>],
         ['Function', (i) => `${i.functionName} v${i.version}`],
         ['Status', (i) => <Badge value={i.status} />],
-        ['Source', (i) => (i.source.type === 'remediation' && i.source.id ? <A to={href('executions', i.source.id)}>{i.source.id}</A> : `${i.source.type}${i.source.rule ? ` ${i.source.rule}` : ''}${i.source.subscription ? ` ${i.source.subscription}` : ''}`)],
+        [
+          'Source',
+          (i) =>
+            i.source.type === 'remediation' && i.source.id ? (
+              <A to={href('executions', i.source.id)}>{i.source.id}</A>
+            ) : (
+              `${i.source.type}${i.source.rule ? ` ${i.source.rule}` : ''}${i.source.subscription ? ` ${i.source.subscription}` : ''}`
+            ),
+        ],
         ['Error', (i) => (i.error ? <span className="text-bad">{`${i.error.type}: ${i.error.message}`}</span> : '')],
         ['Duration', (i) => (i.durationMs == null ? '—' : `${Math.round(i.durationMs)} ms`)],
         ['Created', (i) => ago(i.createdAt)],

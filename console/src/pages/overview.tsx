@@ -13,7 +13,12 @@ interface Summary {
 const bars = (m: Record<string, Counts>, link?: (k: string) => string, label?: (k: string) => string) =>
   Object.entries(m)
     .sort((a, b) => b[1].nonCompliant - a[1].nonCompliant || a[0].localeCompare(b[0]))
-    .map(([k, c]) => ({ id: k, key: link ? <A to={link(k)}>{label ? label(k) : k}</A> : label ? label(k) : k, compliant: c.compliant, nonCompliant: c.nonCompliant }));
+    .map(([k, c]) => ({
+      id: k,
+      key: link ? <A to={link(k)}>{label ? label(k) : k}</A> : label ? label(k) : k,
+      compliant: c.compliant,
+      nonCompliant: c.nonCompliant,
+    }));
 
 export function Overview() {
   const summary = useApi<Summary>('/compliance/summary');
@@ -59,7 +64,12 @@ export function Overview() {
               rows={(rules.data?.items ?? [])
                 .filter((r) => r.state === 'ACTIVE')
                 .sort((a, b) => b.compliance.nonCompliant - a.compliance.nonCompliant)
-                .map((r) => ({ id: r.name, key: <A to={href('rules', r.name)}>{r.name}</A>, compliant: r.compliance.compliant, nonCompliant: r.compliance.nonCompliant }))}
+                .map((r) => ({
+                  id: r.name,
+                  key: <A to={href('rules', r.name)}>{r.name}</A>,
+                  compliant: r.compliance.compliant,
+                  nonCompliant: r.compliance.nonCompliant,
+                }))}
             />
             <Bars title="By account" rows={bars(s.byAccount)} />
             <Bars title="By resource type" rows={bars(s.byResourceType)} />
@@ -103,7 +113,15 @@ export function Overview() {
                   ['Execution', (x) => <A to={href('executions', x.executionId)}>{x.executionId}</A>],
                   ['Rule', (x) => x.ruleName],
                   ['Resource', (x) => x.resourceId],
-                  ['Why', (x) => <span className="text-bad">{x.errorCode ? `${x.errorCode}: ` : ''}{x.errorMessage}</span>],
+                  [
+                    'Why',
+                    (x) => (
+                      <span className="text-bad">
+                        {x.errorCode ? `${x.errorCode}: ` : ''}
+                        {x.errorMessage}
+                      </span>
+                    ),
+                  ],
                   ['When', (x) => ago(x.finishedAt)],
                 ]}
               />

@@ -13,7 +13,8 @@ export function ResourcesPage() {
   const list = useApi<{ items: any[]; total: number }>('/resources', { resourceType, accountId, tag: tag.includes('=') ? tag : undefined, limit: 500 });
   const nc = useApi<{ items: any[] }>('/compliance', { complianceType: 'NON_COMPLIANT', limit: 10000 });
   const failing = new Map<string, number>();
-  for (const r of nc.data?.items ?? []) failing.set(`${r.accountId}/${r.regionId}/${r.resourceId}`, (failing.get(`${r.accountId}/${r.regionId}/${r.resourceId}`) ?? 0) + 1);
+  for (const r of nc.data?.items ?? [])
+    failing.set(`${r.accountId}/${r.regionId}/${r.resourceId}`, (failing.get(`${r.accountId}/${r.regionId}/${r.resourceId}`) ?? 0) + 1);
   const types = Object.keys(summary.data?.byType ?? summary.data?.byResourceType ?? {}).sort();
   return (
     <>
@@ -24,7 +25,12 @@ export function ResourcesPage() {
           <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="id or name" />
         </label>
         <Choice label="Type" value={resourceType} onChange={setType} options={types} />
-        <Choice label="Account" value={accountId} onChange={setAccount} options={(accounts.data?.items ?? []).map((a): [string, string] => [a.accountId, `${a.accountId} (${a.name})`])} />
+        <Choice
+          label="Account"
+          value={accountId}
+          onChange={setAccount}
+          options={(accounts.data?.items ?? []).map((a): [string, string] => [a.accountId, `${a.accountId} (${a.name})`])}
+        />
         <label>
           Tag (key=value)
           <input value={tag} onChange={(e) => setTag(e.target.value)} placeholder="env=prod" />
@@ -44,11 +50,20 @@ export function ResourcesPage() {
                 ['Type', (r) => r.resourceType],
                 ['Account', (r) => r.accountId],
                 ['Region', (r) => r.regionId],
-                ['Compliance', (r) => {
-                  const n = failing.get(`${r.accountId}/${r.regionId}/${r.resourceId}`);
-                  return n ? <span className="text-bad">{n} non-compliant</span> : <span className="muted">ok</span>;
-                }],
-                ['Tags', (r) => Object.entries(r.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')],
+                [
+                  'Compliance',
+                  (r) => {
+                    const n = failing.get(`${r.accountId}/${r.regionId}/${r.resourceId}`);
+                    return n ? <span className="text-bad">{n} non-compliant</span> : <span className="muted">ok</span>;
+                  },
+                ],
+                [
+                  'Tags',
+                  (r) =>
+                    Object.entries(r.tags ?? {})
+                      .map(([k, v]) => `${k}=${v}`)
+                      .join(', '),
+                ],
                 ['Version', (r) => `v${r.version}, ${ago(r.capturedAt)}`],
               ]}
             />
@@ -96,7 +111,11 @@ export function ResourcePage({ id, accountId }: { id: string; accountId?: string
               <Field label="Account / region">{`${r.accountId} / ${r.regionId}`}</Field>
               <Field label="Status">{r.status}</Field>
               <Field label="Version">{`v${r.version}, captured ${fmtTime(r.capturedAt)}`}</Field>
-              <Field label="Tags">{Object.entries(r.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '—'}</Field>
+              <Field label="Tags">
+                {Object.entries(r.tags ?? {})
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(', ') || '—'}
+              </Field>
             </dl>
             <Can role="operator">
               <div className="actions">
@@ -137,7 +156,11 @@ export function ResourcePage({ id, accountId }: { id: string; accountId?: string
                           <div className="step-head">
                             <strong>v{it.version}</strong> <span className="muted">{fmtTime(it.capturedAt)}</span> · {it.source} · {it.status}
                           </div>
-                          {it.version === 1 || !it.diff ? <p className="muted">First recorded configuration.</p> : <Diff ops={it.diff} label={`Changes in v${it.version}`} />}
+                          {it.version === 1 || !it.diff ? (
+                            <p className="muted">First recorded configuration.</p>
+                          ) : (
+                            <Diff ops={it.diff} label={`Changes in v${it.version}`} />
+                          )}
                         </li>
                       ))}
                     </ol>

@@ -26,7 +26,13 @@ export function RulesPage() {
               ['State', (x) => <Badge value={x.state} />],
               ['Non-compliant', (x) => <span className={x.compliance.nonCompliant ? 'text-bad strong' : ''}>{x.compliance.nonCompliant}</span>],
               ['Compliant', (x) => x.compliance.compliant],
-              ['Remediation', (x) => (x.remediation ? `${x.remediation.action ?? `function:${x.remediation.function}`} (${x.remediation.invokeType === 'AUTO_EXECUTION' ? 'automatic' : 'manual'})` : '—')],
+              [
+                'Remediation',
+                (x) =>
+                  x.remediation
+                    ? `${x.remediation.action ?? `function:${x.remediation.function}`} (${x.remediation.invokeType === 'AUTO_EXECUTION' ? 'automatic' : 'manual'})`
+                    : '—',
+              ],
               ['Evaluated', (x) => ago(x.lastEvaluatedAt)],
             ]}
           />
@@ -59,7 +65,10 @@ function ManualRemediation({ rule, nonCompliant, onDone }: { rule: string; nonCo
     setErr(undefined);
     return api<{ queued: any[]; failed: { resourceId: string; reason: string }[] }>(`/rules/${encodeURIComponent(rule)}/remediation/executions`, {
       json: {
-        resources: [...selected].map((k) => byKey.get(k)).filter(Boolean).map((r: any) => ({ resourceId: r.resourceId, accountId: r.accountId, regionId: r.regionId, resourceType: r.resourceType })),
+        resources: [...selected]
+          .map((k) => byKey.get(k))
+          .filter(Boolean)
+          .map((r: any) => ({ resourceId: r.resourceId, accountId: r.accountId, regionId: r.regionId, resourceType: r.resourceType })),
         dryRun,
         trigger: 'MANUAL',
       },
@@ -114,13 +123,17 @@ function ManualRemediation({ rule, nonCompliant, onDone }: { rule: string; nonCo
         <fieldset disabled={phase === 'previewing' || phase === 'running'}>
           <legend>Resources to remediate</legend>
           <label className="check">
-            <input type="checkbox" checked={selected.size === ids.length} onChange={(e) => setSelected(new Set(e.target.checked ? ids : []))} /> all ({ids.length})
+            <input type="checkbox" checked={selected.size === ids.length} onChange={(e) => setSelected(new Set(e.target.checked ? ids : []))} /> all (
+            {ids.length})
           </label>
           {ids.map((id) => {
             const r = byKey.get(id);
             return (
               <label key={id} className="check">
-                <input type="checkbox" checked={selected.has(id)} onChange={() => toggle(id)} /> {r.resourceId} <span className="muted">({r.accountId} · {r.regionId})</span>
+                <input type="checkbox" checked={selected.has(id)} onChange={() => toggle(id)} /> {r.resourceId}{' '}
+                <span className="muted">
+                  ({r.accountId} · {r.regionId})
+                </span>
               </label>
             );
           })}
@@ -192,7 +205,10 @@ function RemediationTab({ rule, nonCompliant }: { rule: any; nonCompliant: any[]
   const pause = async (what: 'pause' | 'resume') => {
     setErr(undefined);
     try {
-      await api(`/rules/${encodeURIComponent(rule.name)}/remediation/${what}`, { method: 'POST', json: what === 'pause' ? { reason: 'paused in the console' } : {} });
+      await api(`/rules/${encodeURIComponent(rule.name)}/remediation/${what}`, {
+        method: 'POST',
+        json: what === 'pause' ? { reason: 'paused in the console' } : {},
+      });
       r.reload();
     } catch (e) {
       setErr(e);
@@ -213,13 +229,17 @@ function RemediationTab({ rule, nonCompliant }: { rule: any; nonCompliant: any[]
                 <Field label="Retries">
                   {d.remediation.maximumAutomaticAttempts} attempts, {d.remediation.retryAttemptSeconds} s apart
                 </Field>
-                <Field label="Automatic remediation">
-                  {d.state.paused ? <span className="text-bad">paused: {d.state.reason}</span> : 'running'}
-                </Field>
+                <Field label="Automatic remediation">{d.state.paused ? <span className="text-bad">paused: {d.state.reason}</span> : 'running'}</Field>
               </dl>
               <details>
                 <summary>Parameters and controls</summary>
-                <Json value={{ parameters: d.remediation.parameters, executionControls: d.remediation.executionControls, executionRole: d.remediation.executionRole }} />
+                <Json
+                  value={{
+                    parameters: d.remediation.parameters,
+                    executionControls: d.remediation.executionControls,
+                    executionRole: d.remediation.executionRole,
+                  }}
+                />
               </details>
               <Can role="operator">
                 <div className="actions">
@@ -325,7 +345,17 @@ export function RulePage({ name }: { name: string }) {
                         ['Why', (r) => r.annotation],
                         ['Since', (r) => ago(r.orderingAt)],
                         ...(x.remediation?.invokeType === 'AUTO_EXECUTION'
-                          ? ([['Automatic remediation', (r: any) => <AutomaticState status={r.automaticRemediation} none={x.remediation.function ? '—' : `${x.remediation.action} does not fix ${r.resourceType}`} />]] as [string, (r: any) => any][])
+                          ? ([
+                              [
+                                'Automatic remediation',
+                                (r: any) => (
+                                  <AutomaticState
+                                    status={r.automaticRemediation}
+                                    none={x.remediation.function ? '—' : `${x.remediation.action} does not fix ${r.resourceType}`}
+                                  />
+                                ),
+                              ],
+                            ] as [string, (r: any) => any][])
                           : []),
                       ]}
                     />
@@ -335,14 +365,18 @@ export function RulePage({ name }: { name: string }) {
                   'Definition',
                   () => (
                     <dl className="fields">
-                      <Field label="Source">{x.source.managed ? `managed: ${x.source.managed}` : x.source.function ? `function: ${x.source.function}` : 'custom (CEL)'}</Field>
+                      <Field label="Source">
+                        {x.source.managed ? `managed: ${x.source.managed}` : x.source.function ? `function: ${x.source.function}` : 'custom (CEL)'}
+                      </Field>
                       <Field label="Parameters">
                         <Json value={x.parameters} label="Parameters" />
                       </Field>
                       <Field label="Scope">
                         <Json value={x.scope} label="Scope" />
                       </Field>
-                      <Field label="Triggers">{x.triggers.map((t: any) => (t.type === 'Periodic' ? `periodic (${t.frequency})` : 'configuration change')).join(', ')}</Field>
+                      <Field label="Triggers">
+                        {x.triggers.map((t: any) => (t.type === 'Periodic' ? `periodic (${t.frequency})` : 'configuration change')).join(', ')}
+                      </Field>
                       <Field label="Version">{`${x.version}, from ${x.origin}, updated ${ago(x.updatedAt)}`}</Field>
                       <Field label="Last evaluated">{ago(x.lastEvaluatedAt)}</Field>
                       {x.source.expression && (

@@ -34,7 +34,10 @@ const TokenInputSchema = z
   .object({
     name: z.string().min(1).max(128).openapi({ example: 'ci-reader' }),
     role: RoleSchema,
-    expiresIn: z.union([Time(), z.number().positive()]).optional().openapi({ description: 'A duration from now: 30d, 12h, 15m, 2w, or a number of seconds', example: '30d' }),
+    expiresIn: z
+      .union([Time(), z.number().positive()])
+      .optional()
+      .openapi({ description: 'A duration from now: 30d, 12h, 15m, 2w, or a number of seconds', example: '30d' }),
     expiresAt: Time().optional().openapi({ description: 'An ISO 8601 date or time', example: '2026-12-31T00:00:00Z' }),
   })
   .openapi('ApiTokenInput');
@@ -63,7 +66,12 @@ export function accessRoutes(app: OpenAPIHono, deps: AppDeps) {
       summary: 'Create an API token with a role; the answer holds the token, shown this once',
       request: { body: { required: true, content: { 'application/json': { schema: TokenInputSchema } } } },
       responses: {
-        201: json(TokenSchema.extend({ token: z.string().openapi({ description: 'The bearer token: keep it, it is never shown again', example: 'cfx_0123456789abcdef_…' }) }), 'Created'),
+        201: json(
+          TokenSchema.extend({
+            token: z.string().openapi({ description: 'The bearer token: keep it, it is never shown again', example: 'cfx_0123456789abcdef_…' }),
+          }),
+          'Created',
+        ),
         400: errorResponses[400],
         409: errorResponses[409],
       },
@@ -83,7 +91,9 @@ export function accessRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/tokens',
       tags: ['access'],
       summary: 'API tokens with their roles, expiry, revocation and last use; never a secret',
-      request: { query: z.object({ all: z.enum(['true', 'false']).optional().openapi({ description: "Also functions' ended per-invocation tokens (fn:…)" }) }) },
+      request: {
+        query: z.object({ all: z.enum(['true', 'false']).optional().openapi({ description: "Also functions' ended per-invocation tokens (fn:…)" }) }),
+      },
       responses: { 200: json(z.object({ items: z.array(TokenSchema) }), 'Tokens, newest first') },
     }),
     async (c) => c.json({ items: await deps.tokens.list({ all: c.req.valid('query').all === 'true' }) }, 200),
@@ -119,7 +129,11 @@ export function accessRoutes(app: OpenAPIHono, deps: AppDeps) {
       if (t.role === 'admin' && t.state === 'active') {
         const admins = (await deps.tokens.list()).filter((x) => x.role === 'admin' && x.state === 'active');
         if (admins.length <= 1)
-          throw new ApiError(409, 'LastAdminToken', `"${t.name}" is the last active admin token; create another admin token first, or nobody could manage tokens any more`);
+          throw new ApiError(
+            409,
+            'LastAdminToken',
+            `"${t.name}" is the last active admin token; create another admin token first, or nobody could manage tokens any more`,
+          );
       }
       const revoked = await deps.tokens.revoke(t.id);
       deps.log.info('API token revoked', { name: revoked.name, by: principalOf(c)?.name });

@@ -44,7 +44,9 @@ const GroupSchema = z
   .object({
     name: z.string().openapi({ example: 'production' }),
     description: z.string(),
-    ownerAccountId: z.string().openapi({ description: 'The management account or a delegated administrator: rules in the group are evaluated and remediated from it' }),
+    ownerAccountId: z
+      .string()
+      .openapi({ description: 'The management account or a delegated administrator: rules in the group are evaluated and remediated from it' }),
     members: MembersSchema,
     readRole: z.string().optional().openapi({ description: 'The role discovery assumes in each member account' }),
     origin: z.enum(['api', 'policy']),
@@ -52,7 +54,9 @@ const GroupSchema = z
     updatedAt: z.string(),
     memberAccounts: z.array(z.string()).openapi({ description: 'The member accounts, resolved against the organization now' }),
     rules: z.array(z.string()).openapi({ description: 'The rules scoped to the group' }),
-    problems: z.array(z.string()).openapi({ description: 'What is no longer right since the organization changed (owner no longer an administrator, folder gone, …)' }),
+    problems: z
+      .array(z.string())
+      .openapi({ description: 'What is no longer right since the organization changed (owner no longer an administrator, folder gone, …)' }),
   })
   .openapi('AccountGroup');
 
@@ -61,7 +65,12 @@ const GroupInput = bounded(
     .object({
       description: Description().optional(),
       ownerAccountId: Id().optional().openapi({ description: "Default: the organization's management account" }),
-      members: z.unknown().openapi({ description: '{ accounts: [ID, …] }, { folder: PATH_OR_NAME } or { organization: true }', example: { accounts: ['100931896542', '178366182654'] } }),
+      members: z
+        .unknown()
+        .openapi({
+          description: '{ accounts: [ID, …] }, { folder: PATH_OR_NAME } or { organization: true }',
+          example: { accounts: ['100931896542', '178366182654'] },
+        }),
       readRole: text(LIMITS.text.url).optional(),
     })
     .passthrough(),
@@ -150,7 +159,12 @@ export function accountRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const org = await deps.sandbox.organization();
-      if (!org) throw new ApiError(404, 'OrganizationNotFound', 'there is no organization (resource directory); declare one in the estate file (organization: { managementAccount: …, folders: … })');
+      if (!org)
+        throw new ApiError(
+          404,
+          'OrganizationNotFound',
+          'there is no organization (resource directory); declare one in the estate file (organization: { managementAccount: …, folders: … })',
+        );
       return c.json(org, 200);
     },
   );
@@ -162,7 +176,12 @@ export function accountRoutes(app: OpenAPIHono, deps: AppDeps) {
       tags: ['accounts'],
       summary: 'Register a member account as a delegated administrator (it may then own account groups)',
       request: { body: { required: true, content: { 'application/json': { schema: z.object({ accountId: Id().min(1) }) } } } },
-      responses: { 201: json(OrganizationSchema, 'Registered; the organization as it is now'), 400: errorResponses[400], 404: errorResponses[404], 409: errorResponses[409] },
+      responses: {
+        201: json(OrganizationSchema, 'Registered; the organization as it is now'),
+        400: errorResponses[400],
+        404: errorResponses[404],
+        409: errorResponses[409],
+      },
     }),
     async (c) => {
       const { accountId } = c.req.valid('json');
@@ -235,7 +254,11 @@ export function accountRoutes(app: OpenAPIHono, deps: AppDeps) {
       const { name } = c.req.valid('param');
       const body = c.req.valid('json');
       if (body.name !== undefined && body.name !== name)
-        throw new ApiError(400, 'InvalidRequest', `name: the body names "${String(body.name)}" but the path "${name}"; a group is renamed by creating the new one and deleting the old`);
+        throw new ApiError(
+          400,
+          'InvalidRequest',
+          `name: the body names "${String(body.name)}" but the path "${name}"; a group is renamed by creating the new one and deleting the old`,
+        );
       const { created, ...group } = await deps.groups.put({ ...body, name });
       // The store's change event re-evaluates the group's rules; answer once that is done.
       await deps.evaluator.idle();

@@ -16,7 +16,12 @@ import { parseRoleArn, type Provider } from '../../providers/index.js';
 
 const LIMITS = { action: 128, arn: 2048, sessionName: 64, externalId: 1224 } as const;
 
-const ProviderName = z.string().min(1).max(64).optional().openapi({ description: "The provider's name (sandbox, aws, …); by default the one that governs the account" });
+const ProviderName = z
+  .string()
+  .min(1)
+  .max(64)
+  .optional()
+  .openapi({ description: "The provider's name (sandbox, aws, …); by default the one that governs the account" });
 
 const callAction = createRoute({
   method: 'post',
@@ -85,7 +90,15 @@ const assumeRole = createRoute({
 /** The provider named, or the account's, or (with neither) the first. */
 async function providerFor(deps: AppDeps, name: string | undefined, accountId: string | undefined): Promise<Provider> {
   if (name) {
-    if (!deps.providers.has(name)) throw new ApiError(404, 'ProviderNotFound', `no provider named ${name}; the providers are ${deps.providers.all().map((p) => p.name).join(', ')}`);
+    if (!deps.providers.has(name))
+      throw new ApiError(
+        404,
+        'ProviderNotFound',
+        `no provider named ${name}; the providers are ${deps.providers
+          .all()
+          .map((p) => p.name)
+          .join(', ')}`,
+      );
     return deps.providers.get(name);
   }
   if (!accountId) return deps.providers.primary();
@@ -111,7 +124,21 @@ export function cloudRoutes(app: OpenAPIHono, deps: AppDeps) {
       configurationItemId ??= (await deps.inventory.history(result, { limit: 1, withConfiguration: false }))[0]?.id ?? null;
     }
     const { requestId, accountId, regionId, resourceType, resourceId, changed } = result;
-    return c.json({ provider: provider.name, requestId, action: result.action, accountId, regionId, resourceType, resourceId, changed, result: result.result, configurationItemId }, 200);
+    return c.json(
+      {
+        provider: provider.name,
+        requestId,
+        action: result.action,
+        accountId,
+        regionId,
+        resourceType,
+        resourceId,
+        changed,
+        result: result.result,
+        configurationItemId,
+      },
+      200,
+    );
   });
 
   app.openapi(assumeRole, async (c) => {

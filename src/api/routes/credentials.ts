@@ -78,8 +78,15 @@ export function credentialRoutes(app: OpenAPIHono, deps: AppDeps) {
         deps.log.info(replaced ? 'credential replaced' : 'credential stored', { accountId, accessKeyId: stored.accessKeyId });
         // Stored either way (the cloud may be unreachable, or the key not active yet), but said at once: a bad key fails every later call.
         const check = await deps.sandbox.verifyCredentials(accountId, input);
-        const warning = check.ok ? undefined : `the ${deps.sandbox.name} cloud does not accept this key (${check.code}: ${check.reason}); calls made with it will fail until it is replaced`;
-        if (warning) deps.log.warn('stored credential is not accepted by the cloud', { accountId, accessKeyId: stored.accessKeyId, code: check.ok ? undefined : check.code });
+        const warning = check.ok
+          ? undefined
+          : `the ${deps.sandbox.name} cloud does not accept this key (${check.code}: ${check.reason}); calls made with it will fail until it is replaced`;
+        if (warning)
+          deps.log.warn('stored credential is not accepted by the cloud', {
+            accountId,
+            accessKeyId: stored.accessKeyId,
+            code: check.ok ? undefined : check.code,
+          });
         return c.json({ ...stored, ...(warning ? { warning } : {}) }, replaced ? 200 : 201);
       } catch (err) {
         if (err instanceof CredentialValidationError)
@@ -112,8 +119,7 @@ export function credentialRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const { accountId } = c.req.valid('param');
-      if (!(await deps.credentials.remove(accountId)))
-        throw new ApiError(404, 'CredentialNotFound', `no credentials are stored for account ${accountId}`);
+      if (!(await deps.credentials.remove(accountId))) throw new ApiError(404, 'CredentialNotFound', `no credentials are stored for account ${accountId}`);
       deps.log.info('credential removed', { accountId });
       return c.json({ removed: true, accountId }, 200);
     },

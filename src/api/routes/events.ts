@@ -18,12 +18,11 @@ import { timeOrDuration } from '../time.js';
 const FORMATS = EVENT_FORMATS as [EventFormat, ...EventFormat[]];
 const STATUSES = ['QUEUED', 'IN_PROGRESS', 'DELIVERED', 'DEAD'] as const;
 
-const Filter = z
-  .unknown()
-  .openapi({
-    description: 'An EventBridge-style event pattern (null or absent: everything). A topic matches it against the native event; a subscription against the event in its format.',
-    example: { type: ['io.confix.compliance.changed.v1'], data: { newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } } },
-  });
+const Filter = z.unknown().openapi({
+  description:
+    'An EventBridge-style event pattern (null or absent: everything). A topic matches it against the native event; a subscription against the event in its format.',
+  example: { type: ['io.confix.compliance.changed.v1'], data: { newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } } },
+});
 
 const TopicSchema = z
   .object({
@@ -36,17 +35,16 @@ const TopicSchema = z
   .openapi('Topic');
 
 const EndpointSchema = z
-  .union([
-    z.object({ type: z.literal('webhook'), url: z.string(), timeoutMs: z.number().int() }),
-    z.object({ type: z.literal('function') }).passthrough(),
-  ])
-  .openapi('SubscriptionEndpoint', { description: 'Where the events go. A webhook\'s signing secret is never shown here.' });
+  .union([z.object({ type: z.literal('webhook'), url: z.string(), timeoutMs: z.number().int() }), z.object({ type: z.literal('function') }).passthrough()])
+  .openapi('SubscriptionEndpoint', { description: "Where the events go. A webhook's signing secret is never shown here." });
 
 const SubscriptionSchema = z
   .object({
     topic: z.string().openapi({ example: 'default' }),
     name: z.string().openapi({ example: 'soc-webhook' }),
-    format: z.enum(FORMATS).openapi({ description: 'native (CloudEvents 1.0), eventbridge (AWS Config via EventBridge) or mns (Alibaba Cloud Message Service notification)' }),
+    format: z
+      .enum(FORMATS)
+      .openapi({ description: 'native (CloudEvents 1.0), eventbridge (AWS Config via EventBridge) or mns (Alibaba Cloud Message Service notification)' }),
     filter: Filter,
     endpoint: EndpointSchema,
     maxAttempts: z.number().int(),
@@ -58,7 +56,10 @@ const SubscriptionSchema = z
   .openapi('Subscription');
 
 const SubscriptionPutSchema = SubscriptionSchema.extend({
-  secret: z.string().optional().openapi({ description: 'The signing secret confix generated; answered here once and never again (absent when the secret was given)' }),
+  secret: z
+    .string()
+    .optional()
+    .openapi({ description: 'The signing secret confix generated; answered here once and never again (absent when the secret was given)' }),
 }).openapi('SubscriptionWithSecret');
 
 const TopicDetailSchema = TopicSchema.extend({ subscriptions: z.array(SubscriptionSchema) }).openapi('TopicDetail');
@@ -79,7 +80,9 @@ const DeliverySchema = z
     subscription: z.string(),
     eventId: z.string(),
     eventType: z.string(),
-    status: z.enum(STATUSES).openapi({ description: 'QUEUED (waiting for its next attempt), IN_PROGRESS, DELIVERED, or DEAD (attempts used up: the dead-letter list)' }),
+    status: z
+      .enum(STATUSES)
+      .openapi({ description: 'QUEUED (waiting for its next attempt), IN_PROGRESS, DELIVERED, or DEAD (attempts used up: the dead-letter list)' }),
     attempt: z.number().int().openapi({ description: 'Attempts made in the current round (a redelivery starts a new round)' }),
     notBefore: z.string().openapi({ description: 'When the next attempt is due' }),
     attempts: z.array(AttemptSchema).openapi({ description: 'Every attempt, across redeliveries' }),
@@ -108,19 +111,22 @@ const TopicInput = bounded(z.object({ description: z.string().max(1000).optional
 
 const SubscriptionInput = bounded(
   z
-  .object({
-    format: z.enum(FORMATS).optional().openapi({ description: 'Default native' }),
-    filter: Filter.optional(),
-    // Required, but checked by the store so that a missing one is answered with the shapes it takes.
-    endpoint: z.unknown().optional().openapi({
-      description:
-        '{ webhook: { url, secret?, timeoutSeconds? } } or { function: NAME }. The secret (16-256 characters) is write-only: stored sealed, never returned; when absent one is generated and answered once.',
-      example: { webhook: { url: 'https://hooks.example.com/confix', timeoutSeconds: 10 } },
-    }),
-    maxAttempts: z.number().int().min(1).max(20).optional().openapi({ description: 'Attempts before a delivery is dead-lettered (default 8)' }),
-    state: z.enum(['ACTIVE', 'DISABLED']).optional().openapi({ description: 'A DISABLED subscription gets no new deliveries' }),
-  })
-  .passthrough(),
+    .object({
+      format: z.enum(FORMATS).optional().openapi({ description: 'Default native' }),
+      filter: Filter.optional(),
+      // Required, but checked by the store so that a missing one is answered with the shapes it takes.
+      endpoint: z
+        .unknown()
+        .optional()
+        .openapi({
+          description:
+            '{ webhook: { url, secret?, timeoutSeconds? } } or { function: NAME }. The secret (16-256 characters) is write-only: stored sealed, never returned; when absent one is generated and answered once.',
+          example: { webhook: { url: 'https://hooks.example.com/confix', timeoutSeconds: 10 } },
+        }),
+      maxAttempts: z.number().int().min(1).max(20).optional().openapi({ description: 'Attempts before a delivery is dead-lettered (default 8)' }),
+      state: z.enum(['ACTIVE', 'DISABLED']).optional().openapi({ description: 'A DISABLED subscription gets no new deliveries' }),
+    })
+    .passthrough(),
   // The endpoint is checked by the topic store (which never repeats a secret); here only its size.
   { fields: { endpoint: { fields: { webhook: { fields: { url: LIMITS.text.url, secret: LIMITS.text.name } }, function: LIMITS.text.name } } } },
 ).openapi('SubscriptionInput');
@@ -158,7 +164,9 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/topics',
       tags: ['events'],
       summary: 'Topics: the default one receives every event, the others those matching their filter',
-      responses: { 200: json(z.object({ items: z.array(TopicSchema.extend({ subscriptions: z.number().int() })) }), 'Topics with their number of subscriptions') },
+      responses: {
+        200: json(z.object({ items: z.array(TopicSchema.extend({ subscriptions: z.number().int() })) }), 'Topics with their number of subscriptions'),
+      },
     }),
     async (c) => {
       const [topics, subs] = await Promise.all([deps.topics.topics(), deps.topics.subscriptions()]);
@@ -210,7 +218,11 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
       tags: ['events'],
       summary: 'Delete a topic with its subscriptions and their deliveries; the default topic cannot be deleted',
       request: { params: nameParam },
-      responses: { 200: json(z.object({ deleted: z.string(), subscriptions: z.array(z.string()) }), 'Deleted, with the subscriptions that went with it'), 400: errorResponses[400], 404: errorResponses[404] },
+      responses: {
+        200: json(z.object({ deleted: z.string(), subscriptions: z.array(z.string()) }), 'Deleted, with the subscriptions that went with it'),
+        400: errorResponses[400],
+        404: errorResponses[404],
+      },
     }),
     async (c) => {
       const { name } = c.req.valid('param');
@@ -262,7 +274,12 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
       description:
         "A webhook's URL is checked now and before every delivery: internal addresses are refused unless the operator allows them (CONFIX_WEBHOOK_ALLOW). Without a secret, one is generated and answered in `secret`, this once; a replaced subscription gets a new one unless it is given.",
       request: { params: subParam, body: { required: true, content: { 'application/json': { schema: SubscriptionInput } } } },
-      responses: { 201: json(SubscriptionPutSchema, 'Created'), 200: json(SubscriptionPutSchema, 'Replaced'), 400: errorResponses[400], 404: errorResponses[404] },
+      responses: {
+        201: json(SubscriptionPutSchema, 'Created'),
+        200: json(SubscriptionPutSchema, 'Replaced'),
+        400: errorResponses[400],
+        404: errorResponses[404],
+      },
     }),
     async (c) => {
       const { topic, name } = c.req.valid('param');
@@ -271,7 +288,12 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
       samePath(body, 'name', name);
       const { created, secret, ...sub } = await deps.topics.putSubscription({ ...body, topic, name });
       deps.publisher.invalidate();
-      deps.log.info(created ? 'subscription created' : 'subscription replaced', { topic, subscription: name, endpoint: sub.endpoint.type, secretGenerated: secret !== undefined });
+      deps.log.info(created ? 'subscription created' : 'subscription replaced', {
+        topic,
+        subscription: name,
+        endpoint: sub.endpoint.type,
+        secretGenerated: secret !== undefined,
+      });
       const [view] = await withDeadLetters([sub]);
       return c.json({ ...view!, ...(secret !== undefined ? { secret } : {}) }, created ? 201 : 200);
     },
@@ -340,7 +362,8 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
       const { id } = c.req.valid('param');
       const before = await deps.deliveries.get(id);
       const [queued] = await deps.deliveries.redeliver([id]);
-      if (!queued) throw new ApiError(409, 'NotRedeliverable', `${id} is ${before.status}: it is still being tried; only DEAD or DELIVERED deliveries are redelivered`);
+      if (!queued)
+        throw new ApiError(409, 'NotRedeliverable', `${id} is ${before.status}: it is still being tried; only DEAD or DELIVERED deliveries are redelivered`);
       deps.deliveryWorker.wake();
       deps.log.info('delivery redelivered', { deliveryId: id });
       return c.json(queued, 200);
@@ -356,7 +379,10 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
       description: 'Give `ids`, or `allDead: true` narrowed by `topic` and/or `subscription` (without them: every dead letter).',
       request: { body: { required: true, content: { 'application/json': { schema: RedeliverInput } } } },
       responses: {
-        200: json(z.object({ redelivered: z.array(DeliverySchema), skipped: z.array(z.object({ deliveryId: z.string(), reason: z.string() })) }), 'Queued again, and those that were not, with why'),
+        200: json(
+          z.object({ redelivered: z.array(DeliverySchema), skipped: z.array(z.object({ deliveryId: z.string(), reason: z.string() })) }),
+          'Queued again, and those that were not, with why',
+        ),
         400: errorResponses[400],
         404: errorResponses[404],
       },
@@ -367,7 +393,8 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
       const skipped: { deliveryId: string; reason: string }[] = [];
       if (b.ids && b.allDead) throw new ApiError(400, 'InvalidRequest', 'give ids, or allDead (narrowed by topic and subscription), not both');
       if (b.ids) {
-        if (b.topic !== undefined || b.subscription !== undefined) throw new ApiError(400, 'InvalidRequest', 'topic and subscription narrow allDead; with ids they are not used, leave them out');
+        if (b.topic !== undefined || b.subscription !== undefined)
+          throw new ApiError(400, 'InvalidRequest', 'topic and subscription narrow allDead; with ids they are not used, leave them out');
         const ids = [...new Set(b.ids)];
         const known = new Map((await deps.deliveries.getMany(ids)).map((d) => [d.deliveryId, d]));
         redelivered = await deps.deliveries.redeliver(ids.filter((id) => known.has(id)));
@@ -396,9 +423,11 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
       summary: 'Events confix emitted, newest first, as native CloudEvents',
       request: {
         query: z.object({
-          type: Name().optional().openapi({ description: EVENT_TYPES.join(', ') }),
+          type: Name()
+            .optional()
+            .openapi({ description: EVENT_TYPES.join(', ') }),
           subject: QueryText().optional().openapi({ description: 'The resource id the event is about' }),
-          provider: Id().optional().openapi({ description: "Only events on resources of this provider (data.resource.provider: its name in confix.yaml)" }),
+          provider: Id().optional().openapi({ description: 'Only events on resources of this provider (data.resource.provider: its name in confix.yaml)' }),
           since: Time().optional().openapi({ description: 'An ISO time, or a duration back from now like 30m, 12h, 7d' }),
           limit,
         }),
@@ -407,7 +436,13 @@ export function eventRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const events = await deps.deliveries.events({ type: q.type, subject: q.subject, provider: q.provider, since: q.since ? timeOrDuration('since', q.since, 'ago') : undefined, limit: q.limit });
+      const events = await deps.deliveries.events({
+        type: q.type,
+        subject: q.subject,
+        provider: q.provider,
+        since: q.since ? timeOrDuration('since', q.since, 'ago') : undefined,
+        limit: q.limit,
+      });
       return c.json({ items: events.map((e) => e.body as z.infer<typeof CloudEventSchema>) }, 200);
     },
   );

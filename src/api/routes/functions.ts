@@ -25,7 +25,10 @@ const FunctionVersionSchema = z
     fileName: z.string().openapi({ example: 'handler.ts' }),
     codeSha256: z.string(),
     handler: z.string().openapi({ example: 'handler' }),
-    role: z.string().nullable().openapi({ description: "The role the function runs with: a name (the management account's role) or a role ARN; null: no credentials" }),
+    role: z
+      .string()
+      .nullable()
+      .openapi({ description: "The role the function runs with: a name (the management account's role) or a role ARN; null: no credentials" }),
     timeoutSeconds: z.number().int(),
     memoryMb: z.number().int(),
     env: z.record(z.string(), z.string()).openapi({ description: ENV_DESCRIPTION }),
@@ -33,7 +36,9 @@ const FunctionVersionSchema = z
   })
   .openapi('FunctionVersion');
 
-const FunctionVersionWithSourceSchema = FunctionVersionSchema.extend({ source: z.string().openapi({ description: 'The code as deployed' }) }).openapi('FunctionVersionWithSource');
+const FunctionVersionWithSourceSchema = FunctionVersionSchema.extend({ source: z.string().openapi({ description: 'The code as deployed' }) }).openapi(
+  'FunctionVersionWithSource',
+);
 
 const FunctionSchema = z
   .object({
@@ -48,14 +53,19 @@ const FunctionSchema = z
 
 const FunctionDetailSchema = FunctionSchema.extend({
   versions: z.array(FunctionVersionSchema).openapi({ description: 'Every version, newest first (without code)' }),
-  usedBy: z.array(z.string()).openapi({ description: 'The rules and subscriptions naming the function (it cannot be deleted while any do)', example: ['rule sg-no-open-ssh'] }),
+  usedBy: z
+    .array(z.string())
+    .openapi({ description: 'The rules and subscriptions naming the function (it cannot be deleted while any do)', example: ['rule sg-no-open-ssh'] }),
 }).openapi('FunctionDetail');
 
 const DeployInput = bounded(
   z
     .object({
       fileName: Name().openapi({ description: 'The code file name: .ts, .mts, .js, .mjs or .cjs (TypeScript is compiled)', example: 'handler.ts' }),
-      source: text(LIMITS.text.functionSource).openapi({ description: 'The code (at most 1 MiB); it must compile and, loaded as at a cold start, export the handler', example: 'export async function handler(event, context) {\n  return { ok: true };\n}\n' }),
+      source: text(LIMITS.text.functionSource).openapi({
+        description: 'The code (at most 1 MiB); it must compile and, loaded as at a cold start, export the handler',
+        example: 'export async function handler(event, context) {\n  return { ok: true };\n}\n',
+      }),
       handler: Name().optional().openapi({ description: 'The exported function called as handler(event, context); default "handler"' }),
       role: text(LIMITS.text.url).optional().openapi({
         description:
@@ -70,7 +80,7 @@ const DeployInput = bounded(
   // Checked by the function store; here only sizes (the code may be longer than other strings).
   { fields: { env: { keys: LIMITS.entries, key: LIMITS.text.name, values: LIMITS.text.value } } },
   { string: LIMITS.text.functionSource },
-).openapi('FunctionDeployInput', { description: 'Every deploy gives all the settings: those left out take their defaults, not the previous version\'s' });
+).openapi('FunctionDeployInput', { description: "Every deploy gives all the settings: those left out take their defaults, not the previous version's" });
 
 const LogLineSchema = z.object({
   time: z.string(),
@@ -80,7 +90,11 @@ const LogLineSchema = z.object({
 
 const InvocationErrorSchema = z
   .object({
-    type: z.string().openapi({ description: 'The error name (Error, TypeError, ApiCallError, …) or the runtime\'s: FunctionTimeout, MemoryLimitExceeded, Cancelled, HandlerNotFound, …' }),
+    type: z
+      .string()
+      .openapi({
+        description: "The error name (Error, TypeError, ApiCallError, …) or the runtime's: FunctionTimeout, MemoryLimitExceeded, Cancelled, HandlerNotFound, …",
+      }),
     message: z.string(),
     code: z.string().optional(),
     stack: z.string().optional().openapi({ description: "With positions in the function's file" }),
@@ -89,7 +103,9 @@ const InvocationErrorSchema = z
 
 const SourceSchema = z
   .object({ type: z.enum(SOURCE_TYPES), id: z.string().optional(), rule: z.string().optional(), subscription: z.string().optional() })
-  .openapi('InvocationSource', { description: 'What started it: manual (the API or CLI), a remediation execution (id: the execution), a rule, or a subscription' });
+  .openapi('InvocationSource', {
+    description: 'What started it: manual (the API or CLI), a remediation execution (id: the execution), a rule, or a subscription',
+  });
 
 const InvocationFields = {
   invocationId: z.string().openapi({ example: 'inv-4f1c2a9b0d3e5f67' }),
@@ -140,7 +156,11 @@ function parseSource(source: string | undefined): { sourceType?: InvocationSourc
   const i = source.indexOf(':');
   const type = i < 0 ? source : source.slice(0, i);
   if (!(SOURCE_TYPES as readonly string[]).includes(type))
-    throw new ApiError(400, 'InvalidRequest', `source: "${type}" is not a source; give ${SOURCE_TYPES.join(', ')}, optionally with :ID (remediation:EXECUTION_ID)`);
+    throw new ApiError(
+      400,
+      'InvalidRequest',
+      `source: "${type}" is not a source; give ${SOURCE_TYPES.join(', ')}, optionally with :ID (remediation:EXECUTION_ID)`,
+    );
   return { sourceType: type as InvocationSource['type'], sourceId: i < 0 ? undefined : source.slice(i + 1) };
 }
 
@@ -183,7 +203,7 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
       method: 'get',
       path: '/functions',
       tags: ['functions'],
-      summary: 'Deployed functions with their latest version\'s settings',
+      summary: "Deployed functions with their latest version's settings",
       responses: { 200: json(z.object({ items: z.array(FunctionSchema) }), 'Functions') },
     }),
     async (c) => c.json({ items: (await deps.functions.list()).map((f) => ({ ...f, latest: withoutSource(f.latest) })) }, 200),
@@ -194,9 +214,9 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
       method: 'put',
       path: '/functions/{name}',
       tags: ['functions'],
-      summary: 'Deploy a function: its code and settings become a new version, unless they are the latest version\'s',
+      summary: "Deploy a function: its code and settings become a new version, unless they are the latest version's",
       description:
-        'The code is compiled and loaded as at a cold start before it is kept; a problem is named by field, the code\'s with file, line and column (`source: handler.ts:2:10: SyntaxError: …`). ' +
+        "The code is compiled and loaded as at a cold start before it is kept; a problem is named by field, the code's with file, line and column (`source: handler.ts:2:10: SyntaxError: …`). " +
         'Answers 201 when a version was made, 200 when the code and settings are those of the latest version (the description alone may change). ' +
         'Environment variables are stored and shown in clear: they are not for secrets (a function gets credentials from its role).',
       request: { params: nameParam, body: { required: true, content: { 'application/json': { schema: DeployInput } } } },
@@ -210,7 +230,11 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
       const { name } = c.req.valid('param');
       const body = c.req.valid('json');
       if (body.name !== undefined && body.name !== name)
-        throw new ApiError(400, 'InvalidRequest', `name: the body names "${String(body.name)}" but the path "${name}"; a function is renamed by deploying the new one and deleting the old`);
+        throw new ApiError(
+          400,
+          'InvalidRequest',
+          `name: the body names "${String(body.name)}" but the path "${name}"; a function is renamed by deploying the new one and deleting the old`,
+        );
       const { fn, version, created } = await deps.functions.deploy({ ...body, name });
       deps.log.info(created ? 'function deployed' : 'function unchanged', { function: name, version: version.version });
       const out = { function: { ...fn, latest: withoutSource(fn.latest) }, version: withoutSource(version) };
@@ -282,15 +306,22 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
           content: {
             'application/json': {
               // The event is any JSON: bounded by the body's size and the JSON nesting, not by string lengths.
-              schema: bounded(z.object({
-                event: z.unknown().optional().openapi({ description: "The handler's first argument (any JSON)", example: { resourceId: 'sg-web-prod' } }),
-                version: z.number().int().min(1).optional().openapi({ description: 'The version to run; default the latest' }),
-                idempotencyKey: z.string().min(1).max(200).optional(),
-                wait: z.boolean().optional().openapi({ description: 'Answer once the invocation has ended (default false: answer at once, 202)' }),
-                timeoutSeconds: z.number().int().min(1).max(3600).optional().openapi({
-                  description: "With wait: answer after at most this long, with the invocation as it is then (default: the function's timeout plus 30 s)",
+              schema: bounded(
+                z.object({
+                  event: z
+                    .unknown()
+                    .optional()
+                    .openapi({ description: "The handler's first argument (any JSON)", example: { resourceId: 'sg-web-prod' } }),
+                  version: z.number().int().min(1).optional().openapi({ description: 'The version to run; default the latest' }),
+                  idempotencyKey: z.string().min(1).max(200).optional(),
+                  wait: z.boolean().optional().openapi({ description: 'Answer once the invocation has ended (default false: answer at once, 202)' }),
+                  timeoutSeconds: z.number().int().min(1).max(3600).optional().openapi({
+                    description: "With wait: answer after at most this long, with the invocation as it is then (default: the function's timeout plus 30 s)",
+                  }),
                 }),
-              }), undefined, { string: LIMITS.body.invocation, items: LIMITS.body.invocation, keys: LIMITS.body.invocation }),
+                undefined,
+                { string: LIMITS.body.invocation, items: LIMITS.body.invocation, keys: LIMITS.body.invocation },
+              ),
             },
           },
         },
@@ -305,7 +336,13 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
     async (c) => {
       const { name } = c.req.valid('param');
       const body = (c.req.valid('json') ?? {}) as { event?: unknown; version?: number; idempotencyKey?: string; wait?: boolean; timeoutSeconds?: number };
-      const queued = await deps.invocations.enqueue({ functionName: name, version: body.version, input: body.event, idempotencyKey: body.idempotencyKey, source: { type: 'manual' } });
+      const queued = await deps.invocations.enqueue({
+        functionName: name,
+        version: body.version,
+        input: body.event,
+        idempotencyKey: body.idempotencyKey,
+        source: { type: 'manual' },
+      });
       if (!queued.deduplicated) deps.functionWorker.wake();
       const { deduplicated } = queued;
       let inv: Invocation = queued;
@@ -329,7 +366,9 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
         query: z.object({
           function: Name().optional(),
           status: z.enum(STATUSES).optional(),
-          source: QueryText().optional().openapi({ description: `A source type (${SOURCE_TYPES.join(', ')}), optionally with :ID, e.g. remediation:EXECUTION_ID` }),
+          source: QueryText()
+            .optional()
+            .openapi({ description: `A source type (${SOURCE_TYPES.join(', ')}), optionally with :ID, e.g. remediation:EXECUTION_ID` }),
           limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ description: 'Default 50' }),
         }),
       },
@@ -360,7 +399,8 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
       method: 'post',
       path: '/invocations/{id}/cancel',
       tags: ['functions'],
-      summary: 'Stop an invocation: a queued one is cancelled at once, a running one is stopped by its worker (answered once it has, or after 5 s with cancelRequested)',
+      summary:
+        'Stop an invocation: a queued one is cancelled at once, a running one is stopped by its worker (answered once it has, or after 5 s with cancelRequested)',
       request: { params: idParam },
       responses: { 200: json(InvocationSchema, 'The invocation'), 404: errorResponses[404], 409: errorResponses[409] },
     }),
@@ -382,7 +422,8 @@ export function functionRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/functions/{name}/logs',
       tags: ['functions'],
       summary: "A function's log lines across its invocations, oldest first, each with its invocation",
-      description: 'Lines are recorded when their invocation ends. `since` is a time or a duration back from now (10m); `limit` keeps the newest lines (default 200).',
+      description:
+        'Lines are recorded when their invocation ends. `since` is a time or a duration back from now (10m); `limit` keeps the newest lines (default 200).',
       request: {
         params: nameParam,
         query: z.object({

@@ -3,7 +3,17 @@ import type { AppDeps } from '../app.js';
 import { stream } from 'hono/streaming';
 import { ApiError, errorResponse } from '../errors.js';
 import {
-  ConfigurationItemSchema, Id, LookupQuery, QueryText, ResourceId, ResourceSchema, SnapshotSummarySchema, errorResponses, json, list, text,
+  ConfigurationItemSchema,
+  Id,
+  LookupQuery,
+  QueryText,
+  ResourceId,
+  ResourceSchema,
+  SnapshotSummarySchema,
+  errorResponses,
+  json,
+  list,
+  text,
 } from '../schemas.js';
 import { LIMITS } from '../limits.js';
 import type { SnapshotSummary } from '../../inventory/recorder.js';
@@ -18,7 +28,9 @@ const tagParam = z
 
 const NDJSON = 'application/x-ndjson';
 const ScopeSchema = z.object({ accountId: z.string(), regionId: z.string(), resourceType: z.string() });
-const DiscoveryResultSchema = SnapshotSummarySchema.extend({ providers: z.array(SnapshotSummarySchema).openapi({ description: "Each provider's own snapshot" }) }).openapi('DiscoveryResult');
+const DiscoveryResultSchema = SnapshotSummarySchema.extend({
+  providers: z.array(SnapshotSummarySchema).openapi({ description: "Each provider's own snapshot" }),
+}).openapi('DiscoveryResult');
 const DiscoveryLineSchema = z
   .discriminatedUnion('type', [
     z.object({ type: z.literal('start'), provider: z.string(), scopes: z.number().int() }),
@@ -197,7 +209,16 @@ export function inventoryRoutes(app: OpenAPIHono, deps: AppDeps) {
               ? {
                   onProgress: (x) => {
                     if (!x.scope) emit({ type: 'start', provider: p.name, scopes: x.scopes });
-                    else emit({ type: 'scope', provider: p.name, scopesDone: x.scopesDone, scopes: x.scopes, resources: x.resources, scope: x.scope, ...(x.refused ? { refused: x.refused } : { found: x.found ?? 0 }) });
+                    else
+                      emit({
+                        type: 'scope',
+                        provider: p.name,
+                        scopesDone: x.scopesDone,
+                        scopes: x.scopes,
+                        resources: x.resources,
+                        scope: x.scope,
+                        ...(x.refused ? { refused: x.refused } : { found: x.found ?? 0 }),
+                      });
                   },
                 }
               : {}),
@@ -227,7 +248,16 @@ export function inventoryRoutes(app: OpenAPIHono, deps: AppDeps) {
 
 /** One summary of several providers' snapshots (the sums; the providers' names joined). */
 function sumSnapshots(list: SnapshotSummary[]): SnapshotSummary {
-  const sum: SnapshotSummary = { provider: list.map((s) => s.provider).join(','), scopes: 0, resources: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, durationMs: 0 };
+  const sum: SnapshotSummary = {
+    provider: list.map((s) => s.provider).join(','),
+    scopes: 0,
+    resources: 0,
+    created: 0,
+    updated: 0,
+    deleted: 0,
+    unchanged: 0,
+    durationMs: 0,
+  };
   for (const s of list) {
     for (const k of ['scopes', 'resources', 'created', 'updated', 'deleted', 'unchanged', 'durationMs'] as const) sum[k] += s[k];
     if (s.refused?.length) (sum.refused ??= []).push(...s.refused);

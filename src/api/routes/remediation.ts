@@ -10,18 +10,52 @@ import { timeOrDuration } from '../time.js';
 import { allActions } from '../../remediation/registry.js';
 import { ERROR_MIN_SAMPLE, ERROR_WINDOW } from '../../remediation/controls.js';
 
-const StepSchema = z.object({ name: z.string(), status: z.string(), startedAt: z.string(), finishedAt: z.string(), message: z.string(), detail: z.unknown().optional() });
+const StepSchema = z.object({
+  name: z.string(),
+  status: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  message: z.string(),
+  detail: z.unknown().optional(),
+});
 const ExecutionSchema = z
   .object({
-    executionId: z.string(), ruleId: z.string(), ruleName: z.string(), ruleRiskLevel: z.number().int(),
+    executionId: z.string(),
+    ruleId: z.string(),
+    ruleName: z.string(),
+    ruleRiskLevel: z.number().int(),
     provider: z.string().nullable().openapi({ description: 'The provider that governs the resource (sandbox, aws, …; its name in confix.yaml)' }),
-    accountId: z.string(), regionId: z.string(), resourceType: z.string(), resourceId: z.string(),
-    action: z.string().openapi({ description: 'The built-in action, or function:NAME for a remediation by function (its invoke step names the invocation)' }), status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']), trigger: z.enum(['AUTOMATIC', 'MANUAL', 'API']),
-    dryRun: z.boolean(), attempt: z.number(), notBefore: z.string(), leaseOwner: z.string().nullable(), leaseExpiresAt: z.string().nullable(),
-    parameters: z.record(z.string(), z.unknown()).nullable(), steps: z.array(StepSchema), errorCode: z.string().nullable(), errorMessage: z.string().nullable(),
-    retryable: z.boolean().nullable().openapi({ description: 'For a FAILED execution: whether retrying can help (false: the provider refused, a validation error, a service-managed or missing resource; such failures are not retried automatically)' }),
+    accountId: z.string(),
+    regionId: z.string(),
+    resourceType: z.string(),
+    resourceId: z.string(),
+    action: z.string().openapi({ description: 'The built-in action, or function:NAME for a remediation by function (its invoke step names the invocation)' }),
+    status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']),
+    trigger: z.enum(['AUTOMATIC', 'MANUAL', 'API']),
+    dryRun: z.boolean(),
+    attempt: z.number(),
+    notBefore: z.string(),
+    leaseOwner: z.string().nullable(),
+    leaseExpiresAt: z.string().nullable(),
+    parameters: z.record(z.string(), z.unknown()).nullable(),
+    steps: z.array(StepSchema),
+    errorCode: z.string().nullable(),
+    errorMessage: z.string().nullable(),
+    retryable: z
+      .boolean()
+      .nullable()
+      .openapi({
+        description:
+          'For a FAILED execution: whether retrying can help (false: the provider refused, a validation error, a service-managed or missing resource; such failures are not retried automatically)',
+      }),
     ciId: z.number().nullable().openapi({ description: 'The configuration item it was queued for (automatic attempts are counted per item)' }),
-    priorState: z.unknown(), rollbackOf: z.string().nullable(), decidedBy: z.string().nullable(), decidedAt: z.string().nullable(), createdAt: z.string(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(),
+    priorState: z.unknown(),
+    rollbackOf: z.string().nullable(),
+    decidedBy: z.string().nullable(),
+    decidedAt: z.string().nullable(),
+    createdAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
   })
   .openapi('RemediationExecution');
 
@@ -34,7 +68,10 @@ const Decider = z
   .min(1)
   .max(200)
   .optional()
-  .openapi({ description: 'A note of who is deciding, recorded after the token\'s name ("ops-cli (note: alice)"); the decider recorded is always the token that made the request' });
+  .openapi({
+    description:
+      'A note of who is deciding, recorded after the token\'s name ("ops-cli (note: alice)"); the decider recorded is always the token that made the request',
+  });
 
 /** Who decided, as recorded on the execution: the authenticated token's name, with the caller's `by` only as a note after it. */
 function decidedBy(c: Context, by: string | undefined): string {
@@ -54,8 +91,14 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
           z.object({
             items: z.array(
               z.object({
-                name: z.string(), description: z.string(), resourceTypes: z.array(z.string()), resourceParameter: z.string(),
-                defaultBindings: z.record(z.string(), z.string()), permissions: z.array(z.string()), rollback: z.boolean(), parameters: z.unknown(),
+                name: z.string(),
+                description: z.string(),
+                resourceTypes: z.array(z.string()),
+                resourceParameter: z.string(),
+                defaultBindings: z.record(z.string(), z.string()),
+                permissions: z.array(z.string()),
+                rollback: z.boolean(),
+                parameters: z.unknown(),
               }),
             ),
           }),
@@ -91,9 +134,13 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
       responses: {
         200: json(
           z.object({
-            ruleId: z.string(), ruleName: z.string(), remediation: z.record(z.string(), z.unknown()), state: PauseSchema,
+            ruleId: z.string(),
+            ruleName: z.string(),
+            remediation: z.record(z.string(), z.unknown()),
+            state: PauseSchema,
             errorControl: z.object({ window: z.number(), minimumSample: z.number() }),
-            counts: z.record(z.string(), z.number()), executions: z.array(ExecutionSchema),
+            counts: z.record(z.string(), z.number()),
+            executions: z.array(ExecutionSchema),
           }),
           'The remediation detail',
         ),
@@ -108,7 +155,15 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
         deps.executions.list({ ruleId: rule.ruleId, limit: c.req.valid('query').limit ?? 50 }),
       ]);
       return c.json(
-        { ruleId: rule.ruleId, ruleName: rule.name, remediation: rule.remediation as unknown as Record<string, unknown>, state, errorControl: { window: ERROR_WINDOW, minimumSample: ERROR_MIN_SAMPLE }, counts, executions },
+        {
+          ruleId: rule.ruleId,
+          ruleName: rule.name,
+          remediation: rule.remediation as unknown as Record<string, unknown>,
+          state,
+          errorControl: { window: ERROR_WINDOW, minimumSample: ERROR_MIN_SAMPLE },
+          counts,
+          executions,
+        },
         200,
       );
     },
@@ -129,7 +184,8 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
     async (c) => {
       const rule = await withRemediation(c.req.valid('param').name);
       const reason = (c.req.valid('json') as { reason?: string } | undefined)?.reason ?? 'paused by an operator';
-      if (!(await deps.controls.pause(rule.ruleId, reason))) throw new ApiError(409, 'AlreadyPaused', `automatic remediation of ${rule.name} is already paused`);
+      if (!(await deps.controls.pause(rule.ruleId, reason)))
+        throw new ApiError(409, 'AlreadyPaused', `automatic remediation of ${rule.name} is already paused`);
       return c.json(await deps.controls.state(rule.ruleId), 200);
     },
   );
@@ -159,7 +215,10 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
         method: 'post',
         path: `/executions/{id}/${decision}`,
         tags: ['remediation'],
-        summary: decision === 'approve' ? 'Approve an execution waiting for approval: it is queued to run now' : 'Reject an execution waiting for approval: it ends CANCELLED with the reason, touching nothing',
+        summary:
+          decision === 'approve'
+            ? 'Approve an execution waiting for approval: it is queued to run now'
+            : 'Reject an execution waiting for approval: it ends CANCELLED with the reason, touching nothing',
         request: {
           params: z.object({ id: Id() }),
           body: {
@@ -216,14 +275,20 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
                   .openapi({ description: 'Resources by id with their account, region or type, where an id alone is ambiguous (the same id in two accounts)' }),
                 allNonCompliant: z.boolean().optional(),
                 dryRun: z.boolean().optional().openapi({ description: 'Record the preview as the execution, change nothing' }),
-                trigger: z.enum(['MANUAL', 'API']).optional().openapi({ description: 'MANUAL when a person pressed the button (CLI, console); API (the default) for scripts' }),
+                trigger: z
+                  .enum(['MANUAL', 'API'])
+                  .optional()
+                  .openapi({ description: 'MANUAL when a person pressed the button (CLI, console); API (the default) for scripts' }),
               }),
             },
           },
         },
       },
       responses: {
-        200: json(z.object({ queued: z.array(ExecutionSchema), failed: z.array(z.object({ resourceId: z.string(), reason: z.string() })) }), 'Queued and failed items'),
+        200: json(
+          z.object({ queued: z.array(ExecutionSchema), failed: z.array(z.object({ resourceId: z.string(), reason: z.string() })) }),
+          'Queued and failed items',
+        ),
         400: errorResponses[400],
         404: errorResponses[404],
       },
@@ -292,8 +357,17 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
 
   const ExceptionSchema = z
     .object({
-      ruleId: z.string(), ruleName: z.string(), accountId: z.string(), regionId: z.string(), resourceType: z.string(), resourceId: z.string(),
-      reason: z.string(), expiresAt: z.string().nullable(), createdAt: z.string(), expired: z.boolean(), origin: z.enum(['policy', 'api']),
+      ruleId: z.string(),
+      ruleName: z.string(),
+      accountId: z.string(),
+      regionId: z.string(),
+      resourceType: z.string(),
+      resourceId: z.string(),
+      reason: z.string(),
+      expiresAt: z.string().nullable(),
+      createdAt: z.string(),
+      expired: z.boolean(),
+      origin: z.enum(['policy', 'api']),
     })
     .openapi('RemediationException');
 

@@ -75,7 +75,9 @@ function checkPolicySizes(docs: PolicyInput[]): void {
   if (issues.length) throw new PolicyValidationError(issues.slice(0, 20));
 }
 
-const Counts = z.object({ compliant: z.number(), nonCompliant: z.number(), notApplicable: z.number(), insufficientData: z.number() }).openapi('ComplianceCounts');
+const Counts = z
+  .object({ compliant: z.number(), nonCompliant: z.number(), notApplicable: z.number(), insufficientData: z.number() })
+  .openapi('ComplianceCounts');
 const RuleSchema = z
   .object({
     ruleId: z.string(),
@@ -99,7 +101,10 @@ const RuleSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     lastEvaluatedAt: z.string().nullable(),
-    remediation: z.record(z.string(), z.unknown()).optional().openapi({ description: 'How non-compliant resources are fixed: action, parameters (static or bound), invoke type, attempts, controls, role' }),
+    remediation: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: 'How non-compliant resources are fixed: action, parameters (static or bound), invoke type, attempts, controls, role' }),
     compliance: Counts,
   })
   .openapi('Rule');
@@ -112,8 +117,19 @@ const RuleBody = bounded(z.record(z.string(), z.unknown()), RULE_BOUND).openapi(
 });
 const ResultSchema = z
   .object({
-    ruleId: z.string(), ruleName: z.string(), riskLevel: z.number(), accountId: z.string(), regionId: z.string(), resourceType: z.string(), resourceId: z.string(),
-    complianceType: z.enum(COMPLIANCE_TYPES as [ComplianceType, ...ComplianceType[]]), annotation: z.string(), ciId: z.number().nullable(), orderingAt: z.string(), invokedAt: z.string(), recordedAt: z.string(),
+    ruleId: z.string(),
+    ruleName: z.string(),
+    riskLevel: z.number(),
+    accountId: z.string(),
+    regionId: z.string(),
+    resourceType: z.string(),
+    resourceId: z.string(),
+    complianceType: z.enum(COMPLIANCE_TYPES as [ComplianceType, ...ComplianceType[]]),
+    annotation: z.string(),
+    ciId: z.number().nullable(),
+    orderingAt: z.string(),
+    invokedAt: z.string(),
+    recordedAt: z.string(),
   })
   .openapi('EvaluationResult');
 const AutomaticStatusSchema = z
@@ -128,11 +144,16 @@ const AutomaticStatusSchema = z
     attempt: z.number().int().optional(),
     notBefore: z.string().optional(),
   })
-  .openapi('AutomaticRemediationStatus', { description: "Where a NON_COMPLIANT result stands with its rule's automatic remediation (AUTO_EXECUTION rules only)" });
+  .openapi('AutomaticRemediationStatus', {
+    description: "Where a NON_COMPLIANT result stands with its rule's automatic remediation (AUTO_EXECUTION rules only)",
+  });
 const ResultWithAutoSchema = ResultSchema.extend({ automaticRemediation: AutomaticStatusSchema.optional() }).openapi('EvaluationResultWithRemediation');
 const TimelineSchema = ResultSchema.extend({ id: z.number(), previousComplianceType: z.string().nullable(), closed: z.boolean() }).openapi('TimelineEntry');
 const PolicyDocs = z.object({
-  prune: z.boolean().optional().openapi({ description: 'Delete rules, account groups and exceptions that came from policy files but are not in these documents' }),
+  prune: z
+    .boolean()
+    .optional()
+    .openapi({ description: 'Delete rules, account groups and exceptions that came from policy files but are not in these documents' }),
   documents: list(z.object({ source: QueryText(), kind: Name(), body: z.record(z.string(), z.unknown()) }), LIMITS.policyDocuments).openapi({
     description: 'Policy documents, each with its kind and where it came from',
   }),
@@ -165,12 +186,21 @@ const PlanSchema = z
     organization: z
       .object({ changes: z.array(z.unknown()) })
       .nullable()
-      .openapi({ description: 'The organization (kind: Organization): changes to its delegated administrators and folders, applied first; null when not declared' }),
+      .openapi({
+        description: 'The organization (kind: Organization): changes to its delegated administrators and folders, applied first; null when not declared',
+      }),
     automaticRemediation: z
       .array(
         z.object({
           rule: z.string(),
-          queue: z.number().int().nullable().openapi({ description: 'Executions it would queue for what is NON_COMPLIANT now; null for a new rule or a changed scope, source or parameters (its evaluation after the apply decides)' }),
+          queue: z
+            .number()
+            .int()
+            .nullable()
+            .openapi({
+              description:
+                'Executions it would queue for what is NON_COMPLIANT now; null for a new rule or a changed scope, source or parameters (its evaluation after the apply decides)',
+            }),
           exhausted: z.number().int().openapi({ description: 'Non-compliant resources whose automatic attempts are spent' }),
           exempt: z.number().int().openapi({ description: 'Non-compliant resources with a remediation exception' }),
           controls: z.object({ concurrency: z.number().int(), perMinute: z.number().int() }),
@@ -184,12 +214,25 @@ const nameParam = z.object({ name: Name().openapi({ example: 'sg-disallow-risky-
 
 export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
   app.openapi(
-    createRoute({ method: 'get', path: '/rules', tags: ['rules'], summary: 'Rules with their compliance counts', responses: { 200: json(z.object({ items: z.array(RuleSchema) }), 'Rules') } }),
+    createRoute({
+      method: 'get',
+      path: '/rules',
+      tags: ['rules'],
+      summary: 'Rules with their compliance counts',
+      responses: { 200: json(z.object({ items: z.array(RuleSchema) }), 'Rules') },
+    }),
     async (c) => c.json({ items: withCounts(await deps.rules.list(), await deps.compliance.byRule()) }, 200),
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/rules/{name}', tags: ['rules'], summary: 'One rule', request: { params: nameParam }, responses: { 200: json(RuleSchema, 'The rule'), 404: errorResponses[404] } }),
+    createRoute({
+      method: 'get',
+      path: '/rules/{name}',
+      tags: ['rules'],
+      summary: 'One rule',
+      request: { params: nameParam },
+      responses: { 200: json(RuleSchema, 'The rule'), 404: errorResponses[404] },
+    }),
     async (c) => {
       const rule = await deps.rules.get(c.req.valid('param').name);
       return c.json(withCounts([rule], await deps.compliance.byRule())[0]!, 200);
@@ -239,7 +282,14 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
   );
 
   app.openapi(
-    createRoute({ method: 'delete', path: '/rules/{name}', tags: ['rules'], summary: 'Delete a rule and its results', request: { params: nameParam }, responses: { 200: json(z.object({ deleted: z.string() }), 'Deleted'), 404: errorResponses[404] } }),
+    createRoute({
+      method: 'delete',
+      path: '/rules/{name}',
+      tags: ['rules'],
+      summary: 'Delete a rule and its results',
+      request: { params: nameParam },
+      responses: { 200: json(z.object({ deleted: z.string() }), 'Deleted'), 404: errorResponses[404] },
+    }),
     async (c) => {
       const { name } = c.req.valid('param');
       await deps.rules.delete(name);
@@ -255,7 +305,18 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
       summary: 'The managed rule library, with parameter documentation',
       responses: {
         200: json(
-          z.object({ items: z.array(z.object({ identifier: z.string(), aliases: z.array(z.string()), description: z.string(), resourceTypes: z.array(z.string()), defaultRiskLevel: z.number(), parameters: z.record(z.string(), z.unknown()) })) }),
+          z.object({
+            items: z.array(
+              z.object({
+                identifier: z.string(),
+                aliases: z.array(z.string()),
+                description: z.string(),
+                resourceTypes: z.array(z.string()),
+                defaultRiskLevel: z.number(),
+                parameters: z.record(z.string(), z.unknown()),
+              }),
+            ),
+          }),
           'Managed rules',
         ),
       },
@@ -263,7 +324,14 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
     (c) =>
       c.json(
         {
-          items: allManagedRules().map((m) => ({ identifier: m.identifier, aliases: m.aliases ?? [], description: m.description, resourceTypes: m.resourceTypes, defaultRiskLevel: m.defaultRiskLevel, parameters: m.parameterDocs })),
+          items: allManagedRules().map((m) => ({
+            identifier: m.identifier,
+            aliases: m.aliases ?? [],
+            description: m.description,
+            resourceTypes: m.resourceTypes,
+            defaultRiskLevel: m.defaultRiskLevel,
+            parameters: m.parameterDocs,
+          })),
         },
         200,
       ),
@@ -278,7 +346,17 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
       request: {
         body: {
           required: false,
-          content: { 'application/json': { schema: z.object({ rule: Name().optional(), resourceId: ResourceId().optional(), accountId: Id().optional(), regionId: Id().optional(), resourceType: Id().optional() }) } },
+          content: {
+            'application/json': {
+              schema: z.object({
+                rule: Name().optional(),
+                resourceId: ResourceId().optional(),
+                accountId: Id().optional(),
+                regionId: Id().optional(),
+                resourceType: Id().optional(),
+              }),
+            },
+          },
         },
       },
       responses: { 200: json(SummarySchema, 'What the evaluation did'), 400: errorResponses[400], 404: errorResponses[404] },
@@ -310,7 +388,11 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
           limit: z.coerce.number().int().min(1).max(10000).optional(),
         }),
       },
-      responses: { 200: json(z.object({ items: z.array(ResultWithAutoSchema), total: z.number() }), 'Results'), 404: errorResponses[404], 409: errorResponses[409] },
+      responses: {
+        200: json(z.object({ items: z.array(ResultWithAutoSchema), total: z.number() }), 'Results'),
+        404: errorResponses[404],
+        409: errorResponses[409],
+      },
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -327,7 +409,9 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
       path: '/compliance/timeline',
       tags: ['compliance'],
       summary: 'Changes of results over time, newest first',
-      request: { query: LookupQuery.extend({ rule: Name().optional(), resourceId: ResourceId().optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }) },
+      request: {
+        query: LookupQuery.extend({ rule: Name().optional(), resourceId: ResourceId().optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }),
+      },
       responses: { 200: json(z.object({ items: z.array(TimelineSchema) }), 'Timeline'), 404: errorResponses[404] },
     }),
     async (c) => {

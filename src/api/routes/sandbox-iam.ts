@@ -14,7 +14,12 @@ import { parsePolicyDocument, formatIssuePath, roleArn, dialectOfResourceType, t
 import { bounded, credentialsFromHeaders } from '../credential-headers.js';
 import { SANDBOX_CREDENTIAL_HEADERS as CREDENTIAL_HEADERS } from '../../security/signed-headers.js';
 
-const accountParam = z.object({ accountId: z.string().regex(/^\d{12}$/, 'a 12-digit account id').openapi({ example: '178366182654' }) });
+const accountParam = z.object({
+  accountId: z
+    .string()
+    .regex(/^\d{12}$/, 'a 12-digit account id')
+    .openapi({ example: '178366182654' }),
+});
 const PolicyDocument = z.record(z.string(), z.unknown()).openapi({ description: 'A policy document as the cloud writes it: Version and Statement[]' });
 
 const Role = z
@@ -43,7 +48,12 @@ function checkedDocument(raw: unknown, kind: 'permission' | 'trust', field: stri
   const parsed = parsePolicyDocument(raw, kind);
   if (parsed.issues) {
     const issues = parsed.issues.map((i) => ({ path: `${field}.${formatIssuePath(i.path)}`, pathSegments: [field, ...i.path], message: i.message }));
-    throw new ApiError(400, 'MalformedPolicyDocument', `${field}: ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${issues[0]!.path}: ${issues[0]!.message}`, { issues });
+    throw new ApiError(
+      400,
+      'MalformedPolicyDocument',
+      `${field}: ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${issues[0]!.path}: ${issues[0]!.message}`,
+      { issues },
+    );
   }
   return (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, unknown>;
 }
@@ -73,7 +83,13 @@ export function sandboxIamRoutes(app: OpenAPIHono, deps: AppDeps) {
       const { accountId } = c.req.valid('param');
       await requireAccount(deps, accountId);
       const dialect = await accountDialect(deps, accountId);
-      const roles = (await deps.sandbox.iam.roles(accountId)).map((r) => ({ name: r.name, arn: roleArn(dialect, accountId, r.name), trustPolicy: r.trustPolicy, policies: r.policies, maxSessionDuration: r.maxSessionDuration }));
+      const roles = (await deps.sandbox.iam.roles(accountId)).map((r) => ({
+        name: r.name,
+        arn: roleArn(dialect, accountId, r.name),
+        trustPolicy: r.trustPolicy,
+        policies: r.policies,
+        maxSessionDuration: r.maxSessionDuration,
+      }));
       const policies = (await deps.sandbox.iam.policies(accountId)).map((p) => ({ name: p.name, version: p.version, document: p.document }));
       return c.json({ accountId, roles, policies }, 200);
     },
@@ -135,11 +151,21 @@ export function sandboxIamRoutes(app: OpenAPIHono, deps: AppDeps) {
       body.policies.forEach((p, i) => bounded(`policies[${i}]`, p, SANDBOX_IAM_LIMITS.policyName));
       const known = new Set((await deps.sandbox.iam.policies(accountId)).map((p) => p.name));
       const missing = body.policies.filter((p) => !known.has(p));
-      if (missing.length) throw new ApiError(400, 'NoSuchPolicy', `policies: account ${accountId} has no policy ${truncate(missing.join(', '), 300)}; create it first`);
+      if (missing.length)
+        throw new ApiError(400, 'NoSuchPolicy', `policies: account ${accountId} has no policy ${truncate(missing.join(', '), 300)}; create it first`);
       await deps.sandbox.iam.putRole(accountId, { name, trustPolicy, policies: body.policies, maxSessionDuration: body.maxSessionDuration });
       const role = (await deps.sandbox.iam.roles(accountId)).find((r) => r.name.toLowerCase() === name.toLowerCase())!;
       deps.log.info('sandbox role written', { accountId, role: name });
-      return c.json({ name: role.name, arn: roleArn(await accountDialect(deps, accountId), accountId, role.name), trustPolicy: role.trustPolicy, policies: role.policies, maxSessionDuration: role.maxSessionDuration }, 200);
+      return c.json(
+        {
+          name: role.name,
+          arn: roleArn(await accountDialect(deps, accountId), accountId, role.name),
+          trustPolicy: role.trustPolicy,
+          policies: role.policies,
+          maxSessionDuration: role.maxSessionDuration,
+        },
+        200,
+      );
     },
   );
 
@@ -180,7 +206,12 @@ export function sandboxIamRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const caller = credentialsFromHeaders((n) => c.req.header(n));
-      if (!caller) throw new ApiError(400, 'MissingCredentials', `AssumeRole needs the caller's credentials: send ${CREDENTIAL_HEADERS.accessKeyId} and ${CREDENTIAL_HEADERS.accessKeySecret}`);
+      if (!caller)
+        throw new ApiError(
+          400,
+          'MissingCredentials',
+          `AssumeRole needs the caller's credentials: send ${CREDENTIAL_HEADERS.accessKeyId} and ${CREDENTIAL_HEADERS.accessKeySecret}`,
+        );
       const body = c.req.valid('json');
       bounded('roleArn', body.roleArn, SANDBOX_IAM_LIMITS.arn);
       bounded('roleSessionName', body.roleSessionName, SANDBOX_IAM_LIMITS.sessionName);

@@ -39,7 +39,10 @@ const loadEstate = createRoute({
       content: {
         'application/json': {
           schema: z.object({
-            estate: z.object({ accounts: z.array(z.unknown()).optional(), resources: z.array(z.unknown()).optional() }).passthrough().openapi({ description: 'The estate document, as in an estate file' }),
+            estate: z
+              .object({ accounts: z.array(z.unknown()).optional(), resources: z.array(z.unknown()).optional() })
+              .passthrough()
+              .openapi({ description: 'The estate document, as in an estate file' }),
             replace: z.boolean().optional().openapi({
               description:
                 "Delete resources of the estate's accounts that it does not list, and let an estate's organization replace the current one even where account groups depend on what it removes",
@@ -77,7 +80,7 @@ const callAction = createRoute({
   tags: ['sandbox'],
   summary: 'Call one sandbox cloud API action, e.g. ecs:AuthorizeSecurityGroup',
   description:
-    'Parameters use the cloud API\'s own names. For an existing resource, accountId and regionId may be left out when its id is unique. The response comes once the change is recorded in the inventory.',
+    "Parameters use the cloud API's own names. For an existing resource, accountId and regionId may be left out when its id is unique. The response comes once the change is recorded in the inventory.",
   request: {
     params: z.object({ action: z.string().openapi({ example: 'ecs:AuthorizeSecurityGroup' }) }),
     body: {
@@ -146,7 +149,12 @@ export function sandboxRoutes(app: OpenAPIHono, deps: AppDeps) {
     const { action } = c.req.valid('param');
     const body = c.req.valid('json');
     // With credentials in the x-sandbox-* headers the call is authorised by the sandbox's IAM.
-    const result = await deps.sandbox.call(action, body, body.parameters, credentialsFromHeaders((n) => c.req.header(n)));
+    const result = await deps.sandbox.call(
+      action,
+      body,
+      body.parameters,
+      credentialsFromHeaders((n) => c.req.header(n)),
+    );
     // Answer once the recorder has the change, so a client that reads the
     // inventory next sees it.
     let configurationItemId: number | null = null;

@@ -89,7 +89,16 @@ export function accountCommands(program: Command, get: Command) {
       print(
         table(
           ['ACCOUNT', 'NAME', 'ROLE', 'FOLDER', 'CREDENTIALS', 'GROUPS', 'REGIONS', 'RESOURCES'],
-          items.map((a) => [a.accountId, a.name, ROLE[a.organizationRole], a.folderPath ?? '', a.credentials ? 'stored' : pc.dim('none'), a.groups.join(', '), a.regions.join(', '), a.resources]),
+          items.map((a) => [
+            a.accountId,
+            a.name,
+            ROLE[a.organizationRole],
+            a.folderPath ?? '',
+            a.credentials ? 'stored' : pc.dim('none'),
+            a.groups.join(', '),
+            a.regions.join(', '),
+            a.resources,
+          ]),
         ),
       );
     });
@@ -103,7 +112,9 @@ export function accountCommands(program: Command, get: Command) {
       if (globals(cmd).json) return printJson(org);
       const name = (id: string) => org.accounts.find((a) => a.accountId === id)?.name;
       print(`management account: ${org.managementAccount}${name(org.managementAccount) ? ` (${name(org.managementAccount)})` : ''}`);
-      print(`delegated administrators: ${org.delegatedAdministrators.length ? org.delegatedAdministrators.map((d) => `${d}${name(d) ? ` (${name(d)})` : ''}`).join(', ') : 'none'}`);
+      print(
+        `delegated administrators: ${org.delegatedAdministrators.length ? org.delegatedAdministrators.map((d) => `${d}${name(d) ? ` (${name(d)})` : ''}`).join(', ') : 'none'}`,
+      );
       print(`${org.accounts.length} account${org.accounts.length === 1 ? '' : 's'} in ${org.folders.length} folder${org.folders.length === 1 ? '' : 's'}:`);
       print(organizationTree(org));
     });
@@ -136,7 +147,9 @@ export function accountCommands(program: Command, get: Command) {
       const compliance = await api.get<ComplianceView>(`${path}/compliance`);
       if (globals(cmd).json) return printJson({ group, compliance });
       print(`${pc.bold(group.name)}${group.description ? `  ${group.description}` : ''}`);
-      print(`  owner ${group.ownerAccountId}  members: ${describeMembers(group.members)}${group.readRole ? `  read role ${group.readRole}` : ''}  origin ${group.origin}`);
+      print(
+        `  owner ${group.ownerAccountId}  members: ${describeMembers(group.members)}${group.readRole ? `  read role ${group.readRole}` : ''}  origin ${group.origin}`,
+      );
       print(`  rules: ${group.rules.length ? group.rules.join(', ') : pc.dim('none scoped to this group')}`);
       for (const p of group.problems) print(pc.yellow(`  warning: ${p}`));
       if (!compliance.accounts.length) return print(pc.dim('\nthe group holds no accounts'));
@@ -160,7 +173,9 @@ export function accountCommands(program: Command, get: Command) {
         print(
           table(
             ['ACCOUNT', 'RULE', 'NON_COMPLIANT', 'COMPLIANT'],
-            compliance.accounts.flatMap((a) => a.rules.map((r) => [a.accountId, r.ruleName, r.nonCompliant ? pc.red(String(r.nonCompliant)) : '0', r.compliant])),
+            compliance.accounts.flatMap((a) =>
+              a.rules.map((r) => [a.accountId, r.ruleName, r.nonCompliant ? pc.red(String(r.nonCompliant)) : '0', r.compliant]),
+            ),
           ),
         );
       }
@@ -201,7 +216,9 @@ Examples:
       ) => {
         const given = [o.accounts && '--accounts', o.folder !== undefined && '--folder', o.organization && '--organization'].filter(Boolean);
         if (given.length !== 1)
-          throw new Error(given.length ? `give the members one way, not ${given.join(' and ')}` : 'give the members: --accounts ID,ID, --folder F or --organization');
+          throw new Error(
+            given.length ? `give the members one way, not ${given.join(' and ')}` : 'give the members: --accounts ID,ID, --folder F or --organization',
+          );
         const members = o.accounts ? { accounts: o.accounts } : o.folder !== undefined ? { folder: o.folder } : { organization: true };
         const body: Record<string, unknown> = { members };
         if (o.owner !== undefined) body.ownerAccountId = o.owner;
@@ -209,7 +226,9 @@ Examples:
         if (o.description !== undefined) body.description = o.description;
         const g = await client(cmd).put<GroupView>(`/account-groups/${encodeURIComponent(name)}`, body);
         if (globals(cmd).json) return printJson(g);
-        print(`account group ${g.name}: ${describeMembers(g.members)}, owned by ${g.ownerAccountId}; ${g.memberAccounts.length} account${g.memberAccounts.length === 1 ? '' : 's'}: ${g.memberAccounts.join(', ') || 'none'}`);
+        print(
+          `account group ${g.name}: ${describeMembers(g.members)}, owned by ${g.ownerAccountId}; ${g.memberAccounts.length} account${g.memberAccounts.length === 1 ? '' : 's'}: ${g.memberAccounts.join(', ') || 'none'}`,
+        );
         if (g.rules.length) print(`evaluated again: ${g.rules.join(', ')}`);
       },
     );
@@ -224,9 +243,7 @@ Examples:
       print(`deleted account group ${name}`);
     });
 
-  const organization = program
-    .command('organization')
-    .description("Manage the organization's delegated administrators (accounts that may own account groups)");
+  const organization = program.command('organization').description("Manage the organization's delegated administrators (accounts that may own account groups)");
 
   organization
     .command('delegate <account>')
@@ -245,6 +262,8 @@ Examples:
     .action(async (account: string, _o: unknown, cmd: Command) => {
       const org = await client(cmd).delete<Organization>(`/organization/delegated-administrators/${encodeURIComponent(account)}`);
       if (globals(cmd).json) return printJson(org);
-      print(`${account} is no longer a delegated administrator; delegated administrators: ${org.delegatedAdministrators.length ? org.delegatedAdministrators.join(', ') : 'none'}`);
+      print(
+        `${account} is no longer a delegated administrator; delegated administrators: ${org.delegatedAdministrators.length ? org.delegatedAdministrators.join(', ') : 'none'}`,
+      );
     });
 }

@@ -129,7 +129,9 @@ Examples:
 
   aws
     .command('events-setup')
-    .description("A CloudFormation template for confix's change feed: an SQS queue, its policy, and the EventBridge rule that sends it CloudTrail's management events")
+    .description(
+      "A CloudFormation template for confix's change feed: an SQS queue, its policy, and the EventBridge rule that sends it CloudTrail's management events",
+    )
     .option('--queue-name <name>', 'the queue', 'confix-events')
     .addHelpText(
       'after',

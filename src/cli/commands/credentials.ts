@@ -92,11 +92,17 @@ async function secretFrom(o: AddOptions, extra: string[]): Promise<string> {
     } catch (err) {
       // The path is not repeated: it might be the secret, typed where the path goes.
       const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`cannot read the file given with --secret-file (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code ?? 'error'})`);
+      throw new Error(
+        `cannot read the file given with --secret-file (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'error')})`,
+      );
     }
   } else if (process.env.CONFIX_ACCESS_KEY_SECRET) secret = stripLineEnd(process.env.CONFIX_ACCESS_KEY_SECRET);
-  else throw new Error('no secret given: use --secret-stdin, --secret-file FILE, or set CONFIX_ACCESS_KEY_SECRET (a secret is never taken from the command line)');
-  if (!secret) throw new Error(o.secretStdin ? 'standard input held no secret' : o.secretFile !== undefined ? 'the secret file is empty' : 'CONFIX_ACCESS_KEY_SECRET is empty');
+  else
+    throw new Error('no secret given: use --secret-stdin, --secret-file FILE, or set CONFIX_ACCESS_KEY_SECRET (a secret is never taken from the command line)');
+  if (!secret)
+    throw new Error(
+      o.secretStdin ? 'standard input held no secret' : o.secretFile !== undefined ? 'the secret file is empty' : 'CONFIX_ACCESS_KEY_SECRET is empty',
+    );
   return secret;
 }
 
@@ -158,7 +164,12 @@ Examples:
       const { items } = await client(cmd).get<{ items: Credential[] }>('/credentials');
       if (globals(cmd).json) return printJson(items);
       if (!items.length) return print('no credentials stored; add one with `confix credentials add`');
-      print(table(['ACCOUNT', 'ACCESS KEY ID', 'DESCRIPTION', 'UPDATED'], items.map((c) => [c.accountId, c.accessKeyId, c.description ?? '', time(c.updatedAt)])));
+      print(
+        table(
+          ['ACCOUNT', 'ACCESS KEY ID', 'DESCRIPTION', 'UPDATED'],
+          items.map((c) => [c.accountId, c.accessKeyId, c.description ?? '', time(c.updatedAt)]),
+        ),
+      );
     });
 
   credentials

@@ -42,7 +42,13 @@ async function deleteRule(cmd: Command, name: string): Promise<void> {
   const c = rule.compliance;
   const results = c.nonCompliant + c.compliant + c.notApplicable + c.insufficientData;
   if (globals(cmd).json)
-    return printJson({ deleted: rule.name, origin: rule.origin, results: { total: results, ...c }, executions: executions.count, exceptions: exceptions.length });
+    return printJson({
+      deleted: rule.name,
+      origin: rule.origin,
+      results: { total: results, ...c },
+      executions: executions.count,
+      exceptions: exceptions.length,
+    });
   const went = [
     `${plural(results, 'evaluation result')}${c.nonCompliant ? ` (${c.nonCompliant} non-compliant)` : ''} with their timeline`,
     `${executions.atLeast ? 'at least ' : ''}${plural(executions.count, 'remediation execution')}`,
@@ -50,7 +56,11 @@ async function deleteRule(cmd: Command, name: string): Promise<void> {
   ];
   print(`deleted rule ${rule.name} with ${went.slice(0, -1).join(', ')} and ${went.at(-1)}`);
   if (rule.origin === 'policy')
-    print(pc.yellow(`${rule.name} came from policy files: applying them again creates it again; take it out of them (\`confix plan -f … --prune\` shows what else they no longer declare)`));
+    print(
+      pc.yellow(
+        `${rule.name} came from policy files: applying them again creates it again; take it out of them (\`confix plan -f … --prune\` shows what else they no longer declare)`,
+      ),
+    );
 }
 
 interface Deleter {
@@ -91,7 +101,9 @@ const DELETERS: Deleter[] = [
     run: async (cmd, name) => {
       const res = await client(cmd).delete<{ deleted: string; subscriptions: string[] }>(`/topics/${enc(name)}`);
       if (globals(cmd).json) return printJson(res);
-      print(`deleted topic ${name}${res.subscriptions.length ? ` with its ${res.subscriptions.length === 1 ? 'subscription' : 'subscriptions'} ${res.subscriptions.join(', ')}` : ''}`);
+      print(
+        `deleted topic ${name}${res.subscriptions.length ? ` with its ${res.subscriptions.length === 1 ? 'subscription' : 'subscriptions'} ${res.subscriptions.join(', ')}` : ''}`,
+      );
     },
   },
   {
@@ -165,10 +177,7 @@ thing when there is none. Examples:
 ${DELETERS.map((d) => `  ${d.example}`).join('\n')}`,
     );
   for (const d of DELETERS) {
-    const c = del
-      .command(`${d.kind} <${d.arg}>`)
-      .description(d.description)
-      .addHelpText('after', `\nAdd --json for JSON.\n\nExample:\n  ${d.example}`);
+    const c = del.command(`${d.kind} <${d.arg}>`).description(d.description).addHelpText('after', `\nAdd --json for JSON.\n\nExample:\n  ${d.example}`);
     (d.setup?.(c) ?? c).action((name: string, o: Record<string, string>, cmd: Command) => d.run(cmd, name, o));
   }
 }

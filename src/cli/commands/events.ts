@@ -40,7 +40,9 @@ export function patternOption(value: string): Record<string, unknown> {
       text = readFileSync(file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new InvalidArgumentError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+      throw new InvalidArgumentError(
+        `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`,
+      );
     }
     from = file;
     isYaml = /\.ya?ml$/i.test(file);
@@ -75,7 +77,9 @@ async function secretValue(value: string): Promise<string> {
       secret = readFileSync(value.slice(1), 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`--secret: cannot read ${value.slice(1)}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+      throw new Error(
+        `--secret: cannot read ${value.slice(1)}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`,
+      );
     }
   }
   secret = secret.replace(/[\r\n]+$/, '');
@@ -120,7 +124,16 @@ function subscriptionsTable(items: SubscriptionView[]): string {
 function deliveriesTable(items: Delivery[]): string {
   return table(
     ['DELIVERY', 'TOPIC', 'SUBSCRIPTION', 'EVENT TYPE', 'STATUS', 'ATTEMPTS', 'CREATED', 'LAST ERROR'],
-    items.map((d) => [d.deliveryId, d.topic, d.subscription, d.eventType, deliveryStatusColor(d.status), d.attempts.length, time(d.createdAt), d.status === 'DELIVERED' ? '' : (d.lastError ?? '')]),
+    items.map((d) => [
+      d.deliveryId,
+      d.topic,
+      d.subscription,
+      d.eventType,
+      deliveryStatusColor(d.status),
+      d.attempts.length,
+      time(d.createdAt),
+      d.status === 'DELIVERED' ? '' : (d.lastError ?? ''),
+    ]),
   );
 }
 
@@ -143,7 +156,12 @@ export function eventCommands(program: Command, get: Command) {
     .action(async (_o: unknown, cmd: Command) => {
       const { items } = await client(cmd).get<{ items: TopicView[] }>('/topics');
       if (globals(cmd).json) return printJson(items);
-      print(table(['NAME', 'SUBSCRIPTIONS', 'FILTER', 'DESCRIPTION', 'UPDATED'], items.map((t) => [t.name, t.subscriptions, compact(t.filter), t.description, time(t.updatedAt)])));
+      print(
+        table(
+          ['NAME', 'SUBSCRIPTIONS', 'FILTER', 'DESCRIPTION', 'UPDATED'],
+          items.map((t) => [t.name, t.subscriptions, compact(t.filter), t.description, time(t.updatedAt)]),
+        ),
+      );
     });
 
   get
@@ -196,11 +214,18 @@ Examples:
     .action(async (o: { topic?: string; subscription?: string; status?: string; dead?: boolean; event?: string; limit: number }, cmd: Command) => {
       if (o.dead && o.status && o.status !== 'DEAD') throw new Error(`--dead lists DEAD deliveries; it cannot be combined with --status ${o.status}`);
       const status = o.dead ? 'DEAD' : o.status;
-      const { items } = await client(cmd).get<{ items: Delivery[] }>('/deliveries', { topic: o.topic, subscription: o.subscription, status, eventId: o.event, limit: o.limit });
+      const { items } = await client(cmd).get<{ items: Delivery[] }>('/deliveries', {
+        topic: o.topic,
+        subscription: o.subscription,
+        status,
+        eventId: o.event,
+        limit: o.limit,
+      });
       if (globals(cmd).json) return printJson(items);
       if (!items.length) return print(status === 'DEAD' ? 'no dead letters' : 'no deliveries');
       print(deliveriesTable(items));
-      if (status === 'DEAD') print(pc.dim('send them again with `confix delivery redeliver ID…` or `confix delivery redeliver --topic T --subscription S --dead`'));
+      if (status === 'DEAD')
+        print(pc.dim('send them again with `confix delivery redeliver ID…` or `confix delivery redeliver --topic T --subscription S --dead`'));
     });
 
   get
@@ -213,7 +238,9 @@ Examples:
       print(`${pc.bold(d.deliveryId)}  ${deliveryStatusColor(d.status)}`);
       print(`  topic ${d.topic}  subscription ${d.subscription}`);
       print(`  event ${d.eventId} (${d.eventType})`);
-      print(`  created ${time(d.createdAt)}${d.deliveredAt ? `  delivered ${time(d.deliveredAt)}` : ''}${d.status === 'QUEUED' ? `  next attempt ${time(d.notBefore)}` : ''}`);
+      print(
+        `  created ${time(d.createdAt)}${d.deliveredAt ? `  delivered ${time(d.deliveredAt)}` : ''}${d.status === 'QUEUED' ? `  next attempt ${time(d.notBefore)}` : ''}`,
+      );
       if (d.lastError && d.status !== 'DELIVERED') print(pc.red(`  last error: ${d.lastError}`));
       if (!d.attempts.length) return print(pc.dim('no attempts yet'));
       print(pc.dim('attempts:'));
@@ -235,10 +262,21 @@ Examples:
     .option('--limit <n>', 'at most this many', intOption('--limit', 1, 10000), 20)
     .addHelpText('after', '\nAdd --json for JSON (the native CloudEvents).\n\nExample:\n  confix get events --type io.confix.remediation.failed.v1 --since 1d')
     .action(async (o: { type?: string; subject?: string; provider?: string; since?: string; limit: number }, cmd: Command) => {
-      const { items } = await client(cmd).get<{ items: CloudEvent[] }>('/events', { type: o.type, subject: o.subject, provider: o.provider, since: o.since, limit: o.limit });
+      const { items } = await client(cmd).get<{ items: CloudEvent[] }>('/events', {
+        type: o.type,
+        subject: o.subject,
+        provider: o.provider,
+        since: o.since,
+        limit: o.limit,
+      });
       if (globals(cmd).json) return printJson(items);
       if (!items.length) return print('no events');
-      print(table(['TIME', 'TYPE', 'SUBJECT', 'SUMMARY', 'ID'], items.map((e) => [time(e.time), e.type, e.subject ?? '', eventSummary(e), e.id])));
+      print(
+        table(
+          ['TIME', 'TYPE', 'SUBJECT', 'SUMMARY', 'ID'],
+          items.map((e) => [time(e.time), e.type, e.subject ?? '', eventSummary(e), e.id]),
+        ),
+      );
     });
 
   get
@@ -272,7 +310,9 @@ Examples:
       if (o.filter !== undefined) body.filter = o.filter;
       const t = await client(cmd).put<Topic>(`/topics/${encodeURIComponent(name)}`, body);
       if (globals(cmd).json) return printJson(t);
-      print(`topic ${t.name} ${t.createdAt === t.updatedAt ? 'created' : 'replaced'}; it receives ${t.filter ? `events matching ${compact(t.filter, 200)}` : 'every event'}`);
+      print(
+        `topic ${t.name} ${t.createdAt === t.updatedAt ? 'created' : 'replaced'}; it receives ${t.filter ? `events matching ${compact(t.filter, 200)}` : 'every event'}`,
+      );
     });
 
   topic
@@ -282,21 +322,36 @@ Examples:
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const res = await client(cmd).delete<{ deleted: string; subscriptions: string[] }>(`/topics/${encodeURIComponent(name)}`);
       if (globals(cmd).json) return printJson(res);
-      print(`deleted topic ${name}${res.subscriptions.length ? ` with its subscription${res.subscriptions.length === 1 ? '' : 's'} ${res.subscriptions.join(', ')}` : ''}`);
+      print(
+        `deleted topic ${name}${res.subscriptions.length ? ` with its subscription${res.subscriptions.length === 1 ? '' : 's'} ${res.subscriptions.join(', ')}` : ''}`,
+      );
     });
 
-  const subscription = program.command('subscription').description("Create, replace and delete subscriptions: a topic's events, in a format, to a webhook or a function");
+  const subscription = program
+    .command('subscription')
+    .description("Create, replace and delete subscriptions: a topic's events, in a format, to a webhook or a function");
 
   subscription
     .command('put <name>')
     .description('Create or replace a subscription (replacing sets every field: what is not given takes its default)')
     .option('--topic <topic>', 'the topic', 'default')
     .option('--webhook <url>', 'POST each event to this URL, signed')
-    .option('--secret <secret>', 'the signing secret (16-256 characters): the value, @FILE, or - for standard input; default: one is generated and printed once')
+    .option(
+      '--secret <secret>',
+      'the signing secret (16-256 characters): the value, @FILE, or - for standard input; default: one is generated and printed once',
+    )
     .option('--timeout <seconds>', 'wait this long for the webhook to answer', floatOption('--timeout', 1, 60))
     .option('--function <name>', 'invoke this function with each event')
-    .addOption(new Option('--format <format>', 'native (CloudEvents), eventbridge (AWS Config via EventBridge) or mns (Alibaba Cloud Message Service)').choices(EVENT_FORMATS))
-    .option('--filter <pattern>', 'only events matching this EventBridge-style pattern over the event in the format: JSON, or @FILE (JSON or YAML)', patternOption)
+    .addOption(
+      new Option('--format <format>', 'native (CloudEvents), eventbridge (AWS Config via EventBridge) or mns (Alibaba Cloud Message Service)').choices(
+        EVENT_FORMATS,
+      ),
+    )
+    .option(
+      '--filter <pattern>',
+      'only events matching this EventBridge-style pattern over the event in the format: JSON, or @FILE (JSON or YAML)',
+      patternOption,
+    )
     .option('--max-attempts <n>', 'attempts before a delivery is dead-lettered (default 8)', intOption('--max-attempts', 1, 20))
     .option('--disabled', 'create it disabled: it gets no new deliveries until put again without --disabled')
     .addHelpText(
@@ -323,15 +378,32 @@ Examples:
     .action(
       async (
         name: string,
-        o: { topic: string; webhook?: string; secret?: string; timeout?: number; function?: string; format?: string; filter?: Record<string, unknown>; maxAttempts?: number; disabled?: boolean },
+        o: {
+          topic: string;
+          webhook?: string;
+          secret?: string;
+          timeout?: number;
+          function?: string;
+          format?: string;
+          filter?: Record<string, unknown>;
+          maxAttempts?: number;
+          disabled?: boolean;
+        },
         cmd: Command,
       ) => {
         if (o.webhook !== undefined && o.function !== undefined) throw new Error('give the endpoint one way: --webhook URL or --function NAME, not both');
         if (o.webhook === undefined && o.function === undefined) throw new Error('give the endpoint: --webhook URL or --function NAME');
-        if (o.function !== undefined && (o.secret !== undefined || o.timeout !== undefined)) throw new Error('--secret and --timeout go with --webhook, not --function');
+        if (o.function !== undefined && (o.secret !== undefined || o.timeout !== undefined))
+          throw new Error('--secret and --timeout go with --webhook, not --function');
         const endpoint =
           o.webhook !== undefined
-            ? { webhook: { url: o.webhook, ...(o.secret !== undefined ? { secret: await secretValue(o.secret) } : {}), ...(o.timeout !== undefined ? { timeoutSeconds: o.timeout } : {}) } }
+            ? {
+                webhook: {
+                  url: o.webhook,
+                  ...(o.secret !== undefined ? { secret: await secretValue(o.secret) } : {}),
+                  ...(o.timeout !== undefined ? { timeoutSeconds: o.timeout } : {}),
+                },
+              }
             : { function: o.function };
         const body: Record<string, unknown> = { endpoint, state: o.disabled ? 'DISABLED' : 'ACTIVE' };
         if (o.format !== undefined) body.format = o.format;
@@ -356,7 +428,9 @@ Examples:
     .option('--topic <topic>', 'the topic', 'default')
     .addHelpText('after', '\nExample:\n  confix subscription delete soc --topic default')
     .action(async (name: string, o: { topic: string }, cmd: Command) => {
-      const res = await client(cmd).delete<{ deleted: string; topic: string }>(`/topics/${encodeURIComponent(o.topic)}/subscriptions/${encodeURIComponent(name)}`);
+      const res = await client(cmd).delete<{ deleted: string; topic: string }>(
+        `/topics/${encodeURIComponent(o.topic)}/subscriptions/${encodeURIComponent(name)}`,
+      );
       if (globals(cmd).json) return printJson(res);
       print(`deleted subscription ${name} of topic ${o.topic}`);
     });
@@ -382,7 +456,8 @@ Examples:
     )
     .action(async (ids: string[], o: { dead?: boolean; topic?: string; subscription?: string }, cmd: Command) => {
       if (ids.length && o.dead) throw new Error('name deliveries, or use --dead; not both');
-      if (ids.length && (o.topic !== undefined || o.subscription !== undefined)) throw new Error('--topic and --subscription narrow --dead; with delivery ids leave them out');
+      if (ids.length && (o.topic !== undefined || o.subscription !== undefined))
+        throw new Error('--topic and --subscription narrow --dead; with delivery ids leave them out');
       if (!ids.length && !o.dead) throw new Error('name the deliveries to send again (IDs), or use --dead with --topic T --subscription S');
       const res = await client(cmd).post<{ redelivered: Delivery[]; skipped: { deliveryId: string; reason: string }[] }>(
         '/deliveries/redeliver',
@@ -392,7 +467,12 @@ Examples:
       else {
         if (res.redelivered.length) {
           print(`${res.redelivered.length} deliver${res.redelivered.length === 1 ? 'y' : 'ies'} queued again:`);
-          print(table(['DELIVERY', 'TOPIC', 'SUBSCRIPTION', 'EVENT TYPE'], res.redelivered.map((d) => [d.deliveryId, d.topic, d.subscription, d.eventType])));
+          print(
+            table(
+              ['DELIVERY', 'TOPIC', 'SUBSCRIPTION', 'EVENT TYPE'],
+              res.redelivered.map((d) => [d.deliveryId, d.topic, d.subscription, d.eventType]),
+            ),
+          );
           print(pc.dim('follow with `confix get deliveries` or `confix get delivery ID`'));
         } else if (o.dead) print('no dead letters to send again');
         for (const s of res.skipped) print(pc.red(`not redelivered: ${s.deliveryId}: ${s.reason}`));

@@ -74,7 +74,9 @@ function jsonBlock(label: string, value: unknown): string {
 }
 
 function printInvocation(i: Invocation, o: { showInput?: boolean } = {}): void {
-  print(`${pc.bold(i.invocationId)}  ${invocationStatusColor(i.status)}${i.cancelRequested && !ENDED.includes(i.status) ? pc.yellow(' (cancel requested)') : ''}`);
+  print(
+    `${pc.bold(i.invocationId)}  ${invocationStatusColor(i.status)}${i.cancelRequested && !ENDED.includes(i.status) ? pc.yellow(' (cancel requested)') : ''}`,
+  );
   print(`  function ${i.functionName} version ${i.version}  attempt ${i.attempt}${i.idempotencyKey ? `  idempotency key ${i.idempotencyKey}` : ''}`);
   print(`  source ${describeSource(i.source)}`);
   const usage = [
@@ -105,7 +107,16 @@ function envOption(value: string, previous: Record<string, string> = {}): Record
 }
 
 /** The flag that sets each deploy setting, to name it in errors. */
-const FLAGS: Record<string, string> = { fileName: '--file', handler: '--handler', role: '--role', timeoutSeconds: '--timeout', memoryMb: '--memory', env: '--env', description: '--description', name: 'NAME' };
+const FLAGS: Record<string, string> = {
+  fileName: '--file',
+  handler: '--handler',
+  role: '--role',
+  timeoutSeconds: '--timeout',
+  memoryMb: '--memory',
+  env: '--env',
+  description: '--description',
+  name: 'NAME',
+};
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -136,10 +147,13 @@ export function functionCommands(program: Command, get: Command) {
     .description('Deploy, invoke and delete functions: TypeScript or JavaScript handlers run like Function Compute or Lambda, one process per invocation');
 
   fn.command('deploy <name>')
-    .description("Deploy a function from a code file: a new version when the code or settings changed, else nothing")
+    .description('Deploy a function from a code file: a new version when the code or settings changed, else nothing')
     .requiredOption('--file <path>', 'the code: a .ts, .mts, .js, .mjs or .cjs file (its name is kept, and shown in stack traces)')
     .option('--handler <name>', 'the exported function called as handler(event, context)', 'handler')
-    .option('--role <role>', "the role it runs with: a role name (the management account's) or a role ARN; its trust policy must name fc.aliyuncs.com or lambda.amazonaws.com")
+    .option(
+      '--role <role>',
+      "the role it runs with: a role name (the management account's) or a role ARN; its trust policy must name fc.aliyuncs.com or lambda.amazonaws.com",
+    )
     .option('--timeout <seconds>', 'stop an invocation after this long (TIMED_OUT)', intOption('--timeout', 1, 900), 60)
     .option('--memory <mb>', 'the memory of its process; past it the invocation fails', intOption('--memory', 64, 3072), 256)
     .option('--env <name=value>', 'an environment variable (repeatable); shown in clear to anyone who can read the function: not for secrets', envOption)
@@ -244,7 +258,8 @@ Examples:
           if (dedup) print(dedup);
           printInvocation(done);
         }
-        if (done.status !== 'SUCCEEDED') throw new Error(`invocation ${done.invocationId} ${done.status}${done.error ? `: ${done.error.type}: ${done.error.message}` : ''}`);
+        if (done.status !== 'SUCCEEDED')
+          throw new Error(`invocation ${done.invocationId} ${done.status}${done.error ? `: ${done.error.type}: ${done.error.message}` : ''}`);
       },
     );
 
@@ -323,7 +338,8 @@ Examples:
           printed.set(i.invocationId, Math.max(from, i.logs.length));
           if (ENDED.includes(i.status)) {
             finished.add(i.invocationId);
-            if (i.logsTruncated && !json) print(pc.dim(`… [${i.invocationId}] ${i.logsTruncated} more line${i.logsTruncated === 1 ? '' : 's'} dropped past the log cap`));
+            if (i.logsTruncated && !json)
+              print(pc.dim(`… [${i.invocationId}] ${i.logsTruncated} more line${i.logsTruncated === 1 ? '' : 's'} dropped past the log cap`));
           }
         }
       }
@@ -340,14 +356,24 @@ Examples:
       print(
         table(
           ['NAME', 'VERSION', 'FILE', 'HANDLER', 'ROLE', 'TIMEOUT', 'MEMORY', 'UPDATED', 'DESCRIPTION'],
-          items.map((f) => [f.name, f.latestVersion, f.latest.fileName, f.latest.handler, f.latest.role ?? pc.dim('none'), `${f.latest.timeoutSeconds} s`, `${f.latest.memoryMb} MB`, time(f.updatedAt), f.description]),
+          items.map((f) => [
+            f.name,
+            f.latestVersion,
+            f.latest.fileName,
+            f.latest.handler,
+            f.latest.role ?? pc.dim('none'),
+            `${f.latest.timeoutSeconds} s`,
+            `${f.latest.memoryMb} MB`,
+            time(f.updatedAt),
+            f.description,
+          ]),
         ),
       );
     });
 
   get
     .command('function <name>')
-    .description("A function: its latest settings, what uses it, and its versions")
+    .description('A function: its latest settings, what uses it, and its versions')
     .addHelpText('after', '\nAdd --json for JSON.')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const f = await client(cmd).get<FunctionDetail>(`/functions/${encodeURIComponent(name)}`);
@@ -363,7 +389,17 @@ Examples:
       print(
         table(
           ['VERSION', 'CREATED', 'FILE', 'SHA256', 'HANDLER', 'ROLE', 'TIMEOUT', 'MEMORY', 'ENV'],
-          f.versions.map((x) => [x.version, time(x.createdAt), x.fileName, x.codeSha256.slice(0, 12), x.handler, x.role ?? '', `${x.timeoutSeconds} s`, `${x.memoryMb} MB`, Object.keys(x.env).join(', ')]),
+          f.versions.map((x) => [
+            x.version,
+            time(x.createdAt),
+            x.fileName,
+            x.codeSha256.slice(0, 12),
+            x.handler,
+            x.role ?? '',
+            `${x.timeoutSeconds} s`,
+            `${x.memoryMb} MB`,
+            Object.keys(x.env).join(', '),
+          ]),
         ),
       );
     });
@@ -377,7 +413,12 @@ Examples:
     .option('--limit <n>', 'at most this many', intOption('--limit', 1, 1000), 50)
     .addHelpText('after', '\nAdd --json for JSON (a list, without input, result and logs: `confix get invocation ID` has them).')
     .action(async (o: { function?: string; status?: string; source?: string; limit: number }, cmd: Command) => {
-      const { items } = await client(cmd).get<{ items: InvocationSummary[] }>('/invocations', { function: o.function, status: o.status, source: o.source, limit: o.limit });
+      const { items } = await client(cmd).get<{ items: InvocationSummary[] }>('/invocations', {
+        function: o.function,
+        status: o.status,
+        source: o.source,
+        limit: o.limit,
+      });
       if (globals(cmd).json) return printJson(items);
       if (!items.length) return print('no invocations');
       print(

@@ -62,36 +62,45 @@ export function inventoryCommands(program: Command, get: Command) {
           [...(several ? ['PROVIDER'] : []), 'ACCOUNT', 'REGION', 'TYPE', 'ID', 'NAME', 'STATUS', 'CAPTURED'],
           items.map((r) => [
             ...(several ? [r.provider] : []),
-            r.accountId, r.regionId, r.resourceType, r.resourceId, r.resourceName, statusColor(r.status), time(r.capturedAt),
+            r.accountId,
+            r.regionId,
+            r.resourceType,
+            r.resourceId,
+            r.resourceName,
+            statusColor(r.status),
+            time(r.capturedAt),
           ]),
         ),
       );
       if (items.length < total) print(pc.dim(`showing ${items.length} of ${total}; use --limit, --all or filters`));
     });
 
-  addNarrowOptions(get.command('resource <id>').description("Show a resource's current configuration")).action(
-    async (id: string, o: Narrow, cmd: Command) => {
-      const r = await client(cmd).get<InventoryResource>(`/resources/${encodeURIComponent(id)}`, narrowQuery(o));
-      if (globals(cmd).json) return printJson(r);
-      print(`${pc.bold(r.resourceId)}  ${r.resourceType}${r.resourceName ? `  "${r.resourceName}"` : ''}`);
-      print(`  account ${r.accountId}  region ${r.regionId}  status ${statusColor(r.status)}  version ${r.version}  captured ${time(r.capturedAt)}`);
-      if (Object.keys(r.tags).length) print(`  tags: ${Object.entries(r.tags).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-      print(pc.dim('configuration:'));
-      print(r.configuration ? yaml(r.configuration).replace(/^/gm, '  ') : '  (none: the resource is deleted)');
-    },
-  );
+  addNarrowOptions(get.command('resource <id>').description("Show a resource's current configuration")).action(async (id: string, o: Narrow, cmd: Command) => {
+    const r = await client(cmd).get<InventoryResource>(`/resources/${encodeURIComponent(id)}`, narrowQuery(o));
+    if (globals(cmd).json) return printJson(r);
+    print(`${pc.bold(r.resourceId)}  ${r.resourceType}${r.resourceName ? `  "${r.resourceName}"` : ''}`);
+    print(`  account ${r.accountId}  region ${r.regionId}  status ${statusColor(r.status)}  version ${r.version}  captured ${time(r.capturedAt)}`);
+    if (Object.keys(r.tags).length)
+      print(
+        `  tags: ${Object.entries(r.tags)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}`,
+      );
+    print(pc.dim('configuration:'));
+    print(r.configuration ? yaml(r.configuration).replace(/^/gm, '  ') : '  (none: the resource is deleted)');
+  });
 
   addNarrowOptions(
     program
       .command('history <id>')
       .description("A resource's configuration timeline, newest first, with the diff of each change")
       .option('--limit <n>', 'at most this many items', intOption('--limit', 1, 1000), 20)
-      .option('--full', 'print each item\'s whole configuration too'),
+      .option('--full', "print each item's whole configuration too"),
   ).action(async (id: string, o: Narrow & { limit: number; full?: boolean }, cmd: Command) => {
-    const res = await client(cmd).get<{ resource: InventoryResource; items: ConfigurationItem[] }>(
-      `/resources/${encodeURIComponent(id)}/history`,
-      { ...narrowQuery(o), limit: o.limit },
-    );
+    const res = await client(cmd).get<{ resource: InventoryResource; items: ConfigurationItem[] }>(`/resources/${encodeURIComponent(id)}/history`, {
+      ...narrowQuery(o),
+      limit: o.limit,
+    });
     if (globals(cmd).json) return printJson(res);
     const r = res.resource;
     print(`${pc.bold(r.resourceId)}  ${r.resourceType}  ${r.accountId}/${r.regionId}  (${r.version} configuration item${r.version === 1 ? '' : 's'})`);
@@ -107,11 +116,16 @@ export function inventoryCommands(program: Command, get: Command) {
 
   program
     .command('discover')
-    .description('Take a full snapshot now: every provider the service governs (the sandbox, the AWS entries of confix.yaml), or the given provider, accounts and types')
+    .description(
+      'Take a full snapshot now: every provider the service governs (the sandbox, the AWS entries of confix.yaml), or the given provider, accounts and types',
+    )
     .option('--provider <name>', 'only this provider (its name in confix.yaml: sandbox, aws, …)')
     .option('--account <id>', 'only this account (repeatable)', collect)
     .option('--type <type>', 'only this resource type (repeatable)', collect)
-    .addHelpText('after', '\nProgress (scopes read, resources found, refusals) goes to stderr as the service reads; the summary and every refused scope follow.\n\nExamples:\n  confix discover\n  confix discover --provider aws --type AWS::S3::Bucket --json')
+    .addHelpText(
+      'after',
+      '\nProgress (scopes read, resources found, refusals) goes to stderr as the service reads; the summary and every refused scope follow.\n\nExamples:\n  confix discover\n  confix discover --provider aws --type AWS::S3::Bucket --json',
+    )
     .action(async (o: { provider?: string; account?: string[]; type?: string[] }, cmd: Command) => {
       const body = { provider: o.provider, accountIds: o.account, resourceTypes: o.type };
       const json = globals(cmd).json;

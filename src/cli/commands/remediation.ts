@@ -53,7 +53,7 @@ export function remediationCommands(program: Command, get: Command) {
     .description("Run a rule's remediation on resources now, like the clouds' Remediate button")
     .requiredOption('--rule <name>', 'the rule whose remediation to run')
     .option('--resource <id>', 'a resource to fix (repeatable)', collect)
-    .option('--all-non-compliant', "every resource the rule finds non-compliant")
+    .option('--all-non-compliant', 'every resource the rule finds non-compliant')
     .option('--dry-run', 'record the preview of the change as the execution; change nothing')
     .option('--wait', 'wait for the executions to finish and show them')
     .option('--timeout <seconds>', 'with --wait, give up after this long', intOption('--timeout', 1, 86_400), 120)
@@ -74,7 +74,12 @@ export function remediationCommands(program: Command, get: Command) {
       }
       if (globals(cmd).json) return printJson({ queued: executions, failed: res.failed });
       if (executions.length) {
-        print(table(['EXECUTION', 'RESOURCE', 'STATUS', 'ERROR'], executions.map((x) => [x.executionId, x.resourceId, statusColor(x.status), x.errorCode ? `${x.errorCode}: ${x.errorMessage}` : ''])));
+        print(
+          table(
+            ['EXECUTION', 'RESOURCE', 'STATUS', 'ERROR'],
+            executions.map((x) => [x.executionId, x.resourceId, statusColor(x.status), x.errorCode ? `${x.errorCode}: ${x.errorMessage}` : '']),
+          ),
+        );
         if (o.dryRun && o.wait) for (const x of executions) printExecution(x);
       }
       for (const f of res.failed) print(pc.red(`not queued: ${f.resourceId}: ${f.reason}`));
@@ -84,7 +89,9 @@ export function remediationCommands(program: Command, get: Command) {
 
   program
     .command('rollback <executionId>')
-    .description('Restore the prior state a successful execution recorded (re-authorise revoked rules, restore the ACL, start the stopped instance), as a new execution')
+    .description(
+      'Restore the prior state a successful execution recorded (re-authorise revoked rules, restore the ACL, start the stopped instance), as a new execution',
+    )
     .option('--wait', 'wait for the rollback to finish and show it')
     .option('--timeout <seconds>', 'with --wait, give up after this long', intOption('--timeout', 1, 86_400), 120)
     .action(async (id: string, o: { wait?: boolean; timeout: number }, cmd: Command) => {
@@ -124,14 +131,20 @@ service checked.`,
       const problems: string[] = [];
       for (const id of ids) {
         try {
-          done.push(await api.post<Execution>(`/executions/${encodeURIComponent(id)}/${decision}`, { ...(o.by ? { by: o.by } : {}), ...(o.reason ? { reason: o.reason } : {}) }));
+          done.push(
+            await api.post<Execution>(`/executions/${encodeURIComponent(id)}/${decision}`, {
+              ...(o.by ? { by: o.by } : {}),
+              ...(o.reason ? { reason: o.reason } : {}),
+            }),
+          );
         } catch (err) {
           problems.push(`${id}: ${(err as Error).message}`);
         }
       }
       if (globals(c).json) printJson({ [decision === 'approve' ? 'approved' : 'rejected']: done, failed: problems });
       else {
-        for (const x of done) print(`${x.executionId} ${decision === 'approve' ? 'approved: queued to run' : 'rejected: cancelled'} (${x.ruleName} on ${x.resourceId})`);
+        for (const x of done)
+          print(`${x.executionId} ${decision === 'approve' ? 'approved: queued to run' : 'rejected: cancelled'} (${x.ruleName} on ${x.resourceId})`);
         for (const p of problems) print(pc.red(`not ${decision}d: ${p}`));
       }
       if (problems.length) throw new Error(`${problems.length} of ${ids.length} could not be ${decision}d`);
@@ -173,14 +186,29 @@ service checked.`,
       print(pc.bold(`${d.ruleName}: remediation`));
       print(yaml(d.remediation).replace(/^/gm, '  ').trimEnd());
       if (d.state.paused) print(pc.red(`automatic remediation PAUSED since ${time(d.state.pausedAt)}: ${d.state.reason}`));
-      else if (d.remediation.invokeType === 'AUTO_EXECUTION') print(pc.green('automatic remediation active') + (d.state.resumedAt ? pc.dim(` (resumed ${time(d.state.resumedAt)})`) : ''));
+      else if (d.remediation.invokeType === 'AUTO_EXECUTION')
+        print(pc.green('automatic remediation active') + (d.state.resumedAt ? pc.dim(` (resumed ${time(d.state.resumedAt)})`) : ''));
       else print(pc.dim('manual remediation only (MANUAL_EXECUTION): runs when started with `confix remediate`'));
-      print(Object.entries(d.counts).filter(([, n]) => n > 0).map(([st, n]) => `${statusColor(st)} ${n}`).join('  ') || pc.dim('no executions yet'));
+      print(
+        Object.entries(d.counts)
+          .filter(([, n]) => n > 0)
+          .map(([st, n]) => `${statusColor(st)} ${n}`)
+          .join('  ') || pc.dim('no executions yet'),
+      );
       if (d.executions.length)
         print(
           table(
             ['EXECUTION', 'RESOURCE', 'STATUS', 'TRIGGER', 'ATTEMPT', 'STARTED', 'FINISHED', 'FAILURE REASON'],
-            d.executions.map((x) => [x.executionId, x.resourceId, statusColor(x.status) + (x.dryRun ? pc.dim(' dry') : ''), x.trigger, x.attempt, time(x.startedAt), time(x.finishedAt), failureOf(x)]),
+            d.executions.map((x) => [
+              x.executionId,
+              x.resourceId,
+              statusColor(x.status) + (x.dryRun ? pc.dim(' dry') : ''),
+              x.trigger,
+              x.attempt,
+              time(x.startedAt),
+              time(x.finishedAt),
+              failureOf(x),
+            ]),
           ),
         );
     });
@@ -189,25 +217,35 @@ service checked.`,
     .command('actions')
     .description('The built-in remediation actions, what they fix and the permissions they need')
     .action(async (_o: unknown, cmd: Command) => {
-      const { items } = await client(cmd).get<{ items: { name: string; description: string; resourceTypes: string[]; permissions: string[]; rollback: boolean }[] }>('/remediation/actions');
+      const { items } = await client(cmd).get<{
+        items: { name: string; description: string; resourceTypes: string[]; permissions: string[]; rollback: boolean }[];
+      }>('/remediation/actions');
       if (globals(cmd).json) return printJson(items);
-      print(table(['ACTION', 'FIXES', 'PERMISSIONS', 'ROLLBACK', 'DESCRIPTION'], items.map((a) => [a.name, a.resourceTypes.join('\n'), a.permissions.join('\n'), a.rollback ? 'yes' : 'no', a.description])));
+      print(
+        table(
+          ['ACTION', 'FIXES', 'PERMISSIONS', 'ROLLBACK', 'DESCRIPTION'],
+          items.map((a) => [a.name, a.resourceTypes.join('\n'), a.permissions.join('\n'), a.rollback ? 'yes' : 'no', a.description]),
+        ),
+      );
     });
 
   const exception = program.command('exception').description("Exempt resources from a rule's remediation");
   exception
     .command('add')
-    .description('Exempt a resource from a rule\'s remediation, with a reason and an optional expiry')
+    .description("Exempt a resource from a rule's remediation, with a reason and an optional expiry")
     .requiredOption('--rule <name>', 'the rule')
     .requiredOption('--resource <id>', 'the resource')
     .requiredOption('--reason <text>', 'why (shown wherever remediation passes the resource by)')
     .option('--expires <when>', 'an ISO time, or a duration from now like 7d, 12h')
     .action(async (o: { rule: string; resource: string; reason: string; expires?: string }, cmd: Command) => {
-      const e = await client(cmd).post<{ resourceId: string; ruleName: string; expiresAt: string | null }>(`/rules/${encodeURIComponent(o.rule)}/remediation/exceptions`, {
-        resourceId: o.resource,
-        reason: o.reason,
-        expires: o.expires,
-      });
+      const e = await client(cmd).post<{ resourceId: string; ruleName: string; expiresAt: string | null }>(
+        `/rules/${encodeURIComponent(o.rule)}/remediation/exceptions`,
+        {
+          resourceId: o.resource,
+          reason: o.reason,
+          expires: o.expires,
+        },
+      );
       if (globals(cmd).json) return printJson(e);
       print(`${e.resourceId} is exempted from ${e.ruleName}'s remediation${e.expiresAt ? ` until ${time(e.expiresAt)}` : ''}`);
     });
@@ -229,12 +267,23 @@ service checked.`,
     .description("A rule's remediation exceptions")
     .requiredOption('--rule <name>', 'the rule')
     .action(async (o: { rule: string }, cmd: Command) => {
-      const { items } = await client(cmd).get<{ items: { resourceId: string; resourceType: string; accountId: string; reason: string; expiresAt: string | null; expired: boolean }[] }>(
-        `/rules/${encodeURIComponent(o.rule)}/remediation/exceptions`,
-      );
+      const { items } = await client(cmd).get<{
+        items: { resourceId: string; resourceType: string; accountId: string; reason: string; expiresAt: string | null; expired: boolean }[];
+      }>(`/rules/${encodeURIComponent(o.rule)}/remediation/exceptions`);
       if (globals(cmd).json) return printJson(items);
       if (!items.length) return print('no exceptions');
-      print(table(['RESOURCE', 'TYPE', 'ACCOUNT', 'REASON', 'EXPIRES'], items.map((e) => [e.resourceId, e.resourceType, e.accountId, e.reason, e.expiresAt ? time(e.expiresAt) + (e.expired ? pc.dim(' (expired)') : '') : 'never'])));
+      print(
+        table(
+          ['RESOURCE', 'TYPE', 'ACCOUNT', 'REASON', 'EXPIRES'],
+          items.map((e) => [
+            e.resourceId,
+            e.resourceType,
+            e.accountId,
+            e.reason,
+            e.expiresAt ? time(e.expiresAt) + (e.expired ? pc.dim(' (expired)') : '') : 'never',
+          ]),
+        ),
+      );
     });
 
   get
@@ -246,7 +295,13 @@ service checked.`,
     .option('--provider <name>', 'only resources of this provider (sandbox, aws, … as named in confix.yaml)')
     .option('--limit <n>', 'at most this many', intOption('--limit', 1, 10000), 50)
     .action(async (o: { rule?: string; status?: string; resource?: string; provider?: string; limit: number }, cmd: Command) => {
-      const { items } = await client(cmd).get<{ items: Execution[] }>('/executions', { rule: o.rule, status: o.status, resourceId: o.resource, provider: o.provider, limit: o.limit });
+      const { items } = await client(cmd).get<{ items: Execution[] }>('/executions', {
+        rule: o.rule,
+        status: o.status,
+        resourceId: o.resource,
+        provider: o.provider,
+        limit: o.limit,
+      });
       if (globals(cmd).json) return printJson(items);
       if (!items.length) return print('no executions');
       // The provider column once there is more than one provider among them.
@@ -254,7 +309,17 @@ service checked.`,
       print(
         table(
           ['EXECUTION', 'RULE', ...(several ? ['PROVIDER'] : []), 'RESOURCE', 'STATUS', 'TRIGGER', 'ATTEMPT', 'CREATED', 'FAILURE REASON'],
-          items.map((x) => [x.executionId, x.ruleName, ...(several ? [x.provider ?? '-'] : []), x.resourceId, statusColor(x.status) + (x.dryRun ? pc.dim(' dry') : ''), x.trigger, x.attempt, time(x.createdAt), failureOf(x)]),
+          items.map((x) => [
+            x.executionId,
+            x.ruleName,
+            ...(several ? [x.provider ?? '-'] : []),
+            x.resourceId,
+            statusColor(x.status) + (x.dryRun ? pc.dim(' dry') : ''),
+            x.trigger,
+            x.attempt,
+            time(x.createdAt),
+            failureOf(x),
+          ]),
         ),
       );
     });

@@ -32,7 +32,12 @@ async function sendPolicy<T>(cmd: Command, path: string, docs: PolicyDocument[],
   } catch (err) {
     const issues = (err as ApiClientError).body?.issues as { document: number; pathSegments: (string | number)[]; path: string; message: string }[] | undefined;
     if (err instanceof ApiClientError && err.code === 'InvalidPolicy' && issues)
-      throw new Error(describePolicyProblems(docs, issues.map((i) => ({ document: i.document, path: i.pathSegments, message: i.message }))));
+      throw new Error(
+        describePolicyProblems(
+          docs,
+          issues.map((i) => ({ document: i.document, path: i.pathSegments, message: i.message })),
+        ),
+      );
     throw err;
   }
 }
@@ -82,14 +87,20 @@ export function pruneSummary(plan: Plan, applied = false): string | undefined {
   const parts = [
     plan.delete.length ? `${plural(plan.delete.length, 'rule')}: ${names(plan.delete)}` : '',
     plan.accountGroups.delete.length ? `${plural(plan.accountGroups.delete.length, 'account group')}: ${names(plan.accountGroups.delete)}` : '',
-    plan.exceptions.delete.length ? `${plural(plan.exceptions.delete.length, 'remediation exception')}: ${names(plan.exceptions.delete.map((e) => `${e.rule} / ${e.resourceId}`))}` : '',
+    plan.exceptions.delete.length
+      ? `${plural(plan.exceptions.delete.length, 'remediation exception')}: ${names(plan.exceptions.delete.map((e) => `${e.rule} / ${e.resourceId}`))}`
+      : '',
   ].filter(Boolean);
   return parts.length ? `--prune ${applied ? 'DELETED' : 'DELETES'} ${parts.join('; ')}` : undefined;
 }
 
 /** What a plan deletes, as keys, to compare what was confirmed with what was done. */
 function deletionKeys(plan: Plan): string[] {
-  return [...plan.delete.map((r) => `rule ${r}`), ...plan.accountGroups.delete.map((g) => `account group ${g}`), ...plan.exceptions.delete.map((e) => `exception ${e.rule} / ${e.resourceId}`)];
+  return [
+    ...plan.delete.map((r) => `rule ${r}`),
+    ...plan.accountGroups.delete.map((g) => `account group ${g}`),
+    ...plan.exceptions.delete.map((e) => `exception ${e.rule} / ${e.resourceId}`),
+  ];
 }
 
 /** Asks on the terminal; anything but y or yes (or Ctrl-C, or end of input) is no. */
@@ -130,7 +141,8 @@ function printPlan(plan: Plan, how: { applied?: boolean; brief?: boolean } = {})
     else item(pc.dim('    (no change to its definition; it becomes managed by policy files)'));
   }
   for (const d of g.delete) item(pc.red(`- delete account group ${d} (no longer declared)`));
-  if (g.notDeclared.length) item(pc.dim(`  kept account groups: ${g.notDeclared.join(', ')} (from policy files, not declared here; --prune deletes those no rule uses)`));
+  if (g.notDeclared.length)
+    item(pc.dim(`  kept account groups: ${g.notDeclared.join(', ')} (from policy files, not declared here; --prune deletes those no rule uses)`));
   for (const s of plan.create) {
     item(pc.green(`+ create rule ${s.name}`));
     item(pc.green(yaml(s).replace(/^/gm, '    ')));
@@ -151,18 +163,47 @@ function printPlan(plan: Plan, how: { applied?: boolean; brief?: boolean } = {})
     if (e.before.expiresAt !== e.expiresAt) item(`    expires: ${e.before.expiresAt ?? 'never'} → ${e.expiresAt ?? 'never'}`);
   }
   for (const e of x.delete) item(pc.red(`- delete exception ${e.rule} / ${e.resourceId} (no longer declared)`));
-  if (x.notDeclared.length) item(pc.dim(`  kept exceptions: ${x.notDeclared.map((e) => `${e.rule} / ${e.resourceId}`).join(', ')} (from policy files, not declared here; --prune deletes them)`));
+  if (x.notDeclared.length)
+    item(
+      pc.dim(
+        `  kept exceptions: ${x.notDeclared.map((e) => `${e.rule} / ${e.resourceId}`).join(', ')} (from policy files, not declared here; --prune deletes them)`,
+      ),
+    );
   for (const a of plan.automaticRemediation ?? []) {
     const pace = `at most ${a.controls.concurrency} at once and ${a.controls.perMinute} a minute`;
     const more = [a.exhausted ? `${a.exhausted} with their automatic attempts spent` : '', a.exempt ? `${a.exempt} exempted` : ''].filter(Boolean).join(', ');
-    if (a.queue === null) item(pc.cyan(`  automatic remediation of ${a.rule}: queues executions for what its evaluation after this apply finds NON_COMPLIANT (${pace})`));
-    else item(pc.cyan(`  automatic remediation of ${a.rule}: queues ${a.queue} execution${a.queue === 1 ? '' : 's'} for resources NON_COMPLIANT now (${pace})${more ? `; left alone: ${more}` : ''}`));
+    if (a.queue === null)
+      item(pc.cyan(`  automatic remediation of ${a.rule}: queues executions for what its evaluation after this apply finds NON_COMPLIANT (${pace})`));
+    else
+      item(
+        pc.cyan(
+          `  automatic remediation of ${a.rule}: queues ${a.queue} execution${a.queue === 1 ? '' : 's'} for resources NON_COMPLIANT now (${pace})${more ? `; left alone: ${more}` : ''}`,
+        ),
+      );
   }
-  const n = (o?.changes.length ? 1 : 0) + plan.create.length + plan.update.length + plan.delete.length + x.create.length + x.update.length + x.delete.length + g.create.length + g.update.length + g.delete.length;
-  const groups = g.create.length + g.update.length + g.delete.length + g.unchanged.length ? `; account groups: ${g.create.length} to create, ${g.update.length} to change, ${g.delete.length} to delete, ${g.unchanged.length} unchanged` : '';
-  const exceptions = x.create.length + x.update.length + x.delete.length + x.unchanged ? `; exceptions: ${x.create.length} to create, ${x.update.length} to change, ${x.delete.length} to delete, ${x.unchanged} unchanged` : '';
+  const n =
+    (o?.changes.length ? 1 : 0) +
+    plan.create.length +
+    plan.update.length +
+    plan.delete.length +
+    x.create.length +
+    x.update.length +
+    x.delete.length +
+    g.create.length +
+    g.update.length +
+    g.delete.length;
+  const groups =
+    g.create.length + g.update.length + g.delete.length + g.unchanged.length
+      ? `; account groups: ${g.create.length} to create, ${g.update.length} to change, ${g.delete.length} to delete, ${g.unchanged.length} unchanged`
+      : '';
+  const exceptions =
+    x.create.length + x.update.length + x.delete.length + x.unchanged
+      ? `; exceptions: ${x.create.length} to create, ${x.update.length} to change, ${x.delete.length} to delete, ${x.unchanged} unchanged`
+      : '';
   const org = o ? `; organization: ${o.changes.length ? `${o.changes.length} change${o.changes.length === 1 ? '' : 's'}` : 'unchanged'}` : '';
-  print(`${n ? '' : 'no changes. '}plan: ${plan.create.length} to create, ${plan.update.length} to change, ${plan.delete.length} to delete, ${plan.unchanged.length} unchanged${org}${groups}${exceptions}`);
+  print(
+    `${n ? '' : 'no changes. '}plan: ${plan.create.length} to create, ${plan.update.length} to change, ${plan.delete.length} to delete, ${plan.unchanged.length} unchanged${org}${groups}${exceptions}`,
+  );
   const deletes = pruneSummary(plan, how.applied);
   if (deletes) print(pc.bold(pc.red(deletes)));
 }
@@ -203,9 +244,16 @@ export function ruleCommands(program: Command, get: Command) {
       if (globals(cmd).json) return printJson({ rule, nonCompliant: nc });
       const { compliance, ...def } = rule;
       print(yaml(def));
-      print(`compliance: ${compliance.nonCompliant} non-compliant, ${compliance.compliant} compliant, ${compliance.notApplicable} not applicable, ${compliance.insufficientData} insufficient data`);
+      print(
+        `compliance: ${compliance.nonCompliant} non-compliant, ${compliance.compliant} compliant, ${compliance.notApplicable} not applicable, ${compliance.insufficientData} insufficient data`,
+      );
       if (nc.items.length) {
-        print(table(['ACCOUNT', 'REGION', 'TYPE', 'RESOURCE', 'WHY'], nc.items.map((r) => [r.accountId, r.regionId, r.resourceType, r.resourceId, r.annotation])));
+        print(
+          table(
+            ['ACCOUNT', 'REGION', 'TYPE', 'RESOURCE', 'WHY'],
+            nc.items.map((r) => [r.accountId, r.regionId, r.resourceType, r.resourceId, r.annotation]),
+          ),
+        );
         if (nc.total > nc.items.length) print(pc.dim(`… ${nc.total - nc.items.length} more; confix get compliance --rule ${name} --limit N`));
       }
     });
@@ -214,7 +262,15 @@ export function ruleCommands(program: Command, get: Command) {
     .command('managed-rules')
     .description('The managed rule library and its parameters')
     .action(async (_o: unknown, cmd: Command) => {
-      const { items } = await client(cmd).get<{ items: { identifier: string; aliases: string[]; description: string; resourceTypes: string[]; parameters: Record<string, { description: string; default?: string; required: boolean }> }[] }>('/managed-rules');
+      const { items } = await client(cmd).get<{
+        items: {
+          identifier: string;
+          aliases: string[];
+          description: string;
+          resourceTypes: string[];
+          parameters: Record<string, { description: string; default?: string; required: boolean }>;
+        }[];
+      }>('/managed-rules');
       if (globals(cmd).json) return printJson(items);
       for (const m of items) {
         print(`${pc.bold(m.identifier)}${m.aliases.length ? pc.dim(` (also ${m.aliases.join(', ')})`) : ''}  ${m.resourceTypes.join(', ')}`);
@@ -226,7 +282,7 @@ export function ruleCommands(program: Command, get: Command) {
 
   get
     .command('compliance')
-    .description('Evaluation results: all, a rule\'s, or every rule\'s for one resource (with its timeline)')
+    .description("Evaluation results: all, a rule's, or every rule's for one resource (with its timeline)")
     .option('--rule <name>', 'only this rule')
     .option('--resource <id>', 'only this resource; also shows its timeline')
     .option('--type <complianceType>', 'only COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE or INSUFFICIENT_DATA')
@@ -236,16 +292,46 @@ export function ruleCommands(program: Command, get: Command) {
     .action(async (o: { rule?: string; resource?: string; type?: string; provider?: string; limit: number; summary?: boolean }, cmd: Command) => {
       const api = client(cmd);
       if (o.summary) {
-        const s = await api.get<{ totals: Counts & { nonCompliantResources: number }; byRiskLevel: Record<string, Counts>; byAccount: Record<string, Counts & { nonCompliantResources: number }>; byResourceType: Record<string, Counts & { nonCompliantResources: number }> }>('/compliance/summary');
+        const s = await api.get<{
+          totals: Counts & { nonCompliantResources: number };
+          byRiskLevel: Record<string, Counts>;
+          byAccount: Record<string, Counts & { nonCompliantResources: number }>;
+          byResourceType: Record<string, Counts & { nonCompliantResources: number }>;
+        }>('/compliance/summary');
         if (globals(cmd).json) return printJson(s);
-        print(`${s.totals.nonCompliantResources} non-compliant resources; results: ${s.totals.nonCompliant} non-compliant, ${s.totals.compliant} compliant, ${s.totals.notApplicable} n/a, ${s.totals.insufficientData} insufficient data\n`);
-        print(table(['RISK LEVEL', 'NON_COMPLIANT', 'COMPLIANT'], Object.entries(s.byRiskLevel).map(([k, c]) => [RISK[Number(k)] ?? k, c.nonCompliant, c.compliant])) + '\n');
-        print(table(['ACCOUNT', 'NON_COMPLIANT RESOURCES', 'NON_COMPLIANT', 'COMPLIANT'], Object.entries(s.byAccount).map(([k, c]) => [k, c.nonCompliantResources, c.nonCompliant, c.compliant])) + '\n');
-        print(table(['RESOURCE TYPE', 'NON_COMPLIANT RESOURCES', 'NON_COMPLIANT', 'COMPLIANT'], Object.entries(s.byResourceType).map(([k, c]) => [k, c.nonCompliantResources, c.nonCompliant, c.compliant])));
+        print(
+          `${s.totals.nonCompliantResources} non-compliant resources; results: ${s.totals.nonCompliant} non-compliant, ${s.totals.compliant} compliant, ${s.totals.notApplicable} n/a, ${s.totals.insufficientData} insufficient data\n`,
+        );
+        print(
+          table(
+            ['RISK LEVEL', 'NON_COMPLIANT', 'COMPLIANT'],
+            Object.entries(s.byRiskLevel).map(([k, c]) => [RISK[Number(k)] ?? k, c.nonCompliant, c.compliant]),
+          ) + '\n',
+        );
+        print(
+          table(
+            ['ACCOUNT', 'NON_COMPLIANT RESOURCES', 'NON_COMPLIANT', 'COMPLIANT'],
+            Object.entries(s.byAccount).map(([k, c]) => [k, c.nonCompliantResources, c.nonCompliant, c.compliant]),
+          ) + '\n',
+        );
+        print(
+          table(
+            ['RESOURCE TYPE', 'NON_COMPLIANT RESOURCES', 'NON_COMPLIANT', 'COMPLIANT'],
+            Object.entries(s.byResourceType).map(([k, c]) => [k, c.nonCompliantResources, c.nonCompliant, c.compliant]),
+          ),
+        );
         return;
       }
-      const res = await api.get<{ items: (ResultView & { automaticRemediation?: AutomaticView })[]; total: number }>('/compliance', { rule: o.rule, resourceId: o.resource, complianceType: o.type, provider: o.provider, limit: o.limit });
-      const timeline = o.resource ? (await api.get<{ items: TimelineEntry[] }>('/compliance/timeline', { resourceId: o.resource, rule: o.rule, limit: 50 })).items : undefined;
+      const res = await api.get<{ items: (ResultView & { automaticRemediation?: AutomaticView })[]; total: number }>('/compliance', {
+        rule: o.rule,
+        resourceId: o.resource,
+        complianceType: o.type,
+        provider: o.provider,
+        limit: o.limit,
+      });
+      const timeline = o.resource
+        ? (await api.get<{ items: TimelineEntry[] }>('/compliance/timeline', { resourceId: o.resource, rule: o.rule, limit: 50 })).items
+        : undefined;
       if (globals(cmd).json) return printJson(timeline ? { ...res, timeline } : res);
       if (!res.items.length) print('no results match');
       else {
@@ -253,17 +339,31 @@ export function ruleCommands(program: Command, get: Command) {
         print(
           table(
             ['RULE', 'RESOURCE', 'TYPE', 'ACCOUNT', 'COMPLIANCE', 'WHY', ...(auto ? ['AUTOMATIC REMEDIATION'] : [])],
-            res.items.map((r) => [r.ruleName, r.resourceId, r.resourceType, r.accountId, complianceColor(r.complianceType), r.annotation, ...(auto ? [describeAutomatic(r.automaticRemediation)] : [])]),
+            res.items.map((r) => [
+              r.ruleName,
+              r.resourceId,
+              r.resourceType,
+              r.accountId,
+              complianceColor(r.complianceType),
+              r.annotation,
+              ...(auto ? [describeAutomatic(r.automaticRemediation)] : []),
+            ]),
           ),
         );
         if (res.items.some((r) => r.automaticRemediation?.state === 'ATTEMPTS_EXHAUSTED' || r.automaticRemediation?.state === 'REFUSED'))
-          print(pc.dim('attempts spent or refused: automatic remediation leaves these alone until they change; `confix remediate --rule R --resource ID` tries again by hand'));
+          print(
+            pc.dim(
+              'attempts spent or refused: automatic remediation leaves these alone until they change; `confix remediate --rule R --resource ID` tries again by hand',
+            ),
+          );
       }
       if (res.total > res.items.length) print(pc.dim(`showing ${res.items.length} of ${res.total}; use --limit or filters`));
       if (timeline?.length) {
         print(`\n${pc.bold('timeline')}`);
         for (const t of timeline)
-          print(`  ${time(t.recordedAt)}  ${t.ruleName}  ${t.previousComplianceType ? complianceColor(t.previousComplianceType) + ' → ' : ''}${t.closed ? pc.dim('closed') : complianceColor(t.complianceType)}  ${pc.dim(t.annotation)}`);
+          print(
+            `  ${time(t.recordedAt)}  ${t.ruleName}  ${t.previousComplianceType ? complianceColor(t.previousComplianceType) + ' → ' : ''}${t.closed ? pc.dim('closed') : complianceColor(t.complianceType)}  ${pc.dim(t.annotation)}`,
+          );
       }
     });
 
@@ -287,7 +387,10 @@ export function ruleCommands(program: Command, get: Command) {
     .description('Show what applying policy files (kind Rule, AccountGroup, Organization and RemediationException) would create, change and delete')
     .requiredOption('-f, --file <path>', FILES, collect)
     .option('--prune', PRUNE)
-    .addHelpText('after', '\nExamples:\n  confix plan -f examples/policies\n  confix plan -f examples/policies -f policies --prune     # what apply --prune would delete, in red\n\nAdd --json for JSON (the plan).')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  confix plan -f examples/policies\n  confix plan -f examples/policies -f policies --prune     # what apply --prune would delete, in red\n\nAdd --json for JSON (the plan).',
+    )
     .action(async (o: { file: string[]; prune?: boolean }, cmd: Command) => {
       const plan = await sendPolicy<Plan>(cmd, '/policy/plan', readPolicyDocuments(distinctPaths(o.file)), o.prune);
       if (globals(cmd).json) return printJson(plan);
@@ -296,7 +399,9 @@ export function ruleCommands(program: Command, get: Command) {
 
   program
     .command('apply')
-    .description('Make the organization, account groups, rules, their remediations and the remediation exceptions match policy files, then evaluate what changed')
+    .description(
+      'Make the organization, account groups, rules, their remediations and the remediation exceptions match policy files, then evaluate what changed',
+    )
     .requiredOption('-f, --file <path>', FILES, collect)
     .option('--prune', PRUNE)
     .option('-y, --yes', 'with --prune, delete without asking')
@@ -324,7 +429,9 @@ Add --json for JSON ({plan, evaluation}).`,
         const deletes = pruneSummary(preview);
         if (deletes) {
           if (!process.stdin.isTTY || !process.stderr.isTTY)
-            throw new Error(`${deletes}. Nothing was applied: there is no terminal to confirm on. Review it with \`confix plan ${o.file.map((f) => `-f ${f}`).join(' ')} --prune\`, then add --yes`);
+            throw new Error(
+              `${deletes}. Nothing was applied: there is no terminal to confirm on. Review it with \`confix plan ${o.file.map((f) => `-f ${f}`).join(' ')} --prune\`, then add --yes`,
+            );
           shown = !json && !!process.stdout.isTTY;
           if (shown) printPlan(preview);
           else process.stderr.write(pc.bold(pc.red(deletes)) + '\n'); // where the question is

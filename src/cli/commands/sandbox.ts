@@ -92,20 +92,25 @@ export function sandboxCommands(program: Command) {
   sandbox
     .command('load <file>')
     .description('Load an estate file (YAML or JSON) into the sandbox and record it; a bad file is refused whole')
-    .option('--replace', "delete resources of the file's accounts that it does not list, and let its organization replace the current one even where account groups depend on it")
+    .option(
+      '--replace',
+      "delete resources of the file's accounts that it does not list, and let its organization replace the current one even where account groups depend on it",
+    )
     .action(async (file: string, o: { replace?: boolean }, cmd: Command) => {
       const { raw, lineOf } = await readEstateFile(file);
       const count = Array.isArray((raw as { resources?: unknown[] })?.resources) ? (raw as { resources: unknown[] }).resources.length : 0;
       const json = globals(cmd).json;
       if (!json && process.stderr.isTTY) process.stderr.write(`loading ${count} resources from ${file}…\n`);
       try {
-        const res = await client(cmd).post<{ load: Record<string, number> & { organization?: OrganizationChange }; snapshot: { created: number; updated: number; deleted: number; durationMs: number } }>(
-          '/sandbox/estate',
-          { estate: raw, replace: o.replace ?? false },
-        );
+        const res = await client(cmd).post<{
+          load: Record<string, number> & { organization?: OrganizationChange };
+          snapshot: { created: number; updated: number; deleted: number; durationMs: number };
+        }>('/sandbox/estate', { estate: raw, replace: o.replace ?? false });
         if (json) return printJson(res);
         const l = res.load;
-        print(`loaded ${file}: ${l.accounts} accounts, ${l.resources} resources (${l.created} new, ${l.updated} changed, ${l.unchanged} unchanged${o.replace ? `, ${l.deleted} deleted` : ''})`);
+        print(
+          `loaded ${file}: ${l.accounts} accounts, ${l.resources} resources (${l.created} new, ${l.updated} changed, ${l.unchanged} unchanged${o.replace ? `, ${l.deleted} deleted` : ''})`,
+        );
         const org = l.organization;
         if (org?.changed) {
           const lost = [
@@ -121,7 +126,9 @@ export function sandboxCommands(program: Command) {
             ),
           );
         }
-        print(`recorded: ${res.snapshot.created} discovered, ${res.snapshot.updated} changed, ${res.snapshot.deleted} deleted in ${(res.snapshot.durationMs / 1000).toFixed(1)} s`);
+        print(
+          `recorded: ${res.snapshot.created} discovered, ${res.snapshot.updated} changed, ${res.snapshot.deleted} deleted in ${(res.snapshot.durationMs / 1000).toFixed(1)} s`,
+        );
       } catch (err) {
         // Point at the file's lines: the service names paths, this side knows the text.
         if (err instanceof ApiClientError && err.code === 'InvalidEstate' && err.body?.issues) {
@@ -168,7 +175,9 @@ export function sandboxCommands(program: Command) {
 
   sandbox
     .command('call <action> [params...]')
-    .description('Call a sandbox API action with KEY=VALUE parameters, e.g.\n  confix sandbox call ecs:AuthorizeSecurityGroup SecurityGroupId=sg-web-prod IpProtocol=TCP PortRange=22/22 SourceCidrIp=0.0.0.0/0')
+    .description(
+      'Call a sandbox API action with KEY=VALUE parameters, e.g.\n  confix sandbox call ecs:AuthorizeSecurityGroup SecurityGroupId=sg-web-prod IpProtocol=TCP PortRange=22/22 SourceCidrIp=0.0.0.0/0',
+    )
     .option('--account <id>', 'account (needed only to create, or when the id is not unique)')
     .option('--region <id>', 'region (needed only to create, or when the id is not unique)')
     .addHelpText(
@@ -194,12 +203,19 @@ Add --json for JSON.`,
       const api = client(cmd);
       // The action's parameter schema says which parameters are lists (and strings); an unknown action is left for the service to name.
       const schemas = params.length
-        ? ((await api.get<{ actions: { action: string; parameters: { properties?: ParamSchemas } }[] }>('/sandbox/actions')).actions.find((a) => a.action === action)?.parameters.properties ?? {})
+        ? ((await api.get<{ actions: { action: string; parameters: { properties?: ParamSchemas } }[] }>('/sandbox/actions')).actions.find(
+            (a) => a.action === action,
+          )?.parameters.properties ?? {})
         : {};
-      const res = await api.post<{ resourceId: string; resourceType: string; accountId: string; regionId: string; changed: boolean; result: unknown; configurationItemId: number | null }>(
-        `/sandbox/actions/${encodeURIComponent(action)}`,
-        { accountId: o.account, regionId: o.region, parameters: parseParams(params, schemas) },
-      );
+      const res = await api.post<{
+        resourceId: string;
+        resourceType: string;
+        accountId: string;
+        regionId: string;
+        changed: boolean;
+        result: unknown;
+        configurationItemId: number | null;
+      }>(`/sandbox/actions/${encodeURIComponent(action)}`, { accountId: o.account, regionId: o.region, parameters: parseParams(params, schemas) });
       if (globals(cmd).json) return printJson(res);
       print(`${action} on ${res.resourceType} ${res.resourceId} (${res.accountId}/${res.regionId}): ${res.changed ? pc.green('changed') : 'no change'}`);
       if (res.result && Object.keys(res.result).length) print(yaml(res.result).replace(/^/gm, '  '));
@@ -216,24 +232,36 @@ Add --json for JSON.`,
       }>(`/sandbox/iam/${encodeURIComponent(account)}`);
       if (globals(cmd).json) return printJson(res);
       if (!res.roles.length && !res.policies.length) return print(`account ${account} has no roles or policies`);
-      if (res.roles.length) print(table(['ROLE', 'ARN', 'POLICIES', 'MAX SESSION'], res.roles.map((r) => [r.name, r.arn, r.policies.join(', ') || '-', `${r.maxSessionDuration} s`])));
-      for (const p of res.policies) print(`\n${pc.bold(`policy ${p.name}`)} ${pc.dim(`(version ${p.version})`)}\n${JSON.stringify(p.document, null, 2).replace(/^/gm, '  ')}`);
+      if (res.roles.length)
+        print(
+          table(
+            ['ROLE', 'ARN', 'POLICIES', 'MAX SESSION'],
+            res.roles.map((r) => [r.name, r.arn, r.policies.join(', ') || '-', `${r.maxSessionDuration} s`]),
+          ),
+        );
+      for (const p of res.policies)
+        print(`\n${pc.bold(`policy ${p.name}`)} ${pc.dim(`(version ${p.version})`)}\n${JSON.stringify(p.document, null, 2).replace(/^/gm, '  ')}`);
     });
 
   sandbox
     .command('put-policy <account> <name>')
-    .description("Create or replace a permission policy in a sandbox account, as in the console; roles attaching it get the change at once")
+    .description('Create or replace a permission policy in a sandbox account, as in the console; roles attaching it get the change at once')
     .requiredOption('-f, --file <file>', 'the policy document (JSON), or - for standard input', (v: string, previous?: string) => {
       if (previous !== undefined) throw new InvalidArgumentError('one policy document per put-policy: give -f once');
       return v;
     })
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example (seed 000: take cms:InstallMonitoringAgent away from the member account's role):
   echo '{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}' |
-    confix sandbox put-policy 178366182654 ConfigCustomRemediationPolicy -f -`)
+    confix sandbox put-policy 178366182654 ConfigCustomRemediationPolicy -f -`,
+    )
     .action(async (account: string, name: string, o: { file: string }, cmd: Command) => {
       const text = o.file === '-' ? await readStdin() : await readFile(o.file, 'utf8');
-      const res = await client(cmd).put<{ name: string; version: number }>(`/sandbox/iam/${encodeURIComponent(account)}/policies/${encodeURIComponent(name)}`, { document: text });
+      const res = await client(cmd).put<{ name: string; version: number }>(`/sandbox/iam/${encodeURIComponent(account)}/policies/${encodeURIComponent(name)}`, {
+        document: text,
+      });
       if (globals(cmd).json) return printJson(res);
       print(`policy ${res.name} in ${account} is now version ${res.version}`);
     });
@@ -243,10 +271,17 @@ Example (seed 000: take cms:InstallMonitoringAgent away from the member account'
     .description("List the sandbox API's actions and resource types")
     .option('--type <type>', 'only actions on this resource type')
     .action(async (o: { type?: string }, cmd: Command) => {
-      const res = await client(cmd).get<{ actions: { action: string; resourceType: string; kind: string; description: string; parameters: unknown }[] }>('/sandbox/actions');
+      const res = await client(cmd).get<{ actions: { action: string; resourceType: string; kind: string; description: string; parameters: unknown }[] }>(
+        '/sandbox/actions',
+      );
       const actions = res.actions.filter((a) => !o.type || a.resourceType === o.type);
       if (globals(cmd).json) return printJson({ ...res, actions });
-      print(table(['ACTION', 'RESOURCE TYPE', 'KIND', 'DESCRIPTION'], actions.map((a) => [a.action, a.resourceType, a.kind, a.description])));
+      print(
+        table(
+          ['ACTION', 'RESOURCE TYPE', 'KIND', 'DESCRIPTION'],
+          actions.map((a) => [a.action, a.resourceType, a.kind, a.description]),
+        ),
+      );
     });
 }
 

@@ -23,9 +23,14 @@ interface ScanOptions {
 export function scanCommand(program: Command) {
   program
     .command('scan')
-    .description('One shot, no service: load an estate into a fresh sandbox (or discover a real cloud with --provider aws), apply policies, evaluate, report (exit 0 even when resources are non-compliant)')
+    .description(
+      'One shot, no service: load an estate into a fresh sandbox (or discover a real cloud with --provider aws), apply policies, evaluate, report (exit 0 even when resources are non-compliant)',
+    )
     .option('--estate <file>', 'estate file (YAML or JSON) for the sandbox')
-    .option('--provider <kind>', 'discover a real cloud instead of an estate: aws (its credentials from the SDK chain: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, …)')
+    .option(
+      '--provider <kind>',
+      'discover a real cloud instead of an estate: aws (its credentials from the SDK chain: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, …)',
+    )
     .option('--profile <name>', 'with --provider aws: this profile of ~/.aws/config')
     .option('--regions <list>', 'with --provider aws: these regions, comma-separated (default: every enabled region)')
     .option('--organization-role <name>', 'with --provider aws: read member accounts through this role (default OrganizationAccountAccessRole)')
@@ -44,8 +49,12 @@ Examples:
       const json = globals(cmd).json;
       if (!o.estate === !o.provider) throw new Error('give --estate FILE (the sandbox) or --provider aws (a real cloud), one of them');
       if (o.provider && o.provider !== 'aws') throw new Error(`--provider takes aws (got "${o.provider}")`);
-      if (!o.provider && (o.profile || o.regions || o.organizationRole || o.organization === false)) throw new Error('--profile, --regions and the organization options go with --provider aws');
-      const regions = o.regions?.split(',').map((r) => r.trim()).filter(Boolean);
+      if (!o.provider && (o.profile || o.regions || o.organizationRole || o.organization === false))
+        throw new Error('--profile, --regions and the organization options go with --provider aws');
+      const regions = o.regions
+        ?.split(',')
+        .map((r) => r.trim())
+        .filter(Boolean);
       const { raw, lineOf } = o.estate ? await readEstateFile(o.estate) : { raw: undefined, lineOf: undefined };
       const docs = readPolicyDocuments(distinctPaths(o.policies));
       const bars: Record<string, ReturnType<typeof progressBar>> = {};
@@ -54,11 +63,15 @@ Examples:
         report = await scan({
           ...(o.estate
             ? { estate: raw, estateSource: o.estate, estateLineOf: lineOf }
-            : { providers: ((aws: Provider) => () => [aws])(await createAwsProvider({
-                  profile: o.profile,
-                  regions,
-                  organization: o.organization === false ? false : o.organizationRole ? { roleName: o.organizationRole } : undefined,
-                })) }),
+            : {
+                providers: ((aws: Provider) => () => [aws])(
+                  await createAwsProvider({
+                    profile: o.profile,
+                    regions,
+                    organization: o.organization === false ? false : o.organizationRole ? { roleName: o.organizationRole } : undefined,
+                  }),
+                ),
+              }),
           policies: docs.map((d) => ({ source: d.source, kind: d.kind, body: d.body })),
           remediate: o.remediate,
           onProgress: json
@@ -81,14 +94,27 @@ Examples:
       print(
         table(
           ['RULE', 'NON_COMPLIANT', 'COMPLIANT', 'N/A', 'INSUFFICIENT'],
-          (report.before ?? report.rules).map((r) => [r.name, r.nonCompliant ? pc.red(String(r.nonCompliant)) : '0', r.compliant, r.notApplicable, r.insufficientData]),
+          (report.before ?? report.rules).map((r) => [
+            r.name,
+            r.nonCompliant ? pc.red(String(r.nonCompliant)) : '0',
+            r.compliant,
+            r.notApplicable,
+            r.insufficientData,
+          ]),
         ),
       );
       if (report.remediations) {
-        print(`\nremediation: ${report.remediations.filter((x) => x.status === 'SUCCEEDED').length} succeeded, ${report.remediations.filter((x) => x.status === 'FAILED').length} failed, ${report.remediations.filter((x) => x.status === 'NOT_STARTED').length} not started`);
+        print(
+          `\nremediation: ${report.remediations.filter((x) => x.status === 'SUCCEEDED').length} succeeded, ${report.remediations.filter((x) => x.status === 'FAILED').length} failed, ${report.remediations.filter((x) => x.status === 'NOT_STARTED').length} not started`,
+        );
         for (const x of report.remediations) if (x.error) print(pc.dim(`  ${x.rule} ${x.resourceId}: ${x.status}: ${x.error}`));
         print(`\nafter remediation:`);
-        print(table(['RULE', 'NON_COMPLIANT', 'COMPLIANT'], report.rules.map((r) => [r.name, r.nonCompliant ? pc.red(String(r.nonCompliant)) : '0', r.compliant])));
+        print(
+          table(
+            ['RULE', 'NON_COMPLIANT', 'COMPLIANT'],
+            report.rules.map((r) => [r.name, r.nonCompliant ? pc.red(String(r.nonCompliant)) : '0', r.compliant]),
+          ),
+        );
       }
       for (const r of report.rules) {
         if (!r.nonCompliantResources.length) continue;

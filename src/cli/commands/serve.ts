@@ -30,7 +30,10 @@ function serveOptions(cmd: Command): Command {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--discovery-interval <seconds>', 'seconds between full snapshots (0: only at start)', intOption('--discovery-interval', 0), 3600)
     .option('--config <file>', 'the clouds to govern (default ./confix.yaml when present, else the sandbox alone)')
-    .option('--no-worker', 'run no remediation executions, invocations or deliveries here: leave them to `confix worker` processes on the same PostgreSQL database');
+    .option(
+      '--no-worker',
+      'run no remediation executions, invocations or deliveries here: leave them to `confix worker` processes on the same PostgreSQL database',
+    );
 }
 
 async function run(o: ServeOptions, live: boolean): Promise<void> {
@@ -71,7 +74,8 @@ async function run(o: ServeOptions, live: boolean): Promise<void> {
     // Say what happens, as it happens: results changing, executions ending.
     svc.evaluator.on('compliance-change', (c: ComplianceChange) => {
       if (c.current === 'NON_COMPLIANT') process.stdout.write(pc.red(`  ⚠ ${c.ruleName}: ${c.resourceId} is NON_COMPLIANT: ${c.annotation}\n`));
-      else if (c.current === 'COMPLIANT' && c.previous === 'NON_COMPLIANT') process.stdout.write(pc.green(`  ✓ ${c.ruleName}: ${c.resourceId} is COMPLIANT again\n`));
+      else if (c.current === 'COMPLIANT' && c.previous === 'NON_COMPLIANT')
+        process.stdout.write(pc.green(`  ✓ ${c.ruleName}: ${c.resourceId} is COMPLIANT again\n`));
     });
     if (o.drift !== false) {
       const every = (o.driftEvery ?? 8) * 1000;
@@ -104,18 +108,16 @@ function recovery(o: ServeOptions, databaseUrl: string | undefined): string {
 }
 
 export function serveCommand(program: Command) {
-  serveOptions(
-    program
-      .command('serve')
-      .description('Run the confix service: it owns the store, records the sandbox cloud and serves the API on 127.0.0.1'),
-  )
+  serveOptions(program.command('serve').description('Run the confix service: it owns the store, records the sandbox cloud and serves the API on 127.0.0.1'))
     .option('--no-demo', 'do not load the demo estate and example policies into an empty store')
     .action((o: ServeOptions) => run(o, false));
 
   serveOptions(
     program
       .command('demo')
-      .description('The live demo: the service with the demo estate and the examples\' rules and remediations, and every few seconds a resource broken the way people do, so you watch detection and remediation happen'),
+      .description(
+        "The live demo: the service with the demo estate and the examples' rules and remediations, and every few seconds a resource broken the way people do, so you watch detection and remediation happen",
+      ),
   )
     .option('--no-drift', 'do not break resources')
     .option('--drift-every <seconds>', 'seconds between breakages', intOption('--drift-every', 1, 3600), 8)

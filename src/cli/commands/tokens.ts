@@ -65,13 +65,17 @@ async function createDirectly(
   let store: string;
   let db: Db;
   if (where.databaseUrl) {
-    if (!/^postgres(ql)?:\/\//i.test(where.databaseUrl)) throw new Error(`--database-url must be a PostgreSQL URL (postgres://user@host:5432/db), not "${redactUrl(where.databaseUrl)}"`);
+    if (!/^postgres(ql)?:\/\//i.test(where.databaseUrl))
+      throw new Error(`--database-url must be a PostgreSQL URL (postgres://user@host:5432/db), not "${redactUrl(where.databaseUrl)}"`);
     store = `the PostgreSQL database ${redactUrl(where.databaseUrl)}`;
     db = await openExistingStore({ databaseUrl: where.databaseUrl });
   } else {
     const dir = resolve(where.data!);
     store = `the embedded store in ${dir}`;
-    if (!hasEmbeddedStore(dir)) throw new Error(`there is no confix store in ${dir} (no ${pgdataDir(dir)}): give the data directory the service runs with (its --data, default ./.confix)`);
+    if (!hasEmbeddedStore(dir))
+      throw new Error(
+        `there is no confix store in ${dir} (no ${pgdataDir(dir)}): give the data directory the service runs with (its --data, default ./.confix)`,
+      );
     try {
       unlock = lockDataDir(dir);
     } catch (err) {
@@ -141,30 +145,35 @@ stopped) or with access to the database, make one without the service:
     .description('Create a token; it is printed once, on standard output, and never shown again')
     .requiredOption('--role <role>', 'viewer, operator or admin')
     .option('--expires <when>', 'a duration from now (30d, 12h) or an ISO 8601 date or time; default: never', expiresOption)
-    .option('--data <dir>', 'not through the service: open the embedded store in this data directory directly (its service must be stopped); to recover admin access')
+    .option(
+      '--data <dir>',
+      'not through the service: open the embedded store in this data directory directly (its service must be stopped); to recover admin access',
+    )
     .option('--database-url <url>', 'not through the service: open this PostgreSQL database directly; to recover admin access')
     .addHelpText(
       'after',
       '\nExamples:\n  export CONFIX_TOKEN=$(confix token create ci-reader --role viewer --expires 90d)\n' +
         '  confix token create rescue --role admin --data ./.confix      # no admin token left: the service stopped, on its machine',
     )
-    .action(async (name: string, o: { role: string; expires?: { expiresIn?: string; expiresAt?: string }; data?: string; databaseUrl?: string }, cmd: Command) => {
-      if (o.data || o.databaseUrl) {
-        const direct = await createDirectly(name, o.role, o.expires, o);
-        if (globals(cmd).json) return printJson({ ...direct.record, token: direct.token });
+    .action(
+      async (name: string, o: { role: string; expires?: { expiresIn?: string; expiresAt?: string }; data?: string; databaseUrl?: string }, cmd: Command) => {
+        if (o.data || o.databaseUrl) {
+          const direct = await createDirectly(name, o.role, o.expires, o);
+          if (globals(cmd).json) return printJson({ ...direct.record, token: direct.token });
+          process.stderr.write(
+            `created token "${direct.record.name}" (${direct.record.role}${direct.record.expiresAt ? `, expires ${time(direct.record.expiresAt)}` : ', never expires'}) directly in ${direct.store}; it is not shown again (give it to the CLI with CONFIX_TOKEN):\n`,
+          );
+          return print(direct.token);
+        }
+        const created = await client(cmd).post<TokenRecord & { token: string }>('/tokens', { name, role: o.role, ...o.expires });
+        if (globals(cmd).json) return printJson(created);
+        // The token alone on stdout (for $(…)); what it is on stderr.
         process.stderr.write(
-          `created token "${direct.record.name}" (${direct.record.role}${direct.record.expiresAt ? `, expires ${time(direct.record.expiresAt)}` : ', never expires'}) directly in ${direct.store}; it is not shown again (give it to the CLI with CONFIX_TOKEN):\n`,
+          `created token "${created.name}" (${created.role}${created.expiresAt ? `, expires ${time(created.expiresAt)}` : ', never expires'}); it is not shown again:\n`,
         );
-        return print(direct.token);
-      }
-      const created = await client(cmd).post<TokenRecord & { token: string }>('/tokens', { name, role: o.role, ...o.expires });
-      if (globals(cmd).json) return printJson(created);
-      // The token alone on stdout (for $(…)); what it is on stderr.
-      process.stderr.write(
-        `created token "${created.name}" (${created.role}${created.expiresAt ? `, expires ${time(created.expiresAt)}` : ', never expires'}); it is not shown again:\n`,
-      );
-      print(created.token);
-    });
+        print(created.token);
+      },
+    );
 
   token
     .command('list')
@@ -194,7 +203,7 @@ stopped) or with access to the database, make one without the service:
     .command('audit')
     .description('The audit log, newest first: every change and every refused request, with the token, route, target and outcome')
     .option('--limit <n>', 'how many entries (default 100)', intOption('--limit', 1, 1000))
-    .option('--by <name>', "only the requests of the token with this name")
+    .option('--by <name>', 'only the requests of the token with this name')
     .option('--outcome <outcome>', 'ok, denied or error')
     .action(async (o: { limit?: number; by?: string; outcome?: string }, cmd: Command) => {
       const { items } = await client(cmd).get<{ items: AuditEntry[] }>('/audit', { limit: o.limit, token: o.by, outcome: o.outcome });
@@ -208,7 +217,9 @@ stopped) or with access to the database, make one without the service:
             e.role,
             e.method,
             e.route,
-            Object.entries(e.target).map(([k, v]) => `${k}=${v}`).join(' '),
+            Object.entries(e.target)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' '),
             e.status,
             e.outcome + (e.reason && e.outcome !== 'ok' ? ` (${e.reason})` : ''),
           ]),

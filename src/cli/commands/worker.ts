@@ -45,7 +45,9 @@ async function run(o: WorkerCommandOptions, url: string | undefined): Promise<vo
         'The embedded PGlite store lives inside one process and cannot be shared; run `confix serve` alone for that',
     );
   if (!/^postgres(ql)?:\/\//i.test(databaseUrl))
-    throw new Error('the database must be a PostgreSQL URL (postgres://user@host:5432/db); a worker cannot use an embedded PGlite data directory, which only one process can open');
+    throw new Error(
+      'the database must be a PostgreSQL URL (postgres://user@host:5432/db); a worker cannot use an embedded PGlite data directory, which only one process can open',
+    );
 
   // The key sealing the stored credentials, shared with the service: it must be
   // given (CONFIX_SECRET_KEY or CONFIX_SECRET_KEY_FILE); a worker never generates one.
@@ -78,7 +80,9 @@ async function run(o: WorkerCommandOptions, url: string | undefined): Promise<vo
     `confix worker ${worker.owner}: running up to ${o.concurrency} remediation executions at once ` +
       `(lease ${o.leaseSeconds} s, polling every ${o.pollMs} ms)\n` +
       `  and up to ${o.functionConcurrency} function invocations at once; ` +
-      (apiUrl ? `functions call the confix API at ${apiUrl}\n` : `functions run without the confix API (context.confix and context.cloud fail): give --url or CONFIX_URL\n`) +
+      (apiUrl
+        ? `functions call the confix API at ${apiUrl}\n`
+        : `functions run without the confix API (context.confix and context.cloud fail): give --url or CONFIX_URL\n`) +
       `  stop with Ctrl-C: executions and invocations under way finish first (Ctrl-C again to stop at once)\n`,
   );
 
@@ -124,7 +128,7 @@ export function workerCommand(program: Command) {
     .option('--concurrency <n>', 'executions this worker runs at once', intOption('--concurrency', 1, 1000), 4)
     .option(
       '--lease-seconds <s>',
-      'how long a claimed execution stays this worker\'s without progress; after that another worker takes it over. ' +
+      "how long a claimed execution stays this worker's without progress; after that another worker takes it over. " +
         'Keep it well above the slowest provider call',
       intOption('--lease-seconds', 1, 86_400),
       30,

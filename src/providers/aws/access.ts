@@ -120,8 +120,18 @@ export class Access {
     const roleArn = this.memberRoleArn(accountId, caller.partition);
     try {
       this.assumeRoleCalls++;
-      const c = await this.assume(undefined, { roleArn, sessionName: this.role.sessionName, durationSeconds: this.role.durationSeconds, externalId: this.role.externalId });
-      const identity: AwsIdentity = { accessKeyId: c.accessKeyId, secretAccessKey: c.accessKeySecret, sessionToken: c.securityToken, expiration: new Date(c.expiration) };
+      const c = await this.assume(undefined, {
+        roleArn,
+        sessionName: this.role.sessionName,
+        durationSeconds: this.role.durationSeconds,
+        externalId: this.role.externalId,
+      });
+      const identity: AwsIdentity = {
+        accessKeyId: c.accessKeyId,
+        secretAccessKey: c.accessKeySecret,
+        sessionToken: c.securityToken,
+        expiration: new Date(c.expiration),
+      };
       this.cache.set(accountId, { identity, expiresAt: Date.parse(c.expiration) });
       return identity;
     } catch (err) {

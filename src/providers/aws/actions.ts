@@ -128,7 +128,9 @@ const revoke = (command: CommandCtor): ActionSpec => ({
   resourceType: SECURITY_GROUP,
   kind: 'update',
   resourceId: group,
-  changed: (out, input) => out.Return !== false && (sourceCount(out.UnknownIpPermissions) === 0 || sourceCount(out.UnknownIpPermissions) < Math.max(1, sourceCount(input.IpPermissions))),
+  changed: (out, input) =>
+    out.Return !== false &&
+    (sourceCount(out.UnknownIpPermissions) === 0 || sourceCount(out.UnknownIpPermissions) < Math.max(1, sourceCount(input.IpPermissions))),
 });
 const power = (command: CommandCtor, resultKey: string, settled: string[], kind: ActionSpec['kind'] = 'update'): ActionSpec => ({
   service: 'ec2',
@@ -139,11 +141,21 @@ const power = (command: CommandCtor, resultKey: string, settled: string[], kind:
   prepare: instanceIds,
   changed: stateChange(resultKey, settled),
 });
-const monitoring = (command: CommandCtor): ActionSpec => ({ service: 'ec2', command, resourceType: INSTANCE, kind: 'update', resourceId: firstInstance, prepare: instanceIds });
+const monitoring = (command: CommandCtor): ActionSpec => ({
+  service: 'ec2',
+  command,
+  resourceType: INSTANCE,
+  kind: 'update',
+  resourceId: firstInstance,
+  prepare: instanceIds,
+});
 
 const grantsOf = (out: Params) =>
   list(out.Grants)
-    .map((g) => `${String((g.Grantee as Params | undefined)?.Type)}|${String((g.Grantee as Params | undefined)?.ID ?? (g.Grantee as Params | undefined)?.URI)}|${String(g.Permission)}`)
+    .map(
+      (g) =>
+        `${String((g.Grantee as Params | undefined)?.Type)}|${String((g.Grantee as Params | undefined)?.ID ?? (g.Grantee as Params | undefined)?.URI)}|${String(g.Permission)}`,
+    )
     .sort();
 const PROBES = {
   acl: { command: GetBucketAclCommand, permission: 's3:GetBucketAcl', pick: grantsOf, none: {} },
@@ -155,7 +167,12 @@ const PROBES = {
   },
   policy: { command: GetBucketPolicyCommand, permission: 's3:GetBucketPolicy', pick: (o: Params) => o.Policy ?? null, none: { NoSuchBucketPolicy: null } },
   tags: { command: GetBucketTaggingCommand, permission: 's3:GetBucketTagging', pick: (o: Params) => tagMap(o.TagSet), none: { NoSuchTagSet: {} } },
-  versioning: { command: GetBucketVersioningCommand, permission: 's3:GetBucketVersioning', pick: (o: Params) => ({ Status: o.Status ?? null, MFADelete: o.MFADelete ?? null }), none: {} },
+  versioning: {
+    command: GetBucketVersioningCommand,
+    permission: 's3:GetBucketVersioning',
+    pick: (o: Params) => ({ Status: o.Status ?? null, MFADelete: o.MFADelete ?? null }),
+    none: {},
+  },
   encryption: {
     command: GetBucketEncryptionCommand,
     permission: 's3:GetEncryptionConfiguration',
@@ -207,7 +224,13 @@ export const AWS_ACTIONS: Record<string, ActionSpec> = {
   'ec2:TerminateInstances': power(TerminateInstancesCommand, 'TerminatingInstances', ['terminated', 'shutting-down'], 'delete'),
   'ec2:MonitorInstances': monitoring(MonitorInstancesCommand),
   'ec2:UnmonitorInstances': monitoring(UnmonitorInstancesCommand),
-  'ec2:ModifyInstanceMetadataOptions': { service: 'ec2', command: ModifyInstanceMetadataOptionsCommand, resourceType: INSTANCE, kind: 'update', resourceId: (i) => i.InstanceId },
+  'ec2:ModifyInstanceMetadataOptions': {
+    service: 'ec2',
+    command: ModifyInstanceMetadataOptionsCommand,
+    resourceType: INSTANCE,
+    kind: 'update',
+    resourceId: (i) => i.InstanceId,
+  },
   's3:CreateBucket': {
     service: 's3',
     command: CreateBucketCommand,
@@ -217,7 +240,8 @@ export const AWS_ACTIONS: Record<string, ActionSpec> = {
     prepare: (p, { regionId }) => {
       const { Tags: _tags, ...rest } = p;
       // Outside us-east-1 S3 needs to be told the region.
-      if (regionId !== 'us-east-1' && !isRecord(rest.CreateBucketConfiguration)) return { ...rest, CreateBucketConfiguration: { LocationConstraint: regionId } };
+      if (regionId !== 'us-east-1' && !isRecord(rest.CreateBucketConfiguration))
+        return { ...rest, CreateBucketConfiguration: { LocationConstraint: regionId } };
       return rest;
     },
     then: {

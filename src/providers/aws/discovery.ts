@@ -128,7 +128,8 @@ export async function discoverInstances(ec2: EC2Client, accountId: string, regio
 export async function describeInstance(ec2: EC2Client, accountId: string, regionId: string, id: string): Promise<ResourceState | null> {
   try {
     const page = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-    for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId === id) return gone(i) ? null : instanceState(accountId, regionId, i);
+    for (const r of page.Reservations ?? [])
+      for (const i of r.Instances ?? []) if (i.InstanceId === id) return gone(i) ? null : instanceState(accountId, regionId, i);
     return null;
   } catch (err) {
     if (/^InvalidInstanceID\.(NotFound|Malformed)$/.test(codeOf(err) ?? '')) return null;
@@ -215,11 +216,39 @@ export async function bucketState(s3: S3Client, accountId: string, regionId: str
     const on = ` on bucket ${Bucket}`;
     const [acl, pab, versioning, encryption, policyStatus, tagging] = await Promise.all([
       doing(`s3:GetBucketAcl${on}`, s3.send(new GetBucketAclCommand({ Bucket }))),
-      doing(`s3:GetBucketPublicAccessBlock${on}`, orElse(s3.send(new GetPublicAccessBlockCommand({ Bucket })).then((o) => o.PublicAccessBlockConfiguration), ['NoSuchPublicAccessBlockConfiguration'], undefined)),
+      doing(
+        `s3:GetBucketPublicAccessBlock${on}`,
+        orElse(
+          s3.send(new GetPublicAccessBlockCommand({ Bucket })).then((o) => o.PublicAccessBlockConfiguration),
+          ['NoSuchPublicAccessBlockConfiguration'],
+          undefined,
+        ),
+      ),
       doing(`s3:GetBucketVersioning${on}`, s3.send(new GetBucketVersioningCommand({ Bucket }))),
-      doing(`s3:GetEncryptionConfiguration${on}`, orElse(s3.send(new GetBucketEncryptionCommand({ Bucket })).then((o) => o.ServerSideEncryptionConfiguration), ['ServerSideEncryptionConfigurationNotFoundError'], undefined)),
-      doing(`s3:GetBucketPolicyStatus${on}`, orElse(s3.send(new GetBucketPolicyStatusCommand({ Bucket })).then((o) => o.PolicyStatus), ['NoSuchBucketPolicy'], undefined)),
-      doing(`s3:GetBucketTagging${on}`, orElse(s3.send(new GetBucketTaggingCommand({ Bucket })).then((o) => o.TagSet), ['NoSuchTagSet'], undefined)),
+      doing(
+        `s3:GetEncryptionConfiguration${on}`,
+        orElse(
+          s3.send(new GetBucketEncryptionCommand({ Bucket })).then((o) => o.ServerSideEncryptionConfiguration),
+          ['ServerSideEncryptionConfigurationNotFoundError'],
+          undefined,
+        ),
+      ),
+      doing(
+        `s3:GetBucketPolicyStatus${on}`,
+        orElse(
+          s3.send(new GetBucketPolicyStatusCommand({ Bucket })).then((o) => o.PolicyStatus),
+          ['NoSuchBucketPolicy'],
+          undefined,
+        ),
+      ),
+      doing(
+        `s3:GetBucketTagging${on}`,
+        orElse(
+          s3.send(new GetBucketTaggingCommand({ Bucket })).then((o) => o.TagSet),
+          ['NoSuchTagSet'],
+          undefined,
+        ),
+      ),
     ]);
     const tags = tagMap(tagging);
     const a = plain<Configuration>(acl);

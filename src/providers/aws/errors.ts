@@ -6,14 +6,34 @@
 import { ProviderError, REFUSAL_CODES, isRetryable } from '../types.js';
 
 // Errors of the network, not of AWS: retrying can help with most.
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'TimeoutError', 'RequestTimeout', 'NetworkingError']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+  'TimeoutError',
+  'RequestTimeout',
+  'NetworkingError',
+]);
 
 /** Where the SDK's chain looks, for a user who has given it nothing. */
 const CREDENTIALS_HINT =
-  'confix uses the AWS SDK\'s credential chain: set AWS_PROFILE (a profile of ~/.aws/config, or `profile:` in confix.yaml), run `aws sso login` for an SSO profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
+  "confix uses the AWS SDK's credential chain: set AWS_PROFILE (a profile of ~/.aws/config, or `profile:` in confix.yaml), run `aws sso login` for an SSO profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
 
 /** What an HTTP status says when the body cannot be read. */
-const BY_STATUS: Record<number, string> = { 400: 'BadRequest', 401: 'UnrecognizedClient', 403: 'AccessDenied', 404: 'NotFound', 429: 'TooManyRequests', 500: 'InternalFailure', 503: 'ServiceUnavailable' };
+const BY_STATUS: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'UnrecognizedClient',
+  403: 'AccessDenied',
+  404: 'NotFound',
+  429: 'TooManyRequests',
+  500: 'InternalFailure',
+  503: 'ServiceUnavailable',
+};
 
 interface SdkErrorShape {
   name?: unknown;
@@ -52,7 +72,13 @@ export function toProviderError(provider: string, err: unknown, doing?: string):
   doing = (e as { [DOING]?: string })[DOING] ?? doing;
   const say = (code: string, message: string) => (doing && REFUSAL_CODES.test(code) && !message.includes(doing) ? `${message} (${doing})` : message);
   if (isCredentialError(e))
-    return new ProviderError(provider, 'NoCredentials', `${say('NoCredentials', e.message || 'no AWS credentials were found')}. ${CREDENTIALS_HINT}`, false, 401);
+    return new ProviderError(
+      provider,
+      'NoCredentials',
+      `${say('NoCredentials', e.message || 'no AWS credentials were found')}. ${CREDENTIALS_HINT}`,
+      false,
+      401,
+    );
   if (e.$metadata && typeof e.$metadata === 'object' && (e.$fault === 'client' || e.$fault === 'server' || e.$metadata.httpStatusCode !== undefined)) {
     const status = e.$metadata.httpStatusCode ?? (e.$fault === 'server' ? 500 : 400);
     let code = typeof e.Code === 'string' && e.Code ? e.Code : typeof e.name === 'string' && e.name ? e.name : 'UnknownError';
@@ -66,7 +92,8 @@ export function toProviderError(provider: string, err: unknown, doing?: string):
     const retryable = (e.$retryable !== undefined && e.$retryable !== null) || isRetryable(code, status);
     return new ProviderError(provider, code, say(code, message), retryable, status);
   }
-  const netCode = typeof e.code === 'string' && NETWORK_CODES.has(e.code) ? e.code : typeof e.name === 'string' && NETWORK_CODES.has(e.name) ? e.name : undefined;
+  const netCode =
+    typeof e.code === 'string' && NETWORK_CODES.has(e.code) ? e.code : typeof e.name === 'string' && NETWORK_CODES.has(e.name) ? e.name : undefined;
   if (netCode) return new ProviderError(provider, netCode, e.message || netCode, true, 503);
   if (typeof e.code === 'string' && e.code === 'ENOTFOUND') return new ProviderError(provider, 'ENOTFOUND', e.message, false, 503);
   return err;

@@ -43,8 +43,14 @@ const items = (set: unknown, field: string): unknown[] => {
   return Array.isArray(list) ? list.map((i) => at(i, field)) : [];
 };
 
-const request = (...path: string[]): Ids => (d) => at(d.requestParameters, ...path);
-const response = (...path: string[]): Ids => (d) => at(d.responseElements, ...path);
+const request =
+  (...path: string[]): Ids =>
+  (d) =>
+    at(d.requestParameters, ...path);
+const response =
+  (...path: string[]): Ids =>
+  (d) =>
+    at(d.responseElements, ...path);
 // A rule change names the group by id (VPC groups); the response's rule set says it too.
 const groupOfRule: Ids = (d) => at(d.requestParameters, 'groupId') ?? items(at(d.responseElements, 'securityGroupRuleSet'), 'groupId');
 const requestedInstances: Ids = (d) => items(at(d.requestParameters, 'instancesSet'), 'instanceId');
@@ -52,7 +58,13 @@ const launchedInstances: Ids = (d) => items(at(d.responseElements, 'instancesSet
 const bucket = request('bucketName');
 
 const ec2 = (resourceType: string, changeType: ChangeType, ids: Ids): EventMapping => ({ eventSource: 'ec2.amazonaws.com', resourceType, changeType, ids });
-const s3 = (changeType: ChangeType, extra: Partial<EventMapping> = {}): EventMapping => ({ eventSource: 's3.amazonaws.com', resourceType: BUCKET, changeType, ids: bucket, ...extra });
+const s3 = (changeType: ChangeType, extra: Partial<EventMapping> = {}): EventMapping => ({
+  eventSource: 's3.amazonaws.com',
+  resourceType: BUCKET,
+  changeType,
+  ids: bucket,
+  ...extra,
+});
 
 /** CloudTrail eventName → what it changed. */
 export const CLOUDTRAIL_EVENTS: Record<string, EventMapping> = {
@@ -104,7 +116,10 @@ const TAGGED_TYPES: [prefix: string, type: string][] = [
 
 /** The EventBridge rule's event pattern that sends confix exactly the events it maps. */
 export function eventBridgePattern(): Record<string, unknown> {
-  const names = (source: string) => Object.keys(CLOUDTRAIL_EVENTS).filter((n) => CLOUDTRAIL_EVENTS[n]!.eventSource === source).sort();
+  const names = (source: string) =>
+    Object.keys(CLOUDTRAIL_EVENTS)
+      .filter((n) => CLOUDTRAIL_EVENTS[n]!.eventSource === source)
+      .sort();
   return {
     source: ['aws.ec2', 'aws.s3'],
     'detail-type': ['AWS API Call via CloudTrail'],
@@ -126,7 +141,8 @@ export function mapDetail(d: CloudTrailDetail, fallback: { accountId?: string; r
   if (typeof name !== 'string' || !name) return { outcome: 'unmapped', reason: 'the event has no detail.eventName' };
   if (d.errorCode) return { outcome: 'ignored', reason: `${name} failed (${d.errorCode}): nothing changed` };
   const m = CLOUDTRAIL_EVENTS[name];
-  if (!m || (d.eventSource && d.eventSource !== m.eventSource)) return { outcome: 'unmapped', reason: `confix does not follow ${d.eventSource ?? 'an unknown source'} ${name}` };
+  if (!m || (d.eventSource && d.eventSource !== m.eventSource))
+    return { outcome: 'unmapped', reason: `confix does not follow ${d.eventSource ?? 'an unknown source'} ${name}` };
   const accountId = d.recipientAccountId ?? fallback.accountId;
   const regionId = m.region?.(d) ?? d.awsRegion ?? fallback.regionId;
   if (!accountId || !regionId) return { outcome: 'unmapped', reason: `${name} names no account (detail.recipientAccountId) or region (detail.awsRegion)` };

@@ -229,7 +229,10 @@ export class SqsChangeFeed implements ChangeFeed {
           continue;
         }
         this.counters.ignored++;
-        this.log.debug('an event of resources outside the provider’s accounts and regions; deleted', { messageId: id, resources: outcome.changes.map((c) => `${c.accountId}/${c.regionId}/${c.resourceId}`) });
+        this.log.debug('an event of resources outside the provider’s accounts and regions; deleted', {
+          messageId: id,
+          resources: outcome.changes.map((c) => `${c.accountId}/${c.regionId}/${c.resourceId}`),
+        });
       } else if (outcome.outcome === 'ignored') {
         this.counters.ignored++;
         this.log.debug(`an event that changed nothing; deleted: ${outcome.reason}`, { messageId: id });
@@ -257,9 +260,9 @@ export class SqsChangeFeed implements ChangeFeed {
     for (let i = 0; i < messages.length; i += 10) {
       const batch = messages.slice(i, i + 10);
       try {
-        const out = await this.opts.client().send(
-          new DeleteMessageBatchCommand({ QueueUrl: this.opts.queueUrl, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.handle })) }),
-        );
+        const out = await this.opts
+          .client()
+          .send(new DeleteMessageBatchCommand({ QueueUrl: this.opts.queueUrl, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.handle })) }));
         this.counters.deleted += out.Successful?.length ?? 0;
         for (const f of out.Failed ?? []) this.failed('delete', { name: f.Code, message: f.Message });
       } catch (err) {

@@ -23,7 +23,8 @@ function strip(v: unknown): unknown {
 /** A tag list ([{Key, Value}]) as a map, and the map back as a list sorted by key (the sandbox's order). */
 export function tagMap(list: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  if (Array.isArray(list)) for (const t of list as { Key?: unknown; Value?: unknown }[]) if (typeof t?.Key === 'string') out[t.Key] = typeof t.Value === 'string' ? t.Value : '';
+  if (Array.isArray(list))
+    for (const t of list as { Key?: unknown; Value?: unknown }[]) if (typeof t?.Key === 'string') out[t.Key] = typeof t.Value === 'string' ? t.Value : '';
   return out;
 }
 

@@ -240,7 +240,10 @@ export class AwsProvider implements Provider {
         org = await readOrganization(this.organizations(caller), { ...(this.opts.pageSize ? { pageSize: this.opts.pageSize } : {}), log: this.log });
       } catch (err) {
         if (this.orgMode === 'auto' && isNoOrganization(err))
-          this.log.info('governing the single account of the credentials (no organization these credentials may read)', { accountId: caller.accountId, code: codeOf(err) });
+          this.log.info('governing the single account of the credentials (no organization these credentials may read)', {
+            accountId: caller.accountId,
+            code: codeOf(err),
+          });
         else rethrow(this.name, err, 'organizations:ListAccounts');
       }
     }
@@ -258,7 +261,10 @@ export class AwsProvider implements Provider {
     const regions = (async () => {
       try {
         const out = await this.ec2(accountId, this.home).send(new DescribeRegionsCommand({}));
-        return (out.Regions ?? []).map((r) => r.RegionName!).filter(Boolean).sort();
+        return (out.Regions ?? [])
+          .map((r) => r.RegionName!)
+          .filter(Boolean)
+          .sort();
       } catch (err) {
         if (accountId === caller.accountId) {
           this.regionCache.delete(accountId);
@@ -333,7 +339,13 @@ export class AwsProvider implements Provider {
   }
 
   private unknownType(type: string): ProviderError {
-    return new ProviderError(this.name, 'InvalidParameterValue', `The AWS provider does not serve the resource type "${truncate(type, 100)}"; it serves ${AWS_TYPES.join(', ')}.`, false, 400);
+    return new ProviderError(
+      this.name,
+      'InvalidParameterValue',
+      `The AWS provider does not serve the resource type "${truncate(type, 100)}"; it serves ${AWS_TYPES.join(', ')}.`,
+      false,
+      400,
+    );
   }
 
   /** S3 is global: one ListBuckets serves every region of the account for a while, and each bucket goes to the region it is in. */
@@ -378,7 +390,13 @@ export class AwsProvider implements Provider {
   async call(action: string, target: CallTarget, params: Record<string, unknown>, credentials?: ProviderCredentials): Promise<CallResult> {
     const spec = AWS_ACTIONS[action];
     if (!spec)
-      throw new ProviderError(this.name, 'InvalidAction', `The action "${truncate(action, 100)}" is not one the AWS provider makes; it makes ${this.actions().join(', ')}.`, false, 400);
+      throw new ProviderError(
+        this.name,
+        'InvalidAction',
+        `The action "${truncate(action, 100)}" is not one the AWS provider makes; it makes ${this.actions().join(', ')}.`,
+        false,
+        400,
+      );
     try {
       const accountId = target.accountId ?? (credentials ? await this.access.whoIs(credentials) : await this.access.caller()).accountId;
       if (!credentials) await this.access.forAccount(accountId)();
@@ -405,7 +423,9 @@ export class AwsProvider implements Provider {
       const resourceId = String(spec.resourceId(input, result) ?? '');
       if (spec.resourceType === BUCKET && (spec.kind === 'create' || spec.kind === 'delete')) this.bucketLists.clear();
       if (changed && resourceId)
-        this.changeFeed?.notifyLocal([{ accountId, regionId, resourceType: spec.resourceType, resourceId, changeType: spec.kind, action, changedAt: new Date(this.clock()) }]);
+        this.changeFeed?.notifyLocal([
+          { accountId, regionId, resourceType: spec.resourceType, resourceId, changeType: spec.kind, action, changedAt: new Date(this.clock()) },
+        ]);
       return {
         requestId: out.$metadata?.requestId ?? out.$metadata?.extendedRequestId ?? randomUUID(),
         action,
@@ -440,7 +460,10 @@ export class AwsProvider implements Provider {
 
   // --- credentials and identities -------------------------------------------
 
-  assumeRole(caller: ProviderCredentials, req: { roleArn: string; sessionName: string; durationSeconds?: number; externalId?: string }): Promise<AssumedCredentials> {
+  assumeRole(
+    caller: ProviderCredentials,
+    req: { roleArn: string; sessionName: string; durationSeconds?: number; externalId?: string },
+  ): Promise<AssumedCredentials> {
     return this.access.assume(caller, req);
   }
 
@@ -457,7 +480,10 @@ export class AwsProvider implements Provider {
     return principalArnOf({ type: 'root', accountId }, dialect);
   }
 
-  async verifyCredentials(accountId: string, c: { accessKeyId: string; accessKeySecret: string }): Promise<{ ok: true } | { ok: false; code: string; reason: string }> {
+  async verifyCredentials(
+    accountId: string,
+    c: { accessKeyId: string; accessKeySecret: string },
+  ): Promise<{ ok: true } | { ok: false; code: string; reason: string }> {
     let who;
     try {
       who = await this.clients.get('sts', this.home, sdkCredentials(c), { key: givenKey(c), given: true }).send(new GetCallerIdentityCommand({}));
@@ -467,7 +493,11 @@ export class AwsProvider implements Provider {
       throw e;
     }
     if (who.Account !== accountId)
-      return { ok: false, code: 'AccountMismatch', reason: `access key ${truncate(c.accessKeyId, 40)} belongs to account ${who.Account ?? '(unknown)'} (${who.Arn ?? ''}), not ${accountId}` };
+      return {
+        ok: false,
+        code: 'AccountMismatch',
+        reason: `access key ${truncate(c.accessKeyId, 40)} belongs to account ${who.Account ?? '(unknown)'} (${who.Arn ?? ''}), not ${accountId}`,
+      };
     return { ok: true };
   }
 
@@ -480,7 +510,11 @@ export class AwsProvider implements Provider {
 
   /** Counters for tests and status: role assumptions made, the most requests in flight per account, the change feed's. */
   stats(): { assumeRoleCalls: number; peakRequestsInFlight: Record<string, number>; feed?: FeedCounters & { buffered: number } } {
-    return { assumeRoleCalls: this.access.assumeRoleCalls, peakRequestsInFlight: this.clients.peaks(), ...(this.changeFeed ? { feed: { ...this.changeFeed.counters, buffered: this.changeFeed.buffered } } : {}) };
+    return {
+      assumeRoleCalls: this.access.assumeRoleCalls,
+      peakRequestsInFlight: this.clients.peaks(),
+      ...(this.changeFeed ? { feed: { ...this.changeFeed.counters, buffered: this.changeFeed.buffered } } : {}),
+    };
   }
 
   /** Stops the change feed's polling and closes every connection. */

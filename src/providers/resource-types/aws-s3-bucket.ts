@@ -7,6 +7,15 @@ export default registerResourceTypeFacts({
   description: 'An S3 bucket with its region, ACL, public access block and policy status',
   arn: ({ resourceId }) => `arn:aws:s3:::${resourceId}`,
   readPermission: 's3:GetBucketAcl',
-  readPermissions: ['s3:ListAllMyBuckets', 's3:GetBucketLocation', 's3:GetBucketAcl', 's3:GetBucketPublicAccessBlock', 's3:GetBucketPolicyStatus', 's3:GetBucketVersioning', 's3:GetEncryptionConfiguration', 's3:GetBucketTagging'],
+  readPermissions: [
+    's3:ListAllMyBuckets',
+    's3:GetBucketLocation',
+    's3:GetBucketAcl',
+    's3:GetBucketPublicAccessBlock',
+    's3:GetBucketPolicyStatus',
+    's3:GetBucketVersioning',
+    's3:GetEncryptionConfiguration',
+    's3:GetBucketTagging',
+  ],
   idKeys: ['ID', 'URI', 'Key'],
 });

@@ -7,7 +7,20 @@ import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chunks, type Db, type Queryable } from '../../store/index.js';
-import type { Account, AssumedCredentials, ChangeFeed, Dialect, DiscoveryScope, Provider, ResourceChange, ResourceKey, ResourceState, ResourceTypeFacts, Tags, Configuration } from '../types.js';
+import type {
+  Account,
+  AssumedCredentials,
+  ChangeFeed,
+  Dialect,
+  DiscoveryScope,
+  Provider,
+  ResourceChange,
+  ResourceKey,
+  ResourceState,
+  ResourceTypeFacts,
+  Tags,
+  Configuration,
+} from '../types.js';
 import { SandboxError } from './errors.js';
 import { allOperations, allResourceTypes, operation, resourceType, type OperationContext } from './registry.js';
 import { validateEstate, type NormalizedResource } from './estate.js';
@@ -57,7 +70,11 @@ export interface OrganizationChange {
 }
 
 function briefOrganization(o: Organization) {
-  return { managementAccount: o.managementAccount, delegatedAdministrators: [...o.delegatedAdministrators].sort(), folders: o.folders.map((f) => f.path).sort() };
+  return {
+    managementAccount: o.managementAccount,
+    delegatedAdministrators: [...o.delegatedAdministrators].sort(),
+    folders: o.folders.map((f) => f.path).sort(),
+  };
 }
 
 interface SandboxRow {
@@ -134,7 +151,7 @@ function tooLarge(path: (string | number)[], what: string, limit: number): Sandb
 /** The limit for a string at `path` (see SANDBOX_PARAMETER_LIMITS). */
 function stringLimit(path: (string | number)[]): number {
   const names = path.filter((x): x is string => typeof x === 'string');
-  const last = typeof path[path.length - 1] === 'string' ? (path[path.length - 1] as string) : names[names.length - 1] ?? '';
+  const last = typeof path[path.length - 1] === 'string' ? (path[path.length - 1] as string) : (names[names.length - 1] ?? '');
   const inTags = names.some((n) => n === 'Tags' || n === 'Tag');
   if (inTags) {
     if (last === 'Key' || last === 'TagKey') return L.tagKey;
@@ -230,10 +247,16 @@ export class SandboxCloud implements Provider {
 
   /** The resource directory, as its management account sees it; null when the sandbox has none. */
   async organization(q: Queryable = this.db): Promise<Organization | null> {
-    const [o] = await q.query<{ management_account: string; delegated_administrators: string[] }>('SELECT management_account, delegated_administrators FROM sandbox_organization');
+    const [o] = await q.query<{ management_account: string; delegated_administrators: string[] }>(
+      'SELECT management_account, delegated_administrators FROM sandbox_organization',
+    );
     if (!o) return null;
-    const folders = await q.query<{ path: string; name: string; parent_path: string | null }>('SELECT path, name, parent_path FROM sandbox_folders ORDER BY path');
-    const accounts = await q.query<{ account_id: string; name: string; folder_path: string | null }>('SELECT account_id, name, folder_path FROM sandbox_accounts ORDER BY account_id');
+    const folders = await q.query<{ path: string; name: string; parent_path: string | null }>(
+      'SELECT path, name, parent_path FROM sandbox_folders ORDER BY path',
+    );
+    const accounts = await q.query<{ account_id: string; name: string; folder_path: string | null }>(
+      'SELECT account_id, name, folder_path FROM sandbox_accounts ORDER BY account_id',
+    );
     return {
       managementAccount: o.management_account,
       delegatedAdministrators: o.delegated_administrators,
@@ -246,10 +269,18 @@ export class SandboxCloud implements Provider {
    * Whether an access key is one this cloud knows, of this account (what
    * `credentials add` checks before a bad key breaks every later call).
    */
-  async verifyCredentials(accountId: string, c: { accessKeyId: string; accessKeySecret: string }): Promise<{ ok: true } | { ok: false; code: string; reason: string }> {
+  async verifyCredentials(
+    accountId: string,
+    c: { accessKeyId: string; accessKeySecret: string },
+  ): Promise<{ ok: true } | { ok: false; code: string; reason: string }> {
     try {
       const p = await this.iam.authenticate({ accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret }, 'acs');
-      if (p.type === 'service' || p.accountId !== accountId) return { ok: false, code: 'AccountMismatch', reason: `access key ${truncate(c.accessKeyId)} belongs to ${p.type === 'service' ? 'a service' : `account ${p.accountId}`}, not ${accountId}` };
+      if (p.type === 'service' || p.accountId !== accountId)
+        return {
+          ok: false,
+          code: 'AccountMismatch',
+          reason: `access key ${truncate(c.accessKeyId)} belongs to ${p.type === 'service' ? 'a service' : `account ${p.accountId}`}, not ${accountId}`,
+        };
       return { ok: true };
     } catch (err) {
       if (err instanceof SandboxError) return { ok: false, code: err.code, reason: err.message };
@@ -539,18 +570,28 @@ export class SandboxCloud implements Provider {
       );
       if (found.length === 1) ({ account_id: accountId, region_id: regionId } = found[0]!);
       else if (found.length > 1)
-        throw new SandboxError('InvalidParameter', `${op.resourceType} "${truncate(id)}" exists in ${found.length} accounts or regions; give the account and region.`);
+        throw new SandboxError(
+          'InvalidParameter',
+          `${op.resourceType} "${truncate(id)}" exists in ${found.length} accounts or regions; give the account and region.`,
+        );
       else {
         // Let the operation refuse in its own cloud's words (NoSuchBucket, InvalidGroup.NotFound, …).
         op.apply(null, params, { ...base, accountId: accountId ?? '', regionId: regionId ?? '', resourceId: id });
-        throw new SandboxError(dialect === 'acs' ? 'InvalidResourceId.NotFound' : 'InvalidResourceID.NotFound', `The specified resource "${truncate(id)}" (${op.resourceType}) does not exist.`, 404);
+        throw new SandboxError(
+          dialect === 'acs' ? 'InvalidResourceId.NotFound' : 'InvalidResourceID.NotFound',
+          `The specified resource "${truncate(id)}" (${op.resourceType}) does not exist.`,
+          404,
+        );
       }
     }
     if (!accountId || !regionId) throw new SandboxError('MissingParameter', `${action} needs the account and region to create the resource in.`);
     const regions = await this.regionsOf(accountId);
     if (!regions) throw new SandboxError('InvalidAccount.NotFound', `The account "${accountId}" does not exist in the sandbox.`, 404);
     if (!regions.includes(regionId))
-      throw new SandboxError(dialect === 'acs' ? 'InvalidRegionId.NotFound' : 'InvalidRegion', `Region "${regionId}" is not enabled for account ${accountId} (${regions.join(', ')}).`);
+      throw new SandboxError(
+        dialect === 'acs' ? 'InvalidRegionId.NotFound' : 'InvalidRegion',
+        `Region "${regionId}" is not enabled for account ${accountId} (${regions.join(', ')}).`,
+      );
     const ctxBase = { ...base, accountId, regionId };
     const resourceId = op.target(params, ctxBase);
     const ctx: OperationContext = { ...ctxBase, resourceId };
@@ -648,14 +689,19 @@ export class SandboxCloud implements Provider {
       const [o] = await tx.query<{ management_account: string; delegated_administrators: string[] }>(
         'SELECT management_account, delegated_administrators FROM sandbox_organization FOR UPDATE',
       );
-      if (!o) throw new SandboxError('EntityNotExists.ResourceDirectory', 'The sandbox has no resource directory; declare an organization in the estate file.', 404);
+      if (!o)
+        throw new SandboxError('EntityNotExists.ResourceDirectory', 'The sandbox has no resource directory; declare an organization in the estate file.', 404);
       const [member] = await tx.query('SELECT 1 FROM sandbox_accounts WHERE account_id = $1', [accountId]);
       if (!member) throw new SandboxError('EntityNotExists.Account', `The account "${accountId}" is not a member of the resource directory.`, 404);
       const registered = o.delegated_administrators.includes(accountId);
       if (how === 'register') {
         if (accountId === o.management_account)
-          throw new SandboxError('InvalidParameter.AccountId', `The account "${accountId}" is the management account; it administers the resource directory already and cannot be a delegated administrator.`);
-        if (registered) throw new SandboxError('EntityAlreadyExists.DelegatedAdministrator', `The account "${accountId}" is already a delegated administrator.`, 409);
+          throw new SandboxError(
+            'InvalidParameter.AccountId',
+            `The account "${accountId}" is the management account; it administers the resource directory already and cannot be a delegated administrator.`,
+          );
+        if (registered)
+          throw new SandboxError('EntityAlreadyExists.DelegatedAdministrator', `The account "${accountId}" is already a delegated administrator.`, 409);
         await tx.query('UPDATE sandbox_organization SET delegated_administrators = array_append(delegated_administrators, $1)', [accountId]);
       } else {
         if (!registered) throw new SandboxError('EntityNotExists.DelegatedAdministrator', `The account "${accountId}" is not a delegated administrator.`, 404);

@@ -22,7 +22,9 @@ export async function changeDirectory(q: Queryable, c: DirectoryChange): Promise
   if (c.folders) {
     await q.query('UPDATE sandbox_accounts SET folder_path = NULL');
     await q.query('DELETE FROM sandbox_folders');
-    for (const f of c.folders.folders) await q.query('INSERT INTO sandbox_folders (path, name, parent_path) VALUES ($1, $2, $3)', [f.path, f.name, f.parentPath]);
-    for (const [account, path] of c.folders.accountFolders) await q.query('UPDATE sandbox_accounts SET folder_path = $2 WHERE account_id = $1', [account, path]);
+    for (const f of c.folders.folders)
+      await q.query('INSERT INTO sandbox_folders (path, name, parent_path) VALUES ($1, $2, $3)', [f.path, f.name, f.parentPath]);
+    for (const [account, path] of c.folders.accountFolders)
+      await q.query('UPDATE sandbox_accounts SET folder_path = $2 WHERE account_id = $1', [account, path]);
   }
 }

@@ -17,7 +17,9 @@ export interface DriftEvent {
 /** What drift needs: the sandbox to call, and the inventory to pick recorded resources from. */
 export interface DriftDeps {
   sandbox: Pick<SandboxCloud, 'call'>;
-  inventory: { list(f: { resourceType: string; limit: number }): Promise<{ items: { accountId: string; regionId: string; resourceType: string; resourceId: string }[] }> };
+  inventory: {
+    list(f: { resourceType: string; limit: number }): Promise<{ items: { accountId: string; regionId: string; resourceType: string; resourceId: string }[] }>;
+  };
 }
 
 const breakages = () => allResourceTypes().flatMap((t) => (t.drifts ?? []).map((d) => ({ type: t.type, ...d })));
@@ -41,7 +43,10 @@ export async function driftOnce(svc: DriftDeps, rng: Rng): Promise<DriftEvent | 
 }
 
 /** Drifts every `everyMs` until the returned function is called. */
-export function startDrift(svc: DriftDeps, opts: { everyMs: number; seed?: number; onDrift: (e: DriftEvent) => void; onError?: (err: Error) => void }): () => void {
+export function startDrift(
+  svc: DriftDeps,
+  opts: { everyMs: number; seed?: number; onDrift: (e: DriftEvent) => void; onError?: (err: Error) => void },
+): () => void {
   const rng = new Rng(opts.seed ?? Date.now());
   const timer = setInterval(() => {
     driftOnce(svc, rng)

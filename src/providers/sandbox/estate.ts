@@ -11,9 +11,23 @@ import { z } from 'zod';
 import { allResourceTypes, resourceType } from './registry.js';
 import type { Configuration, Tags } from '../types.js';
 import { parsePolicyDocument } from './iam/policy.js';
-import { flattenFolders, folderSchema, policyOrganizationSchema, type Add, type FolderInput, type NormalizedOrganization, type PolicyOrganizationInput } from '../organization.js';
-export { flattenFolders, policyOrganizationSchema, type Add, type FolderInput, type NormalizedOrganization, type PolicyOrganizationInput } from '../organization.js';
-
+import {
+  flattenFolders,
+  folderSchema,
+  policyOrganizationSchema,
+  type Add,
+  type FolderInput,
+  type NormalizedOrganization,
+  type PolicyOrganizationInput,
+} from '../organization.js';
+export {
+  flattenFolders,
+  policyOrganizationSchema,
+  type Add,
+  type FolderInput,
+  type NormalizedOrganization,
+  type PolicyOrganizationInput,
+} from '../organization.js';
 
 const accountId = z.string().regex(/^\d{12}$/, 'a 12-digit account id (quote it in YAML: "100931896542")');
 /** A policy document as the clouds write it: a mapping, or the JSON text pasted from a console. */
@@ -34,7 +48,9 @@ export const estateAccountSchema = z.strictObject({
     .default([]),
   iam: z
     .strictObject({
-      policies: z.array(z.strictObject({ name: z.string().regex(/^[A-Za-z0-9_.+=,@-]{1,128}$/, 'a policy name: letters, digits and _.+=,@-'), document: policyText })).default([]),
+      policies: z
+        .array(z.strictObject({ name: z.string().regex(/^[A-Za-z0-9_.+=,@-]{1,128}$/, 'a policy name: letters, digits and _.+=,@-'), document: policyText }))
+        .default([]),
       roles: z
         .array(
           z.strictObject({
@@ -188,8 +204,6 @@ export function validateEstate(
   if (issues.length) throw new EstateError(source, issues);
   return { accounts: estate.accounts, resources, organization };
 }
-
-
 
 /** Policy documents parse in their cloud's grammar, names are unique, roles name policies the account declares. */
 function checkIam(a: Estate['accounts'][number], i: number, add: Add): void {

@@ -11,9 +11,7 @@ const TYPE = 'ACS::ECS::Instance';
 const parameters = z.strictObject({
   regionId: text(),
   // The resource id is bound here as a plain string: it becomes a list of one.
-  instanceIds: z
-    .union([text().transform((id) => [id]), z.array(text()).min(1, 'give at least one instance id')])
-    .transform((ids) => [...new Set(ids)]),
+  instanceIds: z.union([text().transform((id) => [id]), z.array(text()).min(1, 'give at least one instance id')]).transform((ids) => [...new Set(ids)]),
   force: z.boolean().default(false),
 });
 type Params = z.output<typeof parameters>;
@@ -37,7 +35,8 @@ async function plan(ctx: ActionContext, p: Params, read: (id: string) => Promise
     out.prior[id] = agentOf(c);
     if (agentOf(c) === 'running' && !p.force) continue;
     // CloudMonitor installs only on running instances; refusing beats installing on some of the list.
-    if (c.Status !== 'Running') return { ...out, refusal: `instance ${id} is ${String(c.Status)}: the agent can only be installed on a running instance (start it first)` };
+    if (c.Status !== 'Running')
+      return { ...out, refusal: `instance ${id} is ${String(c.Status)}: the agent can only be installed on a running instance (start it first)` };
     out.todo.push([id, agentOf(c)]);
   }
   return out;

@@ -15,7 +15,14 @@ const parameters = z.strictObject({
   // A list, or "sgr-a,sgr-b" as a binding or the command line gives it.
   securityGroupRuleIds: z
     .union([z.array(text()), z.string()])
-    .transform((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v))
+    .transform((v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    )
     // An empty list must not silently turn into "revoke everything open to the Internet".
     .refine((ids) => ids.length > 0, 'give at least one rule id, or leave securityGroupRuleIds out to revoke the rules open to the Internet')
     .optional(),
@@ -45,7 +52,8 @@ function plan(ctx: ActionContext, c: Configuration, p: Params): Plan {
     const ids = new Set(p.securityGroupRuleIds);
     targets = rules.filter((r) => ids.has(String(r.SecurityGroupRuleId)));
     const egress = targets.filter((r) => !isIngress(r));
-    if (egress.length && !refusal) refusal = `${egress.map((r) => String(r.SecurityGroupRuleId)).join(', ')} ${egress.length === 1 ? 'is an egress rule' : 'are egress rules'}; this action revokes ingress rules only`;
+    if (egress.length && !refusal)
+      refusal = `${egress.map((r) => String(r.SecurityGroupRuleId)).join(', ')} ${egress.length === 1 ? 'is an egress rule' : 'are egress rules'}; this action revokes ingress rules only`;
     // Ids already gone are ignored, so a second run after success is a noop.
     const missing = p.securityGroupRuleIds.filter((id) => !rules.some((r) => r.SecurityGroupRuleId === id));
     what = `${count(targets.length, 'ingress rule')}: ${targets.map(describeAcsRule).join(', ')}${missing.length ? ` (not in the group, ignored: ${missing.join(', ')})` : ''}`;

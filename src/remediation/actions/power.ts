@@ -12,7 +12,8 @@ import { gone, priorOf, readNow, refused, reread, text, wrongRegion, wrongResour
 
 type Verb = [present: string, past: string];
 
-export interface PowerSpec<P> extends Pick<RemediationAction<P>, 'name' | 'description' | 'resourceTypes' | 'parameters' | 'resourceParameter' | 'defaultBindings' | 'permissions'> {
+export interface PowerSpec<P>
+  extends Pick<RemediationAction<P>, 'name' | 'description' | 'resourceTypes' | 'parameters' | 'resourceParameter' | 'defaultBindings' | 'permissions'> {
   /** The instance id the parameters name, and the region when they name one. */
   target(p: P): { id: string; regionId?: string };
   statusOf(c: Configuration): string;
@@ -32,7 +33,9 @@ const prior = z.object({ instanceId: z.string(), status: z.string() });
 export function powerAction<P>(s: PowerSpec<P>): RemediationAction<P> {
   const check = (ctx: Parameters<RemediationAction['preview']>[0], c: Configuration, p: P) => {
     const t = s.target(p);
-    return wrongResource(ctx, s.resourceParameter, t.id) ?? (t.regionId !== undefined ? wrongRegion(ctx, t.regionId) : undefined) ?? s.refuse?.(s.statusOf(c), t.id);
+    return (
+      wrongResource(ctx, s.resourceParameter, t.id) ?? (t.regionId !== undefined ? wrongRegion(ctx, t.regionId) : undefined) ?? s.refuse?.(s.statusOf(c), t.id)
+    );
   };
   const noop = (id: string, status: string) => `nothing to do: instance ${id} is already ${status}`;
   return {

@@ -50,7 +50,8 @@ export interface AwsPiece {
   Ipv6Ranges: Record<string, unknown>[];
 }
 
-const portsOf = (p: { IpProtocol?: unknown; FromPort?: unknown; ToPort?: unknown }) => `${String(p.IpProtocol)}|${String(p.FromPort ?? '')}|${String(p.ToPort ?? '')}`;
+const portsOf = (p: { IpProtocol?: unknown; FromPort?: unknown; ToPort?: unknown }) =>
+  `${String(p.IpProtocol)}|${String(p.FromPort ?? '')}|${String(p.ToPort ?? '')}`;
 const cidrOf = (r: Record<string, unknown>) => String(r.CidrIp ?? r.CidrIpv6);
 
 /** For each ingress permission, its world ranges that reach one of the ports (other sources are left alone). */
@@ -72,7 +73,9 @@ export function awsWorldOpenPieces(c: Configuration, ports: number[]): AwsPiece[
 
 /** Whether the permissions hold this source for this protocol and port range. */
 export function awsHas(perms: unknown, piece: AwsPiece, range: Record<string, unknown>): boolean {
-  return asArray(perms).some((p) => portsOf(p) === portsOf(piece) && [...asArray(p.IpRanges), ...asArray(p.Ipv6Ranges)].some((r) => cidrOf(r) === cidrOf(range)));
+  return asArray(perms).some(
+    (p) => portsOf(p) === portsOf(piece) && [...asArray(p.IpRanges), ...asArray(p.Ipv6Ranges)].some((r) => cidrOf(r) === cidrOf(range)),
+  );
 }
 
 /** The permissions without the pieces' sources; a permission left with no source disappears, as in EC2. */
@@ -86,6 +89,9 @@ export function awsWithout(perms: unknown, pieces: AwsPiece[]): Record<string, u
 
 /** "TCP 3389 from 0.0.0.0/0", "all traffic from ::/0". */
 export function describeAwsPiece(p: AwsPiece): string {
-  const ports = p.IpProtocol === '-1' ? 'all traffic' : `${p.IpProtocol.toUpperCase()} ${p.FromPort === p.ToPort ? String(p.FromPort) : `${String(p.FromPort)}-${String(p.ToPort)}`}`;
+  const ports =
+    p.IpProtocol === '-1'
+      ? 'all traffic'
+      : `${p.IpProtocol.toUpperCase()} ${p.FromPort === p.ToPort ? String(p.FromPort) : `${String(p.FromPort)}-${String(p.ToPort)}`}`;
   return `${ports} from ${[...p.IpRanges, ...p.Ipv6Ranges].map(cidrOf).join(' and ')}`;
 }

@@ -17,8 +17,7 @@ function evaluate(resource: EvaluationInput): Verdict {
     return { complianceType: 'NOT_APPLICABLE', annotation: `instance ${id} is ${status}; the monitoring agent is only checked on running instances` };
   const agent = typeof c.MonitoringAgentStatus === 'string' && c.MonitoringAgentStatus !== '' ? c.MonitoringAgentStatus : undefined;
   if (agent === 'running') return { complianceType: 'COMPLIANT', annotation: `monitoring agent is running on instance ${id}` };
-  if (agent === undefined)
-    return { complianceType: 'NON_COMPLIANT', annotation: `no monitoring agent status is reported for running instance ${id}` };
+  if (agent === undefined) return { complianceType: 'NON_COMPLIANT', annotation: `no monitoring agent status is reported for running instance ${id}` };
   return { complianceType: 'NON_COMPLIANT', annotation: `monitoring agent is ${agent} on running instance ${id}` };
 }
 

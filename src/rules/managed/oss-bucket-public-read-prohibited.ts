@@ -30,7 +30,10 @@ function evaluateOss(c: Record<string, unknown>): Verdict {
   // Block Public Access makes OSS ignore a public ACL (and refuse new ones).
   if (c.BlockPublicAccess === true)
     return { complianceType: 'COMPLIANT', annotation: `bucket ACL is ${acl}, but Block Public Access is on, so OSS ignores it` };
-  return { complianceType: 'NON_COMPLIANT', annotation: `bucket ACL is ${acl}: anyone can ${acl.toLowerCase() === 'public-read' ? 'read' : 'read and write'} its objects` };
+  return {
+    complianceType: 'NON_COMPLIANT',
+    annotation: `bucket ACL is ${acl}: anyone can ${acl.toLowerCase() === 'public-read' ? 'read' : 'read and write'} its objects`,
+  };
 }
 
 function evaluateS3(c: Record<string, unknown>): Verdict {

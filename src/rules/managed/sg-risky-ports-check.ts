@@ -105,7 +105,12 @@ export function awsFindings(c: Record<string, unknown>, ports: number[]): Findin
   const out: Finding[] = [];
   for (const raw of asArray(c.IpPermissions)) {
     const p = asObject(raw);
-    const protocol = AWS_PROTOCOLS[String(p.IpProtocol ?? '').trim().toLowerCase()];
+    const protocol =
+      AWS_PROTOCOLS[
+        String(p.IpProtocol ?? '')
+          .trim()
+          .toLowerCase()
+      ];
     if (!protocol) continue;
     const sources: string[] = [];
     // Items are { CidrIp } as Describe shows them; older recorders list bare strings.
@@ -143,8 +148,7 @@ function evaluate(resource: EvaluationInput, params: RiskyPortsParams): Verdict 
   if (resource.resourceType === 'ACS::ECS::SecurityGroup') findings = acsFindings(c, params.ports);
   else if (resource.resourceType === 'AWS::EC2::SecurityGroup') findings = awsFindings(c, params.ports);
   else return { complianceType: 'NOT_APPLICABLE', annotation: `${resource.resourceType} is not a security group` };
-  if (findings.length === 0)
-    return { complianceType: 'COMPLIANT', annotation: `no ingress rule opens ${params.ports.join(', ')} to 0.0.0.0/0 or ::/0` };
+  if (findings.length === 0) return { complianceType: 'COMPLIANT', annotation: `no ingress rule opens ${params.ports.join(', ')} to 0.0.0.0/0 or ::/0` };
   return {
     complianceType: 'NON_COMPLIANT',
     annotation: findings.map((f) => `${f.what} opens ${portWord(f.ports)} to the Internet`).join('; '),

@@ -28,13 +28,15 @@ const key = (resourceType: string, resourceId: string, where = US): ResourceKey 
 const sg = (id: string) => p.describe(key('AWS::EC2::SecurityGroup', id));
 const inst = (id: string) => p.describe(key('AWS::EC2::Instance', id));
 const bucket = (name: string, where = US) => p.describe(key('AWS::S3::Bucket', name, where));
-const isCode = (code: string, retryable = false) => (e: unknown) => {
-  assert.ok(e instanceof ProviderError, String(e));
-  assert.equal(e.code, code, e.message);
-  assert.equal(e.retryable, retryable, `${code} retryable`);
-  assert.equal(e.provider, 'aws');
-  return true;
-};
+const isCode =
+  (code: string, retryable = false) =>
+  (e: unknown) => {
+    assert.ok(e instanceof ProviderError, String(e));
+    assert.equal(e.code, code, e.message);
+    assert.equal(e.retryable, retryable, `${code} retryable`);
+    assert.equal(e.provider, 'aws');
+    return true;
+  };
 
 test('security group actions: create, authorize and revoke ingress and egress, delete', async () => {
   const created = await p.call('ec2:CreateSecurityGroup', US, { GroupName: 'web', Description: 'web tier', Tags: { team: 'payments' } });
@@ -49,7 +51,10 @@ test('security group actions: create, authorize and revoke ingress and egress, d
 
   const auth = await p.call('ec2:AuthorizeSecurityGroupIngress', US, { GroupId: id, IpPermissions: WORLD_SSH });
   assert.deepEqual([auth.changed, auth.resourceId, auth.result.Return], [true, id, true]);
-  assert.deepEqual(((await sg(id))!.configuration.IpPermissions as { FromPort: number }[]).map((x) => x.FromPort), [22]);
+  assert.deepEqual(
+    ((await sg(id))!.configuration.IpPermissions as { FromPort: number }[]).map((x) => x.FromPort),
+    [22],
+  );
   await assert.rejects(p.call('ec2:AuthorizeSecurityGroupIngress', US, { GroupId: id, IpPermissions: WORLD_SSH }), isCode('InvalidPermission.Duplicate'));
 
   const rev = await p.call('ec2:RevokeSecurityGroupIngress', US, { GroupId: id, IpPermissions: WORLD_SSH });
@@ -82,7 +87,7 @@ test('instance actions: run, stop, start, metadata options, terminate (monitorin
 
   const stop = await p.call('ec2:StopInstances', US, { InstanceIds: [id] });
   assert.deepEqual([stop.changed, stop.resourceId], [true, id]);
-  assert.equal(((stop.result.StoppingInstances as { PreviousState: { Name: string } }[])[0]!.PreviousState.Name), 'running');
+  assert.equal((stop.result.StoppingInstances as { PreviousState: { Name: string } }[])[0]!.PreviousState.Name, 'running');
   assert.equal(((await inst(id))!.configuration.State as { Name: string }).Name, 'stopped');
   assert.equal((await p.call('ec2:StopInstances', US, { InstanceIds: [id] })).changed, false, 'already stopped');
   // The sandbox's single-instance form works too.
@@ -123,10 +128,20 @@ test('bucket actions: create (in its region, with tags), ACL, public access bloc
   assert.deepEqual((await bucket('exports-eu', EU))!.configuration.PublicAccessBlockConfiguration, ALL_ON);
   assert.equal((await p.call('s3:PutPublicAccessBlock', EU, { Bucket: 'exports-eu', PublicAccessBlockConfiguration: ALL_ON })).changed, false);
   assert.equal((await p.call('s3:DeletePublicAccessBlock', EU, { Bucket: 'exports-eu' })).changed, true);
-  assert.deepEqual((await bucket('exports-eu', EU))!.configuration.PublicAccessBlockConfiguration, { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false });
+  assert.deepEqual((await bucket('exports-eu', EU))!.configuration.PublicAccessBlockConfiguration, {
+    BlockPublicAcls: false,
+    IgnorePublicAcls: false,
+    BlockPublicPolicy: false,
+    RestrictPublicBuckets: false,
+  });
   assert.equal((await p.call('s3:DeleteBucketPublicAccessBlock', EU, { Bucket: 'exports-eu' })).changed, false, 'none to delete');
 
-  const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: 'arn:aws:s3:::exports-eu/*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] });
+  const policy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: 'arn:aws:s3:::exports-eu/*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+    ],
+  });
   assert.equal((await p.call('s3:PutBucketPolicy', EU, { Bucket: 'exports-eu', Policy: policy })).changed, true);
   assert.ok((await sdk(moto, undefined, 'eu-west-1').s3.send(new GetBucketPolicyCommand({ Bucket: 'exports-eu' }))).Policy);
   assert.equal((await p.call('s3:DeleteBucketPolicy', EU, { Bucket: 'exports-eu' })).changed, true);
@@ -139,10 +154,17 @@ test('bucket actions: create (in its region, with tags), ACL, public access bloc
   assert.deepEqual((await bucket('exports-eu', EU))!.configuration.Versioning, { Status: 'Enabled' });
   const sse = { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'alias/data' } }] };
   assert.equal((await p.call('s3:PutEncryptionConfiguration', EU, { Bucket: 'exports-eu', ServerSideEncryptionConfiguration: sse })).changed, true);
-  assert.equal(((await bucket('exports-eu', EU))!.configuration.ServerSideEncryptionConfiguration as typeof sse).Rules[0]!.ApplyServerSideEncryptionByDefault.SSEAlgorithm, 'aws:kms');
+  assert.equal(
+    ((await bucket('exports-eu', EU))!.configuration.ServerSideEncryptionConfiguration as typeof sse).Rules[0]!.ApplyServerSideEncryptionByDefault.SSEAlgorithm,
+    'aws:kms',
+  );
 
   // Without a region, a bucket's calls go to its own region.
-  const anywhere = await p.call('s3:PutBucketVersioning', { accountId: MOTO_ACCOUNT }, { Bucket: 'exports-eu', VersioningConfiguration: { Status: 'Suspended' } });
+  const anywhere = await p.call(
+    's3:PutBucketVersioning',
+    { accountId: MOTO_ACCOUNT },
+    { Bucket: 'exports-eu', VersioningConfiguration: { Status: 'Suspended' } },
+  );
   assert.equal(anywhere.regionId, 'eu-west-1');
 
   assert.equal((await p.call('s3:DeleteBucket', EU, { Bucket: 'exports-eu' })).changed, true);
@@ -159,7 +181,10 @@ test('every action of the table is one the provider says it makes, and every cal
   }
   // The IAM actions a call needs, for a least-privilege policy: S3 authorises some operations under another name.
   assert.deepEqual(callPermissions('s3:DeletePublicAccessBlock'), { required: 's3:PutBucketPublicAccessBlock', optional: ['s3:GetBucketPublicAccessBlock'] });
-  assert.deepEqual(callPermissions('s3:PutBucketPublicAccessBlock'), { required: 's3:PutBucketPublicAccessBlock', optional: ['s3:GetBucketPublicAccessBlock'] });
+  assert.deepEqual(callPermissions('s3:PutBucketPublicAccessBlock'), {
+    required: 's3:PutBucketPublicAccessBlock',
+    optional: ['s3:GetBucketPublicAccessBlock'],
+  });
   assert.deepEqual(callPermissions('ec2:RevokeSecurityGroupIngress'), { required: 'ec2:RevokeSecurityGroupIngress', optional: [] });
   assert.deepEqual(callPermissions('s3:CreateBucket'), { required: 's3:CreateBucket', optional: ['s3:PutBucketTagging'] });
   assert.equal(callPermissions('ecs:StopInstance'), undefined);
@@ -195,9 +220,15 @@ test('the AWS remediation actions on moto: preview, apply, verify, rollback', as
   assert.ok(!preview.noop && !preview.refusal);
   const applied = await sgAction.apply(ctx, { GroupId: group });
   assert.match(applied.summary, /revoked/);
-  assert.deepEqual(await sgAction.verify(ctx, { GroupId: group }), { ok: true, message: `no ingress permission of ${group} opens 22 or 3389 to 0.0.0.0/0 or ::/0` });
+  assert.deepEqual(await sgAction.verify(ctx, { GroupId: group }), {
+    ok: true,
+    message: `no ingress permission of ${group} opens 22 or 3389 to 0.0.0.0/0 or ::/0`,
+  });
   const perms = (await sg(group))!.configuration.IpPermissions as { FromPort: number; IpRanges: { CidrIp: string }[] }[];
-  assert.deepEqual(perms.map((x) => [x.FromPort, x.IpRanges.map((r) => r.CidrIp)]).sort(), [[22, ['10.0.0.0/8']], [443, ['0.0.0.0/0']]]);
+  assert.deepEqual(perms.map((x) => [x.FromPort, x.IpRanges.map((r) => r.CidrIp)]).sort(), [
+    [22, ['10.0.0.0/8']],
+    [443, ['0.0.0.0/0']],
+  ]);
   await sgAction.rollback!(ctx, applied.priorState);
   assert.equal((await sgAction.verify(ctx, { GroupId: group })).ok, false, 'SSH is open again');
   ctx = await contextFor(key('AWS::EC2::SecurityGroup', group));
@@ -218,7 +249,10 @@ test('the AWS remediation actions on moto: preview, apply, verify, rollback', as
   await p.call('s3:PutBucketAcl', US, { Bucket: 'public-assets', ACL: 'public-read' });
   const s3Action = remediationAction('AWS-DisableS3BucketPublicReadWrite')!;
   ctx = await contextFor(key('AWS::S3::Bucket', 'public-assets'));
-  assert.match((await s3Action.preview(ctx, { S3BucketName: 'public-assets' })).summary, /turn on BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets/);
+  assert.match(
+    (await s3Action.preview(ctx, { S3BucketName: 'public-assets' })).summary,
+    /turn on BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets/,
+  );
   const blocked = await s3Action.apply(ctx, { S3BucketName: 'public-assets' });
   assert.deepEqual(await s3Action.verify(ctx, { S3BucketName: 'public-assets' }), { ok: true, message: 'the public access block of public-assets is all on' });
   await s3Action.rollback!(ctx, blocked.priorState);
@@ -242,7 +276,13 @@ test('a call the credentials may not make: AWS’s AccessDenied naming the actio
   const { iam, ec2 } = sdk(moto);
   const group = await seedGroup(ec2, 'web');
   await iam.send(new CreateUserCommand({ UserName: 'reader' }));
-  await iam.send(new PutUserPolicyCommand({ UserName: 'reader', PolicyName: 'read', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }] }) }));
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: 'reader',
+      PolicyName: 'read',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }] }),
+    }),
+  );
   const k = (await iam.send(new CreateAccessKeyCommand({ UserName: 'reader' }))).AccessKey!;
   const reader = { accessKeyId: k.AccessKeyId!, accessKeySecret: k.SecretAccessKey! };
   await moto.auth('on');
@@ -272,10 +312,16 @@ test('errors: AWS’s codes and words, retryable only when trying again can help
     assert.match((e as Error).message, /sg-00000000000000000/);
     return true;
   });
-  await assert.rejects(p.call('ecs:StopInstance', US, { InstanceId: 'i-1' }), (e: unknown) => isCode('InvalidAction')(e) && /ec2:StopInstances/.test((e as Error).message));
+  await assert.rejects(
+    p.call('ecs:StopInstance', US, { InstanceId: 'i-1' }),
+    (e: unknown) => isCode('InvalidAction')(e) && /ec2:StopInstances/.test((e as Error).message),
+  );
   await assert.rejects(p.call('ec2:StopInstances', { accountId: MOTO_ACCOUNT }, { InstanceIds: ['i-1'] }), isCode('MissingParameter'));
   await assert.rejects(p.discover({ ...US, resourceType: 'ACS::ECS::Instance' }), isCode('InvalidParameterValue'));
-  await assert.rejects(p.call('s3:PutBucketAcl', US, { Bucket: 'no-such-bucket-here', ACL: 'private' }), (e: unknown) => isCode('NoSuchBucket')(e) && (e as ProviderError).httpStatus === 404);
+  await assert.rejects(
+    p.call('s3:PutBucketAcl', US, { Bucket: 'no-such-bucket-here', ACL: 'private' }),
+    (e: unknown) => isCode('NoSuchBucket')(e) && (e as ProviderError).httpStatus === 404,
+  );
 
   // Nothing listens: the network's error, retryable (after the SDK's own attempts).
   const dead = new AwsProvider({ endpoint: 'http://127.0.0.1:9', credentials: MOTO_CREDENTIALS, regions: ['us-east-1'], organization: false, maxAttempts: 1 });

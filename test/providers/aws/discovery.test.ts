@@ -69,12 +69,23 @@ test('security groups: discovery equals DescribeSecurityGroups, per region, in t
   const us = sdk(moto).ec2;
   const eu = sdk(moto, undefined, 'eu-west-1').ec2;
   const web = await seedGroup(us, 'web', { team: 'payments', env: 'prod' });
-  await us.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: web, IpPermissions: [...WORLD_SSH, { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'HTTPS' }], Ipv6Ranges: [{ CidrIpv6: '::/0' }] }] }));
+  await us.send(
+    new AuthorizeSecurityGroupIngressCommand({
+      GroupId: web,
+      IpPermissions: [
+        ...WORLD_SSH,
+        { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'HTTPS' }], Ipv6Ranges: [{ CidrIpv6: '::/0' }] },
+      ],
+    }),
+  );
   for (let i = 0; i < 6; i++) await seedGroup(us, `app-${i}`);
   await seedGroup(eu, 'eu-db');
   const p = provider(moto, { pageSize: 5 });
   try {
-    for (const [region, client] of [['us-east-1', us], ['eu-west-1', eu]] as const) {
+    for (const [region, client] of [
+      ['us-east-1', us],
+      ['eu-west-1', eu],
+    ] as const) {
       const listed = (await client.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups!;
       const found = await p.discover({ accountId: MOTO_ACCOUNT, regionId: region, resourceType: 'AWS::EC2::SecurityGroup' });
       assert.deepEqual(ids(found), listed.map((g) => g.GroupId!).sort(), region);
@@ -89,7 +100,10 @@ test('security groups: discovery equals DescribeSecurityGroups, per region, in t
     }
     const w = await p.describe({ accountId: MOTO_ACCOUNT, regionId: 'us-east-1', resourceType: 'AWS::EC2::SecurityGroup', resourceId: web });
     assert.deepEqual(w!.tags, { env: 'prod', team: 'payments' });
-    assert.deepEqual(w!.configuration.Tags, [{ Key: 'env', Value: 'prod' }, { Key: 'team', Value: 'payments' }]);
+    assert.deepEqual(w!.configuration.Tags, [
+      { Key: 'env', Value: 'prod' },
+      { Key: 'team', Value: 'payments' },
+    ]);
     const ssh = (w!.configuration.IpPermissions as { FromPort?: number; IpRanges: unknown[] }[]).find((x) => x.FromPort === 22)!;
     assert.deepEqual(ssh.IpRanges, [{ CidrIp: '0.0.0.0/0' }]);
   } finally {
@@ -136,11 +150,39 @@ test('buckets: listed once for the account, each in its own region (configured r
   await seedBucket(s3, 'eu-exports', 'eu-west-1');
   await seedBucket(s3, 'ap-backups', 'ap-southeast-1');
   await s3.send(new PutBucketAclCommand({ Bucket: 'assets-public', ACL: 'public-read' }));
-  await s3.send(new PutBucketPolicyCommand({ Bucket: 'assets-public', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::assets-public/*' }] }) }));
-  await s3.send(new PutPublicAccessBlockCommand({ Bucket: 'logs-prod', PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } }));
-  await s3.send(new PutBucketTaggingCommand({ Bucket: 'logs-prod', Tagging: { TagSet: [{ Key: 'team', Value: 'platform' }, { Key: 'env', Value: 'prod' }] } }));
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: 'assets-public',
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::assets-public/*' }],
+      }),
+    }),
+  );
+  await s3.send(
+    new PutPublicAccessBlockCommand({
+      Bucket: 'logs-prod',
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+    }),
+  );
+  await s3.send(
+    new PutBucketTaggingCommand({
+      Bucket: 'logs-prod',
+      Tagging: {
+        TagSet: [
+          { Key: 'team', Value: 'platform' },
+          { Key: 'env', Value: 'prod' },
+        ],
+      },
+    }),
+  );
   await s3.send(new PutBucketVersioningCommand({ Bucket: 'logs-prod', VersioningConfiguration: { Status: 'Enabled' } }));
-  await s3.send(new PutBucketEncryptionCommand({ Bucket: 'logs-prod', ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+  await s3.send(
+    new PutBucketEncryptionCommand({
+      Bucket: 'logs-prod',
+      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    }),
+  );
   const p = provider(moto);
   try {
     const us = await p.discover({ accountId: MOTO_ACCOUNT, regionId: 'us-east-1', resourceType: 'AWS::S3::Bucket' });
@@ -151,18 +193,38 @@ test('buckets: listed once for the account, each in its own region (configured r
     assert.equal(logs.resourceName, 'logs-prod');
     assert.deepEqual(logs.tags, { env: 'prod', team: 'platform' });
     const c = logs.configuration;
-    assert.deepEqual(Object.keys(c), ['Name', 'CreationDate', 'Region', 'Acl', 'PublicAccessBlockConfiguration', 'Versioning', 'ServerSideEncryptionConfiguration', 'PolicyStatus', 'Tags']);
+    assert.deepEqual(Object.keys(c), [
+      'Name',
+      'CreationDate',
+      'Region',
+      'Acl',
+      'PublicAccessBlockConfiguration',
+      'Versioning',
+      'ServerSideEncryptionConfiguration',
+      'PolicyStatus',
+      'Tags',
+    ]);
     assert.equal(c.Name, 'logs-prod');
     assert.equal(c.Region, 'us-east-1');
     assert.match(String(c.CreationDate), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.deepEqual(c.PublicAccessBlockConfiguration, { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
     assert.deepEqual(c.Versioning, { Status: 'Enabled' });
-    assert.deepEqual(c.ServerSideEncryptionConfiguration, { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false }] });
-    assert.deepEqual(c.Tags, [{ Key: 'env', Value: 'prod' }, { Key: 'team', Value: 'platform' }]);
+    assert.deepEqual(c.ServerSideEncryptionConfiguration, {
+      Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false }],
+    });
+    assert.deepEqual(c.Tags, [
+      { Key: 'env', Value: 'prod' },
+      { Key: 'team', Value: 'platform' },
+    ]);
     assert.deepEqual(c.PolicyStatus, { IsPublic: false });
     // No public access block, policy or tags: data, not errors (the block's four settings off, as S3 treats a missing one).
     const pub = us.find((s) => s.resourceId === 'assets-public')!.configuration;
-    assert.deepEqual(pub.PublicAccessBlockConfiguration, { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false });
+    assert.deepEqual(pub.PublicAccessBlockConfiguration, {
+      BlockPublicAcls: false,
+      IgnorePublicAcls: false,
+      BlockPublicPolicy: false,
+      RestrictPublicBuckets: false,
+    });
     assert.deepEqual(pub.Tags, []);
     assert.deepEqual(pub.Versioning, {});
     assert.ok((pub.Acl as { Grants: { Grantee: { URI?: string } }[] }).Grants.some((g) => g.Grantee.URI === 'http://acs.amazonaws.com/groups/global/AllUsers'));
@@ -170,8 +232,19 @@ test('buckets: listed once for the account, each in its own region (configured r
     assert.equal(eu[0]!.configuration.Region, 'eu-west-1');
     for (const s of [...us, ...eu]) assertSandboxShape(s);
     // The sandbox's own bucket has no field this one lacks.
-    const sandboxKeys = Object.keys(sandboxType('AWS::S3::Bucket')!.normalize({ id: 'logs-prod', accountId: MOTO_ACCOUNT, regionId: 'us-east-1', tags: {}, configuration: { ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } } }));
-    assert.deepEqual(sandboxKeys.filter((k) => !(k in c)), []);
+    const sandboxKeys = Object.keys(
+      sandboxType('AWS::S3::Bucket')!.normalize({
+        id: 'logs-prod',
+        accountId: MOTO_ACCOUNT,
+        regionId: 'us-east-1',
+        tags: {},
+        configuration: { ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } },
+      }),
+    );
+    assert.deepEqual(
+      sandboxKeys.filter((k) => !(k in c)),
+      [],
+    );
   } finally {
     await p.close();
   }
@@ -208,7 +281,10 @@ test('describe: one resource as it is now; null when it is gone, in another regi
     assert.equal(await p.describe(key('AWS::EC2::SecurityGroup', sg, 'eu-west-1')), null, 'asked in another region');
     assert.equal(await p.describe(key('AWS::EC2::SecurityGroup', 'sg-00000000000000000')), null);
     assert.equal(await p.describe(key('AWS::EC2::Instance', 'i-00000000000000000')), null);
-    await assert.rejects(p.describe(key('AWS::Lambda::Function', 'f')), (e: unknown) => e instanceof ProviderError && e.code === 'InvalidParameterValue' && !e.retryable);
+    await assert.rejects(
+      p.describe(key('AWS::Lambda::Function', 'f')),
+      (e: unknown) => e instanceof ProviderError && e.code === 'InvalidParameterValue' && !e.retryable,
+    );
   } finally {
     await p.close();
   }

@@ -23,40 +23,92 @@ const mapped = (event: unknown) => {
 
 test('the mapping table: each event names the resources it touched, where CloudTrail puts their ids', () => {
   const A = MOTO_ACCOUNT;
-  const rule = { groupId: 'sg-0a1b2c3d4e5f60718', ipPermissions: { items: [{ ipProtocol: 'tcp', fromPort: 22, toPort: 22, ipRanges: { items: [{ cidrIp: '0.0.0.0/0' }] } }] } };
+  const rule = {
+    groupId: 'sg-0a1b2c3d4e5f60718',
+    ipPermissions: { items: [{ ipProtocol: 'tcp', fromPort: 22, toPort: 22, ipRanges: { items: [{ cidrIp: '0.0.0.0/0' }] } }] },
+  };
   for (const name of ['AuthorizeSecurityGroupIngress', 'RevokeSecurityGroupIngress', 'AuthorizeSecurityGroupEgress', 'RevokeSecurityGroupEgress'])
-    assert.deepEqual(mapped(cloudTrailEvent(name, 'ec2', rule, { _return: true })), [`${A}/us-east-1/AWS::EC2::SecurityGroup/sg-0a1b2c3d4e5f60718:update:ec2:${name}`]);
+    assert.deepEqual(mapped(cloudTrailEvent(name, 'ec2', rule, { _return: true })), [
+      `${A}/us-east-1/AWS::EC2::SecurityGroup/sg-0a1b2c3d4e5f60718:update:ec2:${name}`,
+    ]);
   // Named by the rule set of the answer when the request names the group otherwise.
   assert.deepEqual(
-    mapped(cloudTrailEvent('AuthorizeSecurityGroupIngress', 'ec2', { groupName: 'web' }, { securityGroupRuleSet: { items: [{ groupId: 'sg-1', securityGroupRuleId: 'sgr-1' }] } })),
+    mapped(
+      cloudTrailEvent(
+        'AuthorizeSecurityGroupIngress',
+        'ec2',
+        { groupName: 'web' },
+        { securityGroupRuleSet: { items: [{ groupId: 'sg-1', securityGroupRuleId: 'sgr-1' }] } },
+      ),
+    ),
     [`${A}/us-east-1/AWS::EC2::SecurityGroup/sg-1:update:ec2:AuthorizeSecurityGroupIngress`],
   );
-  assert.deepEqual(mapped(cloudTrailEvent('CreateSecurityGroup', 'ec2', { groupName: 'web', groupDescription: 'w' }, { _return: true, groupId: 'sg-2' })), [`${A}/us-east-1/AWS::EC2::SecurityGroup/sg-2:create:ec2:CreateSecurityGroup`]);
-  assert.deepEqual(mapped(cloudTrailEvent('DeleteSecurityGroup', 'ec2', { groupId: 'sg-3' }, { _return: true }, { region: 'eu-west-1' })), [`${A}/eu-west-1/AWS::EC2::SecurityGroup/sg-3:delete:ec2:DeleteSecurityGroup`]);
-  assert.deepEqual(mapped(cloudTrailEvent('ModifySecurityGroupRules', 'ec2', { ModifySecurityGroupRulesRequest: { GroupId: 'sg-4' } })), [`${A}/us-east-1/AWS::EC2::SecurityGroup/sg-4:update:ec2:ModifySecurityGroupRules`]);
+  assert.deepEqual(mapped(cloudTrailEvent('CreateSecurityGroup', 'ec2', { groupName: 'web', groupDescription: 'w' }, { _return: true, groupId: 'sg-2' })), [
+    `${A}/us-east-1/AWS::EC2::SecurityGroup/sg-2:create:ec2:CreateSecurityGroup`,
+  ]);
+  assert.deepEqual(mapped(cloudTrailEvent('DeleteSecurityGroup', 'ec2', { groupId: 'sg-3' }, { _return: true }, { region: 'eu-west-1' })), [
+    `${A}/eu-west-1/AWS::EC2::SecurityGroup/sg-3:delete:ec2:DeleteSecurityGroup`,
+  ]);
+  assert.deepEqual(mapped(cloudTrailEvent('ModifySecurityGroupRules', 'ec2', { ModifySecurityGroupRulesRequest: { GroupId: 'sg-4' } })), [
+    `${A}/us-east-1/AWS::EC2::SecurityGroup/sg-4:update:ec2:ModifySecurityGroupRules`,
+  ]);
   assert.deepEqual(
-    mapped(cloudTrailEvent('RunInstances', 'ec2', { instancesSet: { items: [{ imageId: 'ami-1', minCount: 2, maxCount: 2 }] } }, { instancesSet: { items: [{ instanceId: 'i-1' }, { instanceId: 'i-2' }] } })),
+    mapped(
+      cloudTrailEvent(
+        'RunInstances',
+        'ec2',
+        { instancesSet: { items: [{ imageId: 'ami-1', minCount: 2, maxCount: 2 }] } },
+        { instancesSet: { items: [{ instanceId: 'i-1' }, { instanceId: 'i-2' }] } },
+      ),
+    ),
     [`${A}/us-east-1/AWS::EC2::Instance/i-1:create:ec2:RunInstances`, `${A}/us-east-1/AWS::EC2::Instance/i-2:create:ec2:RunInstances`],
   );
-  for (const [name, type] of [['StopInstances', 'update'], ['StartInstances', 'update'], ['TerminateInstances', 'delete'], ['MonitorInstances', 'update']] as const)
-    assert.deepEqual(mapped(cloudTrailEvent(name, 'ec2', { instancesSet: { items: [{ instanceId: 'i-9' }] } })), [`${A}/us-east-1/AWS::EC2::Instance/i-9:${type}:ec2:${name}`]);
-  assert.deepEqual(mapped(cloudTrailEvent('ModifyInstanceMetadataOptions', 'ec2', { ModifyInstanceMetadataOptionsRequest: { InstanceId: 'i-8', HttpTokens: 'required' } })), [`${A}/us-east-1/AWS::EC2::Instance/i-8:update:ec2:ModifyInstanceMetadataOptions`]);
+  for (const [name, type] of [
+    ['StopInstances', 'update'],
+    ['StartInstances', 'update'],
+    ['TerminateInstances', 'delete'],
+    ['MonitorInstances', 'update'],
+  ] as const)
+    assert.deepEqual(mapped(cloudTrailEvent(name, 'ec2', { instancesSet: { items: [{ instanceId: 'i-9' }] } })), [
+      `${A}/us-east-1/AWS::EC2::Instance/i-9:${type}:ec2:${name}`,
+    ]);
+  assert.deepEqual(
+    mapped(cloudTrailEvent('ModifyInstanceMetadataOptions', 'ec2', { ModifyInstanceMetadataOptionsRequest: { InstanceId: 'i-8', HttpTokens: 'required' } })),
+    [`${A}/us-east-1/AWS::EC2::Instance/i-8:update:ec2:ModifyInstanceMetadataOptions`],
+  );
   // Tags of either type: the id says which; other resources' ids are left out.
-  assert.deepEqual(mapped(cloudTrailEvent('CreateTags', 'ec2', { resourcesSet: { items: [{ resourceId: 'sg-5' }, { resourceId: 'i-5' }, { resourceId: 'vol-5' }] }, tagSet: { items: [{ key: 'env', value: 'prod' }] } })), [
-    `${A}/us-east-1/AWS::EC2::SecurityGroup/sg-5:update:ec2:CreateTags`,
-    `${A}/us-east-1/AWS::EC2::Instance/i-5:update:ec2:CreateTags`,
-  ]);
-  for (const name of ['PutBucketAcl', 'PutBucketPublicAccessBlock', 'DeleteBucketPublicAccessBlock', 'PutBucketPolicy', 'DeleteBucketPolicy', 'PutBucketTagging', 'PutBucketVersioning', 'PutBucketEncryption'])
-    assert.deepEqual(mapped(cloudTrailEvent(name, 's3', { bucketName: 'logs', Host: 'logs.s3.amazonaws.com' }, null, { region: 'eu-west-1' })), [`${A}/eu-west-1/AWS::S3::Bucket/logs:update:s3:${name}`]);
+  assert.deepEqual(
+    mapped(
+      cloudTrailEvent('CreateTags', 'ec2', {
+        resourcesSet: { items: [{ resourceId: 'sg-5' }, { resourceId: 'i-5' }, { resourceId: 'vol-5' }] },
+        tagSet: { items: [{ key: 'env', value: 'prod' }] },
+      }),
+    ),
+    [`${A}/us-east-1/AWS::EC2::SecurityGroup/sg-5:update:ec2:CreateTags`, `${A}/us-east-1/AWS::EC2::Instance/i-5:update:ec2:CreateTags`],
+  );
+  for (const name of [
+    'PutBucketAcl',
+    'PutBucketPublicAccessBlock',
+    'DeleteBucketPublicAccessBlock',
+    'PutBucketPolicy',
+    'DeleteBucketPolicy',
+    'PutBucketTagging',
+    'PutBucketVersioning',
+    'PutBucketEncryption',
+  ])
+    assert.deepEqual(mapped(cloudTrailEvent(name, 's3', { bucketName: 'logs', Host: 'logs.s3.amazonaws.com' }, null, { region: 'eu-west-1' })), [
+      `${A}/eu-west-1/AWS::S3::Bucket/logs:update:s3:${name}`,
+    ]);
   assert.deepEqual(mapped(cloudTrailEvent('DeleteBucket', 's3', { bucketName: 'logs' })), [`${A}/us-east-1/AWS::S3::Bucket/logs:delete:s3:DeleteBucket`]);
   // A new bucket is in the region it was asked for.
-  assert.deepEqual(
-    mapped(cloudTrailEvent('CreateBucket', 's3', { bucketName: 'eu-logs', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })),
-    [`${A}/eu-west-1/AWS::S3::Bucket/eu-logs:create:s3:CreateBucket`],
-  );
+  assert.deepEqual(mapped(cloudTrailEvent('CreateBucket', 's3', { bucketName: 'eu-logs', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })), [
+    `${A}/eu-west-1/AWS::S3::Bucket/eu-logs:create:s3:CreateBucket`,
+  ]);
   // The same, wrapped in an SNS notification, or as CloudTrail's own {Records: […]}.
   const ev = cloudTrailEvent('PutBucketAcl', 's3', { bucketName: 'logs' });
-  assert.deepEqual(mapped({ Type: 'Notification', MessageId: 'm', Message: JSON.stringify(ev) }), [`${A}/us-east-1/AWS::S3::Bucket/logs:update:s3:PutBucketAcl`]);
+  assert.deepEqual(mapped({ Type: 'Notification', MessageId: 'm', Message: JSON.stringify(ev) }), [
+    `${A}/us-east-1/AWS::S3::Bucket/logs:update:s3:PutBucketAcl`,
+  ]);
   assert.deepEqual(mapped({ Records: [ev.detail, cloudTrailEvent('StopInstances', 'ec2', { instancesSet: { items: [{ instanceId: 'i-7' }] } }).detail] }), [
     `${A}/us-east-1/AWS::S3::Bucket/logs:update:s3:PutBucketAcl`,
     `${A}/us-east-1/AWS::EC2::Instance/i-7:update:ec2:StopInstances`,
@@ -100,7 +152,11 @@ async function send(url: string, body: unknown) {
   await sdk(moto).sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: typeof body === 'string' ? body : JSON.stringify(body) }));
 }
 async function depth(url: string): Promise<{ visible: number; inFlight: number }> {
-  const a = (await sdk(moto).sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes!;
+  const a = (
+    await sdk(moto).sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    )
+  ).Attributes!;
   return { visible: Number(a.ApproximateNumberOfMessages), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible) };
 }
 function feedProvider(url: string, extra: Parameters<typeof provider>[1] = {}) {
@@ -202,12 +258,20 @@ test('through the recorder: an event on the queue → a new configuration item o
     // Someone opens SSH outside confix; CloudTrail tells through EventBridge.
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group, IpPermissions: WORLD_SSH }));
     const sent = Date.now();
-    await send(url, cloudTrailEvent('AuthorizeSecurityGroupIngress', 'ec2', { groupId: group, ipPermissions: { items: [{ ipProtocol: 'tcp', fromPort: 22, toPort: 22 }] } }, { _return: true }));
+    await send(
+      url,
+      cloudTrailEvent(
+        'AuthorizeSecurityGroupIngress',
+        'ec2',
+        { groupId: group, ipPermissions: { items: [{ ipProtocol: 'tcp', fromPort: 22, toPort: 22 }] } },
+        { _return: true },
+      ),
+    );
     const item = await until('the new configuration item', () => recorded.find((e) => e.resourceId === group && e.source === 'change'), 10_000);
     const latency = Date.now() - sent;
     assert.equal(item.status, 'OK');
     assert.equal(item.version, 2);
-    assert.equal(((item.state!.configuration.IpPermissions as { FromPort: number }[])[0]!).FromPort, 22);
+    assert.equal((item.state!.configuration.IpPermissions as { FromPort: number }[])[0]!.FromPort, 22);
     t.diagnostic(`recorded ${latency} ms after the event was sent`);
     assert.ok(latency < 2000, `recorded ${latency} ms after the event was sent`);
     // Recorded, then deleted from the queue.

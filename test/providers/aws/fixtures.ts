@@ -25,7 +25,14 @@ export function sdk(moto: Moto, credentials: Creds = MOTO_CREDENTIALS, region = 
 }
 
 export function provider(moto: Moto, opts: Partial<AwsProviderOptions> = {}): AwsProvider {
-  return new AwsProvider({ endpoint: moto.endpoint, credentials: MOTO_CREDENTIALS, regions: ['us-east-1', 'eu-west-1'], region: 'us-east-1', organization: false, ...opts });
+  return new AwsProvider({
+    endpoint: moto.endpoint,
+    credentials: MOTO_CREDENTIALS,
+    regions: ['us-east-1', 'eu-west-1'],
+    region: 'us-east-1',
+    organization: false,
+    ...opts,
+  });
 }
 
 /** Credentials in another account: moto lets anyone assume any role, and later calls with them are that account's. */
@@ -47,7 +54,9 @@ export async function seedGroup(ec2: EC2Client, name: string, tags: Record<strin
     new CreateSecurityGroupCommand({
       GroupName: name,
       Description: `${name} tier`,
-      ...(Object.keys(tags).length ? { TagSpecifications: [{ ResourceType: 'security-group', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }] } : {}),
+      ...(Object.keys(tags).length
+        ? { TagSpecifications: [{ ResourceType: 'security-group', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }] }
+        : {}),
     }),
   );
   return out.GroupId!;
@@ -69,7 +78,9 @@ export async function seedInstance(ec2: EC2Client, opts: { name?: string; groups
 }
 
 export async function seedBucket(s3: S3Client, name: string, region = 'us-east-1'): Promise<void> {
-  await s3.send(new CreateBucketCommand({ Bucket: name, ...(region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as never } } : {}) }));
+  await s3.send(
+    new CreateBucketCommand({ Bucket: name, ...(region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as never } } : {}) }),
+  );
 }
 
 export const WORLD_SSH = [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }];
@@ -116,4 +127,3 @@ export function cloudTrailEvent(
     },
   };
 }
-

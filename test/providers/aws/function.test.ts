@@ -92,7 +92,10 @@ test('a function with an AWS role remediates an AWS security group through conte
 
     // The execution, the results and the events name their provider, and filter by it.
     assert.equal(x.provider, 'aws');
-    assert.deepEqual((await svc.api(`/executions?provider=aws`)).body.items.map((e: any) => e.executionId), [x.executionId]);
+    assert.deepEqual(
+      (await svc.api(`/executions?provider=aws`)).body.items.map((e: any) => e.executionId),
+      [x.executionId],
+    );
     assert.deepEqual((await svc.api(`/executions?provider=sandbox`)).body.items, []);
     assert.ok((await svc.api(`/compliance?provider=aws&rule=${rule}`)).body.total >= 1);
     assert.equal((await svc.api(`/compliance?provider=sandbox&rule=${rule}`)).body.total, 0);
@@ -123,7 +126,11 @@ test("the /cloud routes: an unsigned call needs an admin, a signed one is the cl
     const op = await svc.api('/tokens', { json: { name: 'ops', role: 'operator' } });
     assert.equal(op.status, 201, JSON.stringify(op.body));
     const call = (token: string, headers: Record<string, string> = {}) =>
-      svc.api('/cloud/actions/ec2:AuthorizeSecurityGroupIngress', { token, headers, json: { accountId: MOTO_ACCOUNT, regionId: REGION, parameters: { GroupId: group, IpPermissions: WORLD_SSH } } });
+      svc.api('/cloud/actions/ec2:AuthorizeSecurityGroupIngress', {
+        token,
+        headers,
+        json: { accountId: MOTO_ACCOUNT, regionId: REGION, parameters: { GroupId: group, IpPermissions: WORLD_SSH } },
+      });
     const unsigned = await call(op.body.token);
     assert.equal(unsigned.status, 403, JSON.stringify(unsigned.body));
     assert.match(unsigned.body.error.message, /needs the admin role/);
@@ -140,7 +147,11 @@ test("the /cloud routes: an unsigned call needs an admin, a signed one is the cl
     assert.equal(c.sessionToken, c.securityToken);
     assert.match(assumed.body.assumedRoleUser.arn, new RegExp(`^arn:aws:sts::${MOTO_ACCOUNT}:assumed-role/confix-remediation/test$`));
 
-    const signed = await call(op.body.token, { 'x-cloud-access-key-id': c.accessKeyId, 'x-cloud-secret-access-key': c.secretAccessKey, 'x-cloud-session-token': c.sessionToken });
+    const signed = await call(op.body.token, {
+      'x-cloud-access-key-id': c.accessKeyId,
+      'x-cloud-secret-access-key': c.secretAccessKey,
+      'x-cloud-session-token': c.sessionToken,
+    });
     assert.equal(signed.status, 200, JSON.stringify(signed.body));
     assert.equal(signed.body.provider, 'aws');
     assert.equal(signed.body.changed, true);

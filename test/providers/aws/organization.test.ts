@@ -27,7 +27,8 @@ const ROLE = 'OrganizationAccountAccessRole';
 async function seedOrganization() {
   const { org } = sdk(moto);
   await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
-  const create = async (AccountName: string) => (await org.send(new CreateAccountCommand({ AccountName, Email: `${AccountName}@example.com` }))).CreateAccountStatus!.AccountId!;
+  const create = async (AccountName: string) =>
+    (await org.send(new CreateAccountCommand({ AccountName, Email: `${AccountName}@example.com` }))).CreateAccountStatus!.AccountId!;
   const web = await create('web-prod');
   const data = await create('data-dev');
   const root = (await org.send(new ListRootsCommand({}))).Roots![0]!.Id!;
@@ -83,8 +84,14 @@ test('an organization of three accounts: folders, delegated administrators, memb
     assert.equal(p.stats().assumeRoleCalls, 2, 'one AssumeRole per member, none for the management account');
 
     // Changed through the role too, and read back.
-    const webGroup = (await p.discover({ accountId: web, regionId: 'us-east-1', resourceType: 'AWS::EC2::SecurityGroup' })).find((s) => s.resourceName !== 'default')!;
-    const r = await p.call('ec2:AuthorizeSecurityGroupIngress', { accountId: web, regionId: 'us-east-1' }, { GroupId: webGroup.resourceId, IpPermissions: WORLD_SSH });
+    const webGroup = (await p.discover({ accountId: web, regionId: 'us-east-1', resourceType: 'AWS::EC2::SecurityGroup' })).find(
+      (s) => s.resourceName !== 'default',
+    )!;
+    const r = await p.call(
+      'ec2:AuthorizeSecurityGroupIngress',
+      { accountId: web, regionId: 'us-east-1' },
+      { GroupId: webGroup.resourceId, IpPermissions: WORLD_SSH },
+    );
     assert.equal(r.accountId, web);
     assert.equal(r.changed, true);
     const [seen] = (await sdk(moto, seeded[web]).ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [webGroup.resourceId] }))).SecurityGroups!;
@@ -160,7 +167,13 @@ test('a refused role: AccessDenied in AWS’s words naming the role, not retried
     const c = await inAccount(moto, account);
     const memberIam = sdk(moto, c).iam;
     assert.equal((await memberIam.send(new GetRoleCommand({ RoleName: ROLE }))).Role!.RoleName, ROLE);
-    await memberIam.send(new PutRolePolicyCommand({ RoleName: ROLE, PolicyName: 'admin', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }) }));
+    await memberIam.send(
+      new PutRolePolicyCommand({
+        RoleName: ROLE,
+        PolicyName: 'admin',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
+      }),
+    );
     await seedGroup(sdk(moto, c).ec2, `only-in-${account}`);
   }
 
@@ -191,18 +204,27 @@ test('a refused role: AccessDenied in AWS’s words naming the role, not retried
       };
       await assert.rejects(p.discover({ accountId: data, regionId: 'us-east-1', resourceType: 'AWS::EC2::SecurityGroup' }), refusal);
       await assert.rejects(p.describe({ accountId: data, regionId: 'us-east-1', resourceType: 'AWS::EC2::SecurityGroup', resourceId: 'sg-0' }), refusal);
-      await assert.rejects(p.call('ec2:RevokeSecurityGroupIngress', { accountId: data, regionId: 'us-east-1' }, { GroupId: 'sg-0', IpPermissions: WORLD_SSH }), refusal);
+      await assert.rejects(
+        p.call('ec2:RevokeSecurityGroupIngress', { accountId: data, regionId: 'us-east-1' }, { GroupId: 'sg-0', IpPermissions: WORLD_SSH }),
+        refusal,
+      );
       await assert.rejects(p.assumeRole({ accessKeyId: user.accessKeyId, accessKeySecret: user.secretAccessKey }, { roleArn, sessionName: 'x' }), refusal);
 
       const summary = await new Recorder(db, [p]).snapshot('aws', { resourceTypes: ['AWS::EC2::SecurityGroup'] });
       assert.equal(summary.refused?.length, 1);
       const [r] = summary.refused!;
-      assert.deepEqual({ ...r, message: undefined }, { accountId: data, regionId: 'us-east-1', resourceType: 'AWS::EC2::SecurityGroup', code: 'AccessDenied', message: undefined });
+      assert.deepEqual(
+        { ...r, message: undefined },
+        { accountId: data, regionId: 'us-east-1', resourceType: 'AWS::EC2::SecurityGroup', code: 'AccessDenied', message: undefined },
+      );
       assert.ok(r!.message.includes(roleArn), r!.message);
       assert.equal(summary.deleted, 0);
       const rows = await db.query<{ account_id: string; status: string }>(`SELECT account_id, status FROM resources ORDER BY account_id`);
       assert.equal(rows.length, 5, 'two groups in each member, the default one in the management account');
-      assert.ok(rows.every((x) => x.status !== 'ResourceDeleted'), JSON.stringify(rows));
+      assert.ok(
+        rows.every((x) => x.status !== 'ResourceDeleted'),
+        JSON.stringify(rows),
+      );
       // The other member and the management account were read through moto's IAM.
       assert.equal(summary.resources, 3);
     } finally {

@@ -10,7 +10,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { AuthorizeSecurityGroupIngressCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { GetPublicAccessBlockCommand, PutBucketAclCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
@@ -39,7 +45,17 @@ async function service(opts: { queueUrl?: string; credentials?: { accessKeyId: s
   process.env.AWS_SECRET_ACCESS_KEY = c.secretAccessKey;
   delete process.env.AWS_SESSION_TOKEN;
   const yaml = stringify({
-    providers: [{ type: 'aws', name: 'aws', endpoint: moto.endpoint, region: REGION, regions: [REGION], organization: false, ...(opts.queueUrl ? { events: { queueUrl: opts.queueUrl } } : {}) }],
+    providers: [
+      {
+        type: 'aws',
+        name: 'aws',
+        endpoint: moto.endpoint,
+        region: REGION,
+        regions: [REGION],
+        organization: false,
+        ...(opts.queueUrl ? { events: { queueUrl: opts.queueUrl } } : {}),
+      },
+    ],
   });
   return testService({ demo: false, config: parseConfig(yaml, 'confix.yaml') });
 }
@@ -51,7 +67,9 @@ async function apply(svc: Svc, ...rules: Record<string, unknown>[]) {
 }
 
 const result = async (svc: Svc, rule: string, resourceId: string) =>
-  (await svc.api(`/compliance?rule=${rule}&resourceId=${encodeURIComponent(resourceId)}`)).body.items?.[0] as { complianceType: string; annotation?: string } | undefined;
+  (await svc.api(`/compliance?rule=${rule}&resourceId=${encodeURIComponent(resourceId)}`)).body.items?.[0] as
+    | { complianceType: string; annotation?: string }
+    | undefined;
 const executions = async (svc: Svc, rule: string) => (await svc.api(`/executions?rule=${rule}&limit=100`)).body.items as any[];
 const finished = (x: any) => x.status === 'SUCCEEDED' || x.status === 'FAILED';
 
@@ -83,7 +101,12 @@ test('seed 003 on AWS: SSH open to the world is revoked (the office SSH and publ
     }),
   );
   const benign = await seedGroup(ec2, 'office');
-  await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: benign, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.20.0.0/16' }] }] }));
+  await ec2.send(
+    new AuthorizeSecurityGroupIngressCommand({
+      GroupId: benign,
+      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.20.0.0/16' }] }],
+    }),
+  );
   const svc = await service();
   try {
     // Discovered at start: every group of the account, the VPC's default too.
@@ -97,7 +120,11 @@ test('seed 003 on AWS: SSH open to the world is revoked (the office SSH and publ
     // By hand, as the console's button does.
     const started = await svc.api(`/rules/${rule}/remediation/executions`, { json: { resourceIds: [group], trigger: 'MANUAL' } });
     assert.equal(started.status, 200, JSON.stringify(started.body));
-    const x = await until('the execution to finish', async () => (await executions(svc, rule)).find((e) => e.executionId === started.body.queued[0].executionId && finished(e)), 20_000);
+    const x = await until(
+      'the execution to finish',
+      async () => (await executions(svc, rule)).find((e) => e.executionId === started.body.queued[0].executionId && finished(e)),
+      20_000,
+    );
     assert.equal(x.status, 'SUCCEEDED', `${x.errorCode}: ${x.errorMessage}`);
     assert.deepEqual(await ingress(group), ['22/10.20.0.0/16', '443/0.0.0.0/0'], 'only the world SSH rule was revoked');
     assert.equal((await result(svc, rule, group))?.complianceType, 'COMPLIANT');
@@ -106,14 +133,22 @@ test('seed 003 on AWS: SSH open to the world is revoked (the office SSH and publ
     // Rolled back: the world SSH rule is authorized again, and judged so.
     const rb = await svc.api(`/executions/${x.executionId}/rollback`, { method: 'POST' });
     assert.equal(rb.status, 200, JSON.stringify(rb.body));
-    const back = await until('the rollback to finish', async () => (await executions(svc, rule)).find((e) => e.executionId === rb.body.executionId && finished(e)), 20_000);
+    const back = await until(
+      'the rollback to finish',
+      async () => (await executions(svc, rule)).find((e) => e.executionId === rb.body.executionId && finished(e)),
+      20_000,
+    );
     assert.equal(back.status, 'SUCCEEDED', `${back.errorCode}: ${back.errorMessage}`);
     assert.deepEqual(await ingress(group), ['22/0.0.0.0/0', '22/10.20.0.0/16', '443/0.0.0.0/0']);
     assert.equal((await result(svc, rule, group))?.complianceType, 'NON_COMPLIANT');
 
     // Automatic: turning it on fixes what is non-compliant now.
     await apply(svc, RISKY_PORTS('AUTO_EXECUTION'));
-    const auto = await until('the automatic execution', async () => (await executions(svc, rule)).find((e) => e.trigger === 'AUTOMATIC' && finished(e)), 20_000);
+    const auto = await until(
+      'the automatic execution',
+      async () => (await executions(svc, rule)).find((e) => e.trigger === 'AUTOMATIC' && finished(e)),
+      20_000,
+    );
     assert.equal(auto.status, 'SUCCEEDED', `${auto.errorCode}: ${auto.errorMessage}`);
     assert.equal(auto.accountId, MOTO_ACCOUNT);
     assert.deepEqual(await ingress(group), ['22/10.20.0.0/16', '443/0.0.0.0/0']);
@@ -156,7 +191,8 @@ test('seed 002 on AWS: an instance from an unapproved AMI is stopped by hand, th
   const { ec2, sqs } = sdk(moto);
   const images = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images!.map((i) => i.ImageId!);
   const [approved, other] = [images[0]!, images[1]!];
-  const launch = async (ImageId: string) => (await ec2.send(new RunInstancesCommand({ ImageId, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }))).Instances![0]!.InstanceId!;
+  const launch = async (ImageId: string) =>
+    (await ec2.send(new RunInstancesCommand({ ImageId, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }))).Instances![0]!.InstanceId!;
   const good = await launch(approved);
   const bad = await launch(other);
   const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `confix-events-${randomUUID().slice(0, 8)}` }))).QueueUrl!;
@@ -178,7 +214,11 @@ test('seed 002 on AWS: an instance from an unapproved AMI is stopped by hand, th
 
     const started = await svc.api(`/rules/${rule}/remediation/executions`, { json: { resourceIds: [bad], trigger: 'MANUAL' } });
     assert.equal(started.body.queued?.length, 1, JSON.stringify(started.body));
-    const x = await until('the stop', async () => (await executions(svc, rule)).find((e) => e.executionId === started.body.queued[0].executionId && finished(e)), 20_000);
+    const x = await until(
+      'the stop',
+      async () => (await executions(svc, rule)).find((e) => e.executionId === started.body.queued[0].executionId && finished(e)),
+      20_000,
+    );
     assert.equal(x.status, 'SUCCEEDED', `${x.errorCode}: ${x.errorMessage}`);
     assert.equal(await state(bad), 'stopped');
     assert.equal(await state(good), 'running');
@@ -187,23 +227,43 @@ test('seed 002 on AWS: an instance from an unapproved AMI is stopped by hand, th
 
     // Then automatically: someone launches another; CloudTrail tells through EventBridge.
     await apply(svc, policy('AUTO_EXECUTION'));
-    await until('the first instance left alone by automatic remediation', async () => {
-      const xs = await executions(svc, rule);
-      return xs.every((e) => finished(e)) ? xs : undefined;
-    }, 20_000);
+    await until(
+      'the first instance left alone by automatic remediation',
+      async () => {
+        const xs = await executions(svc, rule);
+        return xs.every((e) => finished(e)) ? xs : undefined;
+      },
+      20_000,
+    );
     const later = await launch(other);
     const sent = Date.now();
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: queueUrl,
-        MessageBody: JSON.stringify(cloudTrailEvent('RunInstances', 'ec2', { instancesSet: { items: [{ imageId: other, minCount: 1, maxCount: 1 }] } }, { instancesSet: { items: [{ instanceId: later }] } })),
+        MessageBody: JSON.stringify(
+          cloudTrailEvent(
+            'RunInstances',
+            'ec2',
+            { instancesSet: { items: [{ imageId: other, minCount: 1, maxCount: 1 }] } },
+            { instancesSet: { items: [{ instanceId: later }] } },
+          ),
+        ),
       }),
     );
-    const judged: number = await until('the new instance judged', async () => ((await result(svc, rule, later))?.complianceType === 'NON_COMPLIANT' ? Date.now() - sent : undefined), 10_000, 20);
+    const judged: number = await until(
+      'the new instance judged',
+      async () => ((await result(svc, rule, later))?.complianceType === 'NON_COMPLIANT' ? Date.now() - sent : undefined),
+      10_000,
+      20,
+    );
     // Through the feed, not a rediscovery (the config's is 30 minutes away); speed itself is the benchmark's to measure.
     t.diagnostic(`judged ${judged} ms after the event was sent`);
     assert.ok(judged < 10_000, `judged ${judged} ms after the event was sent`);
-    const stopped = await until('the new instance stopped', async () => (await executions(svc, rule)).find((e) => e.resourceId === later && finished(e)), 20_000);
+    const stopped = await until(
+      'the new instance stopped',
+      async () => (await executions(svc, rule)).find((e) => e.resourceId === later && finished(e)),
+      20_000,
+    );
     assert.equal(stopped.status, 'SUCCEEDED', `${stopped.errorCode}: ${stopped.errorMessage}`);
     assert.equal(stopped.trigger, 'AUTOMATIC');
     assert.equal(await state(later), 'stopped');
@@ -224,7 +284,12 @@ test('a change on the queue is judged at once (the time is reported), and fixed 
     // Someone opens SSH to the world outside confix.
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group, IpPermissions: WORLD_SSH }));
     const sent = Date.now();
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(cloudTrailEvent('AuthorizeSecurityGroupIngress', 'ec2', { groupId: group }, { _return: true })) }));
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(cloudTrailEvent('AuthorizeSecurityGroupIngress', 'ec2', { groupId: group }, { _return: true })),
+      }),
+    );
     const x = await until('the automatic fix', async () => (await executions(svc, rule)).find((e) => e.resourceId === group && finished(e)), 20_000, 20);
     const verdict = Date.parse(x.createdAt) - sent;
     t.diagnostic(`NON_COMPLIANT and queued ${verdict} ms after the event was sent; fixed ${Date.now() - sent} ms after`);
@@ -243,7 +308,13 @@ test('credentials that may read but not revoke: the execution FAILED with AWS’
   await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group, IpPermissions: WORLD_SSH }));
   await iam.send(new CreateUserCommand({ UserName: 'confix-reader' }));
   const reads = ['sts:GetCallerIdentity', 'ec2:Describe*', 's3:ListAllMyBuckets', 's3:Get*'];
-  await iam.send(new PutUserPolicyCommand({ UserName: 'confix-reader', PolicyName: 'read', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: reads, Resource: '*' }] }) }));
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: 'confix-reader',
+      PolicyName: 'read',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: reads, Resource: '*' }] }),
+    }),
+  );
   const k = (await iam.send(new CreateAccessKeyCommand({ UserName: 'confix-reader' }))).AccessKey!;
   await moto.auth('on');
   const svc = await service({ credentials: { accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! } });
@@ -258,10 +329,20 @@ test('credentials that may read but not revoke: the execution FAILED with AWS’
     // retryAttemptSeconds is 1: were it retried, a second attempt would be there by now.
     await new Promise((r) => setTimeout(r, 2500));
     const all = (await executions(svc, rule)).filter((e) => e.resourceId === group);
-    assert.deepEqual(all.map((e) => [e.attempt, e.status]), [[1, 'FAILED']]);
+    assert.deepEqual(
+      all.map((e) => [e.attempt, e.status]),
+      [[1, 'FAILED']],
+    );
     const r = (await svc.api(`/compliance?rule=${rule}&resourceId=${group}`)).body.items[0];
     assert.equal(r.automaticRemediation.state, 'REFUSED');
-    assert.deepEqual(await (async () => { await moto.auth('off'); return ingress(group); })(), ['22/0.0.0.0/0'], 'nothing was changed');
+    assert.deepEqual(
+      await (async () => {
+        await moto.auth('off');
+        return ingress(group);
+      })(),
+      ['22/0.0.0.0/0'],
+      'nothing was changed',
+    );
   } finally {
     await svc.close();
     await moto.auth('off');

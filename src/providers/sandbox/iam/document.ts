@@ -144,13 +144,7 @@ function parseVersion(v: unknown, expect: Dialect | undefined, add: (p: Path, m:
   return v as PolicyVersion;
 }
 
-function parseStatement(
-  s: unknown,
-  path: Path,
-  kind: PolicyKind,
-  dialect: Dialect,
-  add: (p: Path, m: string) => void,
-): PolicyStatement | undefined {
+function parseStatement(s: unknown, path: Path, kind: PolicyKind, dialect: Dialect, add: (p: Path, m: string) => void): PolicyStatement | undefined {
   if (!isObject(s)) {
     add(path, 'a statement must be an object with Effect, Action and ' + (kind === 'trust' ? 'Principal' : 'Resource'));
     return undefined;
@@ -175,9 +169,16 @@ function parseStatement(
   else if (s.Effect === undefined) add([...path, 'Effect'], 'Effect is required: "Allow" or "Deny"');
   else add([...path, 'Effect'], `Effect must be "Allow" or "Deny", not ${show(s.Effect)}`);
 
-  const action = parsePair(s, path, 'Action', true, (p, v) => {
-    if (!ACTION.test(v)) add(p, `${show(v)} is not an action: write "*" or service:Action (ecs:DescribeInstances, ecs:Describe*)`);
-  }, add);
+  const action = parsePair(
+    s,
+    path,
+    'Action',
+    true,
+    (p, v) => {
+      if (!ACTION.test(v)) add(p, `${show(v)} is not an action: write "*" or service:Action (ecs:DescribeInstances, ecs:Describe*)`);
+    },
+    add,
+  );
   const resource = parsePair(s, path, 'Resource', kind === 'permission', (p, v) => checkResource(p, v, dialect, add), add);
   const principals = kind === 'trust' ? parsePrincipal(s, path, dialect, add) : undefined;
 
@@ -258,23 +259,35 @@ function parsePrincipal(s: Record<string, unknown>, path: Path, dialect: Dialect
   for (const k of keys) {
     const kp = [...p, k];
     if (k === accountKey) {
-      const list = stringList(v[k], kp, 'principals', (ip, x) => {
-        const t = parseTrustedPrincipal(dialect, x);
-        if (t) out.push({ ...t, written: x });
-        else {
-          ok = false;
-          add(ip, `${show(x)} is not a ${accountKey} principal: ${accountPrincipalForms(dialect)}`);
-        }
-      }, add);
+      const list = stringList(
+        v[k],
+        kp,
+        'principals',
+        (ip, x) => {
+          const t = parseTrustedPrincipal(dialect, x);
+          if (t) out.push({ ...t, written: x });
+          else {
+            ok = false;
+            add(ip, `${show(x)} is not a ${accountKey} principal: ${accountPrincipalForms(dialect)}`);
+          }
+        },
+        add,
+      );
       ok &&= list !== undefined;
     } else if (k === 'Service') {
-      const list = stringList(v[k], kp, 'service principals', (ip, x) => {
-        if (SERVICE_SUFFIX[dialect].test(x)) out.push({ kind: 'service', service: x, written: x });
-        else {
-          ok = false;
-          add(ip, `${show(x)} is not a service principal: write a service's name, like ${SERVICE_EXAMPLE[dialect]}`);
-        }
-      }, add);
+      const list = stringList(
+        v[k],
+        kp,
+        'service principals',
+        (ip, x) => {
+          if (SERVICE_SUFFIX[dialect].test(x)) out.push({ kind: 'service', service: x, written: x });
+          else {
+            ok = false;
+            add(ip, `${show(x)} is not a service principal: write a service's name, like ${SERVICE_EXAMPLE[dialect]}`);
+          }
+        },
+        add,
+      );
       ok &&= list !== undefined;
     } else {
       ok = false;

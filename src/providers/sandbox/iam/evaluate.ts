@@ -99,10 +99,7 @@ function listApplies(list: PatternList, test: (p: string) => boolean): boolean {
 const ref = (s: PolicyStatement, i: number): StatementRef => s.sid ?? i;
 
 /** Identity-based evaluation of one request against the policies attached to the caller. */
-export function evaluatePermissions(
-  policies: { name: string; doc: PolicyDocument }[],
-  request: { action: string; resource: string },
-): PermissionDecision {
+export function evaluatePermissions(policies: { name: string; doc: PolicyDocument }[], request: { action: string; resource: string }): PermissionDecision {
   let allow: PermissionDecision | undefined;
   for (const { name, doc } of policies) {
     if (doc.kind !== 'permission') throw new Error(`policy ${name} is a trust policy; evaluatePermissions takes permission policies`);

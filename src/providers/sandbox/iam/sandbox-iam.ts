@@ -30,8 +30,16 @@ function crossAccount(dialect: Dialect, action: string, resource: string, princi
   const who = truncate(principalArn(principal, dialect), ARN_MAX);
   const [act, res] = [truncate(action), truncate(resource, ARN_MAX)];
   return dialect === 'acs'
-    ? new SandboxError('NoPermission', `You are not authorized to do this action. Action: ${act}, Resource: ${res}, Principal: ${who}, reason: the resource belongs to another account; assume a role in that account`, 403)
-    : new SandboxError(action.startsWith('ec2:') ? 'UnauthorizedOperation' : 'AccessDenied', `User: ${who} is not authorized to perform: ${act} on resource: ${res} because the resource belongs to another account; assume a role in that account`, 403);
+    ? new SandboxError(
+        'NoPermission',
+        `You are not authorized to do this action. Action: ${act}, Resource: ${res}, Principal: ${who}, reason: the resource belongs to another account; assume a role in that account`,
+        403,
+      )
+    : new SandboxError(
+        action.startsWith('ec2:') ? 'UnauthorizedOperation' : 'AccessDenied',
+        `User: ${who} is not authorized to perform: ${act} on resource: ${res} because the resource belongs to another account; assume a role in that account`,
+        403,
+      );
 }
 
 /** An access key, or the temporary credentials AssumeRole returns (with their security token). */
@@ -65,7 +73,11 @@ export class SandboxIam {
       // validateEstate has parsed and checked the documents already.
       for (const p of a.iam.policies) await this.putPolicy(a.id, p.name, p.document as PolicyJson, tx);
       for (const r of a.iam.roles)
-        await this.putRole(a.id, { name: r.name, trustPolicy: r.trustPolicy as PolicyJson, policies: r.policies, maxSessionDuration: r.maxSessionDuration }, tx);
+        await this.putRole(
+          a.id,
+          { name: r.name, trustPolicy: r.trustPolicy as PolicyJson, policies: r.policies, maxSessionDuration: r.maxSessionDuration },
+          tx,
+        );
     }
     if (organization) await writeDirectory(tx, organization);
   }
@@ -80,7 +92,11 @@ export class SandboxIam {
     );
   }
 
-  async putRole(accountId: string, r: { name: string; trustPolicy: PolicyJson; policies: string[]; maxSessionDuration?: number }, q: Queryable = this.db): Promise<void> {
+  async putRole(
+    accountId: string,
+    r: { name: string; trustPolicy: PolicyJson; policies: string[]; maxSessionDuration?: number },
+    q: Queryable = this.db,
+  ): Promise<void> {
     await q.query(
       `INSERT INTO sandbox_iam_roles (account_id, name_key, name, trust_policy, policies, max_session_seconds) VALUES ($1, lower($2), $2, $3, $4, $5)
        ON CONFLICT (account_id, name_key) DO UPDATE SET name = EXCLUDED.name, trust_policy = EXCLUDED.trust_policy, policies = EXCLUDED.policies,
@@ -90,7 +106,10 @@ export class SandboxIam {
   }
 
   async policy(accountId: string, name: string): Promise<{ document: PolicyJson; version: number } | undefined> {
-    const [r] = await this.db.query<{ document: PolicyJson; version: number }>('SELECT document, version FROM sandbox_iam_policies WHERE account_id = $1 AND name = $2', [accountId, name]);
+    const [r] = await this.db.query<{ document: PolicyJson; version: number }>(
+      'SELECT document, version FROM sandbox_iam_policies WHERE account_id = $1 AND name = $2',
+      [accountId, name],
+    );
     return r;
   }
 
@@ -99,7 +118,13 @@ export class SandboxIam {
       `SELECT account_id, name, policies, trust_policy, max_session_seconds FROM sandbox_iam_roles ${accountId ? 'WHERE account_id = $1' : ''} ORDER BY account_id, name_key`,
       accountId ? [accountId] : [],
     );
-    return rows.map((r) => ({ accountId: r.account_id, name: r.name, policies: r.policies, trustPolicy: r.trust_policy, maxSessionDuration: r.max_session_seconds }));
+    return rows.map((r) => ({
+      accountId: r.account_id,
+      name: r.name,
+      policies: r.policies,
+      trustPolicy: r.trust_policy,
+      maxSessionDuration: r.max_session_seconds,
+    }));
   }
 
   async policies(accountId?: string): Promise<{ accountId: string; name: string; version: number; document: PolicyJson }[]> {
@@ -113,10 +138,14 @@ export class SandboxIam {
   /** Who holds these credentials; refuses unknown keys, wrong secrets and expired sessions in the cloud's words. */
   async authenticate(c: Credentials, dialect: Dialect): Promise<Principal> {
     if (c.securityToken !== undefined) {
-      const [s] = await this.db.query<{ secret_hash: string; token_hash: string; account_id: string; role_name: string; session_name: string; expires_at: Date }>(
-        'SELECT secret_hash, token_hash, account_id, role_name, session_name, expires_at FROM sandbox_sessions WHERE access_key_id = $1',
-        [c.accessKeyId],
-      );
+      const [s] = await this.db.query<{
+        secret_hash: string;
+        token_hash: string;
+        account_id: string;
+        role_name: string;
+        session_name: string;
+        expires_at: Date;
+      }>('SELECT secret_hash, token_hash, account_id, role_name, session_name, expires_at FROM sandbox_sessions WHERE access_key_id = $1', [c.accessKeyId]);
       if (!s || !sameHash(s.secret_hash, hashSecret(c.accessKeySecret)) || !sameHash(s.token_hash, hashSecret(c.securityToken)))
         throw dialect === 'acs'
           ? new SandboxError('InvalidSecurityToken.Malformed', 'The security token you provided is invalid.', 400)
@@ -127,13 +156,20 @@ export class SandboxIam {
           : new SandboxError('ExpiredToken', `The security token included in the request is expired (at ${new Date(s.expires_at).toISOString()}).`, 400);
       return { type: 'role', accountId: s.account_id, roleName: s.role_name, sessionName: s.session_name };
     }
-    const [k] = await this.db.query<{ account_id: string; secret_hash: string }>('SELECT account_id, secret_hash FROM sandbox_access_keys WHERE access_key_id = $1', [c.accessKeyId]);
+    const [k] = await this.db.query<{ account_id: string; secret_hash: string }>(
+      'SELECT account_id, secret_hash FROM sandbox_access_keys WHERE access_key_id = $1',
+      [c.accessKeyId],
+    );
     if (!k)
       throw dialect === 'acs'
         ? new SandboxError('InvalidAccessKeyId.NotFound', `Specified access key is not found: ${truncate(c.accessKeyId)}.`, 404)
         : new SandboxError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
     if (!sameHash(k.secret_hash, hashSecret(c.accessKeySecret)))
-      throw new SandboxError('SignatureDoesNotMatch', `The request signature does not conform to the cloud's standards: the secret does not match access key ${truncate(c.accessKeyId)}.`, 400);
+      throw new SandboxError(
+        'SignatureDoesNotMatch',
+        `The request signature does not conform to the cloud's standards: the secret does not match access key ${truncate(c.accessKeyId)}.`,
+        400,
+      );
     return { type: 'root', accountId: k.account_id };
   }
 
@@ -155,7 +191,10 @@ export class SandboxIam {
        WHERE r.account_id = $1 AND r.name_key = lower($2)`,
       [accountId, roleName],
     );
-    return evaluatePermissions(rows.map((r) => ({ name: r.name, doc: parsePolicyDocumentOrThrow(r.document, 'permission') })), { action, resource });
+    return evaluatePermissions(
+      rows.map((r) => ({ name: r.name, doc: parsePolicyDocumentOrThrow(r.document, 'permission') })),
+      { action, resource },
+    );
   }
 
   /**
@@ -166,9 +205,18 @@ export class SandboxIam {
    */
   async assumeRole(caller: Principal, req: { roleArn: string; sessionName: string; durationSeconds?: number }, dialect: Dialect): Promise<AssumedCredentials> {
     const target = parseRoleArn(req.roleArn);
-    if (!target) throw new SandboxError(dialect === 'acs' ? 'InvalidParameter.RoleArn' : 'ValidationError', `"${truncate(req.roleArn, ARN_MAX)}" is not a role ARN (acs:ram::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:role/NAME).`, 400);
+    if (!target)
+      throw new SandboxError(
+        dialect === 'acs' ? 'InvalidParameter.RoleArn' : 'ValidationError',
+        `"${truncate(req.roleArn, ARN_MAX)}" is not a role ARN (acs:ram::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:role/NAME).`,
+        400,
+      );
     if (!/^[A-Za-z0-9_.@=,-]{2,64}$/.test(req.sessionName))
-      throw new SandboxError(dialect === 'acs' ? 'InvalidParameter.RoleSessionName' : 'ValidationError', `RoleSessionName "${truncate(req.sessionName)}" must be 2 to 64 letters, digits or _.@=,-.`, 400);
+      throw new SandboxError(
+        dialect === 'acs' ? 'InvalidParameter.RoleSessionName' : 'ValidationError',
+        `RoleSessionName "${truncate(req.sessionName)}" must be 2 to 64 letters, digits or _.@=,-.`,
+        400,
+      );
     const [role] = await this.db.query<{ name: string; trust_policy: PolicyJson; max_session_seconds: number }>(
       'SELECT name, trust_policy, max_session_seconds FROM sandbox_iam_roles WHERE account_id = $1 AND name_key = lower($2)',
       [target.accountId, target.roleName],
@@ -188,7 +236,11 @@ export class SandboxIam {
     const max = role.max_session_seconds;
     const duration = req.durationSeconds ?? Math.min(3600, max);
     if (duration < MIN_SESSION_SECONDS || duration > max)
-      throw new SandboxError(dialect === 'acs' ? 'InvalidParameter.DurationSeconds' : 'ValidationError', `DurationSeconds ${duration} must be between ${MIN_SESSION_SECONDS} and the role's maximum session duration, ${max}.`, 400);
+      throw new SandboxError(
+        dialect === 'acs' ? 'InvalidParameter.DurationSeconds' : 'ValidationError',
+        `DurationSeconds ${duration} must be between ${MIN_SESSION_SECONDS} and the role's maximum session duration, ${max}.`,
+        400,
+      );
     const creds = {
       accessKeyId: `STS.${randomBytes(12).toString('hex').toUpperCase()}`,
       accessKeySecret: randomBytes(24).toString('base64url'),

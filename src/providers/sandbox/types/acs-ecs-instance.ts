@@ -44,8 +44,10 @@ function specOf(type: string): { Cpu: number; Memory: number } {
 
 // OSName as ECS reports it (in Chinese, with its double spaces) for the public images the sandbox knows.
 const OS_BY_IMAGE: [prefix: string, OSName: string, OSType: 'linux' | 'windows'][] = [
-  ['ubuntu_22_04', 'Ubuntu  22.04 64位', 'linux'], ['aliyun_3', 'Alibaba Cloud Linux  3.2104 LTS 64位', 'linux'],
-  ['centos_7_9', 'CentOS  7.9 64位', 'linux'], ['win2022', 'Windows Server  2022 数据中心版 64位中文版', 'windows'],
+  ['ubuntu_22_04', 'Ubuntu  22.04 64位', 'linux'],
+  ['aliyun_3', 'Alibaba Cloud Linux  3.2104 LTS 64位', 'linux'],
+  ['centos_7_9', 'CentOS  7.9 64位', 'linux'],
+  ['win2022', 'Windows Server  2022 数据中心版 64位中文版', 'windows'],
 ];
 function osOf(imageId: string): { OSName: string; OSType: 'linux' | 'windows' } | undefined {
   const hit = OS_BY_IMAGE.find(([p]) => imageId.startsWith(p));
@@ -58,7 +60,10 @@ const zoneOf = (region: string, letter: string) => (region.startsWith('cn-') ? `
 /** ECS ids start with a region-specific prefix (i-bp1… in Hangzhou). */
 const ID_PREFIX: Record<string, string> = { 'cn-hangzhou': 'bp1', 'cn-shanghai': 'uf6', 'cn-beijing': '2ze', 'cn-shenzhen': 'wz9', 'ap-southeast-1': 't4n' };
 
-const tagList = (tags: Tags) => Object.keys(tags).sort().map((k) => ({ TagKey: k, TagValue: tags[k]! }));
+const tagList = (tags: Tags) =>
+  Object.keys(tags)
+    .sort()
+    .map((k) => ({ TagKey: k, TagValue: tags[k]! }));
 
 /** ECS's own timestamp format: 2024-01-15T08:30Z. */
 const ecsTime = (d: Date) => `${d.toISOString().slice(0, 16)}Z`;
@@ -102,7 +107,8 @@ registerResourceType({
     let agent: 'running' | 'stopped' | 'not_installed' = 'running';
     // Misconfigured breaks exactly one of the two rules: agent on running instances, or approved images.
     if (ctx.misconfigured && rng.chance(0.5)) [status, agent] = ['Running', rng.pick(['not_installed', 'stopped'] as const)];
-    else if (ctx.misconfigured) image = rng.pick([`m-${pre}${rng.alnum(17)}`, 'centos_7_9_x64_20G_alibase_20230919.vhd', 'win2022_21H2_x64_dtc_zh-cn_40G_alibase_20240716.vhd']);
+    else if (ctx.misconfigured)
+      image = rng.pick([`m-${pre}${rng.alnum(17)}`, 'centos_7_9_x64_20G_alibase_20230919.vhd', 'win2022_21H2_x64_dtc_zh-cn_40G_alibase_20240716.vhd']);
     const groups = ctx.securityGroupIds.length
       ? [...new Set([rng.pick(ctx.securityGroupIds), ...(rng.chance(0.3) ? [rng.pick(ctx.securityGroupIds)] : [])])]
       : [`sg-${pre}${rng.alnum(17)}`];
@@ -124,8 +130,14 @@ registerResourceType({
         OSType: os?.OSType ?? 'linux',
         Status: status,
         ...specOf(type),
-        VpcAttributes: { VpcId: `vpc-${pre}${rng.alnum(17)}`, VSwitchId: `vsw-${pre}${rng.alnum(17)}`, PrivateIpAddress: { IpAddress: [`172.16.${rng.int(0, 255)}.${rng.int(1, 254)}`] } },
-        PublicIpAddress: { IpAddress: app === 'web' || app === 'gateway' || rng.chance(0.1) ? [`47.${rng.int(90, 120)}.${rng.int(0, 255)}.${rng.int(1, 254)}`] : [] },
+        VpcAttributes: {
+          VpcId: `vpc-${pre}${rng.alnum(17)}`,
+          VSwitchId: `vsw-${pre}${rng.alnum(17)}`,
+          PrivateIpAddress: { IpAddress: [`172.16.${rng.int(0, 255)}.${rng.int(1, 254)}`] },
+        },
+        PublicIpAddress: {
+          IpAddress: app === 'web' || app === 'gateway' || rng.chance(0.1) ? [`47.${rng.int(90, 120)}.${rng.int(0, 255)}.${rng.int(1, 254)}`] : [],
+        },
         SecurityGroupIds: { SecurityGroupId: groups },
         CreationTime: ecsTime(created),
         MonitoringAgentStatus: agent,
@@ -142,8 +154,7 @@ function requireInstance(current: { configuration: Configuration } | null, id: s
 }
 
 function requireStatus(c: Configuration, id: string, status: 'Running' | 'Stopped', action: string): void {
-  if (c.Status !== status)
-    throw new SandboxError('IncorrectInstanceStatus', `The instance "${id}" is ${c.Status}; ${action} needs it to be ${status}.`, 403);
+  if (c.Status !== status) throw new SandboxError('IncorrectInstanceStatus', `The instance "${id}" is ${c.Status}; ${action} needs it to be ${status}.`, 403);
 }
 
 const instanceTarget = z.object({ InstanceId: z.string().min(1) });
@@ -152,9 +163,13 @@ const runParams = z.object({
   InstanceId: z.string().optional(),
   ImageId: z.string().min(1),
   InstanceType: z.string().default('ecs.g7.large'),
-  InstanceName: z.string().optional(), HostName: z.string().optional(), Description: z.string().default(''),
-  ZoneId: z.string().optional(), VSwitchId: z.string().default(''),
-  SecurityGroupId: z.string().optional(), SecurityGroupIds: z.array(z.string()).optional(),
+  InstanceName: z.string().optional(),
+  HostName: z.string().optional(),
+  Description: z.string().default(''),
+  ZoneId: z.string().optional(),
+  VSwitchId: z.string().default(''),
+  SecurityGroupId: z.string().optional(),
+  SecurityGroupIds: z.array(z.string()).optional(),
   Tags: z.record(z.string(), z.string()).optional(),
 });
 registerOperation<z.output<typeof runParams>>({
@@ -199,7 +214,10 @@ registerOperation<z.output<typeof deleteParams>>({
   },
 });
 
-for (const [action, status] of [['ecs:StopInstance', 'Stopped'], ['ecs:StartInstance', 'Running']] as const) {
+for (const [action, status] of [
+  ['ecs:StopInstance', 'Stopped'],
+  ['ecs:StartInstance', 'Running'],
+] as const) {
   registerOperation<z.output<typeof instanceTarget>>({
     action,
     resourceType: TYPE,
@@ -247,7 +265,10 @@ registerOperation<z.output<typeof modifyParams>>({
   apply(current, params) {
     const c = requireInstance(current, params.InstanceId);
     if (params.InstanceName !== undefined && !/^[\p{L}][\p{L}\d.:_-]{1,127}$/u.test(params.InstanceName))
-      throw new SandboxError('InvalidInstanceName.Malformed', `The instance name "${params.InstanceName}" must be 2–128 characters, start with a letter and contain only letters, digits, ".", ":", "_" and "-".`);
+      throw new SandboxError(
+        'InvalidInstanceName.Malformed',
+        `The instance name "${params.InstanceName}" must be 2–128 characters, start with a letter and contain only letters, digits, ".", ":", "_" and "-".`,
+      );
     const { InstanceId: _id, ...changes } = params;
     const set = Object.entries(changes).filter(([k, v]) => v !== undefined && v !== c[k]);
     return { configuration: set.length ? { ...c, ...Object.fromEntries(set) } : undefined, result: {} };

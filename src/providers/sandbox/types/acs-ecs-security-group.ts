@@ -6,9 +6,7 @@ import type { Configuration } from '../../types.js';
 
 const TYPE = 'ACS::ECS::SecurityGroup';
 
-const portRange = z
-  .string()
-  .regex(/^-?\d{1,5}\/-?\d{1,5}$/, 'a port range like "22/22", "1/65535" or "-1/-1"');
+const portRange = z.string().regex(/^-?\d{1,5}\/-?\d{1,5}$/, 'a port range like "22/22", "1/65535" or "-1/-1"');
 
 export const acsPermission = z.looseObject({
   SecurityGroupRuleId: z.string().optional(),
@@ -23,7 +21,10 @@ export const acsPermission = z.looseObject({
   DestCidrIp: z.string().default(''),
   Ipv6DestCidrIp: z.string().default(''),
   SourceGroupId: z.string().default(''),
-  Policy: z.enum(['Accept', 'Drop', 'accept', 'drop']).transform((p) => (p.toLowerCase() === 'drop' ? 'Drop' : 'Accept')).default('Accept'),
+  Policy: z
+    .enum(['Accept', 'Drop', 'accept', 'drop'])
+    .transform((p) => (p.toLowerCase() === 'drop' ? 'Drop' : 'Accept'))
+    .default('Accept'),
   Priority: z.coerce.number().int().min(1).max(100).default(1),
   Description: z.string().default(''),
   CreateTime: z.string().optional(),
@@ -81,8 +82,16 @@ registerResourceType({
   idField: 'SecurityGroupId',
   weight: 3,
   drifts: [
-    { what: 'opened SSH (22) to the world', action: 'ecs:AuthorizeSecurityGroup', params: (id) => ({ SecurityGroupId: id, IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0', Description: 'quick debug' }) },
-    { what: 'opened RDP (3389) to the world', action: 'ecs:AuthorizeSecurityGroup', params: (id) => ({ SecurityGroupId: id, IpProtocol: 'TCP', PortRange: '3389/3389', SourceCidrIp: '0.0.0.0/0' }) },
+    {
+      what: 'opened SSH (22) to the world',
+      action: 'ecs:AuthorizeSecurityGroup',
+      params: (id) => ({ SecurityGroupId: id, IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0', Description: 'quick debug' }),
+    },
+    {
+      what: 'opened RDP (3389) to the world',
+      action: 'ecs:AuthorizeSecurityGroup',
+      params: (id) => ({ SecurityGroupId: id, IpProtocol: 'TCP', PortRange: '3389/3389', SourceCidrIp: '0.0.0.0/0' }),
+    },
   ],
   nameOf: (c) => (c.SecurityGroupName as string) || undefined,
   normalize({ id, regionId, configuration }) {
@@ -99,7 +108,19 @@ registerResourceType({
     const tier = rng.pick(['web', 'app', 'db', 'bastion', 'cache', 'batch']);
     const env = rng.pick(['prod', 'staging', 'dev']);
     const perms: Configuration[] = [];
-    const add = (p: Configuration) => perms.push({ SecurityGroupRuleId: `sgr-${rng.alnum(20)}`, Direction: 'ingress', Policy: 'Accept', Priority: 1, NicType: 'intranet', SourceCidrIp: '', Ipv6SourceCidrIp: '', DestCidrIp: '', Description: '', ...p });
+    const add = (p: Configuration) =>
+      perms.push({
+        SecurityGroupRuleId: `sgr-${rng.alnum(20)}`,
+        Direction: 'ingress',
+        Policy: 'Accept',
+        Priority: 1,
+        NicType: 'intranet',
+        SourceCidrIp: '',
+        Ipv6SourceCidrIp: '',
+        DestCidrIp: '',
+        Description: '',
+        ...p,
+      });
     if (tier === 'web') {
       add({ IpProtocol: 'TCP', PortRange: '443/443', SourceCidrIp: '0.0.0.0/0', Description: 'HTTPS' });
       add({ IpProtocol: 'TCP', PortRange: '80/80', SourceCidrIp: '0.0.0.0/0', Description: 'HTTP' });
@@ -159,8 +180,7 @@ type AuthorizeParams = z.output<typeof authorizeParams>;
 function requestedRules(params: AuthorizeParams, direction: 'ingress' | 'egress'): AcsPermission[] {
   const { SecurityGroupId: _sg, Permissions, ...single } = params;
   const raw = Permissions && Permissions.length > 0 ? Permissions : single.IpProtocol ? [single] : [];
-  if (raw.length === 0)
-    throw new SandboxError('MissingParameter', 'Specify Permissions or IpProtocol and PortRange.');
+  if (raw.length === 0) throw new SandboxError('MissingParameter', 'Specify Permissions or IpProtocol and PortRange.');
   return raw.map((r) => {
     const p = acsPermission.parse({ ...r, Direction: direction });
     checkPortRange(p);
@@ -169,8 +189,7 @@ function requestedRules(params: AuthorizeParams, direction: 'ingress' | 'egress'
 }
 
 function requireGroup(current: { configuration: Configuration } | null, id: string): Configuration {
-  if (!current)
-    throw new SandboxError('InvalidSecurityGroupId.NotFound', `The specified security group "${id}" does not exist.`, 404);
+  if (!current) throw new SandboxError('InvalidSecurityGroupId.NotFound', `The specified security group "${id}" does not exist.`, 404);
   return current.configuration;
 }
 
@@ -209,14 +228,22 @@ for (const direction of ['ingress', 'egress'] as const) {
     apply(current, params) {
       const c = requireGroup(current, params.SecurityGroupId);
       if (c.ServiceManaged === true)
-        throw new SandboxError('OperationDenied.ServiceManagedSecurityGroup', `The security group "${params.SecurityGroupId}" is managed by a cloud service and cannot be modified.`, 403);
+        throw new SandboxError(
+          'OperationDenied.ServiceManagedSecurityGroup',
+          `The security group "${params.SecurityGroupId}" is managed by a cloud service and cannot be modified.`,
+          403,
+        );
       const existing = permissionsOf(c);
       let keep: AcsPermission[];
       if (params.SecurityGroupRuleId && params.SecurityGroupRuleId.length > 0) {
         const ids = new Set(params.SecurityGroupRuleId);
         const unknown = [...ids].filter((id) => !existing.some((e) => e.SecurityGroupRuleId === id && e.Direction === direction));
         if (unknown.length)
-          throw new SandboxError('InvalidSecurityGroupRuleId.NotFound', `The specified ${direction} rule(s) ${unknown.join(', ')} do not exist in security group "${params.SecurityGroupId}".`, 404);
+          throw new SandboxError(
+            'InvalidSecurityGroupRuleId.NotFound',
+            `The specified ${direction} rule(s) ${unknown.join(', ')} do not exist in security group "${params.SecurityGroupId}".`,
+            404,
+          );
         keep = existing.filter((e) => !ids.has(e.SecurityGroupRuleId ?? ''));
       } else {
         const wanted = requestedRules(params, direction);

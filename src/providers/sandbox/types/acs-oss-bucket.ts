@@ -24,9 +24,7 @@ const schema = z.looseObject({
   Versioning: z.enum(['Enabled', 'Suspended', '']).default(''),
   Owner: z.looseObject({ ID: z.string(), DisplayName: z.string() }).optional(),
   AccessControlList: z.looseObject({ Grant: acl.default('private') }).default({ Grant: 'private' }),
-  ServerSideEncryptionRule: z
-    .looseObject({ SSEAlgorithm: z.enum(['None', 'AES256', 'KMS', 'SM4']).default('None') })
-    .default({ SSEAlgorithm: 'None' }),
+  ServerSideEncryptionRule: z.looseObject({ SSEAlgorithm: z.enum(['None', 'AES256', 'KMS', 'SM4']).default('None') }).default({ SSEAlgorithm: 'None' }),
   BlockPublicAccess: z.boolean().default(false),
 });
 

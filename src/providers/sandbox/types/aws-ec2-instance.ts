@@ -35,7 +35,10 @@ const schema = z.looseObject({
     .default({ HttpTokens: 'optional', HttpEndpoint: 'enabled' }),
 });
 
-const tagList = (tags: Tags) => Object.keys(tags).sort().map((k) => ({ Key: k, Value: tags[k]! }));
+const tagList = (tags: Tags) =>
+  Object.keys(tags)
+    .sort()
+    .map((k) => ({ Key: k, Value: tags[k]! }));
 
 /** A stable private address for instances created by the API (the sandbox keeps no subnets). */
 function privateIpFor(id: string): string {
@@ -97,7 +100,9 @@ registerResourceType({
         Placement: { AvailabilityZone: `${ctx.regionId}${rng.pick(['a', 'b', 'c'])}`, Tenancy: 'default' },
         PrivateIpAddress: ip,
         PrivateDnsName: `ip-${ip.replaceAll('.', '-')}.${ctx.regionId === 'us-east-1' ? 'ec2' : `${ctx.regionId}.compute`}.internal`,
-        ...(running && (app === 'web' || app === 'gateway') ? { PublicIpAddress: `${rng.pick([3, 18, 34, 54])}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}` } : {}),
+        ...(running && (app === 'web' || app === 'gateway')
+          ? { PublicIpAddress: `${rng.pick([3, 18, 34, 54])}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}` }
+          : {}),
         SubnetId: `subnet-${rng.hex(17)}`,
         VpcId: `vpc-${rng.hex(17)}`,
         SecurityGroups: groups.map((GroupId) => ({ GroupId })),
@@ -155,7 +160,8 @@ registerOperation<z.output<typeof runParams>>({
     if (!/^ami-[0-9a-f]{8,17}$/.test(params.ImageId)) throw new SandboxError('InvalidAMIID.Malformed', `Invalid id: "${params.ImageId}" (expecting "ami-...")`);
     if (current) throw new SandboxError('InvalidInstanceID.Duplicate', `The instance ID '${id}' already exists`, 409);
     const tags: Tags = { ...params.Tags };
-    for (const spec of params.TagSpecifications ?? []) if (!spec.ResourceType || spec.ResourceType === 'instance') for (const t of spec.Tags) tags[t.Key] = t.Value;
+    for (const spec of params.TagSpecifications ?? [])
+      if (!spec.ResourceType || spec.ResourceType === 'instance') for (const t of spec.Tags) tags[t.Key] = t.Value;
     const configuration: Configuration = {
       InstanceId: id,
       ImageId: params.ImageId,
@@ -169,7 +175,11 @@ registerOperation<z.output<typeof runParams>>({
       ...(params.IamInstanceProfile ? { IamInstanceProfile: params.IamInstanceProfile } : {}),
       MetadataOptions: { HttpTokens: params.MetadataOptions?.HttpTokens ?? 'optional', HttpEndpoint: 'enabled' },
     };
-    return { configuration, tags, result: { Instances: [{ InstanceId: id, ImageId: params.ImageId, InstanceType: params.InstanceType, State: stateOf('pending') }] } };
+    return {
+      configuration,
+      tags,
+      result: { Instances: [{ InstanceId: id, ImageId: params.ImageId, InstanceType: params.InstanceType, State: stateOf('pending') }] },
+    };
   },
 });
 
@@ -183,7 +193,10 @@ registerOperation<OneInstance>({
   apply(current, params) {
     const c = requireInstance(current, params.InstanceId);
     const previous = c.State as ReturnType<typeof stateOf>;
-    return { configuration: null, result: { TerminatingInstances: [{ InstanceId: params.InstanceId, CurrentState: stateOf('shutting-down'), PreviousState: previous }] } };
+    return {
+      configuration: null,
+      result: { TerminatingInstances: [{ InstanceId: params.InstanceId, CurrentState: stateOf('shutting-down'), PreviousState: previous }] },
+    };
   },
 });
 

@@ -40,7 +40,10 @@ const schema = z.looseObject({
 export const defaultVpcId = (accountId: string, regionId: string) =>
   `vpc-${createHash('sha256').update(`${accountId}/${regionId}/default-vpc`).digest('hex').slice(0, 17)}`;
 
-const tagList = (tags: Tags) => Object.keys(tags).sort().map((k) => ({ Key: k, Value: tags[k]! }));
+const tagList = (tags: Tags) =>
+  Object.keys(tags)
+    .sort()
+    .map((k) => ({ Key: k, Value: tags[k]! }));
 
 const invalid = (message: string) => new SandboxError('InvalidParameterValue', message);
 
@@ -108,7 +111,11 @@ registerResourceType({
   idField: 'GroupId',
   weight: 2,
   drifts: [
-    { what: 'opened SSH (22) to the world', action: 'ec2:AuthorizeSecurityGroupIngress', params: (id) => ({ GroupId: id, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }) },
+    {
+      what: 'opened SSH (22) to the world',
+      action: 'ec2:AuthorizeSecurityGroupIngress',
+      params: (id) => ({ GroupId: id, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }),
+    },
   ],
   nameOf: (c) => (c.GroupName as string) || undefined,
   normalize({ id, accountId, regionId, tags, configuration }) {
@@ -140,11 +147,22 @@ registerResourceType({
     if (tier === 'db') ingress.push(perm('tcp', dbPort, dbPort, { IpRanges: [{ CidrIp: '10.0.0.0/8', Description: 'VPC clients' }] }));
     if (tier === 'cache') ingress.push(perm('tcp', 6379, 6379, { IpRanges: [{ CidrIp: '10.0.0.0/8' }] }));
     if (tier === 'bastion' || rng.chance(0.3))
-      ingress.push(perm('tcp', 22, 22, { IpRanges: [{ CidrIp: rng.pick(['203.0.113.0/24', '198.51.100.0/24', `10.${rng.int(0, 255)}.${rng.int(0, 255)}.0/24`]), Description: 'SSH from office VPN' }] }));
+      ingress.push(
+        perm('tcp', 22, 22, {
+          IpRanges: [
+            { CidrIp: rng.pick(['203.0.113.0/24', '198.51.100.0/24', `10.${rng.int(0, 255)}.${rng.int(0, 255)}.0/24`]), Description: 'SSH from office VPN' },
+          ],
+        }),
+      );
     if (rng.chance(0.2)) ingress.push(perm('icmp', -1, -1, { IpRanges: [{ CidrIp: '10.0.0.0/8' }] }));
     // Misconfigured: SSH, RDP or all traffic open to the world, over IPv4 or IPv6.
     if (ctx.misconfigured) {
-      const [proto, port] = rng.pick([['tcp', 22], ['tcp', 22], ['tcp', 3389], ['-1', undefined]] as const);
+      const [proto, port] = rng.pick([
+        ['tcp', 22],
+        ['tcp', 22],
+        ['tcp', 3389],
+        ['-1', undefined],
+      ] as const);
       ingress.push(perm(proto, port, port, rng.chance(0.8) ? world('temporary debug') : { Ipv6Ranges: [{ CidrIpv6: '::/0' }] }));
     }
     const egress = [perm('-1', undefined, undefined, { ...world(), Ipv6Ranges: rng.chance(0.3) ? [{ CidrIpv6: '::/0' }] : [] })];
@@ -152,9 +170,13 @@ registerResourceType({
       id,
       tags: { env, tier, team },
       configuration: {
-        GroupId: id, GroupName: `${env}-${tier}-${ctx.index}`, Description: `${tier} tier (${env})`,
-        VpcId: `vpc-${rng.hex(17)}`, OwnerId: ctx.accountId,
-        IpPermissions: tidy(ingress, ctx.accountId), IpPermissionsEgress: tidy(egress, ctx.accountId),
+        GroupId: id,
+        GroupName: `${env}-${tier}-${ctx.index}`,
+        Description: `${tier} tier (${env})`,
+        VpcId: `vpc-${rng.hex(17)}`,
+        OwnerId: ctx.accountId,
+        IpPermissions: tidy(ingress, ctx.accountId),
+        IpPermissionsEgress: tidy(egress, ctx.accountId),
       },
     };
   },
@@ -185,11 +207,15 @@ function requestedRules(p: PermissionParams, accountId: string): Rule[] {
       ? [awsPermission.parse({ IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort, IpRanges: p.CidrIp ? [{ CidrIp: p.CidrIp }] : [] })]
       : [];
   const rules = flatten(perms.map((x) => clean(x, accountId)));
-  if (rules.length === 0) throw new SandboxError('MissingParameter', 'The request must contain IpPermissions with at least one source (or IpProtocol and CidrIp).');
+  if (rules.length === 0)
+    throw new SandboxError('MissingParameter', 'The request must contain IpPermissions with at least one source (or IpProtocol and CidrIp).');
   return rules;
 }
 
-for (const [suffix, field] of [['Ingress', 'IpPermissions'], ['Egress', 'IpPermissionsEgress']] as const) {
+for (const [suffix, field] of [
+  ['Ingress', 'IpPermissions'],
+  ['Egress', 'IpPermissionsEgress'],
+] as const) {
   registerOperation<PermissionParams>({
     action: `ec2:AuthorizeSecurityGroup${suffix}`,
     resourceType: TYPE,
@@ -256,10 +282,13 @@ registerOperation<z.output<typeof createParams>>({
       if (!spec.ResourceType || spec.ResourceType === 'security-group') for (const t of spec.Tags) tags[t.Key] = t.Value;
     return {
       configuration: {
-        GroupId: id, GroupName: params.GroupName, Description: params.Description,
+        GroupId: id,
+        GroupName: params.GroupName,
+        Description: params.Description,
         VpcId: params.VpcId ?? defaultVpcId(ctx.accountId, ctx.regionId),
         // As in AWS, a new group may send anywhere until its egress rules are changed.
-        IpPermissions: [], IpPermissionsEgress: [perm('-1', undefined, undefined, world())],
+        IpPermissions: [],
+        IpPermissionsEgress: [perm('-1', undefined, undefined, world())],
       },
       tags,
       result: { GroupId: id },
@@ -276,7 +305,8 @@ registerOperation<z.output<typeof groupTarget>>({
   target: (p) => p.GroupId,
   apply(current, params) {
     const c = requireGroup(current, params.GroupId);
-    if (c.GroupName === 'default') throw new SandboxError('CannotDelete', `the specified group: "${params.GroupId}" name: "default" cannot be deleted by a user`);
+    if (c.GroupName === 'default')
+      throw new SandboxError('CannotDelete', `the specified group: "${params.GroupId}" name: "default" cannot be deleted by a user`);
     return { configuration: null, result: { Return: true, GroupId: params.GroupId } };
   },
 });

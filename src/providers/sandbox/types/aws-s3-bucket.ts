@@ -49,7 +49,10 @@ const schema = z.looseObject({
     .looseObject({
       Rules: z.array(
         z.looseObject({
-          ApplyServerSideEncryptionByDefault: z.looseObject({ SSEAlgorithm: z.enum(['AES256', 'aws:kms', 'aws:kms:dsse']), KMSMasterKeyID: z.string().optional() }),
+          ApplyServerSideEncryptionByDefault: z.looseObject({
+            SSEAlgorithm: z.enum(['AES256', 'aws:kms', 'aws:kms:dsse']),
+            KMSMasterKeyID: z.string().optional(),
+          }),
           BucketKeyEnabled: z.boolean().optional(),
         }),
       ),
@@ -76,8 +79,15 @@ function cannedGrants(acl: z.output<typeof canned>, o: Owner): Grant[] {
 }
 
 const isPublic = (grants: Grant[]) => grants.some((g) => g.Grantee.URI === ALL_USERS || g.Grantee.URI === AUTHENTICATED_USERS);
-const grantSet = (grants: Grant[]) => grants.map((g) => `${g.Grantee.Type}|${g.Grantee.ID ?? g.Grantee.URI}|${g.Permission}`).sort().join('\n');
-const tagList = (tags: Tags) => Object.keys(tags).sort().map((k) => ({ Key: k, Value: tags[k]! }));
+const grantSet = (grants: Grant[]) =>
+  grants
+    .map((g) => `${g.Grantee.Type}|${g.Grantee.ID ?? g.Grantee.URI}|${g.Permission}`)
+    .sort()
+    .join('\n');
+const tagList = (tags: Tags) =>
+  Object.keys(tags)
+    .sort()
+    .map((k) => ({ Key: k, Value: tags[k]! }));
 
 registerResourceType({
   type: TYPE,
@@ -92,7 +102,13 @@ registerResourceType({
     const c = schema.parse(configuration);
     // A given owner is kept (grants may name it); otherwise the bucket belongs to the account.
     const o = c.Acl.Owner ?? ownerOf(accountId);
-    return schema.parse({ ...c, Name: id, Region: regionId, Acl: { ...c.Acl, Owner: o, Grants: c.Acl.Grants ?? cannedGrants('private', o) }, Tags: tagList(tags) });
+    return schema.parse({
+      ...c,
+      Name: id,
+      Region: regionId,
+      Acl: { ...c.Acl, Owner: o, Grants: c.Acl.Grants ?? cannedGrants('private', o) },
+      Tags: tagList(tags),
+    });
   },
   generate(rng, ctx) {
     const env = rng.pick(['prod', 'prod', 'staging', 'dev']);
@@ -118,7 +134,10 @@ registerResourceType({
           Rules: [
             kms
               ? {
-                  ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: `arn:aws:kms:${ctx.regionId}:${ctx.accountId}:key/${rng.hex(8)}-${rng.hex(4)}-${rng.hex(4)}-${rng.hex(4)}-${rng.hex(12)}` },
+                  ApplyServerSideEncryptionByDefault: {
+                    SSEAlgorithm: 'aws:kms',
+                    KMSMasterKeyID: `arn:aws:kms:${ctx.regionId}:${ctx.accountId}:key/${rng.hex(8)}-${rng.hex(4)}-${rng.hex(4)}-${rng.hex(4)}-${rng.hex(12)}`,
+                  },
                   BucketKeyEnabled: true,
                 }
               : { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false },
@@ -149,7 +168,12 @@ registerOperation<z.output<typeof createParams>>({
   target: (p) => p.Bucket,
   apply(current, params, ctx) {
     if (!validName(params.Bucket)) throw new SandboxError('InvalidBucketName', `"${params.Bucket}" is not ${NAME_RULE}.`);
-    if (current) throw new SandboxError('BucketAlreadyOwnedByYou', `Your previous request to create the named bucket succeeded and you already own it: ${params.Bucket}`, 409);
+    if (current)
+      throw new SandboxError(
+        'BucketAlreadyOwnedByYou',
+        `Your previous request to create the named bucket succeeded and you already own it: ${params.Bucket}`,
+        409,
+      );
     const o = ownerOf(ctx.accountId);
     const grants = cannedGrants(params.ACL ?? 'private', o);
     return {
@@ -183,7 +207,10 @@ registerOperation<z.output<typeof bucketTarget>>({
 
 const aclParams = bucketTarget
   .extend({ ACL: canned.optional(), AccessControlPolicy: z.object({ Grants: z.array(grant), Owner: owner.optional() }).optional() })
-  .refine((p) => (p.ACL === undefined) !== (p.AccessControlPolicy === undefined), { message: 'give either ACL (canned) or AccessControlPolicy, not both', path: ['ACL'] });
+  .refine((p) => (p.ACL === undefined) !== (p.AccessControlPolicy === undefined), {
+    message: 'give either ACL (canned) or AccessControlPolicy, not both',
+    path: ['ACL'],
+  });
 registerOperation<z.output<typeof aclParams>>({
   action: 's3:PutBucketAcl',
   resourceType: TYPE,
