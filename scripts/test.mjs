@@ -3,7 +3,7 @@
 // server: CONFIX_TEST_DATABASE_URL names one, or else, where PostgreSQL's
 // server programs are installed (Debian's `postgresql`), a throwaway cluster
 // is started on 127.0.0.1 for the run and removed afterwards.
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';

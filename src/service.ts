@@ -132,7 +132,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const config = opts.config ?? DEFAULT_CONFIG;
   const engine = createEngine(db, { log, secretBox, providers: await buildProviders(config, log) });
   const governsSandbox = engine.providers.has(engine.sandbox.name);
-  const { sandbox, recorder, inventory, rules, evaluator, compliance, executions, exceptions, worker } = engine;
+  const { sandbox, recorder, rules, evaluator, worker } = engine;
   const timers: NodeJS.Timeout[] = [];
   let pruneTimer: NodeJS.Timeout | undefined;
   let pruning: Promise<unknown> = Promise.resolve();

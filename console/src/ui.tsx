@@ -6,7 +6,7 @@ export const RoleContext = createContext<Role>('viewer');
 
 /** Renders its children only for a role that may use them. */
 export function Can({ role, children }: { role: Role; children: ReactNode }) {
-  return roleAtLeast(useContext(RoleContext), role) ? <>{children}</> : null;
+  return roleAtLeast(useContext(RoleContext), role) ? children : null;
 }
 export function useCan(role: Role): boolean {
   return roleAtLeast(useContext(RoleContext), role);
@@ -209,7 +209,7 @@ export interface DiffOp {
 const show = (v: unknown) => (v === undefined ? '' : JSON.stringify(v, null, 1).replace(/\n\s*/g, ' '));
 /** A configuration change as JSON Patch operations, each with the value before and after. */
 export function Diff({ ops, label }: { ops: DiffOp[] | null | undefined; label?: string }) {
-  if (!ops || !ops.length) return <p className="muted">No changes.</p>;
+  if (!ops?.length) return <p className="muted">No changes.</p>;
   return (
     <ul className="diff" aria-label={label ?? 'Changes'}>
       {ops.map((o, i) => (

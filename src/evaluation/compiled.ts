@@ -64,7 +64,7 @@ export function compileRule(rule: Rule, groups?: ReadonlyMap<string, ReadonlySet
       if (regions && !regions.has(r.regionId)) return false;
       if (accounts && !accounts.has(r.accountId)) return false;
       if (members && !members.has(r.accountId)) return false;
-      if (excluded && excluded.has(r.resourceId)) return false;
+      if (excluded?.has(r.resourceId)) return false;
       if (s.tag) {
         const v = r.tags[s.tag.key];
         if (v === undefined || (s.tag.value !== undefined && v !== s.tag.value)) return false;

@@ -7,7 +7,7 @@
  * finished evaluation emits 'evaluated'.
  */
 import { EventEmitter } from 'node:events';
-import type { Db, Queryable } from '../store/index.js';
+import type { Db } from '../store/index.js';
 import { chunks } from '../store/index.js';
 import type { Recorder, RecordedEvent } from '../inventory/index.js';
 import type { ResourceKey, Tags, Configuration } from '../providers/types.js';

@@ -213,7 +213,7 @@ function leafValues(event: unknown, path: string[]): unknown[] {
   flatten(event, nodes);
   for (const key of path) {
     const next: unknown[] = [];
-    for (const n of nodes) if (isPlainObject(n) && Object.prototype.hasOwnProperty.call(n, key)) flatten(n[key], next);
+    for (const n of nodes) if (isPlainObject(n) && Object.hasOwn(n, key)) flatten(n[key], next);
     nodes = next;
     if (nodes.length === 0) break;
   }

@@ -589,7 +589,10 @@ class Invocation {
       const line = this.channelBuffer.slice(0, nl);
       this.channelBuffer = this.channelBuffer.slice(nl + 1);
       const why = this.acceptLine(line);
-      if (why) return this.protocolViolation(why);
+      if (why) {
+        this.protocolViolation(why);
+        return;
+      }
     }
     if (this.channelBuffer.length > max) this.protocolViolation(`a message longer than ${max} characters`);
   }

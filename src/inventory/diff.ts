@@ -31,7 +31,7 @@ const differ = create({
   cloneDiffValues: false,
 });
 
-function unescape(seg: string): string {
+function unescapeSegment(seg: string): string {
   return seg.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
@@ -39,7 +39,7 @@ type Container = Record<string, unknown> | unknown[];
 
 /** Parent container and last key of a pointer within doc. */
 function locate(doc: unknown, pointer: string): { parent: Container | undefined; key: string } {
-  const segs = pointer.split('/').slice(1).map(unescape);
+  const segs = pointer.split('/').slice(1).map(unescapeSegment);
   const key = segs.pop() ?? '';
   let cur: unknown = doc;
   for (const seg of segs) {
@@ -91,6 +91,6 @@ export function diffConfigurations(before: unknown, after: unknown): DiffOp[] {
 /** "/Permissions/Permission/3" → "Permissions.Permission[3]" for people. */
 export function readablePath(pointer: string): string {
   let s = '';
-  for (const seg of pointer.split('/').slice(1).map(unescape)) s += /^\d+$/.test(seg) ? `[${seg}]` : s ? `.${seg}` : seg;
+  for (const seg of pointer.split('/').slice(1).map(unescapeSegment)) s += /^\d+$/.test(seg) ? `[${seg}]` : s ? `.${seg}` : seg;
   return s || '(whole configuration)';
 }

@@ -336,7 +336,9 @@ export class Recorder extends EventEmitter {
     }
     for (const batch of chunks(rows, 1000)) {
       const ids = await writeItems(this.db, batch);
-      batch.forEach((r, i) => this.emitRecorded(r, ids[i]!, null));
+      batch.forEach((r, i) => {
+        this.emitRecorded(r, ids[i]!, null);
+      });
     }
   }
 
@@ -427,12 +429,12 @@ export class Recorder extends EventEmitter {
     this.stopped = false;
     for (const p of this.providers.values()) {
       if (!p.changeFeed) continue;
-      this.unsubscribe.push(p.changeFeed.onChange(() => this.drain(p.name)));
-      this.drain(p.name);
+      this.unsubscribe.push(p.changeFeed.onChange(() => void this.drain(p.name)));
+      void this.drain(p.name);
     }
     // Changes made by other processes sharing the database are found by polling.
     this.poller = setInterval(() => {
-      for (const p of this.providers.values()) if (p.changeFeed) this.drain(p.name);
+      for (const p of this.providers.values()) if (p.changeFeed) void this.drain(p.name);
     }, pollMs);
     this.poller.unref();
   }

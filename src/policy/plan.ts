@@ -10,7 +10,7 @@
  */
 import type { Db, Queryable } from '../store/index.js';
 import { validateRule, RuleValidationError, type RuleSpec } from '../rules/model.js';
-import { RuleStore, specOf } from '../rules/store.js';
+import { type RuleStore, specOf } from '../rules/store.js';
 import { diffConfigurations, type DiffOp } from '../inventory/diff.js';
 import type { Inventory } from '../inventory/index.js';
 import type { ExceptionStore } from '../remediation/exceptions.js';

@@ -127,7 +127,7 @@ export async function automaticStatus(
   remediationSince?: Date,
 ): Promise<Map<string, AutomaticStatus & ResourceKey & { ciId: number | null }> | undefined> {
   const spec = rule.remediation;
-  if (!spec || spec.invokeType !== 'AUTO_EXECUTION') return undefined;
+  if (spec?.invokeType !== 'AUTO_EXECUTION') return undefined;
   const out = new Map<string, AutomaticStatus & ResourceKey & { ciId: number | null }>();
   const types = typesFixed(rule, spec);
   if (types.length === 0) return out;

@@ -38,6 +38,7 @@ export interface Verification {
   message: string;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds entries of every parameter type; each is checked where it is registered
 export interface RemediationAction<P = any> {
   /** As the clouds name their automation documents: ACS-ECS-RevokeSecurityGroupRules, AWS-StopEC2Instance. */
   name: string;

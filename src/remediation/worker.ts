@@ -29,7 +29,7 @@ import { MAX_ATTEMPTS as INVOCATION_ATTEMPTS, type Invocation } from '../functio
 import type { ResourceState } from '../providers/types.js';
 import { NoCredentialsError, type Access, type CredentialBroker } from '../accounts/broker.js';
 import type { Rule } from '../rules/model.js';
-import { ExecutionExistsError, type Execution, type ExecutionStore, type Step } from './executions.js';
+import type { Execution, ExecutionStore, Step } from './executions.js';
 import { describeException, type ExceptionStore } from './exceptions.js';
 import type { RemediationControls } from './controls.js';
 import type { ComplianceViews } from '../evaluation/compliance.js';
@@ -555,7 +555,7 @@ export class RemediationWorker extends ClaimingWorker<Execution> {
   /** For a failed automatic execution: when to try again, or that the attempts ran out (said on the execution). */
   private retryPlan(x: Execution, spec: RemediationSpec | undefined, retryable: boolean): { next?: Date; note: string } | undefined {
     if (x.trigger !== 'AUTOMATIC' || x.dryRun || x.rollbackOf) return undefined;
-    if (!spec || spec.invokeType !== 'AUTO_EXECUTION') return undefined;
+    if (spec?.invokeType !== 'AUTO_EXECUTION') return undefined;
     if (!retryable)
       return {
         note: 'not retried: the same attempt would fail the same way; automatic remediation leaves this resource alone until it changes, the remediation changes, or someone retries it',

@@ -37,6 +37,7 @@ export interface ParameterDoc {
  * arrive as the clouds pass them (strings, e.g. ports: "22,3389"); the
  * schema checks and converts them, and its errors name the parameter.
  */
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds entries of every parameter type; each is checked where it is registered
 export interface ManagedRule<P = any> {
   identifier: string;
   /** Other identifiers the clouds use for the same rule (s3-bucket-public-read-prohibited). */

@@ -240,7 +240,7 @@ test('the command line: organization tree, accounts, account groups with complia
   const delegate = await confix('organization', 'delegate', C);
   assert.equal(delegate.code, 0, delegate.stderr);
   assert.match(delegate.stdout, /139876543210 is a delegated administrator/);
-  assert.match((await confix('get', 'organization')).stdout, /139876543210  account-c-outside-the-group \[delegated administrator\]/);
+  assert.match((await confix('get', 'organization')).stdout, /139876543210 {2}account-c-outside-the-group \[delegated administrator\]/);
   const again = await confix('organization', 'delegate', C);
   assert.match(again.stderr, /already a delegated administrator/);
   assert.equal((await confix('organization', 'undelegate', C)).code, 0);

@@ -20,7 +20,7 @@ const run = promisify(execFile);
 let svc: Awaited<ReturnType<typeof testService>>;
 const logLines: string[] = [];
 const tokens: Record<string, string> = {};
-let routes: { method: string; path: string }[] = [];
+const routes: { method: string; path: string }[] = [];
 
 /**
  * The matrix as the issue states it, written out independently of

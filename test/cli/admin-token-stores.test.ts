@@ -12,13 +12,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync,
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { postgresUrl } from '../helpers/db.js';
 import { CLI, startServing } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const project = realpathSync(mkdtempSync(join(tmpdir(), 'confix-newuser-')));
 const data = join(project, '.confix');
 const deep = join(project, 'src', 'deeper');
@@ -198,7 +196,10 @@ test('every admin token lost: with the service stopped, `confix token create --d
 test('nothing noted in the folder or its parents and nothing at the default address: the error says so', async (t) => {
   const busy = await new Promise<boolean>((ok) => {
     const s = createConnection({ host: '127.0.0.1', port: 8080 });
-    s.once('connect', () => (s.destroy(), ok(true)));
+    s.once('connect', () => {
+      s.destroy();
+      ok(true);
+    });
     s.once('error', () => ok(false));
   });
   if (busy) return t.skip('something listens on 127.0.0.1:8080 on this machine');

@@ -77,7 +77,7 @@ test('topic put/get/delete, with filters as JSON or @file and clear errors for b
   );
 
   const one = await confix('get', 'topic', 'security');
-  assert.match(one.stdout, /security  critical findings/);
+  assert.match(one.stdout, /security {2}critical findings/);
   assert.match(one.stdout, /riskLevel:\n\s+- 1/);
   assert.match(one.stdout, /no subscriptions; add one with `confix subscription put NAME --topic security --webhook URL`/);
 

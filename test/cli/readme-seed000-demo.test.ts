@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { testService } from '../helpers/service.js';
 import { readmeCommands, runReadmeCommand } from '../helpers/readme.js';
 import { until } from '../helpers/wait.js';
-import { INSTANCE_B, RULE } from '../helpers/seed000.js';
+import { INSTANCE_B } from '../helpers/seed000.js';
 
 for (const demo of [true, false])
   test(`the seed 000 walkthrough on ${demo ? 'a demo store: B’s instance, non-compliant before the rule remediates automatically, is fixed automatically' : 'an empty store'}`, async () => {

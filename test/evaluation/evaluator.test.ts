@@ -5,7 +5,7 @@ import { MGMT, MEMBER, sgEstate } from '../helpers/estate.js';
 import { SandboxCloud } from '../../src/providers/sandbox/index.js';
 import { Recorder } from '../../src/inventory/index.js';
 import { RuleStore } from '../../src/rules/store.js';
-import { validateRule, RuleValidationError } from '../../src/rules/model.js';
+import { validateRule, type RuleValidationError } from '../../src/rules/model.js';
 import { Evaluator, type ComplianceChange } from '../../src/evaluation/evaluator.js';
 import { ComplianceViews } from '../../src/evaluation/compliance.js';
 

@@ -187,10 +187,10 @@ test('EventBridge: a compliance change has seed 002 event.json shape, field by f
 test("EventBridge: seed 002's Lambda, ported line by line, starts the remediation it should", () => {
   // lambda_function.py
   const lambdaHandler = (event: any) => {
-    const newEvaluationResult = event['detail']['newEvaluationResult'];
-    if (newEvaluationResult['complianceType'] === 'NON_COMPLIANT') {
-      const qualifier = newEvaluationResult['evaluationResultIdentifier']['evaluationResultQualifier'];
-      return { ConfigRuleName: qualifier['configRuleName'], ResourceKeys: [{ resourceType: qualifier['resourceType'], resourceId: qualifier['resourceId'] }] };
+    const newEvaluationResult = event.detail.newEvaluationResult;
+    if (newEvaluationResult.complianceType === 'NON_COMPLIANT') {
+      const qualifier = newEvaluationResult.evaluationResultIdentifier.evaluationResultQualifier;
+      return { ConfigRuleName: qualifier.configRuleName, ResourceKeys: [{ resourceType: qualifier.resourceType, resourceId: qualifier.resourceId }] };
     }
     return null;
   };

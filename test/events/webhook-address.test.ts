@@ -13,7 +13,7 @@ import { webhookReceiver } from '../helpers/webhook.js';
 
 const none = { allow: [] };
 const delivery = (attempt = 1) => ({ eventId: 'ev-1', deliveryId: 'dl-1', attempt, body: JSON.stringify({ id: 'ev-1', hello: 'world' }) });
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A resolver that answers each call with the next of `answers` (the last one repeated), counting the calls. */
 function scripted(...answers: string[][]): WebhookResolver & { calls: string[] } {
@@ -79,9 +79,9 @@ test('every non-public address is refused, with a message naming it', async () =
   for (const [url, shown, what] of cases) {
     const why = await checkWebhookUrl(url, none);
     assert.ok(why, `${url} must be refused`);
-    assert.match(why, new RegExp(`internal address ${escape(shown)} \\(`), url);
+    assert.match(why, new RegExp(`internal address ${escapeRegExp(shown)} \\(`), url);
     assert.match(why, what, url);
-    assert.match(why, new RegExp(`CONFIX_WEBHOOK_ALLOW=${escape(shown)}\\)$`), url);
+    assert.match(why, new RegExp(`CONFIX_WEBHOOK_ALLOW=${escapeRegExp(shown)}\\)$`), url);
   }
 });
 
@@ -226,7 +226,12 @@ test('the connection goes to the checked address: one lookup, no rebinding', asy
 test('https keeps the host name for SNI and certificate checks while connecting to the checked address', async () => {
   const names: string[] = [];
   // No certificate at all: the handshake fails after the client has said which name it wants.
-  const tls = createTlsServer({ SNICallback: (name, cb) => (names.push(name), cb(new Error('no certificate here'))) });
+  const tls = createTlsServer({
+    SNICallback: (name, cb) => {
+      names.push(name);
+      cb(new Error('no certificate here'));
+    },
+  });
   const port = await new Promise<number>((r) => tls.listen(0, '127.0.0.1', () => r((tls.address() as AddressInfo).port)));
   try {
     const resolve = scripted(['127.0.0.1'], ['127.0.0.2']);

@@ -44,6 +44,7 @@ export function runCliOnTty(args: string[], answer: string, env: Record<string, 
     p.stdout.on('data', (d) => (output += d));
     p.stderr.on('data', (d) => (output += d));
     p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, output: output.replace(/\r+\n/g, '\n').replace(/\x1b\[[0-9;]*[A-Za-z]/g, '') }));
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: it strips the terminal's escape sequences (ESC [ … letter)
+    p.on('close', (code) => resolve({ code: code ?? -1, output: output.replace(/\r+\n/g, '\n').replace(/\u001b\[[0-9;]*[A-Za-z]/g, '') }));
   });
 }

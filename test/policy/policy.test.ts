@@ -4,9 +4,8 @@ import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDb } from '../helpers/db.js';
-import { readPolicyDocuments, PolicyFileError } from '../../src/policy/files.js';
+import { readPolicyDocuments, type PolicyFileError } from '../../src/policy/files.js';
 import { applyPolicy, planPolicy, PolicyValidationError } from '../../src/policy/plan.js';
-import { RuleStore } from '../../src/rules/store.js';
 import { createEngine } from '../../src/engine.js';
 import { validateRule } from '../../src/rules/model.js';
 import { EXAMPLE_POLICIES, DEMO_ESTATE } from '../../src/service.js';
@@ -144,7 +143,6 @@ test('the example policies are valid and cover the four seed rules', async () =>
   const db = await freshDb();
   try {
     const engine = createEngine(db);
-    const { rules } = engine;
     const plan = await planPolicy(engine, readPolicyDocuments([EXAMPLE_POLICIES]));
     const managed = plan.create.map((s) => ('managed' in s.source ? s.source.managed : 'cel')).sort();
     assert.deepEqual(managed, ['approved-amis-by-id', 'ecs-instance-monitor-enabled', 'oss-bucket-public-read-prohibited', 'sg-risky-ports-check']);

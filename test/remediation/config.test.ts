@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateRule, RuleValidationError } from '../../src/rules/model.js';
+import { validateRule, type RuleValidationError } from '../../src/rules/model.js';
 import { freshDb } from '../helpers/db.js';
-import { RuleStore } from '../../src/rules/store.js';
 import { createEngine } from '../../src/engine.js';
 import { planPolicy } from '../../src/policy/plan.js';
 

@@ -13,7 +13,7 @@ import { freshDb } from '../helpers/db.js';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { parseEstateText } from '../../src/providers/sandbox/index.js';
 import { DEMO_ESTATE } from '../../src/service.js';
-import { validateRule, RuleValidationError } from '../../src/rules/model.js';
+import { validateRule, type RuleValidationError } from '../../src/rules/model.js';
 import { checkRemediationFunction, validateRemediation } from '../../src/remediation/config.js';
 import { startRemediation, startRollback, StartError } from '../../src/remediation/start.js';
 import type { Execution } from '../../src/remediation/executions.js';

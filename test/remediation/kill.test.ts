@@ -152,7 +152,11 @@ test('workers SIGKILLed mid-action: their executions are taken over, none lost, 
              EXISTS (SELECT 1 FROM sandbox_changes c WHERE c.resource_id = x.resource_id) AS changed
            FROM remediation_executions x ORDER BY x.execution_id`,
       );
-    const counts = (rs: Row[]) => rs.reduce<Record<string, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {});
+    const counts = (rs: Row[]) => {
+      const m: Record<string, number> = {};
+      for (const r of rs) m[r.status] = (m[r.status] ?? 0) + 1;
+      return m;
+    };
     const active = (r: Row) => ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS'].includes(r.status);
     /** In the middle of its action: the last step saved is the preview, the apply step has not come back. */
     const inAction = (r: Row) => r.status === 'IN_PROGRESS' && r.steps.at(-1)?.name === 'preview';

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, useApi } from '../api';
-import { A, Badge, Can, Choice, ErrorBox, Field, Json, Show, Table, ago, fmtTime, href } from '../ui';
+import { A, Badge, Can, Choice, ErrorBox, Field, Show, Table, ago, fmtTime, href } from '../ui';
 
 export function AccountsPage() {
   const accounts = useApi<{ items: any[] }>('/accounts');

@@ -65,12 +65,10 @@ const GroupInput = bounded(
     .object({
       description: Description().optional(),
       ownerAccountId: Id().optional().openapi({ description: "Default: the organization's management account" }),
-      members: z
-        .unknown()
-        .openapi({
-          description: '{ accounts: [ID, …] }, { folder: PATH_OR_NAME } or { organization: true }',
-          example: { accounts: ['100931896542', '178366182654'] },
-        }),
+      members: z.unknown().openapi({
+        description: '{ accounts: [ID, …] }, { folder: PATH_OR_NAME } or { organization: true }',
+        example: { accounts: ['100931896542', '178366182654'] },
+      }),
       readRole: text(LIMITS.text.url).optional(),
     })
     .passthrough(),

@@ -90,11 +90,9 @@ const LogLineSchema = z.object({
 
 const InvocationErrorSchema = z
   .object({
-    type: z
-      .string()
-      .openapi({
-        description: "The error name (Error, TypeError, ApiCallError, …) or the runtime's: FunctionTimeout, MemoryLimitExceeded, Cancelled, HandlerNotFound, …",
-      }),
+    type: z.string().openapi({
+      description: "The error name (Error, TypeError, ApiCallError, …) or the runtime's: FunctionTimeout, MemoryLimitExceeded, Cancelled, HandlerNotFound, …",
+    }),
     message: z.string(),
     code: z.string().optional(),
     stack: z.string().optional().openapi({ description: "With positions in the function's file" }),

@@ -41,13 +41,10 @@ const ExecutionSchema = z
     steps: z.array(StepSchema),
     errorCode: z.string().nullable(),
     errorMessage: z.string().nullable(),
-    retryable: z
-      .boolean()
-      .nullable()
-      .openapi({
-        description:
-          'For a FAILED execution: whether retrying can help (false: the provider refused, a validation error, a service-managed or missing resource; such failures are not retried automatically)',
-      }),
+    retryable: z.boolean().nullable().openapi({
+      description:
+        'For a FAILED execution: whether retrying can help (false: the provider refused, a validation error, a service-managed or missing resource; such failures are not retried automatically)',
+    }),
     ciId: z.number().nullable().openapi({ description: 'The configuration item it was queued for (automatic attempts are counted per item)' }),
     priorState: z.unknown(),
     rollbackOf: z.string().nullable(),
@@ -63,15 +60,10 @@ const STATUSES = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FA
 const PauseSchema = z
   .object({ paused: z.boolean(), pausedAt: z.string().nullable(), reason: z.string().nullable(), resumedAt: z.string().nullable() })
   .openapi('RemediationPauseState');
-const Decider = z
-  .string()
-  .min(1)
-  .max(200)
-  .optional()
-  .openapi({
-    description:
-      'A note of who is deciding, recorded after the token\'s name ("ops-cli (note: alice)"); the decider recorded is always the token that made the request',
-  });
+const Decider = z.string().min(1).max(200).optional().openapi({
+  description:
+    'A note of who is deciding, recorded after the token\'s name ("ops-cli (note: alice)"); the decider recorded is always the token that made the request',
+});
 
 /** Who decided, as recorded on the execution: the authenticated token's name, with the caller's `by` only as a note after it. */
 function decidedBy(c: Context, by: string | undefined): string {

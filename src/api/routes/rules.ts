@@ -193,14 +193,10 @@ const PlanSchema = z
       .array(
         z.object({
           rule: z.string(),
-          queue: z
-            .number()
-            .int()
-            .nullable()
-            .openapi({
-              description:
-                'Executions it would queue for what is NON_COMPLIANT now; null for a new rule or a changed scope, source or parameters (its evaluation after the apply decides)',
-            }),
+          queue: z.number().int().nullable().openapi({
+            description:
+              'Executions it would queue for what is NON_COMPLIANT now; null for a new rule or a changed scope, source or parameters (its evaluation after the apply decides)',
+          }),
           exhausted: z.number().int().openapi({ description: 'Non-compliant resources whose automatic attempts are spent' }),
           exempt: z.number().int().openapi({ description: 'Non-compliant resources with a remediation exception' }),
           controls: z.object({ concurrency: z.number().int(), perMinute: z.number().int() }),

@@ -148,7 +148,9 @@ export function sandboxIamRoutes(app: OpenAPIHono, deps: AppDeps) {
       const trustPolicy = checkedDocument(body.trustPolicy, 'trust', 'trustPolicy');
       if (body.policies.length > SANDBOX_IAM_LIMITS.policies)
         throw new ApiError(400, 'InvalidParameter', `policies: ${body.policies.length} items; the limit is ${SANDBOX_IAM_LIMITS.policies}.`);
-      body.policies.forEach((p, i) => bounded(`policies[${i}]`, p, SANDBOX_IAM_LIMITS.policyName));
+      body.policies.forEach((p, i) => {
+        bounded(`policies[${i}]`, p, SANDBOX_IAM_LIMITS.policyName);
+      });
       const known = new Set((await deps.sandbox.iam.policies(accountId)).map((p) => p.name));
       const missing = body.policies.filter((p) => !known.has(p));
       if (missing.length)

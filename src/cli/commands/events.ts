@@ -23,7 +23,14 @@ interface CloudEvent {
   source: string;
   subject?: string;
   time: string;
-  data?: Record<string, any>;
+  /** What eventSummary reads of the native events' data (src/events/types.ts). */
+  data?: {
+    rule?: { name: string };
+    oldEvaluationResult?: { complianceType: string } | null;
+    newEvaluationResult?: { complianceType: string };
+    resultClosed?: boolean;
+    execution?: { id: string; status: string; errorCode?: string };
+  };
 }
 
 const STATUSES = ['QUEUED', 'IN_PROGRESS', 'DELIVERED', 'DEAD'];

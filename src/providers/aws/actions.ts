@@ -76,7 +76,7 @@ export interface ActionSpec {
   /** S3 answers a put with nothing: this read, before and after, tells whether it changed anything. */
   probe?: Probe;
   /** A second call the action needs (a new bucket's tags). */
-  then?: { command: CommandCtor; permission: string; input(prepared: Params, original: Params): Params | undefined };
+  followUp?: { command: CommandCtor; permission: string; input(prepared: Params, original: Params): Params | undefined };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -244,7 +244,7 @@ export const AWS_ACTIONS: Record<string, ActionSpec> = {
         return { ...rest, CreateBucketConfiguration: { LocationConstraint: regionId } };
       return rest;
     },
-    then: {
+    followUp: {
       command: PutBucketTaggingCommand,
       permission: 's3:PutBucketTagging',
       input: (prepared, original) => {
@@ -278,7 +278,7 @@ export const AWS_ACTIONS: Record<string, ActionSpec> = {
 export function callPermissions(action: string): { required: string; optional: string[] } | undefined {
   const spec = AWS_ACTIONS[action];
   if (!spec) return undefined;
-  const optional = [...(spec.probe ? [spec.probe.permission] : []), ...(spec.then ? [spec.then.permission] : []), ...(spec.alsoNeeds ?? [])];
+  const optional = [...(spec.probe ? [spec.probe.permission] : []), ...(spec.followUp ? [spec.followUp.permission] : []), ...(spec.alsoNeeds ?? [])];
   return { required: spec.permission ?? action, optional };
 }
 

@@ -409,8 +409,8 @@ export class AwsProvider implements Provider {
       let out;
       try {
         out = await client.send(new spec.command(input as never));
-        const more = spec.then?.input(input, params);
-        if (spec.then && more) await client.send(new spec.then.command(more as never));
+        const more = spec.followUp?.input(input, params);
+        if (spec.followUp && more) await client.send(new spec.followUp.command(more as never));
       } catch (err) {
         rethrow(this.name, err, action);
       }

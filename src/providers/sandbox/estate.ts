@@ -11,15 +11,7 @@ import { z } from 'zod';
 import { allResourceTypes, resourceType } from './registry.js';
 import type { Configuration, Tags } from '../types.js';
 import { parsePolicyDocument } from './iam/policy.js';
-import {
-  flattenFolders,
-  folderSchema,
-  policyOrganizationSchema,
-  type Add,
-  type FolderInput,
-  type NormalizedOrganization,
-  type PolicyOrganizationInput,
-} from '../organization.js';
+import { flattenFolders, folderSchema, type Add, type NormalizedOrganization } from '../organization.js';
 export {
   flattenFolders,
   policyOrganizationSchema,
@@ -174,25 +166,38 @@ export function validateEstate(
   const seen = new Set<string>();
   const types = allResourceTypes().map((t) => t.type);
   const resources: NormalizedResource[] = [];
-  estate.resources.forEach(({ index: i, entry: r }) => {
+  for (const { index: i, entry: r } of estate.resources) {
     const at = (...p: (string | number)[]) => ['resources', i, ...p];
     const label = `(${r.type} ${r.id}) `;
     const regions = regionsOf.get(r.account);
-    if (!regions) return add(at('account'), `${label}unknown account "${r.account}": declare it under accounts`);
-    if (!regions.has(r.region))
-      return add(at('region'), `${label}region "${r.region}" is not one of account ${r.account}'s regions (${[...regions].join(', ')})`);
+    if (!regions) {
+      add(at('account'), `${label}unknown account "${r.account}": declare it under accounts`);
+      continue;
+    }
+    if (!regions.has(r.region)) {
+      add(at('region'), `${label}region "${r.region}" is not one of account ${r.account}'s regions (${[...regions].join(', ')})`);
+      continue;
+    }
     const def = resourceType(r.type);
-    if (!def) return add(at('type'), `${label}unknown resource type "${r.type}"; expected one of ${types.join(', ')}`);
+    if (!def) {
+      add(at('type'), `${label}unknown resource type "${r.type}"; expected one of ${types.join(', ')}`);
+      continue;
+    }
     const key = `${r.account}/${r.region}/${r.type}/${r.id}`;
-    if (seen.has(key)) return add(at('id'), `${label}declared twice in account ${r.account} ${r.region}`);
+    if (seen.has(key)) {
+      add(at('id'), `${label}declared twice in account ${r.account} ${r.region}`);
+      continue;
+    }
     seen.add(key);
     const declaredId = r.configuration[def.idField];
-    if (declaredId !== undefined && declaredId !== r.id)
-      return add(at('configuration', def.idField), `${label}${def.idField} "${String(declaredId)}" differs from the entry's id "${r.id}"`);
+    if (declaredId !== undefined && declaredId !== r.id) {
+      add(at('configuration', def.idField), `${label}${def.idField} "${String(declaredId)}" differs from the entry's id "${r.id}"`);
+      continue;
+    }
     const cfg = def.schema.safeParse(r.configuration);
     if (!cfg.success) {
       for (const ci of cfg.error.issues) add(at('configuration', ...(ci.path as (string | number)[])), `${label}${ci.message}`);
-      return;
+      continue;
     }
     try {
       const configuration = def.normalize({ id: r.id, accountId: r.account, regionId: r.region, tags: r.tags, configuration: r.configuration });
@@ -200,7 +205,7 @@ export function validateEstate(
     } catch (err) {
       add(at('configuration'), `${label}${(err as Error).message}`);
     }
-  });
+  }
   if (issues.length) throw new EstateError(source, issues);
   return { accounts: estate.accounts, resources, organization };
 }

@@ -75,6 +75,7 @@ export interface OperationOutcome {
 }
 
 /** One API action of the sandbox cloud, named as in the cloud's IAM (service:Action). */
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds entries of every parameter type; each is checked where it is registered
 export interface SandboxOperation<P = any> {
   action: string;
   resourceType: string;

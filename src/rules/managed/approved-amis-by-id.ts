@@ -46,7 +46,7 @@ function listed(ids: Set<string>): string {
 }
 
 function evaluate(resource: EvaluationInput, params: ApprovedAmisParams): Verdict {
-  const image = (resource.configuration ?? {}).ImageId;
+  const image = resource.configuration?.ImageId;
   if (typeof image !== 'string' || image === '') return { complianceType: 'INSUFFICIENT_DATA', annotation: 'the configuration has no ImageId' };
   if (params.amiIds.has(image)) return { complianceType: 'COMPLIANT', annotation: `image ${image} is approved` };
   return { complianceType: 'NON_COMPLIANT', annotation: `image ${image} is not approved (approved: ${listed(params.amiIds)})` };

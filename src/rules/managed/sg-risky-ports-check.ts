@@ -132,7 +132,7 @@ export function awsFindings(c: Record<string, unknown>, ports: number[]): Findin
       // Missing ports, or -1, mean every port; one port given alone is that port.
       a ??= b;
       b ??= a;
-      if (a !== undefined && b !== undefined) [from, to] = [a < 0 ? 0 : a, b < 0 ? 65535 : b];
+      if (a !== undefined && b !== undefined) [from, to] = [Math.max(a, 0), b < 0 ? 65535 : b];
       label = from <= 1 && to >= 65535 ? `${protocol} all ports` : `${protocol} ${from}-${to}`;
     }
     const hit = portsIn(ports, from, to);

@@ -124,7 +124,7 @@ export function parsePolicyDocumentOrThrow(json: unknown, kind: PolicyKind, opts
   return r.doc;
 }
 
-const has = (o: Record<string, unknown>, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+const has = (o: Record<string, unknown>, k: string) => Object.hasOwn(o, k);
 
 function parseVersion(v: unknown, expect: Dialect | undefined, add: (p: Path, m: string) => void): PolicyVersion | undefined {
   const hint = expect === 'acs' ? '"1"' : expect === 'aws' ? '"2012-10-17"' : '"1" (Alibaba Cloud RAM) or "2012-10-17" (AWS IAM)';
@@ -224,7 +224,10 @@ function stringList(v: unknown, path: Path, what: string, check: (p: Path, v: st
     return undefined;
   }
   if (v.length === 0) add(path, `must not be an empty list`);
-  v.forEach((x, i) => (typeof x === 'string' ? check([...path, i], x) : add([...path, i], `must be a string, not ${show(x)}`)));
+  v.forEach((x, i) => {
+    if (typeof x === 'string') check([...path, i], x);
+    else add([...path, i], `must be a string, not ${show(x)}`);
+  });
   return v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
 }
 
