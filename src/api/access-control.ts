@@ -8,14 +8,19 @@
  * a token without naming anything on the service's machine.
  */
 import type { MiddlewareHandler } from 'hono';
-import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppDeps } from './app.js';
-import { RouteMatcher, requiredRole, SIGNATURE_HEADERS } from '../security/access.js';
+import type { Context } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import type { AppDeps } from './deps.js';
+import { requiredRole, SIGNATURE_HEADERS } from '../security/access.js';
 import { roleAtLeast, type Principal } from '../security/tokens.js';
 import type { AuditOutcome } from '../security/audit.js';
-import { setPrincipal } from './routes/access.js';
 
 const PREFIX = '/api/v1';
+
+/** The caller of a request, set by the access middleware. */
+const principals = new WeakMap<Request, Principal>();
+const setPrincipal = (c: Context, p: Principal) => principals.set(c.req.raw, p);
+export const principalOf = (c: Context): Principal | undefined => principals.get(c.req.raw);
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
@@ -27,23 +32,37 @@ export const HOW_TO_GET_A_TOKEN =
   'send an API token as `Authorization: Bearer <token>` (the CLI: --token or CONFIX_TOKEN); ask an admin for one ' +
   '(`confix token create NAME --role viewer|operator|admin`), or use the admin token file the service wrote on its first start, named in its log';
 
-/** The API's routes as the OpenAPI registry knows them (method, path relative to /api/v1). */
-export function apiRoutes(api: OpenAPIHono): { method: string; path: string }[] {
-  const out: { method: string; path: string }[] = [];
-  for (const d of api.openAPIRegistry.definitions) if (d.type === 'route') out.push({ method: d.route.method.toUpperCase(), path: d.route.path });
-  out.push({ method: 'GET', path: '/openapi.json' });
-  return out;
+/**
+ * The API route Hono matched for this request, as the OpenAPI document and
+ * the access table spell it (/executions/{id}), with its path parameters;
+ * undefined when no API route matches (only middleware, or the console's
+ * catch-all).
+ */
+function matchedRoute(c: Context): { path: string; params: Record<string, string> } | undefined {
+  const route = matchedRoutes(c).findLast((r) => r.method !== 'ALL' && r.path.startsWith(`${PREFIX}/`) && !r.path.endsWith('*'));
+  if (!route) return undefined;
+  const pattern = route.path.slice(PREFIX.length).split('/');
+  const actual = c.req.path.slice(PREFIX.length).split('/');
+  const params: Record<string, string> = {};
+  pattern.forEach((seg, i) => {
+    if (!seg.startsWith(':')) return;
+    const raw = actual[i] ?? '';
+    try {
+      params[seg.slice(1)] = decodeURIComponent(raw);
+    } catch {
+      params[seg.slice(1)] = raw;
+    }
+  });
+  return { path: pattern.map((s) => (s.startsWith(':') ? `{${s.slice(1)}}` : s)).join('/'), params };
 }
 
-export function accessControl(api: OpenAPIHono, deps: AppDeps): MiddlewareHandler {
-  let matcher: RouteMatcher | undefined; // built at the first request, when every route is registered
+export function accessControl(deps: AppDeps): MiddlewareHandler {
   const howToGet = HOW_TO_GET_A_TOKEN;
 
   return async (c, next) => {
-    matcher ??= new RouteMatcher(apiRoutes(api));
     const method = c.req.method.toUpperCase();
     const rel = c.req.path.slice(PREFIX.length) || '/';
-    const match = matcher.match(method, rel);
+    const match = matchedRoute(c);
     const signed = SIGNATURE_HEADERS.some((h) => !!c.req.header(h));
     // A path no route has still needs a token (then answers 404).
     const need = match ? requiredRole(method, match.path, signed) : 'viewer';

@@ -1,7 +1,6 @@
 /** The HTTP API: JSON over HTTP under /api/v1, described by the OpenAPI document it serves. */
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import type { Logger } from '../util/log.js';
-import type { Engine } from '../engine.js';
+import type { AppDeps } from './deps.js';
 import { ApiError, errorResponse } from './errors.js';
 import { inventoryRoutes } from './routes/inventory.js';
 import { sandboxRoutes } from './routes/sandbox.js';
@@ -20,16 +19,6 @@ import { trendRoutes } from './routes/trend.js';
 import { consoleRoutes } from './console.js';
 import { json } from './schemas.js';
 import { VERSION } from '../version.js';
-
-export interface AppDeps extends Engine {
-  log: Logger;
-  /**
-   * Where the bootstrap admin token was written. Never named in answers (a
-   * 401 must not tell anonymous callers about the service's files); the
-   * service's log says where it is.
-   */
-  adminTokenFile?: string;
-}
 
 export function createApp(deps: AppDeps) {
   const api = new OpenAPIHono({
@@ -86,7 +75,7 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) =>
     c.json({ error: { code: 'NotFound', message: `no route ${c.req.method} ${c.req.path}; the API is described at /api/v1/openapi.json` } }, 404),
   );
-  app.use('/api/v1/*', accessControl(api, deps));
+  app.use('/api/v1/*', accessControl(deps));
   // After access control: a caller without a valid token never has its body read.
   app.use('/api/v1/*', requestBodyLimits('/api/v1'));
   app.route('/api/v1', api);
@@ -97,3 +86,4 @@ export function createApp(deps: AppDeps) {
 }
 
 export { ApiError };
+export type { AppDeps };

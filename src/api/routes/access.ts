@@ -3,16 +3,11 @@
  * secret is shown once, in the creation's answer) and the audit log.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { Name, Time, errorResponses, json } from '../schemas.js';
 import { ApiError } from '../errors.js';
-import { ROLES, resolveExpiry, type Principal } from '../../security/tokens.js';
-
-/** The caller of a request, set by the access middleware. */
-const principals = new WeakMap<Request, Principal>();
-export const setPrincipal = (c: Context, p: Principal) => principals.set(c.req.raw, p);
-export const principalOf = (c: Context): Principal | undefined => principals.get(c.req.raw);
+import { principalOf } from '../access-control.js';
+import { ROLES, resolveExpiry } from '../../security/tokens.js';
 
 const RoleSchema = z.enum(ROLES).openapi('Role');
 

@@ -4,7 +4,7 @@
  * group's compliance broken down by account.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { Description, Id, Name, bounded, text, errorResponses, json } from '../schemas.js';
 import { LIMITS } from '../limits.js';

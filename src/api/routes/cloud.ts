@@ -7,7 +7,7 @@
  * access to the account (an admin's to lend, see src/security/access.ts).
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { bounded, credentialsFromHeaders } from '../credential-headers.js';
 import { CLOUD_CREDENTIAL_HEADERS as H } from '../../security/signed-headers.js';

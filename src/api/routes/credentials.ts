@@ -5,7 +5,7 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { Id, errorResponses, json } from '../schemas.js';
 import { ApiError } from '../errors.js';
 import { CredentialValidationError, LIMITS } from '../../accounts/credentials.js';

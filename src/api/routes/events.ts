@@ -5,7 +5,7 @@
  * generated it, in the answer to the PUT that created it.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { Id, Name, QueryText, Time, bounded, errorResponses, json, list } from '../schemas.js';
 import { LIMITS } from '../limits.js';

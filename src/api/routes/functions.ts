@@ -4,7 +4,7 @@
  * waited for), follow their invocations and logs, cancel one under way.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { Description, Id, Name, QueryText, Time, bounded, errorResponses, json, text } from '../schemas.js';
 import { LIMITS } from '../limits.js';

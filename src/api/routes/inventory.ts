@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { stream } from 'hono/streaming';
 import { ApiError, errorResponse } from '../errors.js';
 import {

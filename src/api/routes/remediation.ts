@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { AppDeps } from '../app.js';
-import { principalOf } from './access.js';
+import type { AppDeps } from '../deps.js';
+import { principalOf } from '../access-control.js';
 import { startRemediation, startRollback } from '../../remediation/start.js';
 import { Id, Name, Reason, ResourceId, Time, errorResponses, json, list, LookupQuery } from '../schemas.js';
 import { LIMITS } from '../limits.js';

@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { validateRule, RuleValidationError } from '../../rules/model.js';
 import { allManagedRules } from '../../rules/registry.js';
 import { withCounts } from '../../evaluation/compliance.js';

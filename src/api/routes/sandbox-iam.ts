@@ -6,7 +6,7 @@
  * its credential broker.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { truncate } from '../../util/text.js';
 import { errorResponses, json } from '../schemas.js';

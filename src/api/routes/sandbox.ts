@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { z as zod } from 'zod';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { credentialsFromHeaders } from '../credential-headers.js';
 import { allOperations, allResourceTypes } from '../../providers/sandbox/index.js';
 import { CallResultSchema, SnapshotSummarySchema, errorResponses, json } from '../schemas.js';

@@ -1,6 +1,6 @@
 /** GET /compliance/trend: non-compliant results and resources over time, replayed from the evaluation timeline (read-only; the console's chart). */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { Time, json } from '../schemas.js';
 
 const PointSchema = z
