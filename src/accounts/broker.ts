@@ -18,11 +18,13 @@ import {
   type ProviderRegistry,
 } from '../providers/index.js';
 import type { CredentialStore } from './credentials.js';
+import { ConfixError } from '../errors.js';
 
 /** No stored access key to start from: the message says which account needs one and how to add it. */
-export class NoCredentialsError extends Error {
-  override name = 'NoCredentialsError';
-  readonly code = 'NoCredentials';
+export class NoCredentialsError extends ConfixError {
+  constructor(message: string) {
+    super('NoCredentials', 'forbidden', message);
+  }
 }
 
 export interface AccessRequest {

@@ -6,6 +6,7 @@
  */
 import type { Db } from '../store/index.js';
 import type { SecretBox } from '../security/secret-box.js';
+import { ConfixError } from '../errors.js';
 
 /** A credential as it is listed: everything but the secret. */
 export interface Credential {
@@ -28,20 +29,12 @@ export interface AccessKey {
 }
 
 /** A credential refused as given; `field` names what is wrong. The message never contains the secret. */
-export class CredentialValidationError extends Error {
-  override name = 'CredentialValidationError';
+export class CredentialValidationError extends ConfixError {
   constructor(
     readonly field: 'accountId' | 'accessKeyId' | 'accessKeySecret' | 'description',
     message: string,
   ) {
-    super(message);
-  }
-}
-
-export class CredentialNotFoundError extends Error {
-  override name = 'CredentialNotFoundError';
-  constructor(readonly accountId: string) {
-    super(`no credentials are stored for account ${accountId}`);
+    super('InvalidCredential', 'invalid', message, { issues: [{ path: [field], message }] });
   }
 }
 

@@ -16,6 +16,7 @@ import { z } from 'zod';
 import type { Db, Queryable } from '../store/index.js';
 import type { Organization } from '../providers/index.js';
 import { RuleValidationError, type RuleSpec } from '../rules/model.js';
+import { ConfixError } from '../errors.js';
 
 export type AccountGroupMembers = { accounts: string[] } | { folder: string } | { organization: true };
 
@@ -46,13 +47,17 @@ export interface GroupIssue {
 }
 
 /** A group refused as given; `issues` name each field that is wrong. */
-export class AccountGroupValidationError extends Error {
-  override name = 'AccountGroupValidationError';
+export class AccountGroupValidationError extends ConfixError {
   constructor(
     readonly groupName: string | undefined,
-    readonly issues: GroupIssue[],
+    override readonly issues: GroupIssue[],
   ) {
-    super(`account group${groupName ? ` ${groupName}` : ''} is invalid: ` + issues.map((i) => `${i.path.join('.') || '(group)'}: ${i.message}`).join('; '));
+    super(
+      'InvalidAccountGroup',
+      'invalid',
+      `account group${groupName ? ` ${groupName}` : ''} is invalid: ` + issues.map((i) => `${i.path.join('.') || '(group)'}: ${i.message}`).join('; '),
+      { issues },
+    );
   }
   /** The first field at fault ("members", "ownerAccountId", …). */
   get field(): string {
@@ -60,22 +65,23 @@ export class AccountGroupValidationError extends Error {
   }
 }
 
-export class AccountGroupNotFoundError extends Error {
-  override name = 'AccountGroupNotFoundError';
+export class AccountGroupNotFoundError extends ConfixError {
   constructor(readonly groupName: string) {
-    super(`no account group named "${groupName}"`);
+    super('AccountGroupNotFound', 'not_found', `no account group named "${groupName}"`);
   }
 }
 
-export class AccountGroupInUseError extends Error {
-  override name = 'AccountGroupInUseError';
+export class AccountGroupInUseError extends ConfixError {
   constructor(
     readonly groupName: string,
     readonly rules: string[],
   ) {
     super(
+      'AccountGroupInUse',
+      'conflict',
       `account group "${groupName}" is used by rule${rules.length === 1 ? '' : 's'} ${rules.join(', ')}; ` +
         `scope ${rules.length === 1 ? 'that rule' : 'those rules'} to other accounts or delete ${rules.length === 1 ? 'it' : 'them'} first`,
+      { details: { rules } },
     );
   }
 }

@@ -1,39 +1,28 @@
 /** The CLI's client of the service's HTTP API. */
+import { ConfixError, kindOfStatus } from '../errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
-export class ApiClientError extends Error {
+/** An error the service answered (or its absence): the API's code and words; `status` 0 when nothing answered. */
+export class ApiClientError extends ConfixError {
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: string,
     message: string,
-    readonly body?: { issues?: { path: string; pathSegments: (string | number)[]; message: string }[] },
+    readonly body?: { issues?: { path: string; pathSegments: (string | number)[]; message: string }[]; provider?: string },
   ) {
-    super(message);
+    super(code, kindOfStatus(status), message, { httpStatus: status });
   }
 }
 
 /**
- * confix's own error codes: its messages say the same in words, so an error
- * line leaves them out. Any other code is a cloud's (the sandbox's or a
- * provider's, e.g. InvalidSecurityGroupId.NotFound): the line starts with it,
- * as it is what the cloud's documentation and support know the error by.
+ * An API error as the CLI's one line. A cloud's error (the API names its
+ * provider) starts with the cloud's code, as the cloud's documentation and
+ * support know it by (InvalidGroup.NotFound: …); confix's own say it in words.
  */
-const ENGINE_CODES = new Set(
-  (
-    'AccountGroupInUse AccountGroupNotFound AccountNotFound AlreadyPaused AmbiguousResourceId BadResponse CannotRemediate CredentialNotFound ' +
-    'DeliveryNotFound EventNotFound ExceptionNotFound ExecutionNotFound Forbidden FunctionInUse FunctionNotFound InternalError InvalidAccountGroup ' +
-    'InvalidCredential InvalidCursor InvalidEstate InvalidEventConfig InvalidFunction InvalidJson InvalidPolicy InvalidRequest InvalidResourceType ' +
-    'InvalidAccount InvalidProvider InvalidRule InvalidTagFilter InvocationFinished InvocationNotFound LastAdminToken NoRemediation NotAwaitingApproval NotFound NotPaused ' +
-    'NotRedeliverable OrganizationInUse OrganizationNotFound PayloadTooLarge ResourceNotFound ProviderNotFound RuleExists RuleNotFound ServiceUnreachable ' +
-    'SubscriptionNotFound TokenExists TokenNotFound TopicNotFound Unauthorized'
-  ).split(' '),
-);
-
-/** An API error as the CLI's one line: "CODE: message" for a cloud's code, the message alone for confix's own. */
-export function errorLine(code: string | undefined, message: string): string {
-  if (!code || ENGINE_CODES.has(code) || /^HTTP\d+$/.test(code) || message.startsWith(code)) return message;
-  return `${code}: ${message}`;
+export function errorLine(e: { code?: string; message: string; provider?: string }): string {
+  if (!e.provider || !e.code || e.message.startsWith(e.code)) return e.message;
+  return `${e.code}: ${e.message}`;
 }
 
 /** What the CLI reads of the note a running service leaves in its data directory (src/service.ts ServiceNote). */
@@ -259,7 +248,7 @@ export class ApiClient {
   }
 
   private failure(status: number, data: unknown): ApiClientError {
-    const e = (data as { error?: { code?: string; message?: string; issues?: [] } } | undefined)?.error;
+    const e = (data as { error?: { code?: string; message?: string; issues?: []; provider?: string } } | undefined)?.error;
     if (status === 401)
       return new ApiClientError(
         401,
@@ -269,6 +258,6 @@ export class ApiClient {
           : `the service needs an API token, and none was found; the CLI looks in ${this.auth.lookedIn}. ${e?.message ?? ''}`.trim(),
         e,
       );
-    return new ApiClientError(status, e?.code ?? `HTTP${status}`, errorLine(e?.code, e?.message ?? `HTTP ${status}`), e);
+    return new ApiClientError(status, e?.code ?? `HTTP${status}`, errorLine({ code: e?.code, message: e?.message ?? `HTTP ${status}`, provider: e?.provider }), e);
   }
 }

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db, Queryable } from '../store/index.js';
 import { Where, pageSize } from '../store/where.js';
+import { ConfixError } from '../errors.js';
 
 export type DeliveryStatus = 'QUEUED' | 'IN_PROGRESS' | 'DELIVERED' | 'DEAD';
 
@@ -83,15 +84,15 @@ const toDelivery = (r: Row): Delivery => ({
 
 const SELECT = 'SELECT d.*, e.type FROM deliveries d JOIN events e ON e.event_id = d.event_id';
 
-export class DeliveryNotFoundError extends Error {
+export class DeliveryNotFoundError extends ConfixError {
   constructor(readonly deliveryId: string) {
-    super(`no delivery ${deliveryId}`);
+    super('DeliveryNotFound', 'not_found', `no delivery ${deliveryId}`);
   }
 }
 
-export class EventNotFoundError extends Error {
+export class EventNotFoundError extends ConfixError {
   constructor(readonly eventId: string) {
-    super(`no event ${eventId}`);
+    super('EventNotFound', 'not_found', `no event ${eventId}`);
   }
 }
 

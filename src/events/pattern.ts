@@ -1,3 +1,4 @@
+import { ConfixError } from '../errors.js';
 /**
  * EventBridge-style event patterns: which events a subscription receives.
  * A pattern is matched against the event in the subscription's format (see
@@ -26,14 +27,13 @@
  * first problem ("detail.newEvaluationResult.complianceType[0]: …").
  */
 
-export class PatternError extends Error {
+export class PatternError extends ConfixError {
   constructor(
     /** Where in the pattern: "detail.complianceType[1].numeric", or "" for the pattern itself. */
     readonly path: string,
     readonly detail: string,
   ) {
-    super(`${path || 'pattern'}: ${detail}`);
-    this.name = 'PatternError';
+    super('InvalidPattern', 'invalid', `${path || 'pattern'}: ${detail}`);
   }
 }
 

@@ -13,6 +13,7 @@ import { checkWebhookUrl, type WebhookPolicy } from './webhook.js';
 import { FUNCTION_NAME, FunctionNotFoundError, type FunctionStore } from '../functions/store.js';
 
 import { EVENT_FORMATS, type EventFormat } from './formats.js';
+import { ConfixError } from '../errors.js';
 export type { EventFormat };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -41,27 +42,28 @@ export interface Subscription {
 }
 
 /** Input refused: `path` names the field. */
-export class EventConfigError extends Error {
-  override name = 'EventConfigError';
+export class EventConfigError extends ConfixError {
   constructor(
     readonly path: string,
     message: string,
   ) {
-    super(`${path}: ${message}`);
+    super('InvalidEventConfig', 'invalid', `${path}: ${message}`, {
+      issues: [{ path: path === '(body)' ? [] : path.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)), message }],
+    });
   }
 }
 
-export class TopicNotFoundError extends Error {
+export class TopicNotFoundError extends ConfixError {
   constructor(readonly topic: string) {
-    super(`no topic ${topic}`);
+    super('TopicNotFound', 'not_found', `no topic ${topic}`);
   }
 }
-export class SubscriptionNotFoundError extends Error {
+export class SubscriptionNotFoundError extends ConfixError {
   constructor(
     readonly topic: string,
     readonly subscription: string,
   ) {
-    super(`no subscription ${subscription} on topic ${topic}`);
+    super('SubscriptionNotFound', 'not_found', `no subscription ${subscription} on topic ${topic}`);
   }
 }
 

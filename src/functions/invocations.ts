@@ -12,6 +12,7 @@ import type { Db } from '../store/index.js';
 import { Where, pageSize } from '../store/where.js';
 import type { InvocationError, LogLine, InvocationResult } from './runtime.js';
 import { FunctionNotFoundError } from './store.js';
+import { ConfixError } from '../errors.js';
 
 export type InvocationStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'CANCELLED';
 export const FINAL: InvocationStatus[] = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED'];
@@ -93,18 +94,18 @@ function toInvocation(r: Row): Invocation {
   };
 }
 
-export class InvocationNotFoundError extends Error {
-  override name = 'InvocationNotFoundError';
+export class InvocationNotFoundError extends ConfixError {
   constructor(readonly invocationId: string) {
-    super(`no invocation ${invocationId}`);
+    super('InvocationNotFound', 'not_found', `no invocation ${invocationId}`);
   }
 }
 
 /** Cancelling one that has ended. */
-export class InvocationFinishedError extends Error {
-  override name = 'InvocationFinishedError';
+export class InvocationFinishedError extends ConfixError {
   constructor(readonly invocation: Invocation) {
-    super(`invocation ${invocation.invocationId} has already ended (${invocation.status})`);
+    super('InvocationFinished', 'conflict', `invocation ${invocation.invocationId} has already ended (${invocation.status})`, {
+      details: { status: invocation.status },
+    });
   }
 }
 

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Db, Queryable } from '../store/index.js';
 import { parseRoleArn } from '../providers/index.js';
 import { checkFunctionCode, type FunctionDefinition } from './runtime.js';
+import { ConfixError } from '../errors.js';
 
 export const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const MAX_SOURCE_BYTES = 1024 * 1024;
@@ -64,13 +65,14 @@ export interface FunctionInfo {
   latest: FunctionVersion;
 }
 
-export class FunctionNotFoundError extends Error {
-  override name = 'FunctionNotFoundError';
+export class FunctionNotFoundError extends ConfixError {
   constructor(
     readonly functionName: string,
     readonly version?: number,
   ) {
     super(
+      'FunctionNotFound',
+      'not_found',
       version === undefined
         ? `no function named "${functionName}"; deploy it with \`confix function deploy ${functionName} --file …\``
         : `function ${functionName} has no version ${version}`,
@@ -79,21 +81,21 @@ export class FunctionNotFoundError extends Error {
 }
 
 /** Settings or code refused at deploy; `issues` name each field (code problems with file, line and column). */
-export class FunctionValidationError extends Error {
-  override name = 'FunctionValidationError';
-  constructor(readonly issues: { path: (string | number)[]; message: string }[]) {
-    super(`the function is invalid: ${issues.map((i) => `${i.path.join('.') || '(function)'}: ${i.message}`).join('; ')}`);
+export class FunctionValidationError extends ConfixError {
+  constructor(override readonly issues: { path: (string | number)[]; message: string }[]) {
+    super('InvalidFunction', 'invalid', `the function is invalid: ${issues.map((i) => `${i.path.join('.') || '(function)'}: ${i.message}`).join('; ')}`, {
+      issues,
+    });
   }
 }
 
 /** A function still named by a rule or a subscription cannot be deleted. */
-export class FunctionInUseError extends Error {
-  override name = 'FunctionInUseError';
+export class FunctionInUseError extends ConfixError {
   constructor(
     readonly functionName: string,
     readonly users: string[],
   ) {
-    super(`function ${functionName} is still used by ${users.join(', ')}; change or delete those first`);
+    super('FunctionInUse', 'conflict', `function ${functionName} is still used by ${users.join(', ')}; change or delete those first`, { details: { users } });
   }
 }
 

@@ -7,17 +7,17 @@
  */
 import { createHash } from 'node:crypto';
 import { SourceMap } from 'node:module';
+import { ConfixError } from '../errors.js';
 
 /** Code that does not compile, located in the author's file. */
-export class FunctionCodeError extends Error {
-  override readonly name = 'FunctionCodeError';
+export class FunctionCodeError extends ConfixError {
   constructor(
     /** SyntaxError for code that does not parse; CompilerUnavailable, UnsupportedFile, … otherwise. */
     readonly type: string,
     message: string,
     readonly location?: { file: string; line: number; column: number; lineText?: string },
   ) {
-    super(message);
+    super('InvalidFunctionCode', 'invalid', message);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Db } from '../store/index.js';
 import { Where, pageSize } from '../store/where.js';
 import type { ResourceKey } from '../providers/types.js';
 import type { ConfigurationItem, InventoryResource } from './types.js';
+import { ConfixError, kindOfStatus } from '../errors.js';
 
 export interface ResourceFilter {
   /** The provider that recorded it (its name: sandbox, aws, …). */
@@ -71,13 +72,9 @@ function decodeCursor(c: string): string[] {
   throw new InventoryError('InvalidCursor', 'the cursor is not one this service gave out');
 }
 
-export class InventoryError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
+export class InventoryError extends ConfixError {
+  constructor(code: string, message: string, status = 400) {
+    super(code, kindOfStatus(status), message, { httpStatus: status });
   }
 }
 

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments, isNode } from 'yaml';
 import { YamlAliasError, yamlToJS } from '../util/yaml.js';
+import { ConfixError } from '../errors.js';
 
 export interface PolicyDocument {
   /** "file.yaml" or "file.yaml#2" for the second document of a file. */
@@ -18,10 +19,9 @@ export interface PolicyDocument {
   lineOf(path: (string | number)[]): number | undefined;
 }
 
-export class PolicyFileError extends Error {
+export class PolicyFileError extends ConfixError {
   constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
-    this.name = 'PolicyFileError';
+    super('InvalidPolicyFile', 'invalid', problems.join('\n'));
   }
 }
 

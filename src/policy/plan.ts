@@ -30,6 +30,7 @@ import type { FunctionLookup } from '../remediation/config.js';
 import { ruleFunctionIssues } from '../rules/function-check.js';
 import { queueAutomatic, type AutoDeps } from '../remediation/auto.js';
 import type { Rule } from '../rules/model.js';
+import { ConfixError } from '../errors.js';
 
 /** What plan and apply work with (the engine has them all). */
 export interface PolicyDeps {
@@ -60,13 +61,15 @@ export interface PolicyIssue {
   message: string;
 }
 
-export class PolicyValidationError extends Error {
-  constructor(readonly issues: PolicyIssue[]) {
+export class PolicyValidationError extends ConfixError {
+  constructor(override readonly issues: PolicyIssue[]) {
     super(
+      'InvalidPolicy',
+      'invalid',
       `the policy has ${issues.length} problem${issues.length === 1 ? '' : 's'}; nothing was changed:\n` +
         issues.map((i) => `  ${i.source}: ${i.path.join('.') || '(document)'}: ${i.message}`).join('\n'),
+      { issues },
     );
-    this.name = 'PolicyValidationError';
   }
 }
 

@@ -26,6 +26,7 @@ import { parseDuration } from '../util/duration.js';
 import type { SandboxCloud } from './sandbox/index.js';
 import type { Provider } from './types.js';
 import type { Logger } from '../util/log.js';
+import { ConfixError } from '../errors.js';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a name of lower-case letters, digits and -, starting with a letter');
 const duration = z.string().refine((s) => {
@@ -83,16 +84,18 @@ export type ProviderEntry = ConfixConfig['providers'][number];
 /** What governs without a file: the sandbox alone, as before there was one. */
 export const DEFAULT_CONFIG: ConfixConfig = { providers: [{ type: 'sandbox' }] };
 
-export class ConfigError extends Error {
+export class ConfigError extends ConfixError {
   constructor(
     readonly file: string,
-    readonly issues: { path: (string | number)[]; message: string; line?: number }[],
+    override readonly issues: { path: (string | number)[]; message: string; line?: number }[],
   ) {
     super(
+      'InvalidConfig',
+      'invalid',
       `${file}: ${issues.length} problem${issues.length === 1 ? '' : 's'}, nothing was started:\n` +
         issues.map((i) => `  ${file}${i.line ? `:${i.line}` : ''}: ${i.path.join('.') || '(file)'}: ${i.message}`).join('\n'),
+      { issues },
     );
-    this.name = 'ConfigError';
   }
 }
 

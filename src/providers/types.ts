@@ -1,3 +1,4 @@
+import { ConfixError, kindOfStatus } from '../errors.js';
 /**
  * The provider contract: everything the engine needs from a cloud. The
  * engine (recorder, evaluator, remediation worker, credential broker, account
@@ -140,19 +141,19 @@ export interface ResourceTypeFacts {
  * permission refusals, validation errors, service-managed resources and
  * missing resources are not.
  */
-export class ProviderError extends Error {
+export class ProviderError extends ConfixError {
+  declare readonly httpStatus: number;
   constructor(
     /** The provider's name (sandbox, aws, …). */
     readonly provider: string,
     /** In the cloud's words: NoPermission, UnauthorizedOperation, InvalidGroup.NotFound, Throttling, … */
-    readonly code: string,
+    code: string,
     message: string,
     readonly retryable = false,
     /** The HTTP status the cloud answered (the API passes it through). */
-    readonly httpStatus = 400,
+    httpStatus = 400,
   ) {
-    super(message);
-    this.name = 'ProviderError';
+    super(code, kindOfStatus(httpStatus), message, { httpStatus, details: { provider } });
   }
 }
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../store/index.js';
 import { Where, pageSize } from '../store/where.js';
 import { keyString, type ResourceKey } from '../providers/types.js';
+import { ConfixError } from '../errors.js';
 
 export type ExecutionStatus = 'QUEUED' | 'AWAITING_APPROVAL' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 export type ExecutionTrigger = 'AUTOMATIC' | 'MANUAL' | 'API';
@@ -160,9 +161,9 @@ export interface ExecutionHistory {
   notBefore: Date;
 }
 
-export class ExecutionExistsError extends Error {
+export class ExecutionExistsError extends ConfixError {
   constructor(readonly executionId: string) {
-    super(`an execution is already active for this rule and resource: ${executionId}`);
+    super('ExecutionExists', 'conflict', `an execution is already active for this rule and resource: ${executionId}`);
   }
 }
 
@@ -509,8 +510,8 @@ export class ExecutionStore {
   }
 }
 
-export class ExecutionNotFoundError extends Error {
+export class ExecutionNotFoundError extends ConfixError {
   constructor(readonly executionId: string) {
-    super(`no execution ${executionId}`);
+    super('ExecutionNotFound', 'not_found', `no execution ${executionId}`);
   }
 }

@@ -12,6 +12,7 @@ import { ExecutionExistsError, type Execution, type ExecutionStore, type Executi
 import { describeException, type ExceptionStore } from './exceptions.js';
 import { keyString, type ResourceKey } from '../providers/types.js';
 import { chunks } from '../store/index.js';
+import { ConfixError } from '../errors.js';
 
 export interface StartRequest {
   rule: string;
@@ -30,7 +31,11 @@ export interface StartResult {
   failed: { resourceId: string; reason: string }[];
 }
 
-export class StartError extends Error {}
+export class StartError extends ConfixError {
+  constructor(message: string) {
+    super('CannotRemediate', 'invalid', message);
+  }
+}
 
 export async function startRemediation(
   deps: {

@@ -35,6 +35,7 @@ import type { RemediationControls } from './controls.js';
 import type { ComplianceViews } from '../evaluation/compliance.js';
 import { queueAutomatic } from './auto.js';
 import './actions/index.js';
+import { ConfixError } from '../errors.js';
 
 export interface WorkerDeps {
   executions: ExecutionStore;
@@ -117,8 +118,12 @@ function brief(v: unknown, max = 300): string {
 /** Steps are saved at least this often while an execution runs (and always before it changes anything). */
 const SAVE_EVERY_MS = 1000;
 
-/** The execution's worker lost its lease: someone else runs it now; leave it alone. */
-class LeaseLost extends Error {}
+/** Another worker took the execution over (this one's lease ran out): this one stops touching it. */
+class LeaseLost extends ConfixError {
+  constructor() {
+    super('LeaseLost', 'conflict', 'the execution was taken over by another worker');
+  }
+}
 
 /**
  * Emits 'execution' (kind, execution) when an execution starts, succeeds or

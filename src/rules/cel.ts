@@ -45,6 +45,7 @@ import { Environment, ParseError, EvaluationError, TypeError as CelTypeError } f
 import { RE2JS, RE2JSException } from 're2js';
 import { truncate } from '../util/text.js';
 import { COMPLIANCE_TYPES, type ComplianceType, type EvaluationInput, type Verdict } from './types.js';
+import { ConfixError } from '../errors.js';
 
 export interface CelPosition {
   /** 1-based. */
@@ -55,7 +56,7 @@ export interface CelPosition {
   offset: number;
 }
 
-export class CelCompileError extends Error {
+export class CelCompileError extends ConfixError {
   /** Where the library places the problem, when it says. */
   readonly position?: CelPosition;
   readonly expression: string;
@@ -66,11 +67,12 @@ export class CelCompileError extends Error {
 
   constructor(expression: string, detail: string, position?: CelPosition) {
     super(
+      'InvalidExpression',
+      'invalid',
       position
         ? `CEL expression does not compile at line ${position.line}, column ${position.column}: ${detail}`
         : `CEL expression does not compile: ${detail}`,
     );
-    this.name = 'CelCompileError';
     this.expression = expression;
     this.detail = detail;
     this.position = position;

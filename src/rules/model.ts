@@ -9,6 +9,7 @@ import { compileCelRule, CelCompileError } from './cel.js';
 import type { RiskLevel } from './types.js';
 import './managed/index.js';
 import { validateRemediation, type RemediationSpec } from '../remediation/config.js';
+import { ConfixError } from '../errors.js';
 
 /** The clouds' named frequencies, in seconds. */
 export const FREQUENCIES: Record<string, number> = {
@@ -126,13 +127,19 @@ export interface RuleIssue {
   message: string;
 }
 
-export class RuleValidationError extends Error {
+export class RuleValidationError extends ConfixError {
   constructor(
     readonly ruleName: string | undefined,
-    readonly issues: RuleIssue[],
+    override readonly issues: RuleIssue[],
   ) {
-    super(`rule${ruleName ? ` ${ruleName}` : ''} is invalid: ` + issues.map((i) => `${i.path.join('.') || '(rule)'}: ${i.message}`).join('; '));
-    this.name = 'RuleValidationError';
+    super(
+      'InvalidRule',
+      'invalid',
+      `rule${ruleName ? ` ${ruleName}` : ''} is invalid: ` + issues.map((i) => `${i.path.join('.') || '(rule)'}: ${i.message}`).join('; '),
+      {
+        issues,
+      },
+    );
   }
 }
 

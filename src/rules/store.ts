@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Db, Queryable } from '../store/index.js';
 import type { Rule, RuleSpec } from './model.js';
+import { ConfixError } from '../errors.js';
 
 interface RuleRow {
   rule_id: string;
@@ -59,15 +60,15 @@ async function saveRemediation(tx: Queryable, ruleId: string, spec: RuleSpec['re
   );
 }
 
-export class RuleNotFoundError extends Error {
+export class RuleNotFoundError extends ConfixError {
   constructor(readonly ruleName: string) {
-    super(`no rule named "${ruleName}"`);
+    super('RuleNotFound', 'not_found', `no rule named "${ruleName}"`);
   }
 }
 
-export class RuleExistsError extends Error {
+export class RuleExistsError extends ConfixError {
   constructor(readonly ruleName: string) {
-    super(`a rule named "${ruleName}" already exists`);
+    super('RuleExists', 'conflict', `a rule named "${ruleName}" already exists`);
   }
 }
 

@@ -15,6 +15,7 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEq
 import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { join, resolve } from 'node:path';
+import { ConfixError } from '../errors.js';
 
 const VERSION = 'v1';
 const KEY_BYTES = 32;
@@ -24,13 +25,17 @@ const KID_BYTES = 4;
 const HOW_TO_MAKE_ONE = '`openssl rand -base64 32` makes one';
 
 /** The key is missing, malformed, unsafe on disk, or does not open what was sealed. */
-export class SecretKeyError extends Error {
-  override name = 'SecretKeyError';
+export class SecretKeyError extends ConfixError {
+  constructor(message: string) {
+    super('SecretKeyUnavailable', 'unavailable', message);
+  }
 }
 
 /** A sealed value that is not one, or was changed after sealing. */
-export class SealedValueError extends Error {
-  override name = 'SealedValueError';
+export class SealedValueError extends ConfixError {
+  constructor(message: string) {
+    super('SealedValueUnreadable', 'unavailable', message);
+  }
 }
 
 export class SecretBox {

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import type { Db } from '../store/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { parseDuration } from '../util/duration.js';
+import { ConfixError } from '../errors.js';
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -40,27 +41,24 @@ export interface Principal {
 
 export type VerifyResult = { ok: true; principal: Principal } | { ok: false; reason: 'malformed' | 'unknown' | 'expired' | 'revoked' };
 
-export class TokenValidationError extends Error {
-  override name = 'TokenValidationError';
+export class TokenValidationError extends ConfixError {
   constructor(
     readonly field: 'name' | 'role' | 'expiresAt' | 'expiresIn',
     message: string,
   ) {
-    super(message);
+    super('InvalidRequest', 'invalid', message, { issues: [{ path: [field], message }], publicMessage: `${field}: ${message}` });
   }
 }
 
-export class TokenExistsError extends Error {
-  override name = 'TokenExistsError';
+export class TokenExistsError extends ConfixError {
   constructor(readonly tokenName: string) {
-    super(`a token named "${tokenName}" exists already (revoked tokens keep their names); choose another name`);
+    super('TokenExists', 'conflict', `a token named "${tokenName}" exists already (revoked tokens keep their names); choose another name`);
   }
 }
 
-export class TokenNotFoundError extends Error {
-  override name = 'TokenNotFoundError';
+export class TokenNotFoundError extends ConfixError {
   constructor(readonly tokenName: string) {
-    super(`no token named "${tokenName}"`);
+    super('TokenNotFound', 'not_found', `no token named "${tokenName}"`);
   }
 }
 

@@ -10,18 +10,18 @@
  * written out. A file that shares a few blocks by alias stays below it.
  */
 import type { Document } from 'yaml';
+import { ConfixError } from '../errors.js';
 
 /** The yaml library's maxAliasCount: how many values the aliases of one document may stand for, anchors nested in anchors multiplied. */
 export const MAX_YAML_ALIAS_EXPANSIONS = 100;
 
 /** A document whose aliases were refused: names the file and says why. */
-export class YamlAliasError extends Error {
+export class YamlAliasError extends ConfixError {
   constructor(
     readonly source: string,
     readonly reason: string,
   ) {
-    super(`${source}: ${reason}`);
-    this.name = 'YamlAliasError';
+    super('InvalidYaml', 'invalid', `${source}: ${reason}`);
   }
 }
 

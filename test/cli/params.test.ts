@@ -41,12 +41,13 @@ test('other parameters: JSON where it parses, strings where the schema says stri
 });
 
 test("an error line starts with the cloud's code, not with confix's own", () => {
+  // A cloud's error: the API names the provider that answered it.
   assert.equal(
-    errorLine('InvalidSecurityGroupId.NotFound', 'The specified security group "sg-1" does not exist.'),
+    errorLine({ code: 'InvalidSecurityGroupId.NotFound', message: 'The specified security group "sg-1" does not exist.', provider: 'aws' }),
     'InvalidSecurityGroupId.NotFound: The specified security group "sg-1" does not exist.',
   );
-  assert.equal(errorLine('AccessDenied', 'not allowed'), 'AccessDenied: not allowed');
-  for (const own of ['RuleNotFound', 'InvalidRequest', 'Forbidden', 'InternalError', 'HTTP502']) assert.equal(errorLine(own, 'words'), 'words', own);
-  assert.equal(errorLine(undefined, 'words'), 'words');
-  assert.equal(errorLine('X.Y', 'X.Y: already prefixed'), 'X.Y: already prefixed');
+  assert.equal(errorLine({ code: 'AccessDenied', message: 'not allowed', provider: 'aws' }), 'AccessDenied: not allowed');
+  for (const own of ['RuleNotFound', 'InvalidRequest', 'Forbidden', 'InternalError', 'HTTP502']) assert.equal(errorLine({ code: own, message: 'words' }), 'words', own);
+  assert.equal(errorLine({ message: 'words' }), 'words');
+  assert.equal(errorLine({ code: 'X.Y', message: 'X.Y: already prefixed', provider: 'sandbox' }), 'X.Y: already prefixed');
 });

@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import type { AppDeps } from '../deps.js';
 import { Id, errorResponses, json } from '../schemas.js';
 import { ApiError } from '../errors.js';
-import { CredentialValidationError, LIMITS } from '../../accounts/credentials.js';
+import { LIMITS } from '../../accounts/credentials.js';
 
 const CredentialSchema = z
   .object({
@@ -73,26 +73,20 @@ export function credentialRoutes(app: OpenAPIHono, deps: AppDeps) {
     }),
     async (c) => {
       const { accountId, ...input } = c.req.valid('json');
-      try {
-        const { replaced, ...stored } = await deps.credentials.put(accountId, input);
-        deps.log.info(replaced ? 'credential replaced' : 'credential stored', { accountId, accessKeyId: stored.accessKeyId });
-        // Stored either way (the cloud may be unreachable, or the key not active yet), but said at once: a bad key fails every later call.
-        const check = await deps.sandbox.verifyCredentials(accountId, input);
-        const warning = check.ok
-          ? undefined
-          : `the ${deps.sandbox.name} cloud does not accept this key (${check.code}: ${check.reason}); calls made with it will fail until it is replaced`;
-        if (warning)
-          deps.log.warn('stored credential is not accepted by the cloud', {
-            accountId,
-            accessKeyId: stored.accessKeyId,
-            code: check.ok ? undefined : check.code,
-          });
-        return c.json({ ...stored, ...(warning ? { warning } : {}) }, replaced ? 200 : 201);
-      } catch (err) {
-        if (err instanceof CredentialValidationError)
-          throw new ApiError(400, 'InvalidCredential', err.message, { issues: [{ path: err.field, pathSegments: [err.field], message: err.message }] });
-        throw err;
-      }
+      const { replaced, ...stored } = await deps.credentials.put(accountId, input);
+      deps.log.info(replaced ? 'credential replaced' : 'credential stored', { accountId, accessKeyId: stored.accessKeyId });
+      // Stored either way (the cloud may be unreachable, or the key not active yet), but said at once: a bad key fails every later call.
+      const check = await deps.sandbox.verifyCredentials(accountId, input);
+      const warning = check.ok
+        ? undefined
+        : `the ${deps.sandbox.name} cloud does not accept this key (${check.code}: ${check.reason}); calls made with it will fail until it is replaced`;
+      if (warning)
+        deps.log.warn('stored credential is not accepted by the cloud', {
+          accountId,
+          accessKeyId: stored.accessKeyId,
+          code: check.ok ? undefined : check.code,
+        });
+      return c.json({ ...stored, ...(warning ? { warning } : {}) }, replaced ? 200 : 201);
     },
     secretSafeHook,
   );

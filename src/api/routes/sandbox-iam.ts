@@ -52,7 +52,8 @@ function checkedDocument(raw: unknown, kind: 'permission' | 'trust', field: stri
       400,
       'MalformedPolicyDocument',
       `${field}: ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${issues[0]!.path}: ${issues[0]!.message}`,
-      { issues },
+      // The sandbox cloud's own refusal, in RAM's and IAM's words.
+      { issues, provider: 'sandbox' },
     );
   }
   return (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, unknown>;
@@ -154,7 +155,7 @@ export function sandboxIamRoutes(app: OpenAPIHono, deps: AppDeps) {
       const known = new Set((await deps.sandbox.iam.policies(accountId)).map((p) => p.name));
       const missing = body.policies.filter((p) => !known.has(p));
       if (missing.length)
-        throw new ApiError(400, 'NoSuchPolicy', `policies: account ${accountId} has no policy ${truncate(missing.join(', '), 300)}; create it first`);
+        throw new ApiError(400, 'NoSuchPolicy', `policies: account ${accountId} has no policy ${truncate(missing.join(', '), 300)}; create it first`, { provider: 'sandbox' });
       await deps.sandbox.iam.putRole(accountId, { name, trustPolicy, policies: body.policies, maxSessionDuration: body.maxSessionDuration });
       const role = (await deps.sandbox.iam.roles(accountId)).find((r) => r.name.toLowerCase() === name.toLowerCase())!;
       deps.log.info('sandbox role written', { accountId, role: name });

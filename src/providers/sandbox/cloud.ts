@@ -31,6 +31,7 @@ import { dialectOfResourceType, parseRoleArn, principalArn as principalArnOf, ro
 import { resourceTypeFacts } from '../resource-types/index.js';
 import { truncate } from '../../util/text.js';
 import './types/index.js';
+import { ConfixError } from '../../errors.js';
 
 export interface CallTarget {
   accountId?: string;
@@ -218,14 +219,16 @@ export interface Organization {
 }
 
 /** A load would replace the resource directory under account groups (or rules) that depend on it. */
-export class OrganizationInUseError extends Error {
+export class OrganizationInUseError extends ConfixError {
   constructor(readonly problems: string[]) {
     super(
+      'OrganizationInUse',
+      'conflict',
       `the estate replaces the organization, and ${problems.length === 1 ? 'this depends' : 'these depend'} on what it removes:\n` +
         problems.map((p) => `  ${p}`).join('\n') +
         '\nnothing was loaded; load it with --replace to replace the organization anyway (or change the account groups first)',
+      { details: { problems } },
     );
-    this.name = 'OrganizationInUseError';
   }
 }
 

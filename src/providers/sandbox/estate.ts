@@ -12,6 +12,7 @@ import { allResourceTypes, resourceType } from './registry.js';
 import type { Configuration, Tags } from '../types.js';
 import { parsePolicyDocument } from './iam/policy.js';
 import { flattenFolders, folderSchema, type Add, type NormalizedOrganization } from '../organization.js';
+import { ConfixError } from '../../errors.js';
 export {
   flattenFolders,
   policyOrganizationSchema,
@@ -99,13 +100,19 @@ export interface EstateIssue {
   line?: number;
 }
 
-export class EstateError extends Error {
+export class EstateError extends ConfixError {
   constructor(
     readonly source: string,
-    readonly issues: EstateIssue[],
+    override readonly issues: EstateIssue[],
   ) {
-    super(formatIssues(source, issues));
-    this.name = 'EstateError';
+    super('InvalidEstate', 'invalid', formatIssues(source, issues), {
+      issues,
+      publicMessage: `the estate has ${issues.length} problem${issues.length === 1 ? '' : 's'}; nothing was loaded`,
+    });
+  }
+
+  override spellPath(path: readonly (string | number)[]): string {
+    return formatPath([...path]);
   }
 }
 
