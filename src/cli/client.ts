@@ -258,6 +258,11 @@ export class ApiClient {
           : `the service needs an API token, and none was found; the CLI looks in ${this.auth.lookedIn}. ${e?.message ?? ''}`.trim(),
         e,
       );
-    return new ApiClientError(status, e?.code ?? `HTTP${status}`, errorLine({ code: e?.code, message: e?.message ?? `HTTP ${status}`, provider: e?.provider }), e);
+    return new ApiClientError(
+      status,
+      e?.code ?? `HTTP${status}`,
+      errorLine({ code: e?.code, message: e?.message ?? `HTTP ${status}`, provider: e?.provider }),
+      e,
+    );
   }
 }

@@ -47,7 +47,8 @@ test("an error line starts with the cloud's code, not with confix's own", () => 
     'InvalidSecurityGroupId.NotFound: The specified security group "sg-1" does not exist.',
   );
   assert.equal(errorLine({ code: 'AccessDenied', message: 'not allowed', provider: 'aws' }), 'AccessDenied: not allowed');
-  for (const own of ['RuleNotFound', 'InvalidRequest', 'Forbidden', 'InternalError', 'HTTP502']) assert.equal(errorLine({ code: own, message: 'words' }), 'words', own);
+  for (const own of ['RuleNotFound', 'InvalidRequest', 'Forbidden', 'InternalError', 'HTTP502'])
+    assert.equal(errorLine({ code: own, message: 'words' }), 'words', own);
   assert.equal(errorLine({ message: 'words' }), 'words');
   assert.equal(errorLine({ code: 'X.Y', message: 'X.Y: already prefixed', provider: 'sandbox' }), 'X.Y: already prefixed');
 });

@@ -155,7 +155,9 @@ export function sandboxIamRoutes(app: OpenAPIHono, deps: AppDeps) {
       const known = new Set((await deps.sandbox.iam.policies(accountId)).map((p) => p.name));
       const missing = body.policies.filter((p) => !known.has(p));
       if (missing.length)
-        throw new ApiError(400, 'NoSuchPolicy', `policies: account ${accountId} has no policy ${truncate(missing.join(', '), 300)}; create it first`, { provider: 'sandbox' });
+        throw new ApiError(400, 'NoSuchPolicy', `policies: account ${accountId} has no policy ${truncate(missing.join(', '), 300)}; create it first`, {
+          provider: 'sandbox',
+        });
       await deps.sandbox.iam.putRole(accountId, { name, trustPolicy, policies: body.policies, maxSessionDuration: body.maxSessionDuration });
       const role = (await deps.sandbox.iam.roles(accountId)).find((r) => r.name.toLowerCase() === name.toLowerCase())!;
       deps.log.info('sandbox role written', { accountId, role: name });
