@@ -2827,6 +2827,7 @@ export interface components {
       } | {
         function: string;
       };
+      /** @description As the clouds pass them: strings (lists comma-separated) */
       parameters: {
         [key: string]: string;
       };
@@ -2850,7 +2851,7 @@ export interface components {
           type: "Periodic";
           frequency: string;
         })[];
-      riskLevel: number;
+      riskLevel: 1 | 2 | 3;
       /** @enum {string} */
       state: "ACTIVE" | "INACTIVE";
       /** @enum {string} */

@@ -8,6 +8,8 @@
  * anything else is a new type and schema (`….v2`).
  */
 import { z } from 'zod';
+import { COMPLIANCE_TYPES } from '../rules/types.js';
+import { EXECUTION_STATUSES, EXECUTION_TRIGGERS } from '../remediation/statuses.js';
 
 export const COMPLIANCE_CHANGED = 'io.confix.compliance.changed.v1';
 export const REMEDIATION_STARTED = 'io.confix.remediation.started.v1';
@@ -30,7 +32,7 @@ export const EVENT_TYPES: EventType[] = [COMPLIANCE_CHANGED, REMEDIATION_STARTED
 export const COMPLIANCE_DATA_SCHEMA = 'urn:confix:schema:events:compliance.changed:v1';
 export const REMEDIATION_DATA_SCHEMA = 'urn:confix:schema:events:remediation:v1';
 
-const complianceType = z.enum(['COMPLIANT', 'NON_COMPLIANT', 'NOT_APPLICABLE', 'INSUFFICIENT_DATA']);
+const complianceType = z.enum(COMPLIANCE_TYPES);
 
 export const ruleRefSchema = z
   .object({
@@ -77,8 +79,8 @@ export const complianceChangedDataSchema = z
 
 export const executionRefSchema = z.object({
   id: z.string().min(1).describe('The execution id (rx-…).'),
-  status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']),
-  trigger: z.enum(['AUTOMATIC', 'MANUAL', 'API']),
+  status: z.enum(EXECUTION_STATUSES),
+  trigger: z.enum(EXECUTION_TRIGGERS),
   attempt: z.number().int().min(1),
   action: z.string().describe('The remediation action template or function.'),
   dryRun: z.boolean(),

@@ -45,7 +45,8 @@ import { chunks } from '../store/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { remediationAction } from './registry.js';
 import type { RemediationSpec } from './config.js';
-import { ACTIVE, type Execution, type ExecutionHistory, type ExecutionStore } from './executions.js';
+import type { Execution, ExecutionHistory, ExecutionStore } from './executions.js';
+import { isActive } from './statuses.js';
 import type { ExceptionStore } from './exceptions.js';
 
 /** Where a non-compliant resource stands with its rule's automatic remediation. */
@@ -67,7 +68,7 @@ export interface AutomaticStatus {
 /** The decision for one non-compliant resource, from the rule's executions of it (newest first). */
 export function decide(history: ExecutionHistory[], ciId: number | null, spec: RemediationSpec, now = new Date(), remediationSince?: Date): AutomaticStatus {
   const max = spec.maximumAutomaticAttempts;
-  const active = history.find((x) => ACTIVE.includes(x.status));
+  const active = history.find((x) => isActive(x.status));
   const countable = (x: ExecutionHistory) => !x.dryRun && !x.rollbackOf;
   // The episode: this configuration item's automatic executions under the remediation as it is now, since the last one someone started.
   const lastManual = history.find((x) => x.trigger !== 'AUTOMATIC' && countable(x) && x.status !== 'CANCELLED');

@@ -10,9 +10,10 @@ import { Where, pageSize } from '../store/where.js';
 import { keyString, type ResourceKey } from '../providers/types.js';
 import { ConfixError } from '../errors.js';
 
-export type ExecutionStatus = 'QUEUED' | 'AWAITING_APPROVAL' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
-export type ExecutionTrigger = 'AUTOMATIC' | 'MANUAL' | 'API';
-export const ACTIVE: ExecutionStatus[] = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS'];
+import { ACTIVE_STATUSES, EXECUTION_STATUSES, sqlList, type ExecutionStatus, type ExecutionTrigger } from './statuses.js';
+
+export { EXECUTION_STATUSES, EXECUTION_TRIGGERS, ACTIVE_STATUSES, type ExecutionStatus, type ExecutionTrigger } from './statuses.js';
+const ACTIVE_SQL = sqlList(ACTIVE_STATUSES);
 
 /**
  * An action runs reread, reevaluate, parameters, credentials, preview, apply,
@@ -211,7 +212,7 @@ export class ExecutionStore {
       if ((err as { code?: string }).code !== '23505') throw err;
       const [active] = await this.db.query<{ execution_id: string }>(
         `SELECT execution_id FROM remediation_executions WHERE rule_id = $1 AND account_id = $2 AND region_id = $3 AND resource_type = $4 AND resource_id = $5
-           AND status IN ('QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS')`,
+           AND status IN (${ACTIVE_SQL})`,
         [e.ruleId, e.key.accountId, e.key.regionId, e.key.resourceType, e.key.resourceId],
       );
       throw new ExecutionExistsError(active?.execution_id ?? '(unknown)');
@@ -250,7 +251,7 @@ export class ExecutionStore {
        SELECT k.id, $2, k.a, k.r, k.t, k.i, $3, $4, $5, $6, k.n, COALESCE(k.nb, now()),
          COALESCE(k.ci, (SELECT e.ci_id FROM evaluation_results e WHERE e.rule_id = $2 AND e.account_id = k.a AND e.region_id = k.r AND e.resource_type = k.t AND e.resource_id = k.i))
        FROM jsonb_to_recordset($1::jsonb) AS k(id text, a text, r text, t text, i text, n int, nb timestamptz, ci bigint)
-       ON CONFLICT (rule_id, account_id, region_id, resource_type, resource_id) WHERE status IN ('QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS') DO NOTHING
+       ON CONFLICT (rule_id, account_id, region_id, resource_type, resource_id) WHERE status IN (${ACTIVE_SQL}) DO NOTHING
        RETURNING execution_id`,
       [JSON.stringify(rows), e.ruleId, e.action, e.awaitingApproval ? 'AWAITING_APPROVAL' : 'QUEUED', e.trigger, e.dryRun ?? false],
     );
@@ -261,7 +262,7 @@ export class ExecutionStore {
         `SELECT x.execution_id, x.account_id, x.region_id, x.resource_type, x.resource_id FROM remediation_executions x
            JOIN jsonb_to_recordset($2::jsonb) AS k(a text, r text, t text, i text)
              ON x.account_id = k.a AND x.region_id = k.r AND x.resource_type = k.t AND x.resource_id = k.i
-         WHERE x.rule_id = $1 AND x.status IN ('QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS')`,
+         WHERE x.rule_id = $1 AND x.status IN (${ACTIVE_SQL})`,
         [e.ruleId, JSON.stringify(left)],
       );
       for (const x of active)
@@ -437,10 +438,7 @@ export class ExecutionStore {
       'SELECT status, count(*)::int AS n FROM remediation_executions WHERE rule_id = $1 GROUP BY status',
       [ruleId],
     );
-    const out = Object.fromEntries(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED'].map((s) => [s, 0])) as Record<
-      ExecutionStatus,
-      number
-    >;
+    const out = Object.fromEntries(EXECUTION_STATUSES.map((s) => [s, 0])) as Record<ExecutionStatus, number>;
     for (const r of rows) out[r.status] = r.n;
     return out;
   }

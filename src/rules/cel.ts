@@ -341,7 +341,7 @@ function describe(v: unknown): string {
 }
 
 function isComplianceType(v: unknown): v is ComplianceType {
-  return typeof v === 'string' && (COMPLIANCE_TYPES as string[]).includes(v);
+  return typeof v === 'string' && (COMPLIANCE_TYPES as readonly string[]).includes(v);
 }
 
 function verdictOf(value: unknown, short: string): Verdict {

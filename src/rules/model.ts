@@ -34,6 +34,13 @@ const frequency = z.string().refine((f) => (frequencySeconds(f) ?? 0) >= 10, {
 
 export type Trigger = { type: 'ConfigurationChange' } | { type: 'Periodic'; frequency: string };
 
+/** A trigger as stored and answered. */
+export const storedTriggerSchema = z.union([
+  z.strictObject({ type: z.literal('ConfigurationChange') }),
+  z.strictObject({ type: z.literal('Periodic'), frequency: z.string() }),
+]);
+
+/** A trigger as written: the stored shape, or the clouds' shorthands. */
 const triggerSchema = z.union([
   z.literal('ConfigurationChange').transform((): Trigger => ({ type: 'ConfigurationChange' })),
   z.literal('Periodic').transform((): Trigger => ({ type: 'Periodic', frequency: 'TwentyFour_Hours' })),
@@ -41,6 +48,19 @@ const triggerSchema = z.union([
   z.strictObject({ type: z.literal('Periodic'), frequency: frequency.default('TwentyFour_Hours') }),
   z.strictObject({ Periodic: frequency }).transform((t): Trigger => ({ type: 'Periodic', frequency: t.Periodic })),
 ]);
+
+export const RULE_STATES = ['ACTIVE', 'INACTIVE'] as const;
+
+export const ruleSourceSchema = z.union(
+  [
+    z.strictObject({ managed: z.string().min(1) }),
+    z.strictObject({ cel: z.string().min(1) }),
+    z.strictObject({ function: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'the name of a deployed function') }),
+  ],
+  { error: 'one of { managed: IDENTIFIER }, { cel: EXPRESSION } or { function: NAME }' },
+);
+
+export const riskLevelSchema = z.union([z.literal(1), z.literal(2), z.literal(3)], { error: '1 (critical), 2 (warning) or 3 (info)' });
 
 const paramValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]);
 
@@ -56,28 +76,22 @@ export const scopeSchema = z.strictObject({
   accountGroup: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'the name of an account group')
-    .optional(),
+    .optional()
+    .describe("Only the resources of this account group's member accounts"),
 });
 
 export const ruleSpecSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a name of letters, digits, ".", "_" and "-" (at most 128)'),
   description: z.string().default(''),
-  source: z.union(
-    [
-      z.strictObject({ managed: z.string().min(1) }),
-      z.strictObject({ cel: z.string().min(1) }),
-      z.strictObject({ function: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'the name of a deployed function') }),
-    ],
-    { error: 'one of { managed: IDENTIFIER }, { cel: EXPRESSION } or { function: NAME }' },
-  ),
+  source: ruleSourceSchema,
   parameters: z.record(z.string(), paramValue).default({}),
   scope: scopeSchema.default({}),
   triggers: z
     .array(triggerSchema)
     .min(1)
     .default([{ type: 'ConfigurationChange' }]),
-  riskLevel: z.union([z.literal(1), z.literal(2), z.literal(3)], { error: '1 (critical), 2 (warning) or 3 (info)' }).optional(),
-  state: z.enum(['ACTIVE', 'INACTIVE']).default('ACTIVE'),
+  riskLevel: riskLevelSchema.optional(),
+  state: z.enum(RULE_STATES).default('ACTIVE'),
   remediation: z.unknown().optional(),
 });
 

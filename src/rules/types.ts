@@ -2,8 +2,8 @@
 import type { z } from 'zod';
 import type { Configuration, Tags } from '../providers/types.js';
 
-export type ComplianceType = 'COMPLIANT' | 'NON_COMPLIANT' | 'NOT_APPLICABLE' | 'INSUFFICIENT_DATA';
-export const COMPLIANCE_TYPES: ComplianceType[] = ['COMPLIANT', 'NON_COMPLIANT', 'NOT_APPLICABLE', 'INSUFFICIENT_DATA'];
+export const COMPLIANCE_TYPES = ['COMPLIANT', 'NON_COMPLIANT', 'NOT_APPLICABLE', 'INSUFFICIENT_DATA'] as const;
+export type ComplianceType = (typeof COMPLIANCE_TYPES)[number];
 
 export type RiskLevel = 1 | 2 | 3;
 
@@ -24,6 +24,11 @@ export interface Verdict {
   annotation: string;
 }
 
+/**
+ * A parameter's documentation. It is written once, as the metadata of the
+ * parameter's schema (`.meta({ description, required?, default?, example? })`),
+ * and read from there (registry.ts parameterDocs).
+ */
 export interface ParameterDoc {
   description: string;
   /** The default, as the clouds write parameters: a string. */
@@ -44,8 +49,9 @@ export interface ManagedRule<P = any> {
   aliases?: string[];
   description: string;
   resourceTypes: string[];
-  /** Raw parameters object → typed parameters. Unknown parameters are refused. */
+  /** Raw parameters object → typed parameters (a strict object whose fields carry their docs as metadata). Unknown parameters are refused. */
   parameters: z.ZodType<P>;
+  /** From the parameters' metadata. */
   parameterDocs: Record<string, ParameterDoc>;
   defaultRiskLevel: RiskLevel;
   /** Pure and synchronous: the evaluator calls it for thousands of resources a second. */

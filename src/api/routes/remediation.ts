@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppDeps } from '../deps.js';
+import { EXECUTION_STATUSES, EXECUTION_TRIGGERS } from '../../remediation/statuses.js';
 import { principalOf } from '../access-control.js';
 import { startRemediation, startRollback } from '../../remediation/start.js';
 import { Id, Name, Reason, ResourceId, Time, errorResponses, json, list, LookupQuery } from '../schemas.js';
@@ -30,8 +31,8 @@ const ExecutionSchema = z
     resourceType: z.string(),
     resourceId: z.string(),
     action: z.string().openapi({ description: 'The built-in action, or function:NAME for a remediation by function (its invoke step names the invocation)' }),
-    status: z.enum(['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED']),
-    trigger: z.enum(['AUTOMATIC', 'MANUAL', 'API']),
+    status: z.enum(EXECUTION_STATUSES),
+    trigger: z.enum(EXECUTION_TRIGGERS),
     dryRun: z.boolean(),
     attempt: z.number(),
     notBefore: z.string(),
@@ -56,7 +57,6 @@ const ExecutionSchema = z
   })
   .openapi('RemediationExecution');
 
-const STATUSES = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 const PauseSchema = z
   .object({ paused: z.boolean(), pausedAt: z.string().nullable(), reason: z.string().nullable(), resumedAt: z.string().nullable() })
   .openapi('RemediationPauseState');
@@ -304,7 +304,7 @@ export function remediationRoutes(app: OpenAPIHono, deps: AppDeps) {
         query: LookupQuery.extend({
           rule: Name().optional(),
           provider: Id().optional().openapi({ description: 'Only executions on resources of this provider (its name in confix.yaml: sandbox, aws, …)' }),
-          status: z.enum(STATUSES).optional(),
+          status: z.enum(EXECUTION_STATUSES).optional(),
           resourceId: ResourceId().optional(),
           limit: z.coerce.number().int().min(1).max(10000).optional(),
         }),

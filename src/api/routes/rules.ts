@@ -10,6 +10,7 @@ import { ruleFunctionIssues } from '../../rules/function-check.js';
 import { ApiError } from '../errors.js';
 import { Id, LookupQuery, Name, QueryText, ResourceId, bounded, errorResponses, json, list } from '../schemas.js';
 import { LIMITS, boundIssues, type Bound } from '../limits.js';
+import { RULE_STATES, riskLevelSchema, ruleSourceSchema, scopeSchema, storedTriggerSchema } from '../../rules/model.js';
 
 const ids = (each: number): Bound => ({ items: LIMITS.list, each });
 
@@ -83,19 +84,13 @@ const RuleSchema = z
     ruleId: z.string(),
     name: z.string(),
     description: z.string(),
-    source: z.union([z.object({ managed: z.string() }), z.object({ cel: z.string() }), z.object({ function: z.string() })]),
-    parameters: z.record(z.string(), z.string()),
-    scope: z.object({
-      resourceTypes: z.array(z.string()),
-      regions: z.array(z.string()).optional(),
-      tag: z.object({ key: z.string(), value: z.string().optional() }).optional(),
-      excludedResourceIds: z.array(z.string()).optional(),
-      accounts: z.array(z.string()).optional(),
-      accountGroup: z.string().optional().openapi({ description: "Only the resources of this account group's member accounts" }),
-    }),
-    triggers: z.array(z.union([z.object({ type: z.literal('ConfigurationChange') }), z.object({ type: z.literal('Periodic'), frequency: z.string() })])),
-    riskLevel: z.number().int(),
-    state: z.enum(['ACTIVE', 'INACTIVE']),
+    // The domain's own schemas, as a stored rule has them.
+    source: ruleSourceSchema,
+    parameters: z.record(z.string(), z.string()).openapi({ description: 'As the clouds pass them: strings (lists comma-separated)' }),
+    scope: scopeSchema.required({ resourceTypes: true }),
+    triggers: z.array(storedTriggerSchema),
+    riskLevel: riskLevelSchema,
+    state: z.enum(RULE_STATES),
     origin: z.enum(['api', 'policy']),
     version: z.number().int(),
     createdAt: z.string(),
@@ -124,7 +119,7 @@ const ResultSchema = z
     regionId: z.string(),
     resourceType: z.string(),
     resourceId: z.string(),
-    complianceType: z.enum(COMPLIANCE_TYPES as [ComplianceType, ...ComplianceType[]]),
+    complianceType: z.enum(COMPLIANCE_TYPES),
     annotation: z.string(),
     ciId: z.number().nullable(),
     orderingAt: z.string(),
@@ -380,7 +375,7 @@ export function ruleRoutes(app: OpenAPIHono, deps: AppDeps) {
           rule: Name().optional(),
           provider: Id().optional().openapi({ description: 'Only results on resources of this provider (its name in confix.yaml: sandbox, aws, …)' }),
           resourceId: ResourceId().optional(),
-          complianceType: z.enum(COMPLIANCE_TYPES as [ComplianceType, ...ComplianceType[]]).optional(),
+          complianceType: z.enum(COMPLIANCE_TYPES).optional(),
           limit: z.coerce.number().int().min(1).max(10000).optional(),
         }),
       },

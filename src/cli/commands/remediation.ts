@@ -5,6 +5,7 @@ import { collect, intOption } from '../options.js';
 import { diffLines, table, time, yaml } from '../format.js';
 import type { Execution } from '../../remediation/executions.js';
 import type { DiffOp } from '../../inventory/diff.js';
+import { EXECUTION_STATUSES, isActive } from '../../remediation/statuses.js';
 
 interface PauseState {
   paused: boolean;
@@ -12,8 +13,6 @@ interface PauseState {
   reason: string | null;
   resumedAt: string | null;
 }
-
-const ACTIVE = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS'];
 
 export function statusColor(s: string): string {
   if (s === 'SUCCEEDED') return pc.green(s);
@@ -67,7 +66,7 @@ export function remediationCommands(program: Command, get: Command) {
       let executions = res.queued;
       if (o.wait && executions.length) {
         const deadline = Date.now() + o.timeout * 1000;
-        while (executions.some((x) => ACTIVE.includes(x.status)) && Date.now() < deadline) {
+        while (executions.some((x) => isActive(x.status)) && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 300));
           executions = await Promise.all(executions.map((x) => api.get<Execution>(`/executions/${x.executionId}`)));
         }
@@ -98,7 +97,7 @@ export function remediationCommands(program: Command, get: Command) {
       const api = client(cmd);
       let x = await api.post<Execution>(`/executions/${encodeURIComponent(id)}/rollback`);
       const deadline = Date.now() + o.timeout * 1000;
-      while (o.wait && ACTIVE.includes(x.status) && Date.now() < deadline) {
+      while (o.wait && isActive(x.status) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 300));
         x = await api.get<Execution>(`/executions/${x.executionId}`);
       }
@@ -290,7 +289,7 @@ service checked.`,
     .command('executions')
     .description('Remediation executions, newest first')
     .option('--rule <name>', 'only this rule')
-    .option('--status <status>', 'only QUEUED, AWAITING_APPROVAL, IN_PROGRESS, SUCCEEDED, FAILED or CANCELLED')
+    .option('--status <status>', `only ${EXECUTION_STATUSES.slice(0, -1).join(', ')} or ${EXECUTION_STATUSES.at(-1)}`)
     .option('--resource <id>', 'only this resource')
     .option('--provider <name>', 'only resources of this provider (sandbox, aws, … as named in confix.yaml)')
     .option('--limit <n>', 'at most this many', intOption('--limit', 1, 10000), 50)

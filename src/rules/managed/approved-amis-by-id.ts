@@ -35,6 +35,11 @@ const parameters = z.strictObject({
       if (ids) return new Set(ids);
       ctx.issues.push({ code: 'custom', message: `${show(v)} is not ${EXPECTED} (at least one, no spaces inside an id)`, input: v });
       return z.NEVER;
+    })
+    .meta({
+      description: 'The approved image ids (AMI ids for EC2, image ids for ECS): a comma-separated list with at least one id.',
+      required: true,
+      example: 'ami-0c55b159cbfafe1f0,ubuntu_22_04_x64_20G_alibase_20240710.vhd',
     }),
 });
 
@@ -60,13 +65,6 @@ registerManagedRule<ApprovedAmisParams>({
     'any time, so stopping it does not make it compliant.',
   resourceTypes: ['AWS::EC2::Instance', 'ACS::ECS::Instance'],
   parameters,
-  parameterDocs: {
-    amiIds: {
-      description: 'The approved image ids (AMI ids for EC2, image ids for ECS): a comma-separated list with at least one id.',
-      required: true,
-      example: 'ami-0c55b159cbfafe1f0,ubuntu_22_04_x64_20G_alibase_20240710.vhd',
-    },
-  },
   defaultRiskLevel: 2,
   evaluate,
 });

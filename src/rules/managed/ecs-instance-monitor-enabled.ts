@@ -29,7 +29,6 @@ registerManagedRule<NoParams>({
     'not installed or stopped; instances that are not running are not applicable.',
   resourceTypes: ['ACS::ECS::Instance'],
   parameters,
-  parameterDocs: {},
   defaultRiskLevel: 2,
   evaluate,
 });

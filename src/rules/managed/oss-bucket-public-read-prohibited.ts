@@ -69,7 +69,6 @@ registerManagedRule<NoParams>({
     'unless its public access block has IgnorePublicAcls on. Bucket policies are not examined.',
   resourceTypes: ['ACS::OSS::Bucket', 'AWS::S3::Bucket'],
   parameters,
-  parameterDocs: {},
   defaultRiskLevel: 1,
   evaluate,
 });

@@ -34,7 +34,12 @@ const parameters = z.strictObject({
       ctx.issues.push({ code: 'custom', message: `${show(v)} is not ${EXPECTED}`, input: v });
       return z.NEVER;
     })
-    .prefault(DEFAULT_PORTS),
+    .prefault(DEFAULT_PORTS)
+    .meta({
+      description: 'The ports that must not be open to the Internet: a comma-separated list of ports 1-65535.',
+      default: DEFAULT_PORTS,
+      example: '22,3389,3306',
+    }),
 });
 
 export type RiskyPortsParams = z.output<typeof parameters>;
@@ -164,14 +169,6 @@ registerManagedRule<RiskyPortsParams>({
     'and rules from narrower sources or other security groups are not counted.',
   resourceTypes: ['ACS::ECS::SecurityGroup', 'AWS::EC2::SecurityGroup'],
   parameters,
-  parameterDocs: {
-    ports: {
-      description: 'The ports that must not be open to the Internet: a comma-separated list of ports 1-65535.',
-      default: DEFAULT_PORTS,
-      required: false,
-      example: '22,3389,3306',
-    },
-  },
   defaultRiskLevel: 1,
   evaluate,
 });
