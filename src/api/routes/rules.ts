@@ -3,7 +3,7 @@ import type { AppDeps } from '../deps.js';
 import { validateRule, RuleValidationError } from '../../rules/model.js';
 import { allManagedRules } from '../../rules/registry.js';
 import { withCounts } from '../../evaluation/compliance.js';
-import { COMPLIANCE_TYPES, type ComplianceType } from '../../rules/types.js';
+import { COMPLIANCE_TYPES } from '../../rules/types.js';
 import { AUTOMATIC_STATES, withAutomaticStatus } from '../../remediation/auto.js';
 import { planPolicy, applyPolicy, PolicyValidationError, type PolicyInput, type PolicyIssue } from '../../policy/plan.js';
 import { ruleFunctionIssues } from '../../rules/function-check.js';
