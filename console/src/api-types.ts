@@ -2591,7 +2591,7 @@ export interface paths {
     get: {
       parameters: {
         query?: {
-          /** @description ISO time or a duration back from now (30m, 6h, 7d); default: the first result */
+          /** @description ISO time or a duration back from now (30m, 6h, 7d); default: a day ago, or the first result if later */
           since?: string;
           /** @description Number of points (default 60) */
           buckets?: number;

@@ -228,6 +228,69 @@ export class ComplianceViews {
     }
     return { accounts: [...accounts.values()], rules: [...byRule.values()], totals };
   }
+
+  /**
+   * Non-compliant results and resources of active rules over time, in equal
+   * buckets from `since` (default: a day ago, or the first result if later)
+   * to now. Bounded: it reads the state at the window's start (the last
+   * entry of each result before it, non-compliant ones only) and the entries
+   * inside the window, never the whole timeline.
+   */
+  async trend(opts: { since?: Date; buckets?: number } = {}): Promise<{ from: string; to: string; points: TrendPoint[] }> {
+    const now = Date.now();
+    const [first] = await this.db.query<{ at: Date | string | null }>('SELECT min(recorded_at) AS at FROM evaluation_timeline');
+    const firstAt = first?.at ? new Date(first.at).getTime() : now - 3_600_000;
+    let from = opts.since ? opts.since.getTime() : Math.max(firstAt, now - TREND_DEFAULT_WINDOW_MS);
+    if (now - from < 60_000) from = now - 60_000;
+    const fromDate = new Date(from);
+    const before = await this.db.query<TimelineRow>(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (t.rule_id, t.account_id, t.region_id, t.resource_type, t.resource_id)
+                t.rule_id, t.account_id, t.region_id, t.resource_type, t.resource_id, t.compliance_type, t.closed, t.recorded_at
+           FROM evaluation_timeline t JOIN rules r ON r.rule_id = t.rule_id
+          WHERE r.state = 'ACTIVE' AND t.recorded_at <= $1
+          ORDER BY t.rule_id, t.account_id, t.region_id, t.resource_type, t.resource_id, t.id DESC) s
+        WHERE s.compliance_type = 'NON_COMPLIANT' AND NOT s.closed`,
+      [fromDate],
+    );
+    const inside = await this.db.query<TimelineRow>(
+      `SELECT t.rule_id, t.account_id, t.region_id, t.resource_type, t.resource_id, t.compliance_type, t.closed, t.recorded_at
+         FROM evaluation_timeline t JOIN rules r ON r.rule_id = t.rule_id
+        WHERE r.state = 'ACTIVE' AND t.recorded_at > $1 ORDER BY t.id`,
+      [fromDate],
+    );
+    const n = opts.buckets ?? 60;
+    const width = (now - from) / n;
+    // Replay: the state of every (rule, resource) result, and per resource the rules it fails.
+    const state = new Map<string, boolean>();
+    const perResource = new Map<string, number>();
+    let nc = 0;
+    const apply = (r: TimelineRow) => {
+      const res = `${r.account_id}|${r.region_id}|${r.resource_type}|${r.resource_id}`;
+      const key = `${r.rule_id}|${res}`;
+      const was = state.get(key) ?? false;
+      const is = !r.closed && r.compliance_type === 'NON_COMPLIANT';
+      if (was === is) return;
+      state.set(key, is);
+      nc += is ? 1 : -1;
+      const k = (perResource.get(res) ?? 0) + (is ? 1 : -1);
+      if (k === 0) perResource.delete(res);
+      else perResource.set(res, k);
+    };
+    for (const r of before) apply(r);
+    const points: TrendPoint[] = [];
+    let i = 0;
+    for (let b = 1; b <= n; b++) {
+      const end = b === n ? now : from + width * b;
+      let peak = perResource.size;
+      while (i < inside.length && new Date(inside[i]!.recorded_at).getTime() <= end) {
+        apply(inside[i++]!);
+        peak = Math.max(peak, perResource.size);
+      }
+      points.push({ at: new Date(end).toISOString(), nonCompliant: nc, nonCompliantResources: perResource.size, peakNonCompliantResources: peak });
+    }
+    return { from: fromDate.toISOString(), to: new Date(now).toISOString(), points };
+  }
 }
 
 /** One account's results within an account group: per rule scoped to the group, and in total. */
@@ -244,6 +307,32 @@ export interface GroupCompliance {
   rules: ({ ruleName: string; ruleId: string } & Counts)[];
   totals: Counts & { nonCompliantResources: number };
 }
+
+/** One point of the compliance trend: the state at the end of a bucket. */
+export interface TrendPoint {
+  /** End of the bucket. */
+  at: string;
+  /** Non-compliant results (rule × resource) then. */
+  nonCompliant: number;
+  /** Distinct resources non-compliant under at least one rule then. */
+  nonCompliantResources: number;
+  /** The most non-compliant resources at any moment in the bucket. */
+  peakNonCompliantResources: number;
+}
+
+interface TimelineRow {
+  rule_id: string;
+  account_id: string;
+  region_id: string;
+  resource_type: string;
+  resource_id: string;
+  compliance_type: string;
+  closed: boolean;
+  recorded_at: Date | string;
+}
+
+/** How far back the trend looks when not told (and never before the first result). */
+export const TREND_DEFAULT_WINDOW_MS = 24 * 3_600_000;
 
 export function withCounts<T extends Rule>(rules: T[], counts: Map<string, Counts>): (T & { compliance: Counts })[] {
   return rules.map((r) => ({ ...r, compliance: counts.get(r.ruleId) ?? zeroCounts() }));

@@ -14,6 +14,7 @@ import m013 from './013_invocation_json.js';
 import m015 from './015_execution_ci.js';
 import m016 from './016_store_identity.js';
 import m017 from './017_execution_retryable.js';
+import m018 from './018_timeline_time.js';
 
 export interface Migration {
   version: number;
@@ -22,4 +23,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append new ones; never change a released one. */
-export const migrations: Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m015, m016, m017];
+export const migrations: Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m015, m016, m017, m018];
