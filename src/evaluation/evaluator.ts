@@ -399,13 +399,10 @@ export class Evaluator extends EventEmitter {
 
   /** Runs the periodic rules whose time has come. */
   async runDuePeriodic(now = new Date()): Promise<string[]> {
-    const due = await this.db.query<{ name: string }>(
-      `SELECT name FROM rules WHERE state = 'ACTIVE' AND triggers @> '[{"type":"Periodic"}]'::jsonb AND (next_periodic_at IS NULL OR next_periodic_at <= $1)`,
-      [now],
-    );
+    const due = await this.rules.duePeriodic(now);
     if (due.length === 0) return [];
-    await this.evaluateRules(due.map((d) => d.name));
-    return due.map((d) => d.name);
+    await this.evaluateRules(due);
+    return due;
   }
 
   private async fullEvaluation(rules: CompiledRule[], onProgress?: (done: number, total: number) => void): Promise<EvaluationSummary> {
@@ -493,11 +490,9 @@ export class Evaluator extends EventEmitter {
     const out = await this.write(closing, started);
     summary.closed += out.closed;
     summary.changed += out.changed;
-    await this.db.query(
-      `UPDATE rules SET last_evaluated_at = $2,
-         next_periodic_at = CASE WHEN triggers @> '[{"type":"Periodic"}]'::jsonb THEN $2::timestamptz + make_interval(secs => ($3::jsonb ->> rule_id)::double precision) ELSE NULL END
-       WHERE rule_id = ANY($1::text[])`,
-      [ruleIds, started, JSON.stringify(Object.fromEntries(rules.map((r) => [r.rule.ruleId, r.periodicSeconds ?? 0])))],
+    await this.rules.markEvaluated(
+      rules.map((r) => ({ ruleId: r.rule.ruleId, periodicSeconds: r.periodicSeconds })),
+      started,
     );
     summary.evaluations = counter.evaluations;
     summary.durationMs = Date.now() - started.getTime();

@@ -100,6 +100,26 @@ export class RuleStore extends EventEmitter {
     return r ? new Date(r.updated_at) : undefined;
   }
 
+  /** Active periodic rules whose next run is due (or was never set), by name. */
+  async duePeriodic(now: Date): Promise<string[]> {
+    const due = await this.db.query<{ name: string }>(
+      `SELECT name FROM rules WHERE state = 'ACTIVE' AND triggers @> '[{"type":"Periodic"}]'::jsonb AND (next_periodic_at IS NULL OR next_periodic_at <= $1)`,
+      [now],
+    );
+    return due.map((d) => d.name);
+  }
+
+  /** Rules were evaluated at `at`: their periodic ones are next due their period later. */
+  async markEvaluated(rules: { ruleId: string; periodicSeconds?: number }[], at: Date): Promise<void> {
+    if (!rules.length) return;
+    await this.db.query(
+      `UPDATE rules SET last_evaluated_at = $2,
+         next_periodic_at = CASE WHEN triggers @> '[{"type":"Periodic"}]'::jsonb THEN $2::timestamptz + make_interval(secs => ($3::jsonb ->> rule_id)::double precision) ELSE NULL END
+       WHERE rule_id = ANY($1::text[])`,
+      [rules.map((r) => r.ruleId), at, JSON.stringify(Object.fromEntries(rules.map((r) => [r.ruleId, r.periodicSeconds ?? 0])))],
+    );
+  }
+
   async list(q: Queryable = this.db): Promise<Rule[]> {
     return (await q.query<RuleRow>(`${SELECT_RULES} ORDER BY r.name`)).map(toRule);
   }
