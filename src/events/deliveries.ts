@@ -238,3 +238,25 @@ export class DeliveryStore {
     return rows.map(toDelivery);
   }
 }
+
+/**
+ * Deletes events older than `before` with their deliveries, for retention
+ * (src/store/retention.ts): an event goes with its deliveries only when none
+ * is still on its way.
+ */
+export async function pruneEventsBefore(q: Queryable, before: Date): Promise<{ events: number; deliveries: number }> {
+  const [d] = await q.query<{ n: number }>(
+    `WITH old AS (
+       SELECT e.event_id FROM events e WHERE e.time < $1
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id AND d.status IN ('QUEUED', 'IN_PROGRESS'))),
+     gone AS (DELETE FROM deliveries d USING old WHERE d.event_id = old.event_id RETURNING 1)
+     SELECT count(*)::int AS n FROM gone`,
+    [before],
+  );
+  const events = await q.query(
+    `DELETE FROM events e WHERE e.time < $1
+       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id) RETURNING 1`,
+    [before],
+  );
+  return { events: events.length, deliveries: d?.n ?? 0 };
+}

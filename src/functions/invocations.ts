@@ -8,7 +8,7 @@
  * clouds.
  */
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../store/index.js';
+import type { Db, Queryable } from '../store/index.js';
 import { Where, pageSize } from '../store/where.js';
 import type { InvocationError, LogLine, InvocationResult } from './runtime.js';
 import { FunctionNotFoundError } from './store.js';
@@ -290,4 +290,10 @@ export class InvocationStore {
     );
     return rows.map((r) => ({ invocationId: r.invocation_id, version: r.version, time: r.time, level: r.level, message: r.message }));
   }
+}
+
+/** Deletes invocations that ended before `before`, for retention (src/store/retention.ts). */
+export async function pruneInvocationsBefore(q: Queryable, before: Date): Promise<number> {
+  const gone = await q.query('DELETE FROM invocations WHERE finished_at < $1 AND status = ANY($2::text[]) RETURNING 1', [before, FINAL]);
+  return gone.length;
 }

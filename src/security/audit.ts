@@ -29,7 +29,7 @@
  * Rows are kept CONFIX_AUDIT_RETENTION_DAYS days (default 365) and pruned
  * with the rest of the retention (src/store/retention.ts).
  */
-import type { Db } from '../store/index.js';
+import type { Db, Queryable } from '../store/index.js';
 
 export type AuditOutcome = 'ok' | 'denied' | 'error';
 
@@ -231,4 +231,10 @@ export class AuditLog {
       reason: r.reason,
     }));
   }
+}
+
+/** Deletes audit entries older than `before`, for retention (src/store/retention.ts; audit_log_time, migration 12, serves it). */
+export async function pruneAuditBefore(q: Queryable, before: Date): Promise<number> {
+  const [a] = await q.query<{ n: number }>('WITH gone AS (DELETE FROM audit_log WHERE time < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone', [before]);
+  return a?.n ?? 0;
 }

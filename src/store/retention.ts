@@ -8,6 +8,9 @@
  * timelines and executions are the compliance record and are kept.
  */
 import type { Db } from './index.js';
+import { pruneEventsBefore } from '../events/deliveries.js';
+import { pruneInvocationsBefore } from '../functions/invocations.js';
+import { pruneAuditBefore } from '../security/audit.js';
 
 export const DEFAULT_RETENTION_DAYS = 30;
 
@@ -53,29 +56,11 @@ export async function prune(db: Db, retention: number | Retention, now = new Dat
   const { days, auditDays = auditRetentionDaysFromEnv() } = typeof retention === 'number' ? { days: retention } : retention;
   const before = new Date(now.getTime() - days * 86_400_000);
   const auditBefore = new Date(now.getTime() - auditDays * 86_400_000);
+  // Each table's owner deletes its own rows, in one transaction.
   return db.transaction(async (tx) => {
-    // An event goes with its deliveries only when none is still on its way.
-    const [d] = await tx.query<{ n: number }>(
-      `WITH old AS (
-         SELECT e.event_id FROM events e WHERE e.time < $1
-           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id AND d.status IN ('QUEUED', 'IN_PROGRESS'))),
-       gone AS (DELETE FROM deliveries d USING old WHERE d.event_id = old.event_id RETURNING 1)
-       SELECT count(*)::int AS n FROM gone`,
-      [before],
-    );
-    const events = await tx.query(
-      `DELETE FROM events e WHERE e.time < $1
-         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id) RETURNING 1`,
-      [before],
-    );
-    const invocations = await tx.query(
-      `DELETE FROM invocations WHERE finished_at < $1 AND status IN ('SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED') RETURNING 1`,
-      [before],
-    );
-    // audit_log_time (migration 12) serves this.
-    const [a] = await tx.query<{ n: number }>(`WITH gone AS (DELETE FROM audit_log WHERE time < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`, [
-      auditBefore,
-    ]);
-    return { events: events.length, deliveries: d?.n ?? 0, invocations: invocations.length, audit: a?.n ?? 0 };
+    const { events, deliveries } = await pruneEventsBefore(tx, before);
+    const invocations = await pruneInvocationsBefore(tx, before);
+    const audit = await pruneAuditBefore(tx, auditBefore);
+    return { events, deliveries, invocations, audit };
   });
 }
