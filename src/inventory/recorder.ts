@@ -42,6 +42,18 @@ export interface SnapshotSummary {
   refused?: { accountId: string; regionId: string; resourceType: string; code: string; message: string }[];
 }
 
+/** A snapshot that has recorded nothing yet. */
+export const emptySnapshot = (provider: string): SnapshotSummary => ({
+  provider,
+  scopes: 0,
+  resources: 0,
+  created: 0,
+  updated: 0,
+  deleted: 0,
+  unchanged: 0,
+  durationMs: 0,
+});
+
 /**
  * The credentials to read an account's resources of a type with; undefined:
  * the provider's default access. Throws when they cannot be had (the refusal).
@@ -211,16 +223,7 @@ export class Recorder extends EventEmitter {
       if (!types.includes(k.resource_type)) continue;
       scopes.set(`${k.account_id}/${k.region_id}/${k.resource_type}`, { accountId: k.account_id, regionId: k.region_id, resourceType: k.resource_type });
     }
-    const summary: SnapshotSummary = {
-      provider: providerName,
-      scopes: scopes.size,
-      resources: 0,
-      created: 0,
-      updated: 0,
-      deleted: 0,
-      unchanged: 0,
-      durationMs: 0,
-    };
+    const summary: SnapshotSummary = { ...emptySnapshot(providerName), scopes: scopes.size };
     let done = 0;
     opts.onProgress?.({ scopesDone: 0, scopes: scopes.size, resources: 0 });
     const liveRegions = new Map(accounts.map((a) => [a.accountId, new Set(a.regions)]));

@@ -88,6 +88,18 @@ export function specOf(r: Rule | RuleSpec): RuleSpec {
   return spec;
 }
 
+/** A spec's columns in table order: name, description, source, parameters, scope, triggers, risk_level, state. */
+const specColumns = (spec: RuleSpec) => [
+  spec.name,
+  spec.description,
+  JSON.stringify(spec.source),
+  JSON.stringify(spec.parameters),
+  JSON.stringify(spec.scope),
+  JSON.stringify(spec.triggers),
+  spec.riskLevel,
+  spec.state,
+];
+
 export class RuleStore extends EventEmitter {
   constructor(private readonly db: Db) {
     super();
@@ -137,18 +149,7 @@ export class RuleStore extends EventEmitter {
       const [row] = await tx.query<RuleRow>(
         `INSERT INTO rules (rule_id, name, description, source, parameters, scope, triggers, risk_level, state, origin)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-        [
-          `cr-${randomBytes(8).toString('hex')}`,
-          spec.name,
-          spec.description,
-          JSON.stringify(spec.source),
-          JSON.stringify(spec.parameters),
-          JSON.stringify(spec.scope),
-          JSON.stringify(spec.triggers),
-          spec.riskLevel,
-          spec.state,
-          origin,
-        ],
+        [`cr-${randomBytes(8).toString('hex')}`, ...specColumns(spec), origin],
       );
       await saveRemediation(tx, row!.rule_id, spec.remediation);
       return toRule({ ...row!, remediation: spec.remediation ?? null });
@@ -164,18 +165,7 @@ export class RuleStore extends EventEmitter {
         `UPDATE rules SET name = $2, description = $3, source = $4, parameters = $5, scope = $6, triggers = $7, risk_level = $8,
            state = $9, origin = COALESCE($10, origin), version = version + 1, updated_at = now(), next_periodic_at = NULL
          WHERE name = $1 OR rule_id = $1 RETURNING *`,
-        [
-          name,
-          spec.name,
-          spec.description,
-          JSON.stringify(spec.source),
-          JSON.stringify(spec.parameters),
-          JSON.stringify(spec.scope),
-          JSON.stringify(spec.triggers),
-          spec.riskLevel,
-          spec.state,
-          origin ?? null,
-        ],
+        [name, ...specColumns(spec), origin ?? null],
       );
       if (!row) throw new RuleNotFoundError(name);
       await saveRemediation(tx, row.rule_id, spec.remediation);

@@ -16,7 +16,7 @@ import {
   text,
 } from '../schemas.js';
 import { LIMITS } from '../limits.js';
-import type { SnapshotSummary } from '../../inventory/recorder.js';
+import { emptySnapshot, type SnapshotSummary } from '../../inventory/recorder.js';
 
 /** "key=value" or "key". */
 const tagFilter = () => text(LIMITS.tags.key + 1 + LIMITS.tags.value);
@@ -248,16 +248,7 @@ export function inventoryRoutes(app: OpenAPIHono, deps: AppDeps) {
 
 /** One summary of several providers' snapshots (the sums; the providers' names joined). */
 function sumSnapshots(list: SnapshotSummary[]): SnapshotSummary {
-  const sum: SnapshotSummary = {
-    provider: list.map((s) => s.provider).join(','),
-    scopes: 0,
-    resources: 0,
-    created: 0,
-    updated: 0,
-    deleted: 0,
-    unchanged: 0,
-    durationMs: 0,
-  };
+  const sum = emptySnapshot(list.map((s) => s.provider).join(','));
   for (const s of list) {
     for (const k of ['scopes', 'resources', 'created', 'updated', 'deleted', 'unchanged', 'durationMs'] as const) sum[k] += s[k];
     if (s.refused?.length) (sum.refused ??= []).push(...s.refused);
