@@ -9,12 +9,14 @@ import { ExecutionsPage, ExecutionPage } from './pages/executions';
 import { AccountsPage, EventsPage, FunctionsPage, FunctionPage, ExceptionsPage, DeliveryPage } from './pages/other';
 import './styles.css';
 
+/** The hash route's parts: #/rules/NAME is ['rules', 'NAME']. */
+const readHash = () => window.location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+
 function useHash(): string[] {
-  const read = () => window.location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
-  const [parts, setParts] = useState(read);
+  const [parts, setParts] = useState(readHash);
   useEffect(() => {
     const on = () => {
-      setParts(read());
+      setParts(readHash());
       window.scrollTo(0, 0);
     };
     window.addEventListener('hashchange', on);
@@ -50,6 +52,7 @@ function Login({ onLogin, reason }: { onLogin: (t: string) => Promise<void>; rea
       )}
       <form onSubmit={submit}>
         <label htmlFor="token">API token</label>
+        {/* biome-ignore lint/a11y/noAutofocus: the token field is the sign-in page's only input, and signing in is all the page is for */}
         <input id="token" name="token" type="password" autoComplete="off" value={value} onChange={(e) => setValue(e.target.value)} required autoFocus />
         <p className="hint">
           The service writes its first admin token to <code>&lt;data dir&gt;/admin.token</code> (<code>.confix/admin.token</code> for the demo;{' '}

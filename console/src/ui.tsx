@@ -1,12 +1,12 @@
 /** Shared pieces: links, badges, tables, JSON and diff views, errors, role gating, the trend chart. */
 import { createContext, useContext, useState, type ReactNode } from 'react';
-import { ApiError, roleAtLeast, type Role } from './api';
+import { ApiError, roleAtLeast, type Role, type Schemas } from './api';
 
 export const RoleContext = createContext<Role>('viewer');
 
-/** Renders its children only for a role that may use them. */
-export function Can({ role, children }: { role: Role; children: ReactNode }) {
-  return roleAtLeast(useContext(RoleContext), role) ? children : null;
+/** Renders its children only for a role that may use them: one at least `atLeast`. */
+export function Can({ atLeast, children }: { atLeast: Role; children: ReactNode }) {
+  return roleAtLeast(useContext(RoleContext), atLeast) ? children : null;
 }
 export function useCan(role: Role): boolean {
   return roleAtLeast(useContext(RoleContext), role);
@@ -59,14 +59,7 @@ export function Badge({ value }: { value: string | null | undefined }) {
   return <span className={`badge badge-${TONE[value] ?? 'muted'}`}>{value.replace(/_/g, ' ')}</span>;
 }
 /** A NON_COMPLIANT result's standing with its rule's automatic remediation (GET /compliance's automaticRemediation). */
-export interface AutomaticStatus {
-  state: 'DUE' | 'QUEUED' | 'AWAITING_APPROVAL' | 'IN_PROGRESS' | 'ATTEMPTS_EXHAUSTED' | 'REFUSED' | 'REJECTED' | 'EXEMPT';
-  attempts: number;
-  maximumAttempts: number;
-  executionId?: string;
-  attempt?: number;
-}
-export function AutomaticState({ status, none }: { status?: AutomaticStatus; none?: string }) {
+export function AutomaticState({ status, none }: { status?: Schemas['AutomaticRemediationStatus']; none?: string }) {
   if (!status) return <span className="muted">{none ?? '—'}</span>;
   const of = `${status.attempts}/${status.maximumAttempts}`;
   const link = (text: string) => (status.executionId ? <A to={href('executions', status.executionId)}>{text}</A> : text);
@@ -150,6 +143,9 @@ export function Show<T>({ r, children }: { r: { data: T | undefined; error: unkn
   return <>{children(r.data)}</>;
 }
 
+/** A table column: its heading and how a row shows in it. */
+export type Column<T> = [string, (r: T) => ReactNode];
+
 export function Table<T>({
   rows,
   cols,
@@ -158,7 +154,7 @@ export function Table<T>({
   rowKey,
 }: {
   rows: T[];
-  cols: [string, (r: T) => ReactNode][];
+  cols: Column<T>[];
   empty?: string;
   caption?: string;
   rowKey?: (r: T, i: number) => string;
@@ -191,20 +187,34 @@ export function Table<T>({
   );
 }
 
-export function Json({ value, label }: { value: unknown; label?: string }) {
+/** A string, or undefined for anything else: for the loosely typed parts of the API's answers. */
+export const asString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/**
+ * A scrollable block of text, named, and focusable so that keyboard users can scroll it.
+ * `tabIndex` is the focusable part; `role="region"` is what lets it carry its name.
+ */
+export function ScrollBox({ label, className, children }: { label: string; className?: string; children: ReactNode }) {
   return (
-    <pre className="json" tabIndex={0} aria-label={label ?? 'JSON'}>
-      {JSON.stringify(value, null, 2)}
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable for keyboard users to scroll it (WCAG 2.1.1, axe's scrollable-region-focusable)
+    // biome-ignore lint/a11y/useSemanticElements: a <pre> keeps the text's spacing and line breaks; a <section> around it would move the scrolling and the styling off the text
+    <pre className={className ? `json ${className}` : 'json'} role="region" tabIndex={0} aria-label={label}>
+      {children}
     </pre>
   );
 }
 
-export interface DiffOp {
-  op: string;
-  path: string;
-  value?: unknown;
-  previousValue?: unknown;
-  from?: string;
+export function Json({ value, label }: { value: unknown; label?: string }) {
+  return <ScrollBox label={label ?? 'JSON'}>{JSON.stringify(value, null, 2)}</ScrollBox>;
+}
+
+type DiffOp = Schemas['DiffOp'];
+/** Whether a step's detail is a configuration change: JSON Patch operations, as the preview step records them. */
+export function isDiffOps(v: unknown): v is DiffOp[] {
+  return (
+    Array.isArray(v) &&
+    v.every((o: unknown) => typeof o === 'object' && o !== null && 'op' in o && typeof o.op === 'string' && 'path' in o && typeof o.path === 'string')
+  );
 }
 const show = (v: unknown) => (v === undefined ? '' : JSON.stringify(v, null, 1).replace(/\n\s*/g, ' '));
 /** A configuration change as JSON Patch operations, each with the value before and after. */
@@ -213,6 +223,7 @@ export function Diff({ ops, label }: { ops: DiffOp[] | null | undefined; label?:
   return (
     <ul className="diff" aria-label={label ?? 'Changes'}>
       {ops.map((o, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: the ops are an ordered JSON Patch sequence, shown as given and never reordered; the same op and path can repeat (successive removes at one array index), so its position is an op's identity
         <li key={i} className={`diff-${o.op}`}>
           <code className="diff-path">{o.path}</code>
           {o.op === 'add' && <span className="diff-line diff-plus">+ {show(o.value)}</span>}
@@ -239,6 +250,7 @@ export function Tabs({ tabs, label }: { tabs: [string, () => ReactNode][]; label
         {tabs.map(([name], i) => (
           <button
             key={name}
+            type="button"
             role="tab"
             id={`${id}-tab-${i}`}
             aria-selected={i === active}
@@ -287,7 +299,7 @@ export function Bars({ title, rows }: { title: string; rows: { key: ReactNode; i
 }
 
 /** A line chart (SVG) of non-compliant resources over time. */
-export function TrendChart({ points }: { points: { at: string; nonCompliantResources: number; peakNonCompliantResources: number }[] }) {
+export function TrendChart({ points }: { points: Schemas['CompliancePoint'][] }) {
   const w = 640;
   const h = 160;
   const pad = 28;

@@ -12,7 +12,9 @@ test('the trend starts from the state at its window and replays the entries insi
   const db = await freshDb();
   const engine = createEngine(db);
   try {
-    const rule = await engine.rules.create(validateRule({ name: 'r', source: { managed: 'sg-risky-ports-check' }, scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] } }));
+    const rule = await engine.rules.create(
+      validateRule({ name: 'r', source: { managed: 'sg-risky-ports-check' }, scope: { resourceTypes: ['ACS::ECS::SecurityGroup'] } }),
+    );
     const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
     const entry = (resourceId: string, complianceType: string, at: Date, closed = false) =>
       db.query(

@@ -1,10 +1,16 @@
 import { useState } from 'react';
-import { api, useApi } from '../api';
-import { A, Badge, Can, Choice, Diff, ErrorBox, Field, Json, Show, Table, ago, duration, fmtTime, href } from '../ui';
+import { api, type Get, type Post, type Schemas, useApi } from '../api';
+import { A, Badge, Can, Choice, type Column, Diff, ErrorBox, Field, isDiffOps, Json, Show, Table, ago, duration, fmtTime, href } from '../ui';
+import { EXECUTION_STATUSES } from '../../../src/remediation/statuses';
 
-export const STATUSES = ['QUEUED', 'AWAITING_APPROVAL', 'IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+type Execution = Schemas['RemediationExecution'];
 
-export function ExecutionTable({ items, compact }: { items: any[]; compact?: boolean }) {
+// The one list of statuses, shared with the service (src/remediation/statuses.ts has no node or database imports).
+export const STATUSES = [...EXECUTION_STATUSES];
+
+export function ExecutionTable({ items, compact }: { items: Execution[]; compact?: boolean }) {
+  const rule: Column<Execution>[] = compact ? [] : [['Rule', (x) => <A to={href('rules', x.ruleName)}>{x.ruleName}</A>]];
+  const account: Column<Execution>[] = compact ? [] : [['Account', (x) => x.accountId]];
   return (
     <Table
       rows={items}
@@ -13,9 +19,9 @@ export function ExecutionTable({ items, compact }: { items: any[]; compact?: boo
       cols={[
         ['Execution', (x) => <A to={href('executions', x.executionId)}>{x.executionId}</A>],
         ['Status', (x) => <Badge value={x.status} />],
-        ...(compact ? [] : ([['Rule', (x: any) => <A to={href('rules', x.ruleName)}>{x.ruleName}</A>]] as [string, (x: any) => any][])),
+        ...rule,
         ['Resource', (x) => <A to={href('resources', x.resourceId, x.accountId)}>{x.resourceId}</A>],
-        ...(compact ? [] : ([['Account', (x: any) => x.accountId]] as [string, (x: any) => any][])),
+        ...account,
         ['Trigger', (x) => `${x.trigger.toLowerCase()}${x.dryRun ? ' · dry run' : ''}${x.rollbackOf ? ' · rollback' : ''}`],
         [
           'Failure reason',
@@ -47,14 +53,14 @@ export function ExecutionsPage() {
   const [rule, setRule] = useState('');
   const [status, setStatus] = useState('');
   const [accountId, setAccount] = useState('');
-  const rules = useApi<{ items: any[] }>('/rules', undefined, false);
-  const accounts = useApi<{ items: any[] }>('/accounts', undefined, false);
-  const list = useApi<{ items: any[] }>('/executions', { rule, status, accountId, limit: 200 });
+  const rules = useApi<Get<'/rules'>>('/rules', undefined, false);
+  const accounts = useApi<Get<'/accounts'>>('/accounts', undefined, false);
+  const list = useApi<Get<'/executions'>>('/executions', { rule, status, accountId, limit: 200 });
   return (
     <>
       <h1>Executions</h1>
       <form className="filters" aria-label="Filter executions" onSubmit={(e) => e.preventDefault()}>
-        <Choice label="Rule" value={rule} onChange={setRule} options={(rules.data?.items ?? []).map((r) => r.name as string)} />
+        <Choice label="Rule" value={rule} onChange={setRule} options={(rules.data?.items ?? []).map((r) => r.name)} />
         <Choice label="Status" value={status} onChange={setStatus} options={STATUSES} />
         <Choice
           label="Account"
@@ -68,18 +74,18 @@ export function ExecutionsPage() {
   );
 }
 
-export function Steps({ steps }: { steps: any[] }) {
+export function Steps({ steps }: { steps: Execution['steps'] }) {
   if (!steps.length) return <p className="muted">No steps yet.</p>;
   return (
     <ol className="steps" aria-label="Steps">
-      {steps.map((s, i) => (
-        <li key={i} className={`step step-${s.status}`}>
+      {steps.map((s) => (
+        <li key={`${s.name}@${s.startedAt}`} className={`step step-${s.status}`}>
           <div className="step-head">
             <strong className="step-name">{s.name}</strong> <Badge value={s.status} /> <span className="muted">{duration(s.startedAt, s.finishedAt)}</span>
           </div>
           <div>{s.message}</div>
-          {Array.isArray(s.detail) ? <Diff ops={s.detail} label={`Change in step ${s.name}`} /> : null}
-          {s.detail && !Array.isArray(s.detail) ? (
+          {isDiffOps(s.detail) ? <Diff ops={s.detail} label={`Change in step ${s.name}`} /> : null}
+          {s.detail && !isDiffOps(s.detail) ? (
             <details>
               <summary>Detail</summary>
               <Json value={s.detail} />
@@ -92,7 +98,7 @@ export function Steps({ steps }: { steps: any[] }) {
 }
 
 export function ExecutionPage({ id }: { id: string }) {
-  const r = useApi<any>(`/executions/${encodeURIComponent(id)}`);
+  const r = useApi<Get<'/executions/{id}'>>(`/executions/${encodeURIComponent(id)}`);
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<unknown>();
   const [done, setDone] = useState<string>();
@@ -101,7 +107,7 @@ export function ExecutionPage({ id }: { id: string }) {
     setErr(undefined);
     try {
       const json = what === 'reject' ? { reason: window.prompt('Why reject it?') || 'rejected in the console' } : what === 'approve' ? {} : undefined;
-      const res = await api<any>(`/executions/${encodeURIComponent(id)}/${what}`, { method: 'POST', json: json ?? {} });
+      const res = await api<Post<`/executions/{id}/${typeof what}`>>(`/executions/${encodeURIComponent(id)}/${what}`, { method: 'POST', json: json ?? {} });
       if (what === 'rollback' && res?.executionId) setDone(res.executionId);
       r.reload();
     } catch (e) {
@@ -150,7 +156,7 @@ export function ExecutionPage({ id }: { id: string }) {
               {x.retryable === false && <span className="muted"> (a failure retrying cannot fix: not retried)</span>}
             </div>
           )}
-          <Can role="operator">
+          <Can atLeast="operator">
             <div className="actions">
               {x.status === 'SUCCEEDED' && !x.dryRun && x.priorState != null && (
                 <button type="button" disabled={busy} onClick={() => window.confirm('Restore the prior state recorded by this execution?') && act('rollback')}>

@@ -1,11 +1,11 @@
-import { useEffect, useState } from 'react';
-import { api, useApi } from '../api';
-import { A, Badge, Can, Choice, ErrorBox, Field, Show, Table, ago, fmtTime, href } from '../ui';
+import { useCallback, useEffect, useState } from 'react';
+import { api, type Get, type Schemas, useApi } from '../api';
+import { A, asString, Badge, Can, Choice, ErrorBox, Field, ScrollBox, Show, Table, ago, fmtTime, href } from '../ui';
 
 export function AccountsPage() {
-  const accounts = useApi<{ items: any[] }>('/accounts');
-  const org = useApi<any>('/organization', undefined, false);
-  const groups = useApi<{ items: any[] }>('/account-groups');
+  const accounts = useApi<Get<'/accounts'>>('/accounts');
+  const org = useApi<Get<'/organization'>>('/organization', undefined, false);
+  const groups = useApi<Get<'/account-groups'>>('/account-groups');
   return (
     <>
       <h1>Accounts</h1>
@@ -42,7 +42,7 @@ export function AccountsPage() {
               [
                 'Rules',
                 (g) =>
-                  (g.rules ?? []).map((r: string) => (
+                  (g.rules ?? []).map((r) => (
                     <A key={r} to={href('rules', r)}>
                       {r}{' '}
                     </A>
@@ -57,17 +57,12 @@ export function AccountsPage() {
   );
 }
 
-interface Org {
-  managementAccount: string;
-  delegatedAdministrators: string[];
-  folders: { path: string; name: string; parentPath: string | null }[];
-  accounts: { accountId: string; name: string; folderPath: string | null }[];
-}
+type Org = Schemas['Organization'];
 
-function describeMembers(m: { accounts?: string[]; folder?: string; organization?: true } | undefined): string {
+function describeMembers(m: Schemas['AccountGroupMembers'] | undefined): string {
   if (!m) return '';
-  if (m.organization) return 'the whole organization';
-  if (m.folder) return `folder ${m.folder}`;
+  if ('organization' in m && m.organization) return 'the whole organization';
+  if ('folder' in m && m.folder) return `folder ${m.folder}`;
   return 'listed';
 }
 
@@ -105,29 +100,36 @@ function OrganizationTree({ org }: { org: Org }) {
   );
 }
 
+/** An exception, with the name of the rule it was read from. */
+type ExceptionRow = Schemas['RemediationException'] & { rule: string };
+
 export function ExceptionsPage() {
-  const rules = useApi<{ items: any[] }>('/rules', undefined, false);
-  const [items, setItems] = useState<any[] | undefined>();
+  const rules = useApi<Get<'/rules'>>('/rules', undefined, false);
+  const [items, setItems] = useState<ExceptionRow[] | undefined>();
   const [err, setErr] = useState<unknown>();
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    if (!rules.data) return;
-    const withRemediation = rules.data.items.filter((r) => r.remediation);
+  /** Reads the exceptions of every rule with a remediation. */
+  const load = useCallback((ruleList: Schemas['Rule'][]) => {
+    const withRemediation = ruleList.filter((r) => r.remediation);
     Promise.all(
       withRemediation.map((r) =>
-        api<{ items: any[] }>(`/rules/${encodeURIComponent(r.name)}/remediation/exceptions`).then((d) => d.items.map((e) => ({ ...e, rule: r.name }))),
+        api<Get<'/rules/{name}/remediation/exceptions'>>(`/rules/${encodeURIComponent(r.name)}/remediation/exceptions`).then((d) =>
+          d.items.map((e): ExceptionRow => ({ ...e, rule: r.name })),
+        ),
       ),
     )
       .then((all) => setItems(all.flat()))
       .catch(setErr);
-  }, [rules.data, tick]);
-  const remove = async (e: any) => {
+  }, []);
+  useEffect(() => {
+    if (rules.data) load(rules.data.items);
+  }, [rules.data, load]);
+  const remove = async (e: ExceptionRow) => {
     try {
       await api(`/rules/${encodeURIComponent(e.rule)}/remediation/exceptions/${encodeURIComponent(e.resourceId)}`, {
         method: 'DELETE',
         query: { accountId: e.accountId, regionId: e.regionId, resourceType: e.resourceType },
       });
-      setTick((t) => t + 1);
+      if (rules.data) load(rules.data.items);
     } catch (x) {
       setErr(x);
     }
@@ -154,7 +156,7 @@ export function ExceptionsPage() {
             [
               '',
               (e) => (
-                <Can role="operator">
+                <Can atLeast="operator">
                   <button type="button" onClick={() => window.confirm(`Remove the exception of ${e.resourceId} from ${e.rule}?`) && remove(e)}>
                     Remove
                   </button>
@@ -169,11 +171,11 @@ export function ExceptionsPage() {
 }
 
 export function EventsPage() {
-  const topics = useApi<{ items: any[] }>('/topics');
-  const subs = useApi<{ items: any[] }>('/subscriptions');
+  const topics = useApi<Get<'/topics'>>('/topics');
+  const subs = useApi<Get<'/subscriptions'>>('/subscriptions');
   const [status, setStatus] = useState('DEAD');
-  const deliveries = useApi<{ items: any[] }>('/deliveries', { status, limit: 100 });
-  const events = useApi<{ items: any[] }>('/events', { limit: 30 });
+  const deliveries = useApi<Get<'/deliveries'>>('/deliveries', { status, limit: 100 });
+  const events = useApi<Get<'/events'>>('/events', { limit: 30 });
   const [err, setErr] = useState<unknown>();
   const redeliver = async (ids: string[]) => {
     setErr(undefined);
@@ -212,7 +214,10 @@ export function EventsPage() {
             cols={[
               ['Subscription', (s) => `${s.topic} / ${s.name}`],
               ['Format', (s) => s.format],
-              ['Endpoint', (s) => (s.endpoint.type === 'webhook' ? s.endpoint.url : `function ${s.endpoint.name ?? s.endpoint.function ?? ''}`)],
+              [
+                'Endpoint',
+                (s) => (s.endpoint.type === 'webhook' ? s.endpoint.url : `function ${asString(s.endpoint.name) ?? asString(s.endpoint.function) ?? ''}`),
+              ],
               ['State', (s) => <Badge value={s.state} />],
               ['Dead letters', (s) => <span className={s.deadLetters ? 'text-bad' : ''}>{s.deadLetters}</span>],
             ]}
@@ -228,7 +233,7 @@ export function EventsPage() {
         {(d) => (
           <>
             {status === 'DEAD' && d.items.length > 0 && (
-              <Can role="operator">
+              <Can atLeast="operator">
                 <button type="button" onClick={() => redeliver(d.items.map((x) => x.deliveryId))}>
                   Redeliver all {d.items.length} shown
                 </button>
@@ -250,7 +255,7 @@ export function EventsPage() {
                   '',
                   (x) =>
                     x.status === 'DEAD' || x.status === 'DELIVERED' ? (
-                      <Can role="operator">
+                      <Can atLeast="operator">
                         <button type="button" onClick={() => redeliver([x.deliveryId])}>
                           Redeliver
                         </button>
@@ -283,7 +288,7 @@ export function EventsPage() {
 }
 
 export function DeliveryPage({ id }: { id: string }) {
-  const r = useApi<any>(`/deliveries/${encodeURIComponent(id)}`);
+  const r = useApi<Get<'/deliveries/{id}'>>(`/deliveries/${encodeURIComponent(id)}`);
   return (
     <Show r={r}>
       {(d) => (
@@ -300,7 +305,7 @@ export function DeliveryPage({ id }: { id: string }) {
             <Field label="Next attempt">{fmtTime(d.notBefore)}</Field>
             <Field label="Delivered">{fmtTime(d.deliveredAt)}</Field>
           </dl>
-          <Table<any>
+          <Table
             rows={d.attempts}
             empty="No attempts yet."
             cols={[
@@ -319,8 +324,8 @@ export function DeliveryPage({ id }: { id: string }) {
 }
 
 export function FunctionsPage() {
-  const fns = useApi<{ items: any[] }>('/functions');
-  const inv = useApi<{ items: any[] }>('/invocations', { limit: 50 });
+  const fns = useApi<Get<'/functions'>>('/functions');
+  const inv = useApi<Get<'/invocations'>>('/invocations', { limit: 50 });
   return (
     <>
       <h1>Functions</h1>
@@ -347,7 +352,7 @@ export function FunctionsPage() {
   );
 }
 
-function Invocations({ items }: { items: any[] }) {
+function Invocations({ items }: { items: Schemas['InvocationSummary'][] }) {
   return (
     <Table
       rows={items}
@@ -375,9 +380,9 @@ function Invocations({ items }: { items: any[] }) {
 }
 
 export function FunctionPage({ name }: { name: string }) {
-  const f = useApi<any>(`/functions/${encodeURIComponent(name)}`);
-  const inv = useApi<{ items: any[] }>('/invocations', { function: name, limit: 50 });
-  const logs = useApi<{ items: any[] }>(`/functions/${encodeURIComponent(name)}/logs`, { limit: 200 });
+  const f = useApi<Get<'/functions/{name}'>>(`/functions/${encodeURIComponent(name)}`);
+  const inv = useApi<Get<'/invocations'>>('/invocations', { function: name, limit: 50 });
+  const logs = useApi<Get<'/functions/{name}/logs'>>(`/functions/${encodeURIComponent(name)}/logs`, { limit: 200 });
   return (
     <Show r={f}>
       {(d) => (
@@ -400,9 +405,9 @@ export function FunctionPage({ name }: { name: string }) {
           <Show r={logs}>
             {(x) =>
               x.items.length ? (
-                <pre className="json logs" tabIndex={0} aria-label="Logs">
-                  {x.items.map((l: any) => `${l.time} ${l.level.toUpperCase().padEnd(5)} ${l.invocationId ?? ''} ${l.message}`).join('\n')}
-                </pre>
+                <ScrollBox label="Logs" className="logs">
+                  {x.items.map((l) => `${l.time} ${l.level.toUpperCase().padEnd(5)} ${l.invocationId ?? ''} ${l.message}`).join('\n')}
+                </ScrollBox>
               ) : (
                 <p className="muted">No log lines.</p>
               )

@@ -1,14 +1,15 @@
-import { useApi } from '../api';
+import { type Get, type Schemas, useApi } from '../api';
 import { A, ago, Badge, Bars, href, Risk, RISK_NAMES, Show, Table, TrendChart } from '../ui';
 import { ExecutionTable } from './executions';
 
-type Counts = { compliant: number; nonCompliant: number; notApplicable: number; insufficientData: number; nonCompliantResources?: number };
-interface Summary {
+type Counts = Schemas['ComplianceCounts'] & { nonCompliantResources?: number };
+/** GET /compliance/summary: the OpenAPI document leaves its body open (an object of anything); this is what the service answers in it. */
+type Summary = Get<'/compliance/summary'> & {
   totals: Counts & { nonCompliantResources: number };
   byRiskLevel: Record<string, Counts>;
   byAccount: Record<string, Counts>;
   byResourceType: Record<string, Counts>;
-}
+};
 
 const bars = (m: Record<string, Counts>, link?: (k: string) => string, label?: (k: string) => string) =>
   Object.entries(m)
@@ -22,17 +23,17 @@ const bars = (m: Record<string, Counts>, link?: (k: string) => string, label?: (
 
 export function Overview() {
   const summary = useApi<Summary>('/compliance/summary');
-  const rules = useApi<{ items: any[] }>('/rules');
-  const trend = useApi<{ points: any[] }>('/compliance/trend', { buckets: 60 });
-  const nonCompliant = useApi<{ items: any[]; total: number }>('/compliance', { complianceType: 'NON_COMPLIANT', limit: 50 });
-  const recent = useApi<{ items: any[] }>('/executions', { limit: 10 });
-  const failed = useApi<{ items: any[] }>('/executions', { status: 'FAILED', limit: 5 });
+  const rules = useApi<Get<'/rules'>>('/rules');
+  const trend = useApi<Get<'/compliance/trend'>>('/compliance/trend', { buckets: 60 });
+  const nonCompliant = useApi<Get<'/compliance'>>('/compliance', { complianceType: 'NON_COMPLIANT', limit: 50 });
+  const recent = useApi<Get<'/executions'>>('/executions', { limit: 10 });
+  const failed = useApi<Get<'/executions'>>('/executions', { status: 'FAILED', limit: 5 });
   return (
     <>
       <h1>Overview</h1>
       <Show r={summary}>
         {(s) => (
-          <div className="tiles" aria-label="Totals">
+          <section className="tiles" aria-label="Totals">
             <div className="tile tile-bad">
               <span className="tile-num" data-testid="non-compliant-resources">
                 {s.totals.nonCompliantResources}
@@ -48,7 +49,7 @@ export function Overview() {
             <div className="tile">
               <span className="tile-num">{s.totals.notApplicable}</span>not applicable
             </div>
-          </div>
+          </section>
         )}
       </Show>
       <section className="card" aria-labelledby="trend-h">

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api, useApi } from '../api';
+import { api, type Get, useApi } from '../api';
 import { A, AutomaticState, Badge, Can, Choice, Diff, ErrorBox, Field, Json, Risk, Show, Table, Tabs, ago, fmtTime, href } from '../ui';
 import { ExecutionTable } from './executions';
 
@@ -8,14 +8,14 @@ export function ResourcesPage() {
   const [accountId, setAccount] = useState('');
   const [tag, setTag] = useState('');
   const [q, setQ] = useState('');
-  const summary = useApi<any>('/inventory/summary', undefined, false);
-  const accounts = useApi<{ items: any[] }>('/accounts', undefined, false);
-  const list = useApi<{ items: any[]; total: number }>('/resources', { resourceType, accountId, tag: tag.includes('=') ? tag : undefined, limit: 500 });
-  const nc = useApi<{ items: any[] }>('/compliance', { complianceType: 'NON_COMPLIANT', limit: 10000 });
+  const summary = useApi<Get<'/inventory/summary'>>('/inventory/summary', undefined, false);
+  const accounts = useApi<Get<'/accounts'>>('/accounts', undefined, false);
+  const list = useApi<Get<'/resources'>>('/resources', { resourceType, accountId, tag: tag.includes('=') ? tag : undefined, limit: 500 });
+  const nc = useApi<Get<'/compliance'>>('/compliance', { complianceType: 'NON_COMPLIANT', limit: 10000 });
   const failing = new Map<string, number>();
   for (const r of nc.data?.items ?? [])
     failing.set(`${r.accountId}/${r.regionId}/${r.resourceId}`, (failing.get(`${r.accountId}/${r.regionId}/${r.resourceId}`) ?? 0) + 1);
-  const types = Object.keys(summary.data?.byType ?? summary.data?.byResourceType ?? {}).sort();
+  const types = Object.keys(summary.data?.byType ?? {}).sort();
   return (
     <>
       <h1>Resources</h1>
@@ -77,10 +77,10 @@ export function ResourcesPage() {
 export function ResourcePage({ id, accountId }: { id: string; accountId?: string }) {
   const q = { accountId };
   const path = `/resources/${encodeURIComponent(id)}`;
-  const history = useApi<{ resource: any; items: any[] }>(`${path}/history`, { ...q, limit: 100 });
-  const results = useApi<{ items: any[] }>('/compliance', { resourceId: id, accountId, limit: 1000 });
-  const executions = useApi<{ items: any[] }>('/executions', { resourceId: id, accountId, limit: 100 });
-  const changes = useApi<{ items: any[] }>('/compliance/timeline', { resourceId: id, accountId, limit: 100 });
+  const history = useApi<Get<'/resources/{resourceId}/history'>>(`${path}/history`, { ...q, limit: 100 });
+  const results = useApi<Get<'/compliance'>>('/compliance', { resourceId: id, accountId, limit: 1000 });
+  const executions = useApi<Get<'/executions'>>('/executions', { resourceId: id, accountId, limit: 100 });
+  const changes = useApi<Get<'/compliance/timeline'>>('/compliance/timeline', { resourceId: id, accountId, limit: 100 });
   const [err, setErr] = useState<unknown>();
   const [msg, setMsg] = useState<string>();
   const reevaluate = async () => {
@@ -117,7 +117,7 @@ export function ResourcePage({ id, accountId }: { id: string; accountId?: string
                   .join(', ') || '—'}
               </Field>
             </dl>
-            <Can role="operator">
+            <Can atLeast="operator">
               <div className="actions">
                 <button type="button" onClick={reevaluate}>
                   Re-evaluate this resource

@@ -1,10 +1,68 @@
 import { useEffect, useState } from 'react';
-import { api, ApiError, useApi } from '../api';
-import { A, ago, AutomaticState, Badge, Can, Diff, ErrorBox, Field, href, Json, Risk, Show, Table, Tabs, useCan } from '../ui';
+import { api, ApiError, type Get, type Post, type Schemas, useApi } from '../api';
+import {
+  A,
+  ago,
+  asString,
+  AutomaticState,
+  Badge,
+  Can,
+  type Column,
+  Diff,
+  ErrorBox,
+  Field,
+  href,
+  isDiffOps,
+  Json,
+  Risk,
+  Show,
+  Table,
+  Tabs,
+  useCan,
+} from '../ui';
 import { ExecutionTable } from './executions';
 
+type Rule = Schemas['Rule'];
+type Result = Schemas['EvaluationResultWithRemediation'];
+type Execution = Schemas['RemediationExecution'];
+type Failed = Post<'/rules/{name}/remediation/executions'>['failed'];
+
+/**
+ * A rule's remediation as the console shows it. The OpenAPI document leaves it
+ * open (an object of anything: Rule.remediation, GET /rules/{name}/remediation);
+ * these are the fields the service's remediation configuration has.
+ */
+interface Remediation {
+  action?: string;
+  function?: string;
+  invokeType?: string;
+  approval?: string;
+  delaySeconds?: number;
+  maximumAutomaticAttempts?: number;
+  retryAttemptSeconds?: number;
+  executionRole?: string;
+  parameters?: unknown;
+  executionControls?: unknown;
+}
+const asNumber = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+function remediationOf(r: Record<string, unknown>): Remediation {
+  return {
+    action: asString(r.action),
+    function: asString(r.function),
+    invokeType: asString(r.invokeType),
+    approval: asString(r.approval),
+    delaySeconds: asNumber(r.delaySeconds),
+    maximumAutomaticAttempts: asNumber(r.maximumAutomaticAttempts),
+    retryAttemptSeconds: asNumber(r.retryAttemptSeconds),
+    executionRole: asString(r.executionRole),
+    parameters: r.parameters,
+    executionControls: r.executionControls,
+  };
+}
+const describeRemediation = (m: Remediation) => `${m.action ?? `function:${m.function}`} (${m.invokeType === 'AUTO_EXECUTION' ? 'automatic' : 'manual'})`;
+
 export function RulesPage() {
-  const r = useApi<{ items: any[] }>('/rules');
+  const r = useApi<Get<'/rules'>>('/rules');
   const [q, setQ] = useState('');
   return (
     <>
@@ -26,13 +84,7 @@ export function RulesPage() {
               ['State', (x) => <Badge value={x.state} />],
               ['Non-compliant', (x) => <span className={x.compliance.nonCompliant ? 'text-bad strong' : ''}>{x.compliance.nonCompliant}</span>],
               ['Compliant', (x) => x.compliance.compliant],
-              [
-                'Remediation',
-                (x) =>
-                  x.remediation
-                    ? `${x.remediation.action ?? `function:${x.remediation.function}`} (${x.remediation.invokeType === 'AUTO_EXECUTION' ? 'automatic' : 'manual'})`
-                    : '—',
-              ],
+              ['Remediation', (x) => (x.remediation ? describeRemediation(remediationOf(x.remediation)) : '—')],
               ['Evaluated', (x) => ago(x.lastEvaluatedAt)],
             ]}
           />
@@ -45,30 +97,30 @@ export function RulesPage() {
 const FINISHED = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 /** Perform manual remediation: a dry run's preview first, then the real thing once confirmed. */
-function ManualRemediation({ rule, nonCompliant, onDone }: { rule: string; nonCompliant: any[]; onDone: () => void }) {
+function ManualRemediation({ rule, nonCompliant, onDone }: { rule: string; nonCompliant: Result[]; onDone: () => void }) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [phase, setPhase] = useState<'idle' | 'previewing' | 'preview' | 'running' | 'done'>('idle');
-  const [preview, setPreview] = useState<any[]>([]);
-  const [failed, setFailed] = useState<{ resourceId: string; reason: string }[]>([]);
-  const [queued, setQueued] = useState<any[]>([]);
+  const [preview, setPreview] = useState<Execution[]>([]);
+  const [failed, setFailed] = useState<Failed>([]);
+  const [queued, setQueued] = useState<Execution[]>([]);
   const [err, setErr] = useState<unknown>();
   // Selected by the whole key: the same id may name resources in two accounts.
-  const keyOf = (r: any) => `${r.accountId}/${r.regionId}/${r.resourceType}/${r.resourceId}`;
+  const keyOf = (r: Result) => `${r.accountId}/${r.regionId}/${r.resourceType}/${r.resourceId}`;
   const ids = nonCompliant.map(keyOf);
   const byKey = new Map(nonCompliant.map((r) => [keyOf(r), r]));
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed on the ids' text, not the array (a new one every render): the selection is trimmed only when the non-compliant resources change
   useEffect(() => {
     setSelected((s) => new Set([...s].filter((id) => ids.includes(id))));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ids.join(',')]);
 
   const start = async (dryRun: boolean) => {
     setErr(undefined);
-    return api<{ queued: any[]; failed: { resourceId: string; reason: string }[] }>(`/rules/${encodeURIComponent(rule)}/remediation/executions`, {
+    return api<Post<'/rules/{name}/remediation/executions'>>(`/rules/${encodeURIComponent(rule)}/remediation/executions`, {
       json: {
-        resources: [...selected]
-          .map((k) => byKey.get(k))
-          .filter(Boolean)
-          .map((r: any) => ({ resourceId: r.resourceId, accountId: r.accountId, regionId: r.regionId, resourceType: r.resourceType })),
+        resources: [...selected].flatMap((k) => {
+          const r = byKey.get(k);
+          return r ? [{ resourceId: r.resourceId, accountId: r.accountId, regionId: r.regionId, resourceType: r.resourceType }] : [];
+        }),
         dryRun,
         trigger: 'MANUAL',
       },
@@ -84,7 +136,7 @@ function ManualRemediation({ rule, nonCompliant, onDone }: { rule: string; nonCo
       let items = res.queued;
       for (let i = 0; i < 60 && items.some((x) => !FINISHED.includes(x.status)); i++) {
         await new Promise((r) => setTimeout(r, 500));
-        items = await Promise.all(items.map((x) => api(`/executions/${encodeURIComponent(x.executionId)}`)));
+        items = await Promise.all(items.map((x) => api<Get<'/executions/{id}'>>(`/executions/${encodeURIComponent(x.executionId)}`)));
       }
       setPreview(items);
       setPhase('preview');
@@ -126,8 +178,8 @@ function ManualRemediation({ rule, nonCompliant, onDone }: { rule: string; nonCo
             <input type="checkbox" checked={selected.size === ids.length} onChange={(e) => setSelected(new Set(e.target.checked ? ids : []))} /> all (
             {ids.length})
           </label>
-          {ids.map((id) => {
-            const r = byKey.get(id);
+          {nonCompliant.map((r) => {
+            const id = keyOf(r);
             return (
               <label key={id} className="check">
                 <input type="checkbox" checked={selected.has(id)} onChange={() => toggle(id)} /> {r.resourceId}{' '}
@@ -158,17 +210,17 @@ function ManualRemediation({ rule, nonCompliant, onDone }: { rule: string; nonCo
         </div>
       )}
       {(phase === 'preview' || phase === 'running') && (
-        <div className="preview" role="region" aria-label="Dry-run preview" data-testid="dry-run-preview">
+        <section className="preview" aria-label="Dry-run preview" data-testid="dry-run-preview">
           <h4>Dry run: what would change (nothing has changed yet)</h4>
           {preview.map((x) => {
-            const step = [...x.steps].reverse().find((s: any) => s.name === 'preview') ?? x.steps[x.steps.length - 1];
+            const step = [...x.steps].reverse().find((s) => s.name === 'preview') ?? x.steps[x.steps.length - 1];
             return (
               <div key={x.executionId} className="preview-item">
                 <p>
                   <strong>{x.resourceId}</strong> <Badge value={x.status} /> {step?.message ?? x.errorMessage}{' '}
                   <A to={href('executions', x.executionId)}>dry run {x.executionId}</A>
                 </p>
-                {Array.isArray(step?.detail) && <Diff ops={step.detail} label={`Changes to ${x.resourceId}`} />}
+                {step && isDiffOps(step.detail) && <Diff ops={step.detail} label={`Changes to ${x.resourceId}`} />}
                 {x.errorMessage && <p className="text-bad">{x.errorMessage}</p>}
               </div>
             );
@@ -181,7 +233,7 @@ function ManualRemediation({ rule, nonCompliant, onDone }: { rule: string; nonCo
               Cancel
             </button>
           </div>
-        </div>
+        </section>
       )}
       {phase === 'done' && (
         <p role="status" data-testid="remediation-queued">
@@ -197,8 +249,8 @@ function ManualRemediation({ rule, nonCompliant, onDone }: { rule: string; nonCo
   );
 }
 
-function RemediationTab({ rule, nonCompliant }: { rule: any; nonCompliant: any[] }) {
-  const r = useApi<any>(`/rules/${encodeURIComponent(rule.name)}/remediation`, { limit: 100 });
+function RemediationTab({ rule, nonCompliant }: { rule: Rule; nonCompliant: Result[] }) {
+  const r = useApi<Get<'/rules/{name}/remediation'>>(`/rules/${encodeURIComponent(rule.name)}/remediation`, { limit: 100 });
   const canRemediate = useCan('operator');
   const [err, setErr] = useState<unknown>();
   if (!rule.remediation) return <p className="muted">This rule has no remediation.</p>;
@@ -216,85 +268,88 @@ function RemediationTab({ rule, nonCompliant }: { rule: any; nonCompliant: any[]
   };
   return (
     <Show r={r}>
-      {(d) => (
-        <>
-          <div className="grid">
-            <section className="card" aria-labelledby="rc-h">
-              <h3 id="rc-h">Configuration</h3>
-              <dl className="fields">
-                <Field label="Action">{d.remediation.action ?? `function:${d.remediation.function}`}</Field>
-                <Field label="Invoke">{d.remediation.invokeType === 'AUTO_EXECUTION' ? 'automatic' : 'manual'}</Field>
-                <Field label="Approval">{d.remediation.approval}</Field>
-                <Field label="Grace period">{d.remediation.delaySeconds} s</Field>
-                <Field label="Retries">
-                  {d.remediation.maximumAutomaticAttempts} attempts, {d.remediation.retryAttemptSeconds} s apart
-                </Field>
-                <Field label="Automatic remediation">{d.state.paused ? <span className="text-bad">paused: {d.state.reason}</span> : 'running'}</Field>
-              </dl>
-              <details>
-                <summary>Parameters and controls</summary>
-                <Json
-                  value={{
-                    parameters: d.remediation.parameters,
-                    executionControls: d.remediation.executionControls,
-                    executionRole: d.remediation.executionRole,
-                  }}
-                />
-              </details>
-              <Can role="operator">
-                <div className="actions">
-                  {d.state.paused ? (
-                    <button type="button" onClick={() => pause('resume')}>
-                      Resume automatic remediation
-                    </button>
-                  ) : (
-                    <button type="button" onClick={() => pause('pause')}>
-                      Pause automatic remediation
-                    </button>
-                  )}
-                </div>
-              </Can>
-              <ErrorBox error={err} />
-            </section>
-            {canRemediate ? (
-              <ManualRemediation rule={rule.name} nonCompliant={nonCompliant} onDone={r.reload} />
-            ) : (
-              <section className="card">
-                <h3>Manual remediation</h3>
-                <p className="muted" data-testid="no-remediate">
-                  Your token's role may look but not remediate: an operator or admin token can.
-                </p>
+      {(d) => {
+        const m = remediationOf(d.remediation);
+        return (
+          <>
+            <div className="grid">
+              <section className="card" aria-labelledby="rc-h">
+                <h3 id="rc-h">Configuration</h3>
+                <dl className="fields">
+                  <Field label="Action">{m.action ?? `function:${m.function}`}</Field>
+                  <Field label="Invoke">{m.invokeType === 'AUTO_EXECUTION' ? 'automatic' : 'manual'}</Field>
+                  <Field label="Approval">{m.approval}</Field>
+                  <Field label="Grace period">{m.delaySeconds} s</Field>
+                  <Field label="Retries">
+                    {m.maximumAutomaticAttempts} attempts, {m.retryAttemptSeconds} s apart
+                  </Field>
+                  <Field label="Automatic remediation">{d.state.paused ? <span className="text-bad">paused: {d.state.reason}</span> : 'running'}</Field>
+                </dl>
+                <details>
+                  <summary>Parameters and controls</summary>
+                  <Json
+                    value={{
+                      parameters: m.parameters,
+                      executionControls: m.executionControls,
+                      executionRole: m.executionRole,
+                    }}
+                  />
+                </details>
+                <Can atLeast="operator">
+                  <div className="actions">
+                    {d.state.paused ? (
+                      <button type="button" onClick={() => pause('resume')}>
+                        Resume automatic remediation
+                      </button>
+                    ) : (
+                      <button type="button" onClick={() => pause('pause')}>
+                        Pause automatic remediation
+                      </button>
+                    )}
+                  </div>
+                </Can>
+                <ErrorBox error={err} />
               </section>
-            )}
-          </div>
-          <h3>Execution results</h3>
-          <p>
-            {Object.entries(d.counts as Record<string, number>)
-              .filter(([, n]) => n > 0)
-              .map(([s, n]) => (
-                <span key={s} className="count">
-                  <Badge value={s} /> {n}{' '}
-                </span>
-              ))}
-          </p>
-          <ExecutionTable items={d.executions} compact />
-        </>
-      )}
+              {canRemediate ? (
+                <ManualRemediation rule={rule.name} nonCompliant={nonCompliant} onDone={r.reload} />
+              ) : (
+                <section className="card">
+                  <h3>Manual remediation</h3>
+                  <p className="muted" data-testid="no-remediate">
+                    Your token's role may look but not remediate: an operator or admin token can.
+                  </p>
+                </section>
+              )}
+            </div>
+            <h3>Execution results</h3>
+            <p>
+              {Object.entries(d.counts)
+                .filter(([, n]) => n > 0)
+                .map(([s, n]) => (
+                  <span key={s} className="count">
+                    <Badge value={s} /> {n}{' '}
+                  </span>
+                ))}
+            </p>
+            <ExecutionTable items={d.executions} compact />
+          </>
+        );
+      }}
     </Show>
   );
 }
 
 export function RulePage({ name }: { name: string }) {
-  const rule = useApi<any>(`/rules/${encodeURIComponent(name)}`);
-  const results = useApi<{ items: any[]; total: number }>('/compliance', { rule: name, limit: 1000 });
-  const exceptions = useApi<{ items: any[] }>(`/rules/${encodeURIComponent(name)}/remediation/exceptions`);
+  const rule = useApi<Get<'/rules/{name}'>>(`/rules/${encodeURIComponent(name)}`);
+  const results = useApi<Get<'/compliance'>>('/compliance', { rule: name, limit: 1000 });
+  const exceptions = useApi<Get<'/rules/{name}/remediation/exceptions'>>(`/rules/${encodeURIComponent(name)}/remediation/exceptions`);
   const [msg, setMsg] = useState<string>();
   const [err, setErr] = useState<unknown>();
   const reevaluate = async () => {
     setErr(undefined);
     setMsg('Evaluating…');
     try {
-      const s = await api<any>('/evaluations', { json: { rule: name } });
+      const s = await api<Post<'/evaluations'>>('/evaluations', { json: { rule: name } });
       setMsg(`Evaluated: ${s.evaluations ?? 0} evaluations.`);
       rule.reload();
       results.reload();
@@ -309,6 +364,16 @@ export function RulePage({ name }: { name: string }) {
       {(x) => {
         const items = results.data?.items ?? [];
         const nonCompliant = items.filter((i) => i.complianceType === 'NON_COMPLIANT');
+        const m = x.remediation ? remediationOf(x.remediation) : undefined;
+        const automatic: Column<Result>[] =
+          m?.invokeType === 'AUTO_EXECUTION'
+            ? [
+                [
+                  'Automatic remediation',
+                  (r) => <AutomaticState status={r.automaticRemediation} none={m.function ? '—' : `${m.action} does not fix ${r.resourceType}`} />,
+                ],
+              ]
+            : [];
         return (
           <>
             <p className="crumbs">
@@ -318,7 +383,7 @@ export function RulePage({ name }: { name: string }) {
               {x.name} <Risk level={x.riskLevel} /> <Badge value={x.state} />
             </h1>
             {x.description && <p>{x.description}</p>}
-            <Can role="operator">
+            <Can atLeast="operator">
               <div className="actions">
                 <button type="button" onClick={reevaluate}>
                   Re-evaluate
@@ -344,19 +409,7 @@ export function RulePage({ name }: { name: string }) {
                         ['Region', (r) => r.regionId],
                         ['Why', (r) => r.annotation],
                         ['Since', (r) => ago(r.orderingAt)],
-                        ...(x.remediation?.invokeType === 'AUTO_EXECUTION'
-                          ? ([
-                              [
-                                'Automatic remediation',
-                                (r: any) => (
-                                  <AutomaticState
-                                    status={r.automaticRemediation}
-                                    none={x.remediation.function ? '—' : `${x.remediation.action} does not fix ${r.resourceType}`}
-                                  />
-                                ),
-                              ],
-                            ] as [string, (r: any) => any][])
-                          : []),
+                        ...automatic,
                       ]}
                     />
                   ),
@@ -366,7 +419,11 @@ export function RulePage({ name }: { name: string }) {
                   () => (
                     <dl className="fields">
                       <Field label="Source">
-                        {x.source.managed ? `managed: ${x.source.managed}` : x.source.function ? `function: ${x.source.function}` : 'custom (CEL)'}
+                        {'managed' in x.source && x.source.managed
+                          ? `managed: ${x.source.managed}`
+                          : 'function' in x.source && x.source.function
+                            ? `function: ${x.source.function}`
+                            : 'custom (CEL)'}
                       </Field>
                       <Field label="Parameters">
                         <Json value={x.parameters} label="Parameters" />
@@ -375,13 +432,13 @@ export function RulePage({ name }: { name: string }) {
                         <Json value={x.scope} label="Scope" />
                       </Field>
                       <Field label="Triggers">
-                        {x.triggers.map((t: any) => (t.type === 'Periodic' ? `periodic (${t.frequency})` : 'configuration change')).join(', ')}
+                        {x.triggers.map((t) => (t.type === 'Periodic' ? `periodic (${t.frequency})` : 'configuration change')).join(', ')}
                       </Field>
                       <Field label="Version">{`${x.version}, from ${x.origin}, updated ${ago(x.updatedAt)}`}</Field>
                       <Field label="Last evaluated">{ago(x.lastEvaluatedAt)}</Field>
-                      {x.source.expression && (
+                      {'cel' in x.source && x.source.cel && (
                         <Field label="Expression">
-                          <Json value={x.source.expression} />
+                          <Json value={x.source.cel} />
                         </Field>
                       )}
                     </dl>
