@@ -232,9 +232,11 @@ export class ComplianceViews {
   /**
    * Non-compliant results and resources of active rules over time, in equal
    * buckets from `since` (default: a day ago, or the first result if later)
-   * to now. Bounded: it reads the state at the window's start (the last
-   * entry of each result before it, non-compliant ones only) and the entries
-   * inside the window, never the whole timeline.
+   * to now. It returns the state at the window's start (the last entry of
+   * each result before it, open non-compliant ones only) and the entries
+   * inside the window, not the whole timeline; finding those last entries
+   * still scans the entries before the window (the current results rewound by
+   * the window's entries would not: a next step).
    */
   async trend(opts: { since?: Date; buckets?: number } = {}): Promise<{ from: string; to: string; points: TrendPoint[] }> {
     const now = Date.now();
